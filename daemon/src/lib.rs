@@ -1,0 +1,1 @@
+//! netconfd: the control socket server, event queue and handlers (the daemon issue fills this in).
