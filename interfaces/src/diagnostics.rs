@@ -65,7 +65,9 @@ pub enum DiagnosticKind {
 
 fn unknown_family(family: Option<&str>) -> String {
     match family {
-        Some(f) => format!("unknown address family `{f}` (known: inet, inet6, ipx, can, meta; or `inherits NAME`)"),
+        Some(f) => format!(
+            "unknown address family `{f}` (known: inet, inet6, ipx, can, meta; or `inherits NAME`)"
+        ),
         None => "`iface NAME` needs an address family and a method (or `inherits NAME`)".into(),
     }
 }
@@ -73,7 +75,9 @@ fn unknown_family(family: Option<&str>) -> String {
 fn unknown_method(family: Family, method: Option<&str>) -> String {
     let known = method_names(family).join(", ");
     match method {
-        Some(m) => format!("unknown method `{m}` for {family} (known: {known}; or `inherits NAME`)"),
+        Some(m) => {
+            format!("unknown method `{m}` for {family} (known: {known}; or `inherits NAME`)")
+        }
         None => format!("`iface NAME {family}` needs a method (one of: {known})"),
     }
 }
@@ -101,9 +105,13 @@ impl DiagnosticKind {
         use DiagnosticKind::*;
         match self {
             IfaceTooFewParameters => "too few parameters for iface line".into(),
-            UnknownFamily { .. } => "unknown or no address type and no inherits keyword specified".into(),
+            UnknownFamily { .. } => {
+                "unknown or no address type and no inherits keyword specified".into()
+            }
             UnknownMethod { .. } => "unknown or no method and no inherits keyword specified".into(),
-            KeywordMissingParameter { keyword } => format!("'{keyword}' keyword is missing a parameter"),
+            KeywordMissingParameter { keyword } => {
+                format!("'{keyword}' keyword is missing a parameter")
+            }
             UnknownInheritTarget { name, family } => format!(
                 "unknown iface to inherit from: {name} ({})",
                 family.as_deref().unwrap_or("*")
@@ -115,7 +123,9 @@ impl DiagnosticKind {
             ExtraIfaceParameter { word } => {
                 format!("extra parameter for the iface line not understood and ignored: {word}")
             }
-            OpenFailed { path, error } => format!("couldn't open interfaces file \"{path}\": {error}"),
+            OpenFailed { path, error } => {
+                format!("couldn't open interfaces file \"{path}\": {error}")
+            }
             other => other.to_string(),
         }
     }
@@ -172,7 +182,9 @@ impl Diagnostic {
         };
         let chain = match self.location {
             Some(loc) if self.kind.debian_has_location() => config.include_chain(loc),
-            Some(loc) => std::iter::once(loc).chain(config.include_chain(loc)).collect(),
+            Some(loc) => std::iter::once(loc)
+                .chain(config.include_chain(loc))
+                .collect(),
             None => Vec::new(),
         };
         for from in chain {

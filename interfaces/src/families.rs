@@ -53,7 +53,11 @@ pub struct FamilyDef {
     pub methods: &'static [MethodDef],
 }
 
-const fn conv(option: &'static str, new_option: Option<&'static str>, convert: Convert) -> Conversion {
+const fn conv(
+    option: &'static str,
+    new_option: Option<&'static str>,
+    convert: Convert,
+) -> Conversion {
     Conversion {
         option,
         new_option,
@@ -94,7 +98,12 @@ const INET: &[MethodDef] = &[
     method("manual", &[], &[HWADDRESS], &[]),
     method("dhcp", &[], &[HWADDRESS], &[]),
     method("bootp", &[], &[], &[]),
-    method("tunnel", &[], &[], &["mode", "endpoint", "address", "netmask"]),
+    method(
+        "tunnel",
+        &[],
+        &[],
+        &["mode", "endpoint", "address", "netmask"],
+    ),
     method("ppp", &[], &[], &[]),
     method("wvdial", &[], &[], &[]),
     method("ipv4ll", &[], &[], &[]),
@@ -159,7 +168,12 @@ const INET6: &[MethodDef] = &[
         &[],
     ),
     method("tunnel", &[], &[], &["mode", "endpoint"]),
-    method("v4tunnel", &[("preferred-lifetime", "")], &[PREFERRED_LFT], &["endpoint"]),
+    method(
+        "v4tunnel",
+        &[("preferred-lifetime", "")],
+        &[PREFERRED_LFT],
+        &["endpoint"],
+    ),
     method(
         "6to4",
         &[("preferred-lifetime", "")],
@@ -205,10 +219,7 @@ pub const FAMILIES: &[FamilyDef] = &[
 ];
 
 pub fn family_by_name(name: &str) -> Option<Family> {
-    FAMILIES
-        .iter()
-        .map(|f| f.family)
-        .find(|f| f.name() == name)
+    FAMILIES.iter().map(|f| f.family).find(|f| f.name() == name)
 }
 
 pub fn methods_of(family: Family) -> &'static [MethodDef] {

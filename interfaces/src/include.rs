@@ -162,7 +162,10 @@ mod tests {
             expand_words(&format!("{d}/*")),
             vec![format!("{d}/a"), format!("{d}/b")]
         );
-        assert_eq!(expand_words(&format!("{d}/nomatch*")), vec![format!("{d}/nomatch*")]);
+        assert_eq!(
+            expand_words(&format!("{d}/nomatch*")),
+            vec![format!("{d}/nomatch*")]
+        );
         assert!(expand_words("$(echo hi)").is_empty());
         assert!(expand_words("a;b").is_empty());
         assert_eq!(expand_words("'x y' z"), vec!["x y", "z"]);

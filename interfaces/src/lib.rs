@@ -16,6 +16,8 @@ pub mod validate;
 pub mod variables;
 
 pub use diagnostics::{Diagnostic, DiagnosticKind, Severity};
-pub use model::{AllowClass, Family, InterfacesFile, Location, Mapping, OptionLine, SourceFile, Stanza};
+pub use model::{
+    AllowClass, Family, InterfacesFile, Location, Mapping, OptionLine, SourceFile, Stanza,
+};
 pub use parser::{parse_bytes, parse_file, ParseOptions, Parsed};
 pub use variables::{Variable, Variables};

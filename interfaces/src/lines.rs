@@ -166,10 +166,7 @@ mod tests {
             vec![("iface eth0    inet static".into(), 1, 2)]
         );
         // A comment line is joined too once a continuation is under way.
-        assert_eq!(
-            lines("up a \\\n# b\n"),
-            vec![("up a # b".into(), 1, 2)]
-        );
+        assert_eq!(lines("up a \\\n# b\n"), vec![("up a # b".into(), 1, 2)]);
         // A backslash followed by blanks is no continuation.
         assert_eq!(lines("a \\ \nb\n").len(), 2);
     }

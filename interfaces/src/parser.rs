@@ -15,6 +15,9 @@ use std::io::Read;
 /// How far `source` lines may nest before we stop following them.
 const MAX_INCLUDE_DEPTH: usize = 64;
 
+/// No real interfaces file comes near this; `source /dev/zero` would.
+const MAX_FILE_SIZE: u64 = 64 << 20;
+
 #[derive(Debug, Clone, Default)]
 pub struct ParseOptions {
     /// `--no-loopback`: no implicit `auto lo` / `iface lo inet loopback`.
@@ -140,14 +143,19 @@ impl<'o> Reader<'o> {
     }
 
     /// Reads one file. `data` supplies the main file's bytes instead of disk.
-    fn read_file(&mut self, path: &str, included_from: Option<Location>, data: Option<&[u8]>) -> FileOutcome {
+    fn read_file(
+        &mut self,
+        path: &str,
+        included_from: Option<Location>,
+        data: Option<&[u8]>,
+    ) -> FileOutcome {
         if !self.seen.insert(path.to_string()) {
             return FileOutcome::Failed;
         }
         let bytes = match data {
             Some(d) => d.to_vec(),
             None => {
-                let mut file = match std::fs::File::open(path) {
+                let file = match std::fs::File::open(path) {
                     Ok(f) => f,
                     Err(e) => {
                         let kind = DiagnosticKind::OpenFailed {
@@ -159,10 +167,18 @@ impl<'o> Reader<'o> {
                     }
                 };
                 let mut bytes = Vec::new();
-                if let Err(e) = file.read_to_end(&mut bytes) {
+                let read = file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes);
+                let error = match read {
+                    Err(e) => Some(strerror(&e)),
+                    Ok(_) if bytes.len() as u64 > MAX_FILE_SIZE => {
+                        Some(format!("File larger than {} MiB", MAX_FILE_SIZE >> 20))
+                    }
+                    Ok(_) => None,
+                };
+                if let Some(error) = error {
                     let kind = DiagnosticKind::ReadFailed {
                         path: path.to_string(),
-                        error: strerror(&e),
+                        error,
                     };
                     self.note(kind, included_from, true);
                     return FileOutcome::Failed;
@@ -259,7 +275,9 @@ impl FileReader<'_, '_> {
                 let class = w[6..].to_string();
                 self.list_line(rest, |r, iface| r.add_to_class(&class, iface))
             }
-            "no-auto-down" => self.list_line(rest, |r, iface| r.config.no_auto_down.push(iface.into())),
+            "no-auto-down" => {
+                self.list_line(rest, |r, iface| r.config.no_auto_down.push(iface.into()))
+            }
             "no-scripts" => self.list_line(rest, |r, iface| r.config.no_scripts.push(iface.into())),
             "rename" => {
                 let renames = words(rest).into_iter().map(String::from);
@@ -308,7 +326,13 @@ impl FileReader<'_, '_> {
                 };
                 reader.note(DiagnosticKind::ReadingDirectory { path: word }, None, true);
                 for entry in entries {
-                    reader.note(DiagnosticKind::ParsingFile { path: entry.clone() }, None, true);
+                    reader.note(
+                        DiagnosticKind::ParsingFile {
+                            path: entry.clone(),
+                        },
+                        None,
+                        true,
+                    );
                     reader.read_file(&entry, Some(location), None);
                 }
             } else {
@@ -318,7 +342,11 @@ impl FileReader<'_, '_> {
                         continue;
                     }
                 }
-                reader.note(DiagnosticKind::ParsingFile { path: word.clone() }, None, true);
+                reader.note(
+                    DiagnosticKind::ParsingFile { path: word.clone() },
+                    None,
+                    true,
+                );
                 reader.read_file(&word, Some(location), None);
             }
         }
@@ -402,9 +430,10 @@ impl FileReader<'_, '_> {
             location: Some(location),
         };
         if inherits_keyword {
-            let (parent_name, _) = next_word(rest).ok_or_else(|| DiagnosticKind::KeywordMissingParameter {
-                keyword: "inherits".into(),
-            })?;
+            let (parent_name, _) =
+                next_word(rest).ok_or_else(|| DiagnosticKind::KeywordMissingParameter {
+                    keyword: "inherits".into(),
+                })?;
             let parent = self
                 .reader
                 .config
@@ -432,7 +461,12 @@ impl FileReader<'_, '_> {
                     other => other,
                 };
                 if rest.is_empty() {
-                    self.fail(DiagnosticKind::EmptyValue { option: name.into() }, location);
+                    self.fail(
+                        DiagnosticKind::EmptyValue {
+                            option: name.into(),
+                        },
+                        location,
+                    );
                     return;
                 }
                 self.reader.config.stanzas[idx].options.push(OptionLine {

@@ -120,7 +120,8 @@ impl Variables {
                     None => Some(j),
                 };
                 if let Some(t) = target {
-                    if let Some(converted) = self.converted(c.convert, &self.0[t].value, real_iface) {
+                    if let Some(converted) = self.converted(c.convert, &self.0[t].value, real_iface)
+                    {
                         self.0[t].value = converted;
                     }
                 }
@@ -168,7 +169,8 @@ impl Variables {
 
 /// C's `strtok`: the non-empty runs between delimiter characters.
 fn strtok<'a>(s: &'a str, delims: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    s.split(move |c| delims.contains(c)).filter(|t| !t.is_empty())
+    s.split(move |c| delims.contains(c))
+        .filter(|t| !t.is_empty())
 }
 
 /// ifupdown's `_iface_has`: the name splits into at least two tokens.
@@ -248,9 +250,9 @@ fn scanf_int(s: &str) -> Option<i64> {
         return None;
     }
     // C's int conversion wraps; what matters here is the value modulo 2^32.
-    let magnitude = digits[..end]
-        .bytes()
-        .fold(0i64, |acc, d| (acc * 10 + i64::from(d - b'0')) & 0xffff_ffff);
+    let magnitude = digits[..end].bytes().fold(0i64, |acc, d| {
+        (acc * 10 + i64::from(d - b'0')) & 0xffff_ffff
+    });
     let value = (if neg { -magnitude } else { magnitude }) as i32;
     Some(i64::from(value))
 }
@@ -329,7 +331,9 @@ mod tests {
     }
 
     fn dump(v: &Variables) -> Vec<(String, String)> {
-        v.0.iter().map(|v| (v.name.clone(), v.value.clone())).collect()
+        v.0.iter()
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect()
     }
 
     #[test]
@@ -379,7 +383,10 @@ mod tests {
         assert_eq!(v4_mask("1.2.3.4/0").as_deref(), Some("0.0.0.0"));
         assert_eq!(v4_mask("1.2.3.4/33").as_deref(), Some("0.0.0.0"));
         assert_eq!(v4_mask("1.2.3.4/65").as_deref(), Some("128.0.0.0"));
-        assert_eq!(v4_mask("1.2.3.4/255.255.0.0").as_deref(), Some("255.255.0.0"));
+        assert_eq!(
+            v4_mask("1.2.3.4/255.255.0.0").as_deref(),
+            Some("255.255.0.0")
+        );
         assert_eq!(v4_mask("1.2.3.4/abc"), None);
         assert_eq!(v4_mask("bogus"), None);
     }
@@ -409,7 +416,10 @@ mod tests {
 
     #[test]
     fn hwaddress_and_hex() {
-        assert_eq!(cleanup_hwaddress("ether 00:11:22:33:44:55").as_deref(), Some("00:11:22:33:44:55"));
+        assert_eq!(
+            cleanup_hwaddress("ether 00:11:22:33:44:55").as_deref(),
+            Some("00:11:22:33:44:55")
+        );
         assert_eq!(cleanup_hwaddress("00:11:22:33:44:55"), None);
         let r = cleanup_hwaddress("random").unwrap();
         assert_eq!(r.len(), 17);

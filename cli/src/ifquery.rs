@@ -1,0 +1,517 @@
+//! `ifquery`: Debian ifupdown 0.8.41's `ifquery`, byte for byte in output and
+//! exit status, reading the configuration itself (no daemon needed), plus
+//! `--json` for machines and `--syntax-check` for people.
+
+use crate::mapping::run_mapping;
+use crate::targets::{apply_renames, expand, SystemInterfaces};
+use crate::usage::{self, warn};
+use clap::Parser;
+use netconf_interfaces::families::method_def;
+use netconf_interfaces::lines::truncate_bytes;
+use netconf_interfaces::pattern::{fnmatch, matches_any};
+use netconf_interfaces::validate::missing_required;
+use netconf_interfaces::{
+    parse_file, DiagnosticKind, InterfacesFile, ParseOptions, Parsed, Severity, Variable, Variables,
+};
+use serde_json::{json, Value};
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+const PROG: &str = "ifquery";
+
+/// Long options in ifupdown's order (then ours), as getopt lists them.
+const LONG_OPTIONS: &[&str] = &[
+    "help",
+    "version",
+    "verbose",
+    "all",
+    "allow",
+    "interfaces",
+    "exclude",
+    "no-act",
+    "no-act-commands",
+    "no-mappings",
+    "no-scripts",
+    "no-loopback",
+    "force",
+    "ignore-errors",
+    "option",
+    "list",
+    "state",
+    "read-environment",
+    "state-dir",
+    "json",
+    "syntax-check",
+];
+
+/// Query the configuration of network interfaces, as read from
+/// /etc/network/interfaces (and the files it sources).
+#[derive(Parser, Debug)]
+#[command(
+    name = "ifquery",
+    version,
+    args_override_self = true,
+    infer_long_args = true
+)]
+pub struct Args {
+    /// With --list: all interfaces marked "auto" (or in the --allow class)
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+    /// Only interfaces listed in "allow-CLASS" lines
+    #[arg(long = "allow", value_name = "CLASS", allow_hyphen_values = true)]
+    pub allow: Option<String>,
+    /// Read interface definitions from FILE
+    #[arg(
+        short = 'i',
+        long = "interfaces",
+        value_name = "FILE",
+        default_value = "/etc/network/interfaces",
+        allow_hyphen_values = true
+    )]
+    pub interfaces: String,
+    /// Accepted for compatibility with ifupdown; netconf keeps state in its daemon
+    #[arg(long = "state-dir", value_name = "DIR", allow_hyphen_values = true)]
+    pub state_dir: Option<String>,
+    /// Leave out interfaces matching PATTERN (a shell glob; repeatable)
+    #[arg(
+        short = 'X',
+        long = "exclude",
+        value_name = "PATTERN",
+        allow_hyphen_values = true
+    )]
+    pub exclude: Vec<String>,
+    /// Say what is being read and queried, on standard error
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+    /// Set OPTION to VALUE as though it were in the interfaces file
+    #[arg(
+        short = 'o',
+        long = "option",
+        value_name = "OPTION=VALUE",
+        allow_hyphen_values = true
+    )]
+    pub option: Vec<String>,
+    /// Do not run mapping scripts
+    #[arg(long = "no-mappings")]
+    pub no_mappings: bool,
+    /// Accepted for compatibility (ifquery runs no hook scripts)
+    #[arg(long = "no-scripts")]
+    pub no_scripts: bool,
+    /// Do not add the implicit "auto lo" / "iface lo inet loopback"
+    #[arg(long = "no-loopback")]
+    pub no_loopback: bool,
+    /// List the matching interfaces instead of their options
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
+    /// Show the state of interfaces (needs netconfd)
+    #[arg(long = "state")]
+    pub state: bool,
+    /// Honour VERBOSE and EXCLUDE_INTERFACES from the environment (/etc/default/networking)
+    #[arg(long = "read-environment")]
+    pub read_environment: bool,
+    /// Print the parsed configuration (or the queried interfaces) as JSON
+    #[arg(long = "json")]
+    pub json: bool,
+    /// Check the configuration and report every problem with file and line; exit 1 on errors
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    // ifupdown accepts these for ifup/ifdown only; ifquery answers with its usage error.
+    #[arg(short = 'n', long = "no-act", hide = true)]
+    pub no_act: bool,
+    #[arg(short = 'f', long = "force", hide = true)]
+    pub force: bool,
+    #[arg(short = 's', hide = true, allow_hyphen_values = true)]
+    pub s_unused: Option<String>,
+    #[arg(long = "ignore-errors", hide = true)]
+    pub ignore_errors: bool,
+    #[arg(long = "no-act-commands", hide = true)]
+    pub no_act_commands: bool,
+    /// Interfaces to query, as PHYSICAL or PHYSICAL=LOGICAL
+    #[arg(value_name = "IFACE", allow_hyphen_values = false)]
+    pub ifaces: Vec<String>,
+}
+
+pub fn main() -> ExitCode {
+    let args: Args = match usage::parse(PROG, LONG_OPTIONS) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    run(args)
+}
+
+fn run(mut args: Args) -> ExitCode {
+    if args.no_act || args.force || args.s_unused.is_some() {
+        return usage::usage(PROG);
+    }
+    let overrides = match parse_overrides(&args.option) {
+        Ok(o) => o,
+        Err(bad) => {
+            warn(
+                PROG,
+                &format!("error in --option \"{bad}\" -- no \"=\" character"),
+            );
+            return ExitCode::from(1);
+        }
+    };
+    if args.read_environment {
+        if std::env::var("VERBOSE").is_ok_and(|v| v == "yes") {
+            args.verbose = true;
+        }
+        if let Ok(list) = std::env::var("EXCLUDE_INTERFACES") {
+            let words = list.split([' ', '\t', '\n']).filter(|w| !w.is_empty());
+            args.exclude.extend(words.map(String::from));
+        }
+    }
+    if args.state {
+        warn(
+            PROG,
+            "--state asks netconfd which interfaces it has configured, and this netconf has no daemon yet",
+        );
+        return ExitCode::from(1);
+    }
+    let options = ParseOptions {
+        no_loopback: args.no_loopback,
+    };
+    if args.syntax_check {
+        return syntax_check(&args, &options);
+    }
+    if args.json && args.ifaces.is_empty() && !args.list {
+        return json_model(&args, &options);
+    }
+
+    if !args.ifaces.is_empty() && args.all {
+        warn(
+            PROG,
+            "either use the --all option, or specify interface(s), but not both",
+        );
+        return usage::usage(PROG);
+    }
+    if args.ifaces.is_empty() && !args.all && !args.list {
+        warn(PROG, "no interface(s) specified");
+        return usage::usage(PROG);
+    }
+    if args.all && !args.list {
+        return usage::usage(PROG);
+    }
+
+    let parsed = parse_file(&args.interfaces, &options);
+    print_debian_diagnostics(&parsed, args.verbose);
+    if parsed.rejected {
+        warn(
+            PROG,
+            &format!("couldn't read interfaces file \"{}\"", args.interfaces),
+        );
+        return ExitCode::from(1);
+    }
+
+    let mut query = Query::new(&parsed.config, &args, overrides);
+    let targets = query.targets();
+    let mut success = true;
+    for target in &targets {
+        success &= query.interface(target);
+    }
+    if let Err(e) = query.finish() {
+        // A closed pipe (`ifquery -l | head`) is not worth a word.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            warn(PROG, &format!("write error: {e}"));
+        }
+        return ExitCode::from(1);
+    }
+    if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `-o NAME=VALUE` list, kept as ifupdown's `set_variable` keeps it.
+fn parse_overrides(options: &[String]) -> Result<Vec<Variable>, String> {
+    let mut vars = Variables::default();
+    for o in options {
+        let Some((name, value)) = o.split_once('=') else {
+            return Err(o.clone());
+        };
+        let name = match name {
+            "post-up" => "up",
+            "pre-down" => "down",
+            other => other,
+        };
+        vars.set(name, value);
+    }
+    Ok(vars.0)
+}
+
+fn print_debian_diagnostics(parsed: &Parsed, verbose: bool) {
+    for d in &parsed.diagnostics {
+        if d.debian_prints && (verbose || d.severity() != Severity::Info) {
+            warn(PROG, &d.debian_text(&parsed.config));
+        }
+    }
+}
+
+fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
+    let parsed = parse_file(&args.interfaces, options);
+    let mut diagnostics = parsed.diagnostics.clone();
+    diagnostics.extend(missing_required(&parsed.config));
+    let mut errors = 0;
+    let mut warnings = 0;
+    for d in &diagnostics {
+        // The main file missing is only a warning to ifupdown; here it is the point.
+        let main_missing =
+            matches!(d.kind, DiagnosticKind::OpenFailed { .. }) && d.location.is_none();
+        let severity = if main_missing {
+            Severity::Error
+        } else {
+            d.severity()
+        };
+        match severity {
+            Severity::Error => errors += 1,
+            Severity::Warning => warnings += 1,
+            Severity::Info if !args.verbose => continue,
+            Severity::Info => {}
+        }
+        let report = d.report(&parsed.config);
+        let report = if main_missing {
+            report.replacen("warning:", "error:", 1)
+        } else {
+            report
+        };
+        eprintln!("{report}");
+    }
+    if args.json {
+        let out = json!({
+            "file": args.interfaces,
+            "errors": errors,
+            "warnings": warnings,
+            "diagnostics": diagnostics_json(&parsed.config, &diagnostics),
+        });
+        print_stdout(&format!("{out:#}\n"));
+    } else if errors + warnings > 0 {
+        eprintln!(
+            "{PROG}: {}: {errors} error{}, {warnings} warning{}",
+            args.interfaces,
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" },
+        );
+    }
+    if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is no error.
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn diagnostics_json(
+    config: &InterfacesFile,
+    diagnostics: &[netconf_interfaces::Diagnostic],
+) -> Value {
+    diagnostics
+        .iter()
+        .map(|d| {
+            json!({
+                "severity": d.severity(),
+                "location": d.location.map(|l| config.describe(l)),
+                "included_from": d.location.map(|l| config.include_chain(l).into_iter().map(|c| config.describe(c)).collect::<Vec<_>>()),
+                "message": d.kind.to_string(),
+                "detail": d.kind,
+            })
+        })
+        .collect()
+}
+
+fn json_model(args: &Args, options: &ParseOptions) -> ExitCode {
+    let parsed = parse_file(&args.interfaces, options);
+    let out = json!({
+        "config": parsed.config,
+        "rejected": parsed.rejected,
+        "diagnostics": diagnostics_json(&parsed.config, &parsed.diagnostics),
+    });
+    print_stdout(&format!("{out:#}\n"));
+    if parsed.rejected {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// One `ifquery` run over a parsed configuration: ifupdown's `do_interface`
+/// for `--list` and for the option dump.
+struct Query<'a> {
+    config: &'a InterfacesFile,
+    args: &'a Args,
+    overrides: Vec<Variable>,
+    system: SystemInterfaces,
+    /// Per stanza, its variables once queried; ifupdown applies defaults and
+    /// conversions in place, so a stanza queried twice is converted twice.
+    vars: Vec<Option<Variables>>,
+    out: BufWriter<std::io::StdoutLock<'static>>,
+    json: Vec<Value>,
+}
+
+impl<'a> Query<'a> {
+    fn new(config: &'a InterfacesFile, args: &'a Args, overrides: Vec<Variable>) -> Self {
+        Query {
+            config,
+            args,
+            overrides,
+            system: SystemInterfaces::default(),
+            vars: vec![None; config.stanzas.len()],
+            out: BufWriter::new(std::io::stdout().lock()),
+            json: Vec::new(),
+        }
+    }
+
+    /// The interfaces to act on, in order (`select_interfaces`).
+    fn targets(&mut self) -> Vec<String> {
+        let renames = expand(&self.config.renames, &mut self.system);
+        let mut targets = if self.args.all || self.args.ifaces.is_empty() {
+            let class = self.args.allow.as_deref().unwrap_or("auto");
+            let names = self
+                .config
+                .class(class)
+                .map(|c| c.interfaces.clone())
+                .unwrap_or_default();
+            expand(&names, &mut self.system)
+        } else {
+            expand(&self.args.ifaces, &mut self.system)
+        };
+        apply_renames(&mut targets, &renames);
+        targets
+    }
+
+    /// `--allow` and `--exclude` filters (`ignore_interface`).
+    fn ignored(&mut self, iface: &str) -> bool {
+        if let Some(class) = &self.args.allow {
+            let Some(class) = self.config.class(class) else {
+                return true;
+            };
+            let members = expand(&class.interfaces, &mut self.system);
+            let listed = members
+                .iter()
+                .any(|m| m.split_once('=').map_or(m.as_str(), |(p, _)| p) == iface);
+            if !listed {
+                return true;
+            }
+        }
+        matches_any(&self.args.exclude, iface)
+    }
+
+    fn has_stanza(&self, logical: &str) -> bool {
+        self.config.stanzas.iter().any(|s| s.name == logical)
+    }
+
+    fn has_mapping(&self, logical: &str) -> bool {
+        self.config
+            .mappings
+            .iter()
+            .any(|m| m.patterns.iter().any(|p| fnmatch(p, logical, false)))
+    }
+
+    fn interface(&mut self, target: &str) -> bool {
+        // ifupdown copies the target into 80-byte buffers.
+        let target = truncate_bytes(target, 79);
+        let (iface, logical) = target.split_once('=').unwrap_or((target, target));
+        let mut logical = logical.to_string();
+
+        if self.ignored(iface) {
+            return true;
+        }
+        if !self.has_stanza(&logical) && !self.has_mapping(&logical) {
+            warn(PROG, &format!("unknown interface {logical}"));
+            return false;
+        }
+
+        if self.args.list {
+            if self.args.json {
+                self.json.push(Value::String(iface.to_string()));
+            } else {
+                let _ = writeln!(self.out, "{iface}");
+            }
+            return true;
+        }
+
+        let mut mapping_skipped = false;
+        for mapping in &self.config.mappings {
+            if !mapping.patterns.iter().any(|p| fnmatch(p, &logical, false)) {
+                continue;
+            }
+            if self.args.no_mappings {
+                if self.args.verbose {
+                    warn(PROG, &format!("not running mapping scripts for {logical}"));
+                }
+                mapping_skipped = true;
+                continue;
+            }
+            if self.args.verbose {
+                let script = mapping.script.as_deref().unwrap_or("(null)");
+                warn(
+                    PROG,
+                    &format!("running mapping script {script} on {logical}"),
+                );
+            }
+            match run_mapping(mapping, iface) {
+                Ok(mapped) => logical = mapped,
+                Err(lines) => {
+                    for line in lines {
+                        warn(PROG, &line);
+                    }
+                    return false;
+                }
+            }
+        }
+
+        let mut found = false;
+        for idx in 0..self.config.stanzas.len() {
+            let stanza = &self.config.stanzas[idx];
+            if stanza.name != logical {
+                continue;
+            }
+            found = true;
+            let vars = self.vars[idx].get_or_insert_with(|| Variables::from_stanza(stanza));
+            if let Some(method) = method_def(stanza.family, &stanza.method) {
+                vars.apply_defaults(method);
+                vars.apply_overrides(&self.overrides);
+                vars.convert(method, iface);
+            }
+            if self.args.verbose {
+                warn(
+                    PROG,
+                    &format!("querying interface {iface}={logical} ({})", stanza.family),
+                );
+            }
+            if self.args.json {
+                self.json.push(json!({
+                    "iface": iface,
+                    "logical": logical,
+                    "family": stanza.family,
+                    "method": stanza.method,
+                    "location": stanza.location.map(|l| self.config.describe(l)),
+                    "options": vars.0,
+                }));
+            } else {
+                for v in &vars.0 {
+                    let _ = writeln!(self.out, "{}: {}", v.name, v.value);
+                }
+            }
+        }
+        if !found && !mapping_skipped {
+            warn(PROG, &format!("unknown interface {iface}"));
+            return false;
+        }
+        true
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        if self.args.json {
+            let text = serde_json::to_string_pretty(&self.json).map_err(std::io::Error::other)?;
+            writeln!(self.out, "{text}")?;
+        }
+        self.out.flush()
+    }
+}

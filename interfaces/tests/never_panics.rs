@@ -1,0 +1,153 @@
+//! Property tests: whatever bytes the parser is given, it neither panics nor
+//! loses track of where a problem is, and what it builds survives a JSON
+//! round trip.
+
+use netconf_interfaces::{parse_bytes, InterfacesFile, ParseOptions, Parsed, Severity};
+use proptest::prelude::*;
+
+/// Valid files to mutate, covering every kind of line the parser knows.
+const SEEDS: &[&str] = &[
+    "auto lo eth0\niface lo inet loopback\n\niface eth0 inet static\n    address 198.51.100.10/24\n    gateway 198.51.100.1\n    up echo up\n    post-up echo post\n",
+    "allow-hotplug eth1\niface eth1 inet dhcp\n  hostname box\n  metric 10\niface eth1 inet6 auto\n  privext 2\n",
+    "iface base inet static\n  address 203.0.113.1\n  mtu 1400\niface eth2 inet static inherits base\n  address 203.0.113.2/25\niface eth3 inherits base\n",
+    "mapping eth*\n  script /bin/true\n  map home eth0\n  map work eth1\nno-auto-down eth0\nno-scripts eth1\nrename eth9=lan0\n",
+    "iface eth0 inet6 static \\\n   \n  address 2001:db8::1/64 \\\n # continued\n  dad-attempts 0\n# comment\n  # indented comment\niface can0 can static\n bitrate 125000\niface ipx0 ipx dynamic\n frame 802.2\n",
+    "iface t0 inet tunnel\n  mode gre\n  endpoint 198.18.0.1\n  address 198.18.1.1\n  netmask 255.255.255.0\niface s0 inet6 6to4\n  local 198.51.100.7\nauto t0 s0\n",
+];
+
+fn check(parsed: &Parsed, input: &[u8]) {
+    let physical_lines = input.split(|&b| b == b'\n').count() as u32;
+    for d in parsed.errors() {
+        let loc = d
+            .location
+            .unwrap_or_else(|| panic!("error without a location: {d:?}"));
+        assert!(loc.line >= 1, "line 0 in {d:?}");
+        if loc.file == 0 {
+            // A trailing backslash at the end counts one line more, as in Debian.
+            assert!(loc.line <= physical_lines + 1, "line past the end in {d:?}");
+        }
+        assert!(!d.report(&parsed.config).is_empty());
+        assert!(!d.debian_text(&parsed.config).is_empty());
+    }
+    let main_file_error = parsed.diagnostics.iter().any(|d| {
+        d.debian_prints && d.severity() == Severity::Error && d.location.map(|l| l.file) == Some(0)
+    });
+    assert_eq!(
+        parsed.rejected, main_file_error,
+        "rejected iff Debian saw an error in the main file"
+    );
+    let json = serde_json::to_string(&parsed.config).expect("model serialises");
+    let back: InterfacesFile = serde_json::from_str(&json).expect("model deserialises");
+    assert_eq!(back, parsed.config);
+}
+
+fn parse(input: &[u8]) -> Parsed {
+    // Relative `source` lines then point into a directory that does not exist.
+    parse_bytes(
+        "/nonexistent-netconf-fuzz/interfaces",
+        input,
+        &ParseOptions::default(),
+    )
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Delete { at: usize, len: usize },
+    Insert { at: usize, bytes: Vec<u8> },
+    DuplicateLine { line: usize },
+    SwapLines { a: usize, b: usize },
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let interesting = prop::sample::select(vec![
+        b"\\".to_vec(),
+        b"\n".to_vec(),
+        b"#".to_vec(),
+        b" ".to_vec(),
+        b"\t".to_vec(),
+        b"\r\n".to_vec(),
+        b"\0".to_vec(),
+        b"iface x inet".to_vec(),
+        b"inherits".to_vec(),
+        b"auto".to_vec(),
+        b"allow-".to_vec(),
+        b"mapping".to_vec(),
+        b"source".to_vec(),
+        b"/".to_vec(),
+        b"=".to_vec(),
+        "\u{e9}\u{1F600}".as_bytes().to_vec(),
+        vec![0xff, 0xfe],
+    ]);
+    prop_oneof![
+        (any::<usize>(), 0usize..20).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        (
+            any::<usize>(),
+            prop_oneof![interesting, prop::collection::vec(any::<u8>(), 1..8)]
+        )
+            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+        any::<usize>().prop_map(|line| Mutation::DuplicateLine { line }),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines { a, b }),
+    ]
+}
+
+fn apply(mut data: Vec<u8>, m: &Mutation) -> Vec<u8> {
+    match m {
+        Mutation::Delete { at, len } => {
+            if !data.is_empty() {
+                let at = at % data.len();
+                let end = (at + len).min(data.len());
+                data.drain(at..end);
+            }
+            data
+        }
+        Mutation::Insert { at, bytes } => {
+            let at = at % (data.len() + 1);
+            data.splice(at..at, bytes.iter().copied());
+            data
+        }
+        Mutation::DuplicateLine { line } | Mutation::SwapLines { a: line, .. } => {
+            let mut lines: Vec<Vec<u8>> = data.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+            let n = lines.len();
+            let i = line % n;
+            match m {
+                Mutation::SwapLines { b, .. } => lines.swap(i, b % n),
+                _ => {
+                    let copy = lines[i].clone();
+                    lines.insert(i, copy);
+                }
+            }
+            lines.join(&b'\n')
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_bytes(input in prop::collection::vec(any::<u8>(), 0..512)) {
+        let parsed = parse(&input);
+        check(&parsed, &input);
+    }
+
+    #[test]
+    fn mutated_valid_files(seed in 0..SEEDS.len(), mutations in prop::collection::vec(mutation(), 1..6)) {
+        let input = mutations.iter().fold(SEEDS[seed].as_bytes().to_vec(), apply);
+        let parsed = parse(&input);
+        check(&parsed, &input);
+    }
+}
+
+#[test]
+fn seeds_are_valid() {
+    for seed in SEEDS {
+        let parsed = parse(seed.as_bytes());
+        assert!(!parsed.rejected, "{seed}");
+        assert_eq!(
+            parsed.errors().count(),
+            0,
+            "{seed}: {:?}",
+            parsed.diagnostics
+        );
+    }
+}
