@@ -14,6 +14,7 @@ use netconf_interfaces::{
     parse_file, DiagnosticKind, InterfacesFile, ParseOptions, Parsed, Severity, Variable, Variables,
 };
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
@@ -347,6 +348,8 @@ struct Query<'a> {
     args: &'a Args,
     overrides: Vec<Variable>,
     system: SystemInterfaces,
+    /// Stanza indexes by logical name, in file order.
+    by_name: HashMap<&'a str, Vec<usize>>,
     /// Per stanza, its variables once queried; ifupdown applies defaults and
     /// conversions in place, so a stanza queried twice is converted twice.
     vars: Vec<Option<Variables>>,
@@ -361,6 +364,10 @@ impl<'a> Query<'a> {
             args,
             overrides,
             system: SystemInterfaces::default(),
+            by_name: config.stanzas.iter().enumerate().fold(HashMap::new(), |mut m, (i, s)| {
+                m.entry(s.name.as_str()).or_insert_with(Vec::new).push(i);
+                m
+            }),
             vars: vec![None; config.stanzas.len()],
             out: BufWriter::new(std::io::stdout().lock()),
             json: Vec::new(),
@@ -403,7 +410,7 @@ impl<'a> Query<'a> {
     }
 
     fn has_stanza(&self, logical: &str) -> bool {
-        self.config.stanzas.iter().any(|s| s.name == logical)
+        self.by_name.contains_key(logical)
     }
 
     fn has_mapping(&self, logical: &str) -> bool {
@@ -466,13 +473,10 @@ impl<'a> Query<'a> {
             }
         }
 
-        let mut found = false;
-        for idx in 0..self.config.stanzas.len() {
+        let indexes = self.by_name.get(logical.as_str()).cloned().unwrap_or_default();
+        let found = !indexes.is_empty();
+        for idx in indexes {
             let stanza = &self.config.stanzas[idx];
-            if stanza.name != logical {
-                continue;
-            }
-            found = true;
             let vars = self.vars[idx].get_or_insert_with(|| Variables::from_stanza(stanza));
             if let Some(method) = method_def(stanza.family, &stanza.method) {
                 vars.apply_defaults(method);

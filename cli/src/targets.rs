@@ -4,6 +4,7 @@
 
 use crate::links::{sysfs_attribute_matches, system_interfaces};
 use netconf_interfaces::pattern::fnmatch;
+use std::collections::HashSet;
 
 /// The system's interfaces, asked for once and only when a pattern needs them.
 #[derive(Default)]
@@ -15,15 +16,15 @@ impl SystemInterfaces {
     }
 }
 
-fn push_unique(list: &mut Vec<String>, entry: String) {
-    if !list.contains(&entry) {
-        list.push(entry);
-    }
-}
-
 /// Expands interface patterns; plain names pass through. Duplicates dropped.
 pub fn expand(names: &[String], system: &mut SystemInterfaces) -> Vec<String> {
     let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut push_unique = |out: &mut Vec<String>, entry: String| {
+        if seen.insert(entry.clone()) {
+            out.push(entry);
+        }
+    };
     for name in names {
         // Only names with a slash are patterns.
         let Some((variable, spec)) = name.split_once('/') else {

@@ -75,6 +75,8 @@ struct Reader<'o> {
     config: InterfacesFile,
     diagnostics: Vec<Diagnostic>,
     seen: HashSet<String>,
+    /// Members of each class, to keep class lists free of repeats cheaply.
+    class_members: HashSet<(String, String)>,
     no_loopback: bool,
     depth: usize,
 }
@@ -86,6 +88,7 @@ impl<'o> Reader<'o> {
             config: InterfacesFile::default(),
             diagnostics: Vec::new(),
             seen: HashSet::new(),
+            class_members: HashSet::new(),
             no_loopback: options.no_loopback,
             depth: 0,
         }
@@ -126,6 +129,9 @@ impl<'o> Reader<'o> {
     }
 
     fn add_to_class(&mut self, class: &str, iface: &str) {
+        if !self.class_members.insert((class.to_string(), iface.to_string())) {
+            return;
+        }
         let idx = match self.config.classes.iter().position(|c| c.name == class) {
             Some(i) => i,
             None => {
@@ -136,10 +142,7 @@ impl<'o> Reader<'o> {
                 self.config.classes.len() - 1
             }
         };
-        let list = &mut self.config.classes[idx].interfaces;
-        if !list.iter().any(|i| i == iface) {
-            list.push(iface.to_string());
-        }
+        self.config.classes[idx].interfaces.push(iface.to_string());
     }
 
     /// Reads one file. `data` supplies the main file's bytes instead of disk.
@@ -208,9 +211,15 @@ struct FileReader<'r, 'o> {
     path: &'r str,
     file: usize,
     state: State,
-    /// Set at the first error: the model as it was, to restore at the end
+    /// Set at the first error: the reader as it was, to restore at the end
     /// (Debian stops reading there; we only read on to report).
-    stopped: Option<(InterfacesFile, bool)>,
+    stopped: Option<Snapshot>,
+}
+
+struct Snapshot {
+    config: InterfacesFile,
+    class_members: HashSet<(String, String)>,
+    no_loopback: bool,
 }
 
 impl FileReader<'_, '_> {
@@ -227,10 +236,11 @@ impl FileReader<'_, '_> {
         }
         match self.stopped.take() {
             None => FileOutcome::Read,
-            Some((mut saved, no_loopback)) => {
-                saved.files = std::mem::take(&mut self.reader.config.files);
-                self.reader.config = saved;
-                self.reader.no_loopback = no_loopback;
+            Some(mut saved) => {
+                saved.config.files = std::mem::take(&mut self.reader.config.files);
+                self.reader.config = saved.config;
+                self.reader.class_members = saved.class_members;
+                self.reader.no_loopback = saved.no_loopback;
                 FileOutcome::Failed
             }
         }
@@ -245,7 +255,11 @@ impl FileReader<'_, '_> {
         let debian_prints = self.debian_reading();
         self.reader.note(kind, Some(location), debian_prints);
         if self.stopped.is_none() {
-            self.stopped = Some((self.reader.config.clone(), self.reader.no_loopback));
+            self.stopped = Some(Snapshot {
+                config: self.reader.config.clone(),
+                class_members: self.reader.class_members.clone(),
+                no_loopback: self.reader.no_loopback,
+            });
         }
     }
 

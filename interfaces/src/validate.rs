@@ -7,10 +7,19 @@ use crate::variables::Variables;
 
 /// Stanzas that lack an option their method cannot run without (ifupdown's
 /// `ifup` fails them with "missing required variable"), after defaults and
-/// conversions, as `ifup` would see them.
+/// conversions, as `ifup` would see them. Templates (stanzas others inherit
+/// from that no `auto`/`allow-*` line names) are not meant to be brought up
+/// and are left alone.
 pub fn missing_required(config: &InterfacesFile) -> Vec<Diagnostic> {
+    let is_template = |name: &str| {
+        config.stanzas.iter().any(|s| s.inherits.as_deref() == Some(name))
+            && !config.classes.iter().any(|c| c.interfaces.iter().any(|i| i == name))
+    };
     let mut out = Vec::new();
     for stanza in &config.stanzas {
+        if is_template(&stanza.name) {
+            continue;
+        }
         let Some(method) = method_def(stanza.family, &stanza.method) else {
             continue;
         };
