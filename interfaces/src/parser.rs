@@ -129,7 +129,10 @@ impl<'o> Reader<'o> {
     }
 
     fn add_to_class(&mut self, class: &str, iface: &str) {
-        if !self.class_members.insert((class.to_string(), iface.to_string())) {
+        if !self
+            .class_members
+            .insert((class.to_string(), iface.to_string()))
+        {
             return;
         }
         let idx = match self.config.classes.iter().position(|c| c.name == class) {

@@ -12,8 +12,14 @@ use crate::variables::Variables;
 /// and are left alone.
 pub fn missing_required(config: &InterfacesFile) -> Vec<Diagnostic> {
     let is_template = |name: &str| {
-        config.stanzas.iter().any(|s| s.inherits.as_deref() == Some(name))
-            && !config.classes.iter().any(|c| c.interfaces.iter().any(|i| i == name))
+        config
+            .stanzas
+            .iter()
+            .any(|s| s.inherits.as_deref() == Some(name))
+            && !config
+                .classes
+                .iter()
+                .any(|c| c.interfaces.iter().any(|i| i == name))
     };
     let mut out = Vec::new();
     for stanza in &config.stanzas {
