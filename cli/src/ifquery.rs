@@ -3,12 +3,14 @@
 //! `--json` for machines and `--syntax-check` for people.
 
 use crate::mapping::run_mapping;
-use crate::targets::{apply_renames, expand, SystemInterfaces};
 use crate::usage::{self, warn};
 use clap::Parser;
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::lines::truncate_bytes;
-use netconf_interfaces::pattern::{fnmatch, matches_any};
+use netconf_interfaces::pattern::fnmatch;
+use netconf_interfaces::targets::{
+    apply_renames, class_targets, expand, is_ignored, SystemInterfaces,
+};
 use netconf_interfaces::validate::missing_required;
 use netconf_interfaces::{
     parse_file, DiagnosticKind, InterfacesFile, ParseOptions, Parsed, Severity, Variable, Variables,
@@ -364,10 +366,14 @@ impl<'a> Query<'a> {
             args,
             overrides,
             system: SystemInterfaces::default(),
-            by_name: config.stanzas.iter().enumerate().fold(HashMap::new(), |mut m, (i, s)| {
-                m.entry(s.name.as_str()).or_insert_with(Vec::new).push(i);
-                m
-            }),
+            by_name: config
+                .stanzas
+                .iter()
+                .enumerate()
+                .fold(HashMap::new(), |mut m, (i, s)| {
+                    m.entry(s.name.as_str()).or_insert_with(Vec::new).push(i);
+                    m
+                }),
             vars: vec![None; config.stanzas.len()],
             out: BufWriter::new(std::io::stdout().lock()),
             json: Vec::new(),
@@ -379,12 +385,7 @@ impl<'a> Query<'a> {
         let renames = expand(&self.config.renames, &mut self.system);
         let mut targets = if self.args.all || self.args.ifaces.is_empty() {
             let class = self.args.allow.as_deref().unwrap_or("auto");
-            let names = self
-                .config
-                .class(class)
-                .map(|c| c.interfaces.clone())
-                .unwrap_or_default();
-            expand(&names, &mut self.system)
+            class_targets(self.config, class, &mut self.system)
         } else {
             expand(&self.args.ifaces, &mut self.system)
         };
@@ -394,19 +395,13 @@ impl<'a> Query<'a> {
 
     /// `--allow` and `--exclude` filters (`ignore_interface`).
     fn ignored(&mut self, iface: &str) -> bool {
-        if let Some(class) = &self.args.allow {
-            let Some(class) = self.config.class(class) else {
-                return true;
-            };
-            let members = expand(&class.interfaces, &mut self.system);
-            let listed = members
-                .iter()
-                .any(|m| m.split_once('=').map_or(m.as_str(), |(p, _)| p) == iface);
-            if !listed {
-                return true;
-            }
-        }
-        matches_any(&self.args.exclude, iface)
+        is_ignored(
+            self.config,
+            self.args.allow.as_deref(),
+            &self.args.exclude,
+            iface,
+            &mut self.system,
+        )
     }
 
     fn has_stanza(&self, logical: &str) -> bool {
@@ -473,7 +468,11 @@ impl<'a> Query<'a> {
             }
         }
 
-        let indexes = self.by_name.get(logical.as_str()).cloned().unwrap_or_default();
+        let indexes = self
+            .by_name
+            .get(logical.as_str())
+            .cloned()
+            .unwrap_or_default();
         let found = !indexes.is_empty();
         for idx in indexes {
             let stanza = &self.config.stanzas[idx];

@@ -3,7 +3,5 @@
 //! in `src/bin` is a thin wrapper around its module here.
 
 pub mod ifquery;
-pub mod links;
 pub mod mapping;
-pub mod targets;
 pub mod usage;

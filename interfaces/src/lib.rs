@@ -12,6 +12,8 @@ pub mod lines;
 pub mod model;
 pub mod parser;
 pub mod pattern;
+pub mod system;
+pub mod targets;
 pub mod validate;
 pub mod variables;
 

@@ -2,8 +2,9 @@
 //! system's interfaces (`[VARIABLE]/PATTERN[/N][=LOGICAL]`, ifupdown's
 //! `expand_matches`) and `rename` entries applied to the targets.
 
-use crate::links::{sysfs_attribute_matches, system_interfaces};
-use netconf_interfaces::pattern::fnmatch;
+use crate::model::InterfacesFile;
+use crate::pattern::{fnmatch, matches_any};
+use crate::system::{sysfs_attribute_matches, system_interfaces};
 use std::collections::HashSet;
 
 /// The system's interfaces, asked for once and only when a pattern needs them.
@@ -69,6 +70,42 @@ pub fn expand(names: &[String], system: &mut SystemInterfaces) -> Vec<String> {
         }
     }
     out
+}
+
+/// The expanded members of `class` (`auto` for `-a`), as `ifup -a` takes them.
+pub fn class_targets(
+    config: &InterfacesFile,
+    class: &str,
+    system: &mut SystemInterfaces,
+) -> Vec<String> {
+    let names = config
+        .class(class)
+        .map(|c| c.interfaces.clone())
+        .unwrap_or_default();
+    expand(&names, system)
+}
+
+/// ifupdown's `ignore_interface` for `--allow` and `--exclude`: a physical
+/// interface outside the class, or matching an exclude pattern, is skipped.
+pub fn is_ignored(
+    config: &InterfacesFile,
+    allow: Option<&str>,
+    exclude: &[String],
+    iface: &str,
+    system: &mut SystemInterfaces,
+) -> bool {
+    if let Some(class) = allow {
+        if config.class(class).is_none() {
+            return true;
+        }
+        let listed = class_targets(config, class, system)
+            .iter()
+            .any(|m| m.split_once('=').map_or(m.as_str(), |(p, _)| p) == iface);
+        if !listed {
+            return true;
+        }
+    }
+    matches_any(exclude, iface)
 }
 
 /// C's `atoi`: leading blanks, optional sign, digits; 0 if none.

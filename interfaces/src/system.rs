@@ -2,7 +2,7 @@
 //! interface patterns (`/eth*`, `mac/00:11:*`): `getifaddrs` order, each name
 //! once at the place of its last entry, and attributes read from sysfs.
 
-use netconf_interfaces::pattern::fnmatch;
+use crate::pattern::fnmatch;
 use std::collections::HashMap;
 use std::ffi::CStr;
 
