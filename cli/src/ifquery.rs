@@ -2,11 +2,11 @@
 //! exit status, reading the configuration itself (no daemon needed), plus
 //! `--json` for machines and `--syntax-check` for people.
 
-use crate::mapping::run_mapping;
 use crate::usage::{self, warn};
 use clap::Parser;
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::lines::truncate_bytes;
+use netconf_interfaces::mapping::run_mapping;
 use netconf_interfaces::pattern::fnmatch;
 use netconf_interfaces::targets::{
     apply_renames, class_targets, expand, is_ignored, SystemInterfaces,

@@ -3,5 +3,4 @@
 //! in `src/bin` is a thin wrapper around its module here.
 
 pub mod ifquery;
-pub mod mapping;
 pub mod usage;

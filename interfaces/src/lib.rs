@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod families;
 pub mod include;
 pub mod lines;
+pub mod mapping;
 pub mod model;
 pub mod parser;
 pub mod pattern;

@@ -76,6 +76,14 @@ impl Variables {
             .filter(|v| !v.is_empty())
     }
 
+    /// ifupdown's `var_true`: a non-zero number, `on`, `true` or `yes`.
+    pub fn is_true(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| {
+            scanf_int(v).is_some_and(|n| n != 0)
+                || ["on", "true", "yes"].iter().any(|t| v.eq_ignore_ascii_case(t))
+        })
+    }
+
     /// Adds the method's defaults for options the stanza does not set.
     pub fn apply_defaults(&mut self, method: &MethodDef) {
         for (name, value) in method.defaults {

@@ -2,9 +2,9 @@
 //! from `/`, the `map` lines on its standard input, and the first line it
 //! prints is the logical interface.
 
-use netconf_interfaces::lines::{is_c_space, truncate_bytes};
-use netconf_interfaces::parser::strerror;
-use netconf_interfaces::Mapping;
+use crate::lines::{is_c_space, truncate_bytes};
+use crate::parser::strerror;
+use crate::model::Mapping;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
