@@ -72,9 +72,14 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     pub interfaces: String,
-    /// Accepted for compatibility with ifupdown; netconf keeps state in its daemon
-    #[arg(long = "state-dir", value_name = "DIR", allow_hyphen_values = true)]
-    pub state_dir: Option<String>,
+    /// Where netconfd keeps its state (its --run-dir), for --state
+    #[arg(
+        long = "state-dir",
+        value_name = "DIR",
+        default_value = "/run/netconf",
+        allow_hyphen_values = true
+    )]
+    pub state_dir: String,
     /// Leave out interfaces matching PATTERN (a shell glob; repeatable)
     #[arg(
         short = 'X',
@@ -106,7 +111,7 @@ pub struct Args {
     /// List the matching interfaces instead of their options
     #[arg(short = 'l', long = "list")]
     pub list: bool,
-    /// Show the state of interfaces (needs netconfd)
+    /// Show which interfaces are up, as PHYSICAL=LOGICAL (exit 1 if a named one is not)
     #[arg(long = "state")]
     pub state: bool,
     /// Honour VERBOSE and EXCLUDE_INTERFACES from the environment (/etc/default/networking)
@@ -166,11 +171,7 @@ fn run(mut args: Args) -> ExitCode {
         }
     }
     if args.state {
-        warn(
-            PROG,
-            "--state asks netconfd which interfaces it has configured, and this netconf has no daemon yet",
-        );
-        return ExitCode::from(1);
+        return state(&args);
     }
     let options = ParseOptions {
         no_loopback: args.no_loopback,
@@ -221,6 +222,68 @@ fn run(mut args: Args) -> ExitCode {
         return ExitCode::from(1);
     }
     if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The part of netconfd's state file that `--state` reads.
+#[derive(serde::Deserialize)]
+struct StateFile {
+    interfaces: Vec<StateEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct StateEntry {
+    phys: String,
+    logical: String,
+}
+
+/// `--state`: what netconfd has brought up, from the state file it keeps in
+/// its run directory (no daemon needed), most recent first as in ifupdown.
+fn state(args: &Args) -> ExitCode {
+    let path = std::path::Path::new(&args.state_dir).join("state.json");
+    let entries = match std::fs::read(&path) {
+        Ok(bytes) => match serde_json::from_slice::<StateFile>(&bytes) {
+            Ok(file) => file.interfaces,
+            Err(e) => {
+                warn(
+                    PROG,
+                    &format!("{}: not a netconf state file: {e}", path.display()),
+                );
+                return ExitCode::from(1);
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            warn(
+                PROG,
+                &format!(
+                    "{}: {}",
+                    path.display(),
+                    netconf_interfaces::parser::strerror(&e)
+                ),
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = String::new();
+    let mut all_up = true;
+    if args.ifaces.is_empty() {
+        for e in entries.iter().rev() {
+            out.push_str(&format!("{}={}\n", e.phys, e.logical));
+        }
+    } else {
+        for target in &args.ifaces {
+            match entries.iter().rev().find(|e| e.phys == *target) {
+                Some(e) => out.push_str(&format!("{}={}\n", e.phys, e.logical)),
+                None => all_up = false,
+            }
+        }
+    }
+    print_stdout(&out);
+    if all_up {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -3,8 +3,8 @@
 //! prints is the logical interface.
 
 use crate::lines::{is_c_space, truncate_bytes};
-use crate::parser::strerror;
 use crate::model::Mapping;
+use crate::parser::strerror;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
@@ -26,7 +26,9 @@ pub fn run_mapping(mapping: &Mapping, physical: &str) -> Result<String, Vec<Stri
         .spawn();
     let mut child = match child {
         Ok(c) => c,
-        // ifupdown's child reports the failed exec and exits 127.
+        // Without a `script` line ifupdown's child crashes, saying nothing.
+        Err(_) if mapping.script.is_none() => return failed(Vec::new()),
+        // Otherwise it reports the failed exec and exits 127.
         Err(e) => {
             return failed(vec![format!(
                 "executing \"{script}\" failed: {}",

@@ -80,7 +80,9 @@ impl Variables {
     pub fn is_true(&self, name: &str) -> bool {
         self.get(name).is_some_and(|v| {
             scanf_int(v).is_some_and(|n| n != 0)
-                || ["on", "true", "yes"].iter().any(|t| v.eq_ignore_ascii_case(t))
+                || ["on", "true", "yes"]
+                    .iter()
+                    .any(|t| v.eq_ignore_ascii_case(t))
         })
     }
 
