@@ -24,22 +24,24 @@ pub fn usage(prog: &str) -> ExitCode {
 }
 
 /// Parses the command line; on `--help`/`--version` prints and exits 0, on an
-/// error prints getopt's wording and returns the exit code.
-/// `long_options` lists the long options in ifupdown's order, for getopt's
-/// "is ambiguous" message.
+/// error prints getopt's wording and returns the exit code. `long_options`
+/// lists the long options in ifupdown's order, for getopt's "is ambiguous".
 pub fn parse<T: clap::Parser>(prog: &str, long_options: &[&str]) -> Result<T, ExitCode> {
-    match T::try_parse() {
-        Ok(args) => Ok(args),
-        Err(e) => match e.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                let _ = e.print();
-                Err(ExitCode::SUCCESS)
-            }
-            _ => {
-                warn(&invoked_as(prog), &getopt_message(&e, long_options));
-                Err(usage(prog))
-            }
-        },
+    T::try_parse().map_err(|e| report(prog, &e, long_options))
+}
+
+/// What a command-line error becomes: help and version printed (exit 0), or
+/// getopt's message and ifupdown's usage line (exit 1).
+pub fn report(prog: &str, e: &clap::Error, long_options: &[&str]) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            warn(&invoked_as(prog), &getopt_message(e, long_options));
+            usage(prog)
+        }
     }
 }
 

@@ -1,1 +1,208 @@
-//! netconfd: the control socket server, event queue and handlers (the daemon issue fills this in).
+//! netconfd: the daemon behind `ifup`/`ifdown`. Two threads: the I/O thread
+//! (tokio, current-thread) serves the control socket, runs hook scripts and
+//! catches signals; the dispatcher thread owns all state, turns requests into
+//! chained events and does the netlink work. They talk through one crossbeam
+//! queue into the dispatcher and one channel of jobs back.
+
+pub mod dispatcher;
+pub mod ifaces;
+pub mod queue;
+pub mod runner;
+pub mod server;
+pub mod state;
+
+use clap::Parser;
+use dispatcher::{Dispatcher, Settings};
+use queue::Message;
+use state::State;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+use tracing::{error, info};
+
+/// The netconf daemon: configures network interfaces from
+/// /etc/network/interfaces on behalf of ifup, ifdown and friends.
+#[derive(Parser, Debug)]
+#[command(name = "netconfd", version)]
+pub struct Args {
+    /// The control socket clients connect to
+    #[arg(long, value_name = "PATH", default_value = netconf_ctlsock_proto::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+    /// Persistent state (DHCP leases)
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/netconf")]
+    pub state_dir: PathBuf,
+    /// Runtime state, lost at reboot: what is up and what netconf applied
+    #[arg(long, value_name = "DIR", default_value = "/run/netconf")]
+    pub run_dir: PathBuf,
+    /// The interfaces file read when a request names none
+    #[arg(long, value_name = "FILE", default_value = "/etc/network/interfaces")]
+    pub interfaces: PathBuf,
+    /// Where the if-pre-up.d, if-up.d, if-down.d and if-post-down.d directories are
+    #[arg(long, value_name = "DIR", default_value = "/etc/network")]
+    pub hooks_dir: PathBuf,
+    /// Kill a hook script that runs longer than this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub hook_timeout: u64,
+    /// error, warn, info, debug or trace (or a tracing filter such as netconf_daemon=debug)
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(&args.log_level);
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("netconfd: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let stderr = std::io::stderr();
+    let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr.is_terminal())
+        .with_target(false);
+    // The journal stamps each line itself.
+    if under_systemd {
+        builder.without_time().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("creating {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    #[error("another netconfd is already serving {0}")]
+    AlreadyRunning(PathBuf),
+    #[error("listening on {path}: {source}")]
+    Listen {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("starting the I/O runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+fn make_dir(path: &Path) -> Result<(), StartError> {
+    std::fs::create_dir_all(path).map_err(|source| StartError::Dir {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Binds the socket, replacing a stale one but never a live daemon's.
+fn bind(path: &Path) -> Result<std::os::unix::net::UnixListener, StartError> {
+    if let Some(dir) = path.parent() {
+        make_dir(dir)?;
+    }
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(StartError::AlreadyRunning(path.to_path_buf()));
+    }
+    let _ = std::fs::remove_file(path);
+    let listener =
+        std::os::unix::net::UnixListener::bind(path).map_err(|source| StartError::Listen {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    // Anyone may ask; what they may change is decided per request by SO_PEERCRED.
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666));
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| StartError::Listen {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(listener)
+}
+
+pub fn run(args: Args) -> Result<(), StartError> {
+    make_dir(&args.run_dir)?;
+    make_dir(&args.state_dir)?;
+    let state_file = args.run_dir.join("state.json");
+    let state = State::load(&state_file)?;
+    let listener = bind(&args.socket)?;
+
+    let (queue, messages) = crossbeam_channel::unbounded::<Message>();
+    let (jobs, job_queue) = tokio::sync::mpsc::unbounded_channel();
+    let settings = Settings {
+        interfaces_file: args.interfaces.clone(),
+        state_file,
+        hooks_root: args.hooks_dir.clone(),
+        hook_timeout: Duration::from_secs(args.hook_timeout),
+    };
+    let dispatcher = Dispatcher::new(settings, state, queue.clone(), jobs);
+    if let Err(e) = &dispatcher.netlink {
+        error!("{e}");
+    }
+    let dispatcher_thread = std::thread::Builder::new()
+        .name("dispatcher".into())
+        .spawn(move || dispatcher.run(messages))
+        .map_err(StartError::Runtime)?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(StartError::Runtime)?;
+    let socket = args.socket.clone();
+    let local = tokio::task::LocalSet::new();
+    let result = local.block_on(&runtime, async move {
+        let listener =
+            tokio::net::UnixListener::from_std(listener).map_err(|source| StartError::Listen {
+                path: socket.clone(),
+                source,
+            })?;
+        tokio::spawn(server::serve(listener, queue.clone()));
+        tokio::task::spawn_local(runner::run_jobs(job_queue, queue.clone()));
+        info!(socket = %socket.display(), "netconfd ready");
+        signals(queue).await;
+        Ok(())
+    });
+    let _ = std::fs::remove_file(&args.socket);
+    let _ = dispatcher_thread.join();
+    drop(runtime);
+    result
+}
+
+/// SIGHUP re-reads the configuration; SIGTERM and SIGINT stop the daemon
+/// without touching the network.
+async fn signals(queue: queue::Sender) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        error!("cannot install signal handlers; stop netconfd with SIGKILL");
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                let _ = queue.send(Message::Reload);
+            }
+        }
+    }
+    info!("stopping; the network is left as it is");
+    let _ = queue.send(Message::Shutdown);
+}

@@ -1,1 +1,13 @@
-//! Providers (loopback, manual, static, dhcp, link kinds) that turn a desired state into kernel changes (the daemon issue fills this in).
+//! Providers: each method (`loopback`, `manual`, `static_`) turns a stanza
+//! into the kernel state it asks for; `apply` writes only the difference over
+//! `netlink` (the one module that speaks rtnetlink) and records what it did;
+//! `hooks` runs the stanza's commands and the if-*.d scripts as Debian does.
+//! Nothing here knows of sockets, queues or the daemon.
+
+pub mod apply;
+pub mod hooks;
+pub mod loopback;
+pub mod manual;
+pub mod netlink;
+pub mod provider;
+pub mod static_;

@@ -1,0 +1,588 @@
+//! Requests: what a client asks of netconfd, and how the daemon reads them
+//! from a line while telling the kinds of bad input apart.
+
+use crate::response::{ErrorCode, ErrorReply, Response};
+use crate::{MAX_LINE, PROTOCOL_VERSION, UNKNOWN_ID};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// One request line: `{"version":1,"id":7,"op":"ifup","args":{...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Always [`PROTOCOL_VERSION`] when sent by this crate.
+    pub version: u32,
+    /// Chosen by the client, at least 1, increasing on a connection; every
+    /// reply line to this request carries it.
+    pub id: u64,
+    /// The operation and its arguments (`op` and `args` on the wire).
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+impl Request {
+    /// A request of the current protocol version.
+    pub fn new(id: u64, op: Op) -> Request {
+        Request {
+            version: PROTOCOL_VERSION,
+            id,
+            op,
+        }
+    }
+}
+
+/// What a request asks for. On the wire, `op` is the kebab-case name and
+/// `args` the variant's fields; ops without arguments leave `args` out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", content = "args", rename_all = "kebab-case")]
+pub enum Op {
+    /// `ifup`: bring interfaces up.
+    Ifup(ChangeArgs),
+    /// `ifdown`: take interfaces down.
+    Ifdown(ChangeArgs),
+    /// `ifquery --state`: which interfaces netconf has up, under which name.
+    State(StateArgs),
+    /// `netconfctl status`: what the daemon knows about interfaces.
+    Status(StatusArgs),
+    /// `ifreload` / SIGHUP: read the configuration again.
+    Reload,
+    /// Is the daemon there and answering?
+    Ping,
+}
+
+impl Op {
+    /// Every op name the daemon knows, as written on the wire.
+    pub const NAMES: &'static [&'static str] =
+        &["ifup", "ifdown", "state", "status", "reload", "ping"];
+
+    /// The op's name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Ifup(_) => "ifup",
+            Op::Ifdown(_) => "ifdown",
+            Op::State(_) => "state",
+            Op::Status(_) => "status",
+            Op::Reload => "reload",
+            Op::Ping => "ping",
+        }
+    }
+
+    /// Whether the op may change the network, and so needs a peer with uid 0
+    /// or `CAP_NET_ADMIN`; the others are open to every local user.
+    pub fn changes_network(&self) -> bool {
+        match self {
+            Op::Ifup(_) | Op::Ifdown(_) | Op::Reload => true,
+            Op::State(_) | Op::Status(_) | Op::Ping => false,
+        }
+    }
+}
+
+// Whether the op named `name` has an `args` object; `parse_request` uses it
+// to accept `args` missing, `null` or `{}` where the derive alone would not.
+fn takes_args(name: &str) -> bool {
+    !matches!(name, "reload" | "ping")
+}
+
+/// Arguments of `ifup` and `ifdown`: the command line of ifupdown's
+/// commands, as typed, so that the daemon resolves it exactly as ifupdown
+/// would. Every field may be left out (it then takes its default), and this
+/// crate leaves out fields that hold their default.
+///
+/// Unknown fields are rejected rather than ignored: a newer client's flag
+/// silently dropped by an older daemon could turn `--no-act` into a real
+/// change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChangeArgs {
+    /// Interfaces as typed: `PHYS` or `PHYS=LOGICAL`, patterns included.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// `-a`: every interface of the `auto` class (or of `--allow`'s class).
+    #[serde(skip_serializing_if = "is_false")]
+    pub all: bool,
+    /// `--allow CLASS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow: Option<String>,
+    /// `-X PATTERN`, each occurrence.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// `-o NAME=VALUE`, in command-line order; `[["mtu","9000"]]` on the wire.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<(String, String)>,
+    /// `-i FILE`, made absolute by the client (the daemon's working directory
+    /// is not the caller's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interfaces: Option<String>,
+    /// `-f` / `--force`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub force: bool,
+    /// `-n` / `--no-act`: report what would be done, change nothing.
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_act: bool,
+    /// `--no-scripts`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_scripts: bool,
+    /// `--no-mappings`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_mappings: bool,
+    /// `--no-loopback`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_loopback: bool,
+    /// `--ignore-errors`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub ignore_errors: bool,
+    /// `-v`: the daemon sends detailed progress (commands, hook output).
+    #[serde(skip_serializing_if = "is_false")]
+    pub verbose: bool,
+}
+
+/// Arguments of `state` (`ifquery --state`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateArgs {
+    /// Interfaces to report, as typed; empty means all that are up.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusArgs {
+    /// One interface, or every interface when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iface: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Why a request line was refused: the code and message of the `error` reply,
+/// and the request's id when it could be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct RequestError {
+    id: Option<u64>,
+    code: ErrorCode,
+    message: String,
+}
+
+impl RequestError {
+    fn new(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> RequestError {
+        RequestError {
+            id,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad(id: Option<u64>, message: impl Into<String>) -> RequestError {
+        RequestError::new(id, ErrorCode::BadRequest, message)
+    }
+
+    /// The refusal of a line longer than [`MAX_LINE`], for the daemon to send
+    /// when its [`LineDecoder`](crate::LineDecoder) reports
+    /// [`FrameError::TooLong`](crate::FrameError::TooLong).
+    pub fn too_large() -> RequestError {
+        RequestError::new(
+            None,
+            ErrorCode::TooLarge,
+            format!("request line longer than {MAX_LINE} bytes"),
+        )
+    }
+
+    /// The request's id, if the line got far enough to have one.
+    pub fn id(&self) -> Option<u64> {
+        self.id
+    }
+
+    /// One of `bad-request`, `too-large`, `unsupported-version`, `unknown-op`.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// What was wrong, for a human (also the `Display` form).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The error reply's body.
+    pub fn reply(&self) -> ErrorReply {
+        ErrorReply::new(self.code, self.message.clone())
+    }
+
+    /// The whole reply, addressed to the request's id, or to
+    /// [`UNKNOWN_ID`] when the id could not be read.
+    pub fn to_response(&self) -> Response {
+        Response::error(self.id.unwrap_or(UNKNOWN_ID), self.reply())
+    }
+}
+
+/// Reads one request line (without its newline) the way the daemon must:
+///
+/// - not JSON, not an object, `id` or `version` missing or not an integer
+///   (or `id` 0), `op` missing or not a string, or bad `args`:
+///   [`ErrorCode::BadRequest`];
+/// - a `version` other than [`PROTOCOL_VERSION`]: [`ErrorCode::UnsupportedVersion`];
+/// - an `op` not in [`Op::NAMES`]: [`ErrorCode::UnknownOp`].
+///
+/// The error carries the id whenever it was readable, so the reply reaches
+/// the right caller. Unknown top-level fields are ignored; unknown fields in
+/// `args` are not.
+pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
+    let value: Value = serde_json::from_slice(line)
+        .map_err(|e| RequestError::bad(None, format!("request is not valid JSON: {e}")))?;
+    let Value::Object(mut map) = value else {
+        return Err(RequestError::bad(None, "request is not a JSON object"));
+    };
+
+    // The id first: every later error is then addressed to it.
+    let id = match map.get("id") {
+        None => return Err(RequestError::bad(None, "request has no \"id\"")),
+        Some(v) => match v.as_u64() {
+            Some(id) if id != UNKNOWN_ID => id,
+            _ => {
+                return Err(RequestError::bad(
+                    None,
+                    format!("\"id\" must be an integer from 1 to {}, not {v}", u64::MAX),
+                ))
+            }
+        },
+    };
+    let id_known = Some(id);
+
+    let version = match map.get("version") {
+        None => return Err(RequestError::bad(id_known, "request has no \"version\"")),
+        Some(v) => v.as_u64().ok_or_else(|| {
+            RequestError::bad(
+                id_known,
+                format!("\"version\" must be a non-negative integer, not {v}"),
+            )
+        })?,
+    };
+    if version != u64::from(PROTOCOL_VERSION) {
+        return Err(RequestError::new(
+            id_known,
+            ErrorCode::UnsupportedVersion,
+            format!(
+                "protocol version {version} is not supported (this netconfd speaks version {PROTOCOL_VERSION})"
+            ),
+        ));
+    }
+
+    let op = match map.get("op") {
+        None => return Err(RequestError::bad(id_known, "request has no \"op\"")),
+        Some(Value::String(op)) => op.clone(),
+        Some(v) => {
+            return Err(RequestError::bad(
+                id_known,
+                format!("\"op\" must be a string, not {v}"),
+            ))
+        }
+    };
+    if !Op::NAMES.contains(&op.as_str()) {
+        return Err(RequestError::new(
+            id_known,
+            ErrorCode::UnknownOp,
+            format!("unknown op \"{op}\" (known: {})", Op::NAMES.join(", ")),
+        ));
+    }
+
+    match map.get("args") {
+        None | Some(Value::Null | Value::Object(_)) => {}
+        // serde would read a struct from an array by position; nobody means that.
+        Some(v) => {
+            return Err(RequestError::bad(
+                id_known,
+                format!("invalid arguments for {op}: \"args\" must be an object, not {v}"),
+            ))
+        }
+    }
+    normalise_args(&op, &mut map);
+    let request: Request = serde_json::from_value(Value::Object(map))
+        .map_err(|e| RequestError::bad(id_known, format!("invalid arguments for {op}: {e}")))?;
+
+    if let Op::Ifup(args) | Op::Ifdown(args) = &request.op {
+        if let Some(file) = &args.interfaces {
+            if !Path::new(file).is_absolute() {
+                return Err(RequestError::bad(
+                    id_known,
+                    format!("\"interfaces\" must be an absolute path, not \"{file}\""),
+                ));
+            }
+        }
+    }
+    Ok(request)
+}
+
+// Hand-written clients (socat, scripts) reasonably send `"args":{}` to ping
+// or leave `args` out of `status`; the derived adjacently tagged form would
+// refuse both, so the line is brought to the derive's shape first.
+fn normalise_args(op: &str, map: &mut Map<String, Value>) {
+    let empty = match map.get("args") {
+        None | Some(Value::Null) => true,
+        Some(Value::Object(args)) => args.is_empty(),
+        Some(_) => false,
+    };
+    if !empty {
+        return;
+    }
+    if takes_args(op) {
+        map.insert("args".to_owned(), Value::Object(Map::new()));
+    } else {
+        map.remove("args");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(request: &Request) -> String {
+        serde_json::to_string(request).unwrap()
+    }
+
+    fn samples() -> Vec<Op> {
+        vec![
+            Op::Ifup(ChangeArgs {
+                targets: vec!["eth0".into(), "eth1=home".into()],
+                all: true,
+                allow: Some("hotplug".into()),
+                exclude: vec!["lo".into()],
+                options: vec![("mtu".into(), "9000".into()), ("a".into(), "b=c".into())],
+                interfaces: Some("/etc/network/interfaces".into()),
+                force: true,
+                no_act: true,
+                no_scripts: true,
+                no_mappings: true,
+                no_loopback: true,
+                ignore_errors: true,
+                verbose: true,
+            }),
+            Op::Ifdown(ChangeArgs::default()),
+            Op::State(StateArgs {
+                targets: vec!["eth0".into()],
+            }),
+            Op::State(StateArgs::default()),
+            Op::Status(StatusArgs {
+                iface: Some("eth0".into()),
+            }),
+            Op::Status(StatusArgs::default()),
+            Op::Reload,
+            Op::Ping,
+        ]
+    }
+
+    #[test]
+    fn wire_form_is_pinned() {
+        let ifup = Request::new(
+            7,
+            Op::Ifup(ChangeArgs {
+                targets: vec!["eth0".into()],
+                ..ChangeArgs::default()
+            }),
+        );
+        assert_eq!(
+            json(&ifup),
+            r#"{"version":1,"id":7,"op":"ifup","args":{"targets":["eth0"]}}"#
+        );
+        assert_eq!(
+            json(&Request::new(8, Op::Ping)),
+            r#"{"version":1,"id":8,"op":"ping"}"#
+        );
+        assert_eq!(
+            json(&Request::new(9, Op::Status(StatusArgs::default()))),
+            r#"{"version":1,"id":9,"op":"status","args":{}}"#
+        );
+        let full = Request::new(1, samples().remove(0));
+        assert_eq!(
+            json(&full),
+            concat!(
+                r#"{"version":1,"id":1,"op":"ifup","args":{"targets":["eth0","eth1=home"],"#,
+                r#""all":true,"allow":"hotplug","exclude":["lo"],"#,
+                r#""options":[["mtu","9000"],["a","b=c"]],"interfaces":"/etc/network/interfaces","#,
+                r#""force":true,"no_act":true,"no_scripts":true,"no_mappings":true,"#,
+                r#""no_loopback":true,"ignore_errors":true,"verbose":true}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn every_op_round_trips_through_parse_request() {
+        for (i, op) in samples().into_iter().enumerate() {
+            let request = Request::new(i as u64 + 1, op);
+            let line = json(&request);
+            assert_eq!(
+                parse_request(line.as_bytes()),
+                Ok(request.clone()),
+                "{line}"
+            );
+            // The derive alone reads what the derive writes, too.
+            assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), request);
+        }
+    }
+
+    #[test]
+    fn names_match_the_wire() {
+        for op in samples() {
+            let value = serde_json::to_value(Request::new(1, op.clone())).unwrap();
+            assert_eq!(value["op"], op.name());
+            assert!(Op::NAMES.contains(&op.name()));
+            assert_eq!(takes_args(op.name()), value.get("args").is_some());
+        }
+    }
+
+    #[test]
+    fn authorisation_classes() {
+        assert!(Op::Ifup(ChangeArgs::default()).changes_network());
+        assert!(Op::Ifdown(ChangeArgs::default()).changes_network());
+        assert!(Op::Reload.changes_network());
+        assert!(!Op::State(StateArgs::default()).changes_network());
+        assert!(!Op::Status(StatusArgs::default()).changes_network());
+        assert!(!Op::Ping.changes_network());
+    }
+
+    #[test]
+    fn lenient_about_empty_args() {
+        for line in [
+            r#"{"version":1,"id":3,"op":"ping","args":{}}"#,
+            r#"{"version":1,"id":3,"op":"ping","args":null}"#,
+        ] {
+            assert_eq!(parse_request(line.as_bytes()).unwrap().op, Op::Ping);
+        }
+        for line in [
+            r#"{"version":1,"id":3,"op":"ifup"}"#,
+            r#"{"version":1,"id":3,"op":"ifup","args":null}"#,
+            r#"{"id":3,"op":"ifup","args":{},"version":1}"#,
+        ] {
+            assert_eq!(
+                parse_request(line.as_bytes()).unwrap().op,
+                Op::Ifup(ChangeArgs::default())
+            );
+        }
+        let status = parse_request(br#"{"version":1,"id":3,"op":"status"}"#).unwrap();
+        assert_eq!(status.op, Op::Status(StatusArgs::default()));
+        // Unknown top-level fields leave room for later additions.
+        let extra = parse_request(br#"{"version":1,"id":3,"op":"ping","trace":"x"}"#).unwrap();
+        assert_eq!(extra.op, Op::Ping);
+        // Surrounding whitespace, e.g. a CR from a terminal, is harmless.
+        assert!(parse_request(b" {\"version\":1,\"id\":3,\"op\":\"ping\"}\r").is_ok());
+    }
+
+    fn refused(line: &str) -> RequestError {
+        parse_request(line.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn bad_request_without_id() {
+        for line in [
+            "",
+            "not json",
+            "{\"version\":1,",
+            "[1,2]",
+            "\"ping\"",
+            "{}",
+            r#"{"version":1,"op":"ping"}"#,
+            r#"{"version":1,"id":"7","op":"ping"}"#,
+            r#"{"version":1,"id":-1,"op":"ping"}"#,
+            r#"{"version":1,"id":1.5,"op":"ping"}"#,
+            r#"{"version":1,"id":0,"op":"ping"}"#,
+            r#"{"version":1,"id":18446744073709551616,"op":"ping"}"#,
+        ] {
+            let e = refused(line);
+            assert_eq!((e.code, e.id), (ErrorCode::BadRequest, None), "{line}: {e}");
+        }
+        assert!(parse_request(b"\xff\xfe").is_err());
+    }
+
+    #[test]
+    fn bad_request_with_id() {
+        for line in [
+            r#"{"id":5,"op":"ping"}"#,
+            r#"{"version":"1","id":5,"op":"ping"}"#,
+            r#"{"version":1.0,"id":5,"op":"ping"}"#,
+            r#"{"version":1,"id":5}"#,
+            r#"{"version":1,"id":5,"op":7}"#,
+            r#"{"version":1,"id":5,"op":"ifup","args":{"targets":"eth0"}}"#,
+            r#"{"version":1,"id":5,"op":"ifup","args":{"no-act":true}}"#,
+            r#"{"version":1,"id":5,"op":"ifup","args":[]}"#,
+            r#"{"version":1,"id":5,"op":"ifup","args":[["eth0"],true]}"#,
+            r#"{"version":1,"id":5,"op":"ping","args":[]}"#,
+            r#"{"version":1,"id":5,"op":"ping","args":"x"}"#,
+            r#"{"version":1,"id":5,"op":"ifup","args":{"options":[["a"]]}}"#,
+            r#"{"version":1,"id":5,"op":"ifup","args":{"interfaces":"interfaces"}}"#,
+            r#"{"version":1,"id":5,"op":"ping","args":{"x":1}}"#,
+            r#"{"version":1,"id":5,"op":"status","args":{"iface":3}}"#,
+        ] {
+            let e = refused(line);
+            assert_eq!(
+                (e.code, e.id),
+                (ErrorCode::BadRequest, Some(5)),
+                "{line}: {e}"
+            );
+        }
+        let e = refused(r#"{"version":1,"id":5,"op":"ifup","args":{"targets":"eth0"}}"#);
+        assert!(e.message.starts_with("invalid arguments for ifup: "), "{e}");
+        assert!(e.message.contains("expected a sequence"), "{e}");
+        let e = refused(r#"{"version":1,"id":5,"op":"ifdown","args":{"no-act":true}}"#);
+        assert!(e.message.contains("unknown field `no-act`"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_version() {
+        for line in [
+            r#"{"version":2,"id":5,"op":"ping"}"#,
+            r#"{"version":0,"id":5,"op":"ping"}"#,
+            r#"{"version":4294967297,"id":5,"op":"ping"}"#,
+            // The version is judged before the op: a newer client's new op
+            // is reported as a version problem, which is the real one.
+            r#"{"version":2,"id":5,"op":"frobnicate"}"#,
+        ] {
+            let e = refused(line);
+            assert_eq!(
+                (e.code, e.id),
+                (ErrorCode::UnsupportedVersion, Some(5)),
+                "{line}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_op() {
+        let e = refused(r#"{"version":1,"id":6,"op":"frobnicate","args":{"x":1}}"#);
+        assert_eq!((e.code, e.id), (ErrorCode::UnknownOp, Some(6)));
+        assert!(e.message.contains("\"frobnicate\""), "{e}");
+        // Op names are case-sensitive kebab-case.
+        assert_eq!(
+            refused(r#"{"version":1,"id":6,"op":"Ifup"}"#).code,
+            ErrorCode::UnknownOp
+        );
+    }
+
+    #[test]
+    fn protocol_md_examples() {
+        let reply =
+            |line: &str| String::from_utf8(crate::encode(&refused(line).to_response())).unwrap();
+        assert_eq!(
+            reply("hello"),
+            "{\"id\":0,\"type\":\"error\",\"code\":\"bad-request\",\"message\":\"request is not valid JSON: expected value at line 1 column 1\"}\n"
+        );
+        assert_eq!(
+            reply(r#"{"version":2,"id":3,"op":"ping"}"#),
+            "{\"id\":3,\"type\":\"error\",\"code\":\"unsupported-version\",\"message\":\"protocol version 2 is not supported (this netconfd speaks version 1)\"}\n"
+        );
+    }
+
+    #[test]
+    fn errors_become_replies() {
+        let e = refused(r#"{"version":1,"id":6,"op":"frobnicate"}"#);
+        let reply = e.to_response();
+        assert_eq!(reply.id, 6);
+        assert_eq!(reply.body, crate::Body::Error(e.reply()));
+        assert_eq!(refused("nope").to_response().id, UNKNOWN_ID);
+        let big = RequestError::too_large();
+        assert_eq!((big.code, big.id), (ErrorCode::TooLarge, None));
+        assert_eq!(big.to_string(), "request line longer than 1048576 bytes");
+    }
+}

@@ -1,0 +1,660 @@
+//! The dispatcher: one thread that owns all state and pops [`Message`]s off
+//! the queue. Requests become events; an event may spawn children, may wait
+//! on other events (a chain: pre-up hooks → apply → DAD → post-up hooks), and
+//! completes when all its children have; a failure ends the parent with the
+//! child's cause and cancels what waited on it. Events for one interface run
+//! one at a time; different interfaces proceed concurrently.
+
+use crate::ifaces::{self, Iface};
+use crate::queue::{ConnId, EventId, Job, JobOutput, Message, Receiver, ReplySender, Sender};
+use crate::state::State;
+use netconf_ctlsock_proto::{
+    encode, Body, ChangeArgs, ErrorCode, ErrorReply, Op, Progress, Response, Stream,
+};
+use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
+use netconf_methods::netlink::Netlink;
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{debug, error, info, info_span, warn, Span};
+
+/// Fixed by the command line of netconfd.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub interfaces_file: PathBuf,
+    pub state_file: PathBuf,
+    /// Where `if-pre-up.d` and friends live (`/etc/network`).
+    pub hooks_root: PathBuf,
+    pub hook_timeout: Duration,
+}
+
+/// Why an event failed: a stable code, a sentence, and the causes below it.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub message: String,
+    pub causes: Vec<String>,
+    /// Not a failure of its own: something it waited on failed.
+    pub cancelled: bool,
+}
+
+impl Failure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+            causes: Vec::new(),
+            cancelled: false,
+        }
+    }
+
+    /// This failure as the cause of a wider one.
+    pub fn wrap(&self, code: ErrorCode, message: impl Into<String>) -> Failure {
+        let mut causes = vec![self.message.clone()];
+        causes.extend(self.causes.iter().cloned());
+        Failure {
+            code,
+            message: message.into(),
+            causes,
+            cancelled: false,
+        }
+    }
+}
+
+/// What a Debian-style `ifup`/`ifdown` request shares with its children.
+pub struct ChangeCtx {
+    pub up: bool,
+    pub args: ChangeArgs,
+    pub config: InterfacesFile,
+}
+
+pub enum Kind {
+    /// A client's request; it answers the client when its child completes.
+    Request {
+        conn: ConnId,
+        reply: ReplySender,
+        request_id: u64,
+    },
+    /// `ifup`/`ifdown` of a set of interfaces.
+    Change {
+        ctx: Arc<ChangeCtx>,
+        /// Logical names of the interfaces that failed.
+        failed: Vec<String>,
+        /// The `--all` post hooks have been started.
+        post_ran: bool,
+    },
+    /// One interface up or down.
+    Iface(Box<Iface>),
+    /// Work for the I/O thread; taken when it starts.
+    Job(Option<Job>),
+    /// Kernel work done right here: apply or remove a stanza of the parent `Iface`.
+    Kernel { stanza: usize, up: bool },
+}
+
+pub struct Event {
+    pub parent: Option<EventId>,
+    pub kind: Kind,
+    pub span: Span,
+    children: usize,
+    waiting_on: usize,
+    pub failure: Option<Failure>,
+}
+
+impl Event {
+    pub fn children_pending(&self) -> usize {
+        self.children
+    }
+}
+
+pub struct Dispatcher {
+    pub settings: Settings,
+    pub state: State,
+    pub netlink: Result<Netlink, String>,
+    events: HashMap<EventId, Event>,
+    dependents: HashMap<EventId, Vec<EventId>>,
+    /// Per physical interface: the event running on it first, then those waiting.
+    iface_queues: HashMap<String, VecDeque<EventId>>,
+    next_id: EventId,
+    queue: Sender,
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        settings: Settings,
+        state: State,
+        queue: Sender,
+        jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+    ) -> Self {
+        let netlink = Netlink::open().map_err(|e| format!("cannot open rtnetlink: {e}"));
+        Dispatcher {
+            settings,
+            state,
+            netlink,
+            events: HashMap::new(),
+            dependents: HashMap::new(),
+            iface_queues: HashMap::new(),
+            next_id: 1,
+            queue,
+            jobs,
+        }
+    }
+
+    /// Runs until told to shut down.
+    pub fn run(mut self, messages: Receiver) {
+        while let Ok(message) = messages.recv() {
+            if !self.handle(message) {
+                break;
+            }
+        }
+        info!("dispatcher stopped; the network is left as it is");
+    }
+
+    /// Handles one message; false to stop.
+    pub fn handle(&mut self, message: Message) -> bool {
+        match message {
+            Message::Request {
+                conn,
+                reply,
+                request,
+                privileged,
+            } => self.request(conn, reply, request.id, request.op, privileged),
+            Message::Run(id) => self.start(id),
+            Message::JobDone { event, result } => match result {
+                Ok(output) => {
+                    if let JobOutput::Logical(logical) = &output {
+                        self.mapped(event, logical.clone());
+                    }
+                    self.complete(event, Ok(()));
+                }
+                Err(message) => {
+                    self.complete(event, Err(Failure::new(ErrorCode::HookFailed, message)))
+                }
+            },
+            Message::Output { event, line } => {
+                let stream = match line.stream {
+                    netconf_methods::hooks::Stream::Stdout => Stream::Stdout,
+                    netconf_methods::hooks::Stream::Stderr => Stream::Stderr,
+                };
+                self.progress_stream(event, "output", Some(stream), line.line);
+            }
+            Message::Reload => {
+                let parsed = parse_file(
+                    &self.settings.interfaces_file.to_string_lossy(),
+                    &ParseOptions::default(),
+                );
+                let errors = parsed.errors().count();
+                if parsed.rejected || errors > 0 {
+                    warn!(file = %self.settings.interfaces_file.display(), errors, "configuration has errors");
+                } else {
+                    info!(file = %self.settings.interfaces_file.display(), "configuration read again");
+                }
+            }
+            Message::Shutdown => return false,
+        }
+        true
+    }
+
+    fn send(reply: &ReplySender, id: u64, body: Body) {
+        // A client that went away is no reason to stop the work.
+        let _ = reply.send(encode(&Response { id, body }));
+    }
+
+    fn request(&mut self, conn: ConnId, reply: ReplySender, id: u64, op: Op, privileged: bool) {
+        let span = info_span!("request", conn, request = id);
+        let _enter = span.enter();
+        let error = |code, message: String, causes: Vec<String>| {
+            Body::Error(ErrorReply {
+                code,
+                message,
+                causes,
+            })
+        };
+        let (up, args) = match op {
+            Op::Ping => {
+                return Self::send(
+                    &reply,
+                    id,
+                    Body::Ok {
+                        result: json!({"daemon": "netconfd", "version": env!("CARGO_PKG_VERSION")}),
+                    },
+                );
+            }
+            Op::State(args) => {
+                return Self::send(
+                    &reply,
+                    id,
+                    Body::Ok {
+                        result: self.state_result(&args.targets),
+                    },
+                )
+            }
+            Op::Status(_) => {
+                let result = serde_json::to_value(&self.state).unwrap_or(Value::Null);
+                return Self::send(&reply, id, Body::Ok { result });
+            }
+            Op::Reload => {
+                if !privileged {
+                    let body = error(
+                        ErrorCode::PermissionDenied,
+                        "reload needs root or CAP_NET_ADMIN".into(),
+                        vec![],
+                    );
+                    return Self::send(&reply, id, body);
+                }
+                self.handle(Message::Reload);
+                return Self::send(
+                    &reply,
+                    id,
+                    Body::Ok {
+                        result: Value::Null,
+                    },
+                );
+            }
+            Op::Ifup(args) => (true, args),
+            Op::Ifdown(args) => (false, args),
+        };
+        let verb = if up { "ifup" } else { "ifdown" };
+        // Even `-n` reads files and runs mapping scripts as root: no exceptions.
+        if !privileged {
+            let body = error(
+                ErrorCode::PermissionDenied,
+                format!("{verb} needs root or CAP_NET_ADMIN"),
+                vec![],
+            );
+            return Self::send(&reply, id, body);
+        }
+        let file = args
+            .interfaces
+            .clone()
+            .unwrap_or_else(|| self.settings.interfaces_file.to_string_lossy().into_owned());
+        let parsed = parse_file(
+            &file,
+            &ParseOptions {
+                no_loopback: args.no_loopback,
+            },
+        );
+        for d in &parsed.diagnostics {
+            if d.debian_prints && d.severity() != netconf_interfaces::Severity::Info {
+                let message = d.debian_text(&parsed.config);
+                Self::send(&reply, id, Body::Progress(warning(message)));
+            }
+        }
+        if parsed.rejected {
+            let causes = parsed.errors().map(|d| d.report(&parsed.config)).collect();
+            let body = error(
+                ErrorCode::ConfigInvalid,
+                format!("couldn't read interfaces file \"{file}\""),
+                causes,
+            );
+            return Self::send(&reply, id, body);
+        }
+        info!(op = verb, targets = ?args.targets, all = args.all, "request");
+        let root = self.add_event(
+            None,
+            Kind::Request {
+                conn,
+                reply,
+                request_id: id,
+            },
+            info_span!(parent: None, "request", conn, request = id, op = verb),
+        );
+        let ctx = Arc::new(ChangeCtx {
+            up,
+            args,
+            config: parsed.config,
+        });
+        self.spawn(
+            root,
+            Kind::Change {
+                ctx,
+                failed: Vec::new(),
+                post_ran: false,
+            },
+            &[],
+        );
+    }
+
+    /// `ifquery --state`: `phys=logical`, most recently added first.
+    fn state_result(&self, targets: &[String]) -> Value {
+        let lines: Vec<String> = self
+            .state
+            .interfaces
+            .iter()
+            .rev()
+            .filter(|r| targets.is_empty() || targets.contains(&r.phys))
+            .map(|r| format!("{}={}", r.phys, r.logical))
+            .collect();
+        let all_up = targets.iter().all(|t| self.state.get(t).is_some());
+        json!({ "interfaces": lines, "all_up": all_up })
+    }
+
+    fn add_event(&mut self, parent: Option<EventId>, kind: Kind, span: Span) -> EventId {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.events.insert(
+            id,
+            Event {
+                parent,
+                kind,
+                span,
+                children: 0,
+                waiting_on: 0,
+                failure: None,
+            },
+        );
+        id
+    }
+
+    /// Creates a child of `parent` that starts once every event in `after`
+    /// has completed successfully.
+    pub fn spawn(&mut self, parent: EventId, kind: Kind, after: &[EventId]) -> EventId {
+        let label = match &kind {
+            Kind::Request { .. } => "request",
+            Kind::Change { ctx, .. } if ctx.up => "ifup",
+            Kind::Change { .. } => "ifdown",
+            Kind::Iface(i) if i.up => "iface-up",
+            Kind::Iface(_) => "iface-down",
+            Kind::Job(Some(Job::Hooks { .. })) => "hooks",
+            Kind::Job(Some(Job::WaitDad { .. })) => "wait-dad",
+            Kind::Job(Some(Job::Mapping { .. })) => "mapping",
+            Kind::Job(None) => "job",
+            Kind::Kernel { up: true, .. } => "apply",
+            Kind::Kernel { up: false, .. } => "remove",
+        };
+        let iface = match &kind {
+            Kind::Iface(i) => Some(i.phys.clone()),
+            _ => None,
+        };
+        let parent_span = self.events.get(&parent).map(|e| e.span.clone());
+        let id = self.next_id;
+        let span = match (parent_span, iface) {
+            (Some(p), Some(iface)) => {
+                info_span!(parent: &p, "event", id, parent = parent, kind = label, iface = %iface)
+            }
+            (Some(p), None) => info_span!(parent: &p, "event", id, parent = parent, kind = label),
+            (None, _) => info_span!("event", id, parent = parent, kind = label),
+        };
+        let id = self.add_event(Some(parent), kind, span);
+        if let Some(p) = self.events.get_mut(&parent) {
+            p.children += 1;
+        }
+        let mut waiting = 0;
+        for dep in after {
+            if self.events.contains_key(dep) {
+                self.dependents.entry(*dep).or_default().push(id);
+                waiting += 1;
+            }
+        }
+        if let Some(e) = self.events.get_mut(&id) {
+            e.waiting_on = waiting;
+        }
+        if waiting == 0 {
+            self.enqueue(id);
+        }
+        id
+    }
+
+    fn enqueue(&self, id: EventId) {
+        // The receiver lives as long as the dispatcher: this cannot fail.
+        let _ = self.queue.send(Message::Run(id));
+    }
+
+    fn start(&mut self, id: EventId) {
+        let Some(event) = self.events.get_mut(&id) else {
+            return;
+        };
+        let span = event.span.clone();
+        let _enter = span.enter();
+        match &mut event.kind {
+            Kind::Request { .. } => {}
+            Kind::Change { ctx, .. } => {
+                let ctx = ctx.clone();
+                ifaces::plan_change(self, id, &ctx);
+                self.settle(id);
+            }
+            Kind::Iface(iface) => {
+                let phys = iface.phys.clone();
+                let queue = self.iface_queues.entry(phys.clone()).or_default();
+                queue.push_back(id);
+                if queue.front() == Some(&id) {
+                    ifaces::begin(self, id);
+                    self.settle(id);
+                } else {
+                    debug!(iface = %phys, "waiting for the interface's previous request");
+                }
+            }
+            Kind::Job(job) => match job.take() {
+                Some(Job::Hooks { ref steps, .. }) if steps.is_empty() => self.complete(id, Ok(())),
+                Some(job) => {
+                    if let Err(unsent) = self.jobs.send(job) {
+                        drop(unsent);
+                        let gone = Failure::new(ErrorCode::Internal, "the I/O thread is gone");
+                        self.complete(id, Err(gone));
+                    }
+                }
+                None => {}
+            },
+            Kind::Kernel { stanza, up } => {
+                let (stanza, up) = (*stanza, *up);
+                let result = ifaces::kernel(self, id, stanza, up);
+                self.complete(id, result);
+            }
+        }
+    }
+
+    /// A parent whose planning spawned no children completes right away.
+    fn settle(&mut self, id: EventId) {
+        if self.events.get(&id).is_some_and(|e| e.children == 0) {
+            self.children_done(id);
+        }
+    }
+
+    fn mapped(&mut self, job: EventId, logical: String) {
+        let Some(parent) = self.events.get(&job).and_then(|e| e.parent) else {
+            return;
+        };
+        if let Some(Event {
+            kind: Kind::Iface(iface),
+            ..
+        }) = self.events.get_mut(&parent)
+        {
+            iface.logical = logical;
+        }
+    }
+
+    /// Ends an event, tells its parent, and wakes or cancels what waited on it.
+    pub fn complete(&mut self, id: EventId, result: Result<(), Failure>) {
+        let Some(mut event) = self.events.remove(&id) else {
+            return;
+        };
+        let result = match (result, event.failure.take()) {
+            (Err(f), _) | (Ok(()), Some(f)) => Err(f),
+            (Ok(()), None) => Ok(()),
+        };
+        {
+            let _enter = event.span.enter();
+            match &result {
+                Ok(()) => debug!("done"),
+                Err(f) if f.cancelled => debug!("cancelled"),
+                Err(f) => debug!(error = %f.message, "failed"),
+            }
+        }
+        let dependents = self.dependents.remove(&id).unwrap_or_default();
+        if let Kind::Request {
+            reply, request_id, ..
+        } = &event.kind
+        {
+            let body = match result {
+                Ok(()) => Body::Ok {
+                    result: Value::Null,
+                },
+                Err(f) => Body::Error(ErrorReply {
+                    code: f.code,
+                    message: f.message,
+                    causes: f.causes,
+                }),
+            };
+            Self::send(reply, *request_id, body);
+            return;
+        }
+        if let Some(p) = event.parent.and_then(|p| self.events.get_mut(&p)) {
+            p.children -= 1;
+            if let Err(f) = &result {
+                // A cancellation only echoes the failure that caused it.
+                match &p.failure {
+                    Some(existing) if !existing.cancelled || f.cancelled => {}
+                    _ => p.failure = Some(f.clone()),
+                }
+            }
+        }
+        for dep in dependents {
+            match &result {
+                Ok(()) => {
+                    let ready = self.events.get_mut(&dep).is_some_and(|d| {
+                        d.waiting_on -= 1;
+                        d.waiting_on == 0
+                    });
+                    if ready {
+                        self.enqueue(dep);
+                    }
+                }
+                Err(f) => {
+                    let mut cancelled = f.clone();
+                    cancelled.cancelled = true;
+                    self.complete(dep, Err(cancelled));
+                }
+            }
+        }
+        if let Some(parent) = event.parent {
+            if self.events.get(&parent).is_some_and(|p| p.children == 0) {
+                self.children_done(parent);
+            }
+        }
+    }
+
+    /// All children of `id` have completed: the event decides what is next.
+    fn children_done(&mut self, id: EventId) {
+        let Some(event) = self.events.get(&id) else {
+            return;
+        };
+        match &event.kind {
+            Kind::Request { .. } | Kind::Job(_) | Kind::Kernel { .. } => {
+                let failure = event.failure.clone();
+                self.complete(id, failure.map_or(Ok(()), Err));
+            }
+            Kind::Change { .. } => {
+                if let Some(result) = ifaces::change_done(self, id) {
+                    self.complete(id, result);
+                }
+            }
+            Kind::Iface(_) => {
+                if let Some(result) = ifaces::iface_step(self, id) {
+                    let phys = match self.events.get(&id).map(|e| &e.kind) {
+                        Some(Kind::Iface(i)) => Some(i.phys.clone()),
+                        _ => None,
+                    };
+                    self.complete(id, result);
+                    if let Some(phys) = phys {
+                        self.release(&phys, id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The interface is free: start the next request waiting for it.
+    fn release(&mut self, phys: &str, id: EventId) {
+        let Some(queue) = self.iface_queues.get_mut(phys) else {
+            return;
+        };
+        queue.retain(|e| *e != id);
+        match queue.front().copied() {
+            Some(next) => {
+                let span = self.events.get(&next).map(|e| e.span.clone());
+                let _enter = span.as_ref().map(Span::enter);
+                ifaces::begin(self, next);
+                self.settle(next);
+            }
+            None => {
+                self.iface_queues.remove(phys);
+            }
+        }
+    }
+
+    pub fn event(&self, id: EventId) -> Option<&Event> {
+        self.events.get(&id)
+    }
+
+    pub fn event_mut(&mut self, id: EventId) -> Option<&mut Event> {
+        self.events.get_mut(&id)
+    }
+
+    pub fn new_span(&self, id: EventId) -> Span {
+        self.events
+            .get(&id)
+            .map_or_else(Span::none, |e| e.span.clone())
+    }
+
+    fn root_reply(&self, mut id: EventId) -> Option<(ReplySender, u64)> {
+        loop {
+            let event = self.events.get(&id)?;
+            if let Kind::Request {
+                reply, request_id, ..
+            } = &event.kind
+            {
+                return Some((reply.clone(), *request_id));
+            }
+            id = event.parent?;
+        }
+    }
+
+    fn iface_of(&self, mut id: EventId) -> Option<String> {
+        loop {
+            let event = self.events.get(&id)?;
+            if let Kind::Iface(i) = &event.kind {
+                return Some(i.phys.clone());
+            }
+            id = event.parent?;
+        }
+    }
+
+    /// Tells the client behind `id` what is happening.
+    pub fn progress(&self, id: EventId, step: &str, message: impl Into<String>) {
+        self.progress_stream(id, step, None, message.into());
+    }
+
+    fn progress_stream(&self, id: EventId, step: &str, stream: Option<Stream>, message: String) {
+        if step == "warning" {
+            warn!(event = id, "{message}");
+        }
+        if let Some((reply, request_id)) = self.root_reply(id) {
+            let progress = Progress {
+                iface: self.iface_of(id),
+                event: Some(id),
+                step: step.to_string(),
+                stream,
+                message,
+            };
+            Self::send(&reply, request_id, Body::Progress(progress));
+        }
+    }
+
+    pub fn save_state(&self) {
+        if let Err(e) = self.state.save(&self.settings.state_file) {
+            error!("{e}");
+        }
+    }
+}
+
+fn warning(message: String) -> Progress {
+    Progress {
+        iface: None,
+        event: None,
+        step: "warning".into(),
+        stream: None,
+        message,
+    }
+}

@@ -1,0 +1,758 @@
+//! `ifup`/`ifdown` as events, in Debian ifupdown's order: which interfaces a
+//! request selects, and for each interface the chain of hooks and kernel work
+//! of each of its stanzas. Validation comes first, so a bad option fails the
+//! request before anything runs; a failed `ifup` is rolled back.
+
+use crate::dispatcher::{ChangeCtx, Dispatcher, Failure, Kind};
+use crate::queue::{EventId, Job};
+use crate::state::{IfaceRecord, StanzaRecord};
+use netconf_ctlsock_proto::ErrorCode;
+use netconf_interfaces::families::method_def;
+use netconf_interfaces::lines::truncate_bytes;
+use netconf_interfaces::pattern::{fnmatch, matches_any};
+use netconf_interfaces::targets::{
+    apply_renames, class_targets, expand, is_ignored, SystemInterfaces,
+};
+use netconf_interfaces::{Stanza, Variable, Variables};
+use netconf_methods::apply::{self, device_of, Applied, AppliedAddress, AppliedRoute, Removal};
+use netconf_methods::hooks::{self, HookContext, Mode, Phase, Step};
+use netconf_methods::provider::{provider_for, Desired, StanzaConfig};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// One interface going up or down.
+pub struct Iface {
+    pub up: bool,
+    pub phys: String,
+    pub logical: String,
+    pub ctx: Arc<ChangeCtx>,
+    stage: Stage,
+    stanzas: Vec<StanzaWork>,
+}
+
+enum Stage {
+    /// Planned to end with this result, nothing to run.
+    Finished(Result<(), Failure>),
+    /// Running mapping scripts; the index of the next mapping to try.
+    Mapping(usize),
+    /// Hooks and kernel work are under way.
+    Running,
+}
+
+struct StanzaWork {
+    cfg: Option<StanzaConfig>,
+    desired: Option<Desired>,
+    /// What `ifup` put in (filled as it happens), or for `ifdown` what to take out.
+    applied: Applied,
+    link_down: bool,
+}
+
+fn split_target(target: &str) -> (String, String) {
+    // ifupdown copies targets into 80-byte buffers.
+    let target = truncate_bytes(target, 79);
+    match target.split_once('=') {
+        Some((p, l)) => (p.to_string(), l.to_string()),
+        None => (target.to_string(), target.to_string()),
+    }
+}
+
+fn overrides(ctx: &ChangeCtx) -> Vec<Variable> {
+    let mut vars = Variables::default();
+    for (name, value) in &ctx.args.options {
+        let name = match name.as_str() {
+            "post-up" => "up",
+            "pre-down" => "down",
+            other => other,
+        };
+        vars.set(name, value);
+    }
+    vars.0
+}
+
+fn class(ctx: &ChangeCtx) -> Option<String> {
+    match (&ctx.args.allow, ctx.args.all) {
+        (Some(c), _) => Some(c.clone()),
+        (None, true) => Some("auto".into()),
+        (None, false) => None,
+    }
+}
+
+fn hooks_job(
+    d: &Dispatcher,
+    event: EventId,
+    steps: Vec<Step>,
+    env: Vec<(String, String)>,
+    ctx: &ChangeCtx,
+) -> Kind {
+    let steps = steps
+        .into_iter()
+        .filter(|s| !matches!(s, Step::Method))
+        .collect();
+    Kind::Job(Some(Job::Hooks {
+        event,
+        steps,
+        env,
+        timeout: d.settings.hook_timeout,
+        // ifdown goes on whatever fails, as Debian's does.
+        ignore_errors: ctx.args.ignore_errors || !ctx.up,
+        no_act: ctx.args.no_act,
+    }))
+}
+
+/// Spawns a hooks job; the job needs its own event id, known only once created.
+fn spawn_hooks(
+    d: &mut Dispatcher,
+    parent: EventId,
+    steps: Vec<Step>,
+    env: Vec<(String, String)>,
+    ctx: &ChangeCtx,
+    after: &[EventId],
+) -> EventId {
+    let id = d.spawn(parent, Kind::Job(None), after);
+    let kind = hooks_job(d, id, steps, env, ctx);
+    if let Some(e) = d.event_mut(id) {
+        e.kind = kind;
+    }
+    id
+}
+
+/// The `--all` hook calls (`IFACE=--all`, `ADDRFAM=meta`).
+fn meta_hooks(
+    d: &mut Dispatcher,
+    parent: EventId,
+    ctx: &ChangeCtx,
+    phase: Phase,
+    after: &[EventId],
+) -> EventId {
+    let class = class(ctx).unwrap_or_else(|| "auto".into());
+    let hctx = hooks::meta_context(&class, ctx.args.verbose);
+    let vars = Variables::default();
+    let steps = hooks::plan(&vars, phase, &d.settings.hooks_root, !ctx.args.no_scripts);
+    let mode = if ctx.up { Mode::Start } else { Mode::Stop };
+    let env = hooks::environment(&vars, &hctx, mode, phase, &[]);
+    spawn_hooks(d, parent, steps, env, ctx, after)
+}
+
+/// Selects the interfaces of an `ifup`/`ifdown` request and spawns one event each.
+pub fn plan_change(d: &mut Dispatcher, id: EventId, ctx: &Arc<ChangeCtx>) {
+    let args = &ctx.args;
+    let config = &ctx.config;
+    let mut system = SystemInterfaces::default();
+    let mut targets = if args.all {
+        if ctx.up {
+            class_targets(config, args.allow.as_deref().unwrap_or("auto"), &mut system)
+        } else {
+            // ifdown -a: what is up, most recent first.
+            d.state
+                .interfaces
+                .iter()
+                .rev()
+                .map(|r| r.phys.clone())
+                .collect()
+        }
+    } else {
+        expand(&args.targets, &mut system)
+    };
+    apply_renames(&mut targets, &expand(&config.renames, &mut system));
+
+    let pre = args.all.then(|| {
+        let phase = if ctx.up { Phase::PreUp } else { Phase::PreDown };
+        meta_hooks(d, id, ctx, phase, &[])
+    });
+    let after: Vec<EventId> = pre.into_iter().collect();
+    for target in targets {
+        let (phys, logical) = split_target(&target);
+        if is_ignored(
+            config,
+            args.allow.as_deref(),
+            &args.exclude,
+            &phys,
+            &mut system,
+        ) {
+            continue;
+        }
+        if !ctx.up && args.all && matches_any(&config.no_auto_down, &phys) {
+            continue;
+        }
+        let iface = Iface {
+            up: ctx.up,
+            phys,
+            logical,
+            ctx: ctx.clone(),
+            stage: Stage::Running,
+            stanzas: Vec::new(),
+        };
+        d.spawn(id, Kind::Iface(Box::new(iface)), &after);
+    }
+}
+
+/// All interfaces of a request are done: run the `--all` post hooks once,
+/// then end with the list of failures.
+pub fn change_done(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>> {
+    let (ctx, failed, post_ran) = match d.event(id).map(|e| &e.kind) {
+        Some(Kind::Change {
+            ctx,
+            failed,
+            post_ran,
+        }) => (ctx.clone(), failed.clone(), *post_ran),
+        _ => return Some(Ok(())),
+    };
+    if ctx.args.all && !post_ran {
+        if let Some(Kind::Change { post_ran, .. }) = d.event_mut(id).map(|e| &mut e.kind) {
+            *post_ran = true;
+        }
+        let phase = if ctx.up {
+            Phase::PostUp
+        } else {
+            Phase::PostDown
+        };
+        meta_hooks(d, id, &ctx, phase, &[]);
+        return None;
+    }
+    let failure = d.event_mut(id).and_then(|e| e.failure.take());
+    match (failed.len(), failure) {
+        (0, None) => Some(Ok(())),
+        (0, Some(f)) => Some(Err(f)),
+        (1, Some(f)) => Some(Err(f)),
+        (n, _) => {
+            let verb = if ctx.up { "bring up" } else { "take down" };
+            let mut f = Failure::new(
+                ErrorCode::HookFailed,
+                format!("failed to {verb} {n} interfaces: {}", failed.join(", ")),
+            );
+            f.causes = failed;
+            Some(Err(f))
+        }
+    }
+}
+
+fn iface_mut(d: &mut Dispatcher, id: EventId) -> Option<&mut Iface> {
+    match d.event_mut(id).map(|e| &mut e.kind) {
+        Some(Kind::Iface(i)) => Some(i),
+        _ => None,
+    }
+}
+
+fn finish(d: &mut Dispatcher, id: EventId, result: Result<(), Failure>) {
+    if let Some(i) = iface_mut(d, id) {
+        i.stage = Stage::Finished(result);
+    }
+}
+
+fn warn(d: &Dispatcher, id: EventId, message: String) {
+    d.progress(id, "warning", message);
+}
+
+fn has_mapping(ctx: &ChangeCtx, logical: &str) -> bool {
+    ctx.config
+        .mappings
+        .iter()
+        .any(|m| m.patterns.iter().any(|p| fnmatch(p, logical, false)))
+}
+
+/// The interface is ours now (no other request runs on it): plan its work.
+pub fn begin(d: &mut Dispatcher, id: EventId) {
+    let Some(iface) = iface_mut(d, id) else {
+        return;
+    };
+    let (up, phys, logical, ctx) = (
+        iface.up,
+        iface.phys.clone(),
+        iface.logical.clone(),
+        iface.ctx.clone(),
+    );
+    let known = ctx.config.stanzas.iter().any(|s| s.name == logical) || has_mapping(&ctx, &logical);
+    let record = d.state.get(&phys).cloned();
+    if up {
+        if record.is_some() && !ctx.args.force {
+            if !ctx.args.all {
+                warn(d, id, format!("interface {phys} already configured"));
+            }
+            return finish(d, id, Ok(()));
+        }
+        if !known {
+            warn(d, id, format!("unknown interface {logical}"));
+            let f = Failure::new(
+                ErrorCode::UnknownInterface,
+                format!("unknown interface {logical}"),
+            );
+            return finish(d, id, Err(f));
+        }
+        next_mapping(d, id, 0);
+    } else {
+        let Some(record) = record.or_else(|| {
+            ctx.args.force.then(|| IfaceRecord {
+                phys: phys.clone(),
+                logical: logical.clone(),
+                stanzas: Vec::new(),
+            })
+        }) else {
+            if !ctx.args.all {
+                warn(d, id, format!("interface {phys} not configured"));
+            }
+            return finish(d, id, Ok(()));
+        };
+        if let Some(i) = iface_mut(d, id) {
+            i.logical = record.logical.clone();
+        }
+        plan_down(d, id, &record);
+    }
+}
+
+/// Runs the next `mapping` whose pattern matches, or goes on to the stanzas.
+fn next_mapping(d: &mut Dispatcher, id: EventId, from: usize) {
+    let Some(iface) = iface_mut(d, id) else {
+        return;
+    };
+    let ctx = iface.ctx.clone();
+    let (phys, logical) = (iface.phys.clone(), iface.logical.clone());
+    if !ctx.args.no_mappings {
+        for (idx, mapping) in ctx.config.mappings.iter().enumerate().skip(from) {
+            if !mapping.patterns.iter().any(|p| fnmatch(p, &logical, false)) {
+                continue;
+            }
+            if let Some(i) = iface_mut(d, id) {
+                i.stage = Stage::Mapping(idx + 1);
+            }
+            let script = mapping.script.as_deref().unwrap_or("(null)");
+            d.progress(
+                id,
+                "mapping",
+                format!("running mapping script {script} on {logical}"),
+            );
+            let job = d.spawn(id, Kind::Job(None), &[]);
+            if let Some(e) = d.event_mut(job) {
+                e.kind = Kind::Job(Some(Job::Mapping {
+                    event: job,
+                    mapping: mapping.clone(),
+                    physical: phys.clone(),
+                }));
+            }
+            return;
+        }
+    }
+    plan_up(d, id);
+}
+
+/// A stanza's options as ifup uses them: defaults, then `-o` overrides.
+fn stanza_config(ctx: &ChangeCtx, stanza: &Stanza, phys: &str, logical: &str) -> StanzaConfig {
+    let mut vars = Variables::from_stanza(stanza);
+    if let Some(def) = method_def(stanza.family, &stanza.method) {
+        vars.apply_defaults(def);
+    }
+    vars.apply_overrides(&overrides(ctx));
+    StanzaConfig {
+        iface: phys.to_string(),
+        logical: logical.to_string(),
+        family: stanza.family,
+        method: stanza.method.clone(),
+        vars,
+    }
+}
+
+fn hook_context(ctx: &ChangeCtx, cfg: &StanzaConfig) -> HookContext {
+    HookContext {
+        iface: cfg.iface.clone(),
+        logical: cfg.logical.clone(),
+        family: cfg.family.name().to_string(),
+        method: cfg.method.clone(),
+        verbose: ctx.args.verbose,
+        class: class(ctx),
+    }
+}
+
+fn runs_scripts(ctx: &ChangeCtx, logical: &str) -> bool {
+    !ctx.args.no_scripts && !matches_any(&ctx.config.no_scripts, logical)
+}
+
+fn plan_up(d: &mut Dispatcher, id: EventId) {
+    let Some(iface) = iface_mut(d, id) else {
+        return;
+    };
+    iface.stage = Stage::Running;
+    let ctx = iface.ctx.clone();
+    let (phys, logical) = (iface.phys.clone(), iface.logical.clone());
+    let stanzas: Vec<&Stanza> = ctx.config.stanzas_named(&logical).collect();
+    if stanzas.is_empty() {
+        warn(
+            d,
+            id,
+            format!("ignoring unknown interface {phys}={logical}"),
+        );
+        return finish(d, id, Ok(()));
+    }
+
+    // Every stanza is checked before anything runs.
+    let mut work = Vec::new();
+    for stanza in &stanzas {
+        let cfg = stanza_config(&ctx, stanza, &phys, &logical);
+        let Some(provider) = provider_for(stanza.family, &stanza.method) else {
+            let message = format!(
+                "{phys}: method `{} {}` is not supported by netconf yet",
+                stanza.family, stanza.method
+            );
+            return finish(d, id, Err(Failure::new(ErrorCode::ConfigInvalid, message)));
+        };
+        match provider.desired(&cfg) {
+            Ok(desired) => work.push(StanzaWork {
+                cfg: Some(cfg),
+                desired: Some(desired),
+                applied: Applied::default(),
+                link_down: false,
+            }),
+            Err(e) => {
+                let f = Failure::new(ErrorCode::ConfigInvalid, e.to_string());
+                return finish(
+                    d,
+                    id,
+                    Err(f.wrap(
+                        ErrorCode::ConfigInvalid,
+                        format!("failed to bring up {logical}"),
+                    )),
+                );
+            }
+        }
+    }
+
+    let mut prev: Vec<EventId> = Vec::new();
+    let mut chains = Vec::new();
+    for (idx, w) in work.iter().enumerate() {
+        let Some(cfg) = &w.cfg else { continue };
+        d.progress(
+            id,
+            "configure",
+            format!("configuring interface {phys}={logical} ({})", cfg.family),
+        );
+        let converted = cfg.converted();
+        let hctx = hook_context(&ctx, cfg);
+        let scripts = runs_scripts(&ctx, &logical);
+        let root = &d.settings.hooks_root;
+        let pre = hooks::plan(&converted, Phase::PreUp, root, scripts);
+        let post = hooks::plan(&converted, Phase::PostUp, root, scripts);
+        let env_pre = hooks::environment(&converted, &hctx, Mode::Start, Phase::PreUp, &[]);
+        let env_post = hooks::environment(&converted, &hctx, Mode::Start, Phase::PostUp, &[]);
+        chains.push((
+            idx,
+            pre,
+            post,
+            env_pre,
+            env_post,
+            w.desired
+                .as_ref()
+                .and_then(|x| x.dad.map(|dad| (x.clone(), dad))),
+        ));
+    }
+    if let Some(i) = iface_mut(d, id) {
+        i.stanzas = work;
+    }
+    for (idx, pre, post, env_pre, env_post, dad) in chains {
+        let h1 = spawn_hooks(d, id, pre, env_pre, &ctx, &prev);
+        let mut last = d.spawn(
+            id,
+            Kind::Kernel {
+                stanza: idx,
+                up: true,
+            },
+            &[h1],
+        );
+        if let Some((desired, wait)) = dad {
+            let addresses: Vec<_> = desired
+                .addresses
+                .iter()
+                .filter(|a| !a.nodad)
+                .filter_map(|a| match a.addr {
+                    IpAddr::V6(v6) => Some(v6),
+                    IpAddr::V4(_) => None,
+                })
+                .collect();
+            if !addresses.is_empty() && !ctx.args.no_act {
+                let job = d.spawn(id, Kind::Job(None), &[last]);
+                if let Some(e) = d.event_mut(job) {
+                    e.kind = Kind::Job(Some(Job::WaitDad {
+                        event: job,
+                        device: device_of(&phys).to_string(),
+                        addresses,
+                        wait,
+                    }));
+                }
+                last = job;
+            }
+        }
+        prev = vec![spawn_hooks(d, id, post, env_post, &ctx, &[last])];
+    }
+}
+
+/// What to take out for a stanza whose `ifup` netconf has no record of
+/// (`ifdown --force`): what the stanza asks for.
+fn applied_from_desired(phys: &str, desired: &Desired) -> Applied {
+    Applied {
+        device: device_of(phys).to_string(),
+        addresses: desired
+            .addresses
+            .iter()
+            .map(|a| AppliedAddress {
+                addr: a.addr,
+                prefix_len: a.prefix_len,
+                peer: a.peer,
+                preexisting: false,
+            })
+            .collect(),
+        routes: desired
+            .routes
+            .iter()
+            .map(|r| AppliedRoute {
+                route: r.clone(),
+                preexisting: false,
+            })
+            .collect(),
+        ..Applied::default()
+    }
+}
+
+fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
+    let Some(iface) = iface_mut(d, id) else {
+        return;
+    };
+    iface.stage = Stage::Running;
+    let ctx = iface.ctx.clone();
+    let (phys, logical) = (iface.phys.clone(), iface.logical.clone());
+    let mut records: Vec<Option<&StanzaRecord>> = record.stanzas.iter().map(Some).collect();
+    let mut work = Vec::new();
+    let mut hooks_plan = Vec::new();
+    for stanza in ctx.config.stanzas_named(&logical) {
+        let cfg = stanza_config(&ctx, stanza, &phys, &logical);
+        let provider = provider_for(stanza.family, &stanza.method);
+        let link_down = provider.is_some_and(|p| p.link_down_on_ifdown(&cfg, ctx.args.all));
+        let recorded = records
+            .iter_mut()
+            .find(|r| r.is_some_and(|r| r.family == stanza.family))
+            .and_then(Option::take);
+        let applied = match recorded {
+            Some(r) => r.applied.clone(),
+            None => provider
+                .and_then(|p| p.desired(&cfg).ok())
+                .map(|desired| applied_from_desired(&phys, &desired))
+                .unwrap_or_default(),
+        };
+        let converted = cfg.converted();
+        let hctx = hook_context(&ctx, &cfg);
+        let scripts = runs_scripts(&ctx, &logical);
+        let root = &d.settings.hooks_root;
+        hooks_plan.push(Some((
+            hooks::plan(&converted, Phase::PreDown, root, scripts),
+            hooks::plan(&converted, Phase::PostDown, root, scripts),
+            hooks::environment(&converted, &hctx, Mode::Stop, Phase::PreDown, &[]),
+            hooks::environment(&converted, &hctx, Mode::Stop, Phase::PostDown, &[]),
+        )));
+        d.progress(
+            id,
+            "deconfigure",
+            format!(
+                "deconfiguring interface {phys}={logical} ({})",
+                stanza.family
+            ),
+        );
+        work.push(StanzaWork {
+            cfg: Some(cfg),
+            desired: None,
+            applied,
+            link_down,
+        });
+    }
+    // What netconf applied for stanzas that are no longer in the file.
+    for r in records.into_iter().flatten() {
+        hooks_plan.push(None);
+        work.push(StanzaWork {
+            cfg: None,
+            desired: None,
+            applied: r.applied.clone(),
+            link_down: false,
+        });
+    }
+    if let Some(i) = iface_mut(d, id) {
+        i.stanzas = work;
+    }
+    let mut prev: Vec<EventId> = Vec::new();
+    for (idx, plan) in hooks_plan.into_iter().enumerate() {
+        match plan {
+            Some((pre, post, env_pre, env_post)) => {
+                let h1 = spawn_hooks(d, id, pre, env_pre, &ctx, &prev);
+                let k = d.spawn(
+                    id,
+                    Kind::Kernel {
+                        stanza: idx,
+                        up: false,
+                    },
+                    &[h1],
+                );
+                prev = vec![spawn_hooks(d, id, post, env_post, &ctx, &[k])];
+            }
+            None => {
+                prev = vec![d.spawn(
+                    id,
+                    Kind::Kernel {
+                        stanza: idx,
+                        up: false,
+                    },
+                    &prev,
+                )];
+            }
+        }
+    }
+}
+
+/// The kernel part of a stanza, run on the dispatcher thread (netlink is fast).
+pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Result<(), Failure> {
+    let Some(parent) = d.event(id).and_then(|e| e.parent) else {
+        return Ok(());
+    };
+    let Some(iface) = iface_mut(d, parent) else {
+        return Ok(());
+    };
+    let phys = iface.phys.clone();
+    let no_act = iface.ctx.args.no_act;
+    let Some(work) = iface.stanzas.get_mut(stanza) else {
+        return Ok(());
+    };
+    let desired = work.desired.clone();
+    let mut applied = std::mem::take(&mut work.applied);
+    let link_down = work.link_down;
+    let nl = match d.netlink.as_mut() {
+        Ok(nl) => nl,
+        Err(e) => return Err(Failure::new(ErrorCode::Netlink, e.clone())),
+    };
+    let (changes, result) = if up {
+        let desired = desired.unwrap_or_default();
+        match apply::apply(nl, &phys, &desired, &mut applied, no_act) {
+            Ok(changes) => (changes, Ok(())),
+            Err(e) => (
+                Vec::new(),
+                Err(Failure::new(ErrorCode::Netlink, format!("{phys}: {e}"))),
+            ),
+        }
+    } else {
+        let (changes, errors) = apply::remove(nl, &applied, Removal::Ifdown { link_down }, no_act);
+        for e in errors {
+            d.progress(id, "warning", format!("{phys}: {e}"));
+        }
+        (changes, Ok(()))
+    };
+    let prefix = if no_act { "would " } else { "" };
+    for change in changes {
+        d.progress(id, "apply", format!("{prefix}{change}"));
+    }
+    if let Some(work) = iface_mut(d, parent).and_then(|i| i.stanzas.get_mut(stanza)) {
+        work.applied = applied;
+    }
+    result
+}
+
+/// The interface's children are done: go on (mappings) or finish: record the
+/// new state, or roll back a failed `ifup`.
+pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>> {
+    let failure = d.event_mut(id).and_then(|e| e.failure.take());
+    let iface = iface_mut(d, id)?;
+    let stage = std::mem::replace(&mut iface.stage, Stage::Running);
+    let (up, phys, logical, ctx) = (
+        iface.up,
+        iface.phys.clone(),
+        iface.logical.clone(),
+        iface.ctx.clone(),
+    );
+    match stage {
+        Stage::Finished(result) => {
+            if result.is_err() {
+                note_failed(d, id, &logical);
+            }
+            Some(result)
+        }
+        Stage::Mapping(next) => match failure {
+            Some(f) => {
+                note_failed(d, id, &logical);
+                Some(Err(f.wrap(
+                    ErrorCode::HookFailed,
+                    format!("failed to bring up {logical}"),
+                )))
+            }
+            None => {
+                next_mapping(d, id, next);
+                let planned = d.event(id).is_some_and(|e| e.children_pending() > 0);
+                if planned {
+                    None
+                } else {
+                    iface_step(d, id)
+                }
+            }
+        },
+        Stage::Running if up => {
+            let work = std::mem::take(&mut iface_mut(d, id)?.stanzas);
+            if let Some(f) = failure {
+                rollback(d, id, &work, ctx.args.no_act);
+                note_failed(d, id, &logical);
+                return Some(Err(f.wrap(f.code, format!("failed to bring up {logical}"))));
+            }
+            if !ctx.args.no_act {
+                let stanzas = work
+                    .into_iter()
+                    .filter_map(|w| {
+                        w.cfg.map(|cfg| StanzaRecord {
+                            family: cfg.family,
+                            method: cfg.method,
+                            applied: w.applied,
+                        })
+                    })
+                    .collect();
+                d.state.set(IfaceRecord {
+                    phys,
+                    logical,
+                    stanzas,
+                });
+                d.save_state();
+            }
+            Some(Ok(()))
+        }
+        Stage::Running => {
+            if !ctx.args.no_act {
+                d.state.remove(&phys);
+                d.save_state();
+            }
+            if let Some(f) = failure {
+                warn(d, id, format!("{phys}: {}", f.message));
+            }
+            Some(Ok(()))
+        }
+    }
+}
+
+fn note_failed(d: &mut Dispatcher, id: EventId, logical: &str) {
+    let Some(parent) = d.event(id).and_then(|e| e.parent) else {
+        return;
+    };
+    if let Some(Kind::Change { failed, .. }) = d.event_mut(parent).map(|e| &mut e.kind) {
+        failed.push(logical.to_string());
+    }
+}
+
+/// Takes back what a failed `ifup` put in, newest first.
+fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) {
+    let Ok(nl) = d.netlink.as_mut() else {
+        return;
+    };
+    let mut notes = Vec::new();
+    for w in work.iter().rev() {
+        let (changes, errors) = apply::remove(nl, &w.applied, Removal::Rollback, no_act);
+        notes.extend(
+            changes
+                .into_iter()
+                .map(|c| ("rollback", format!("undo: {c}"))),
+        );
+        notes.extend(
+            errors
+                .into_iter()
+                .map(|e| ("warning", format!("rollback: {e}"))),
+        );
+    }
+    for (step, message) in notes {
+        d.progress(id, step, message);
+    }
+}

@@ -1,0 +1,76 @@
+//! What travels on the daemon's queues: [`Message`]s into the dispatcher (a
+//! crossbeam channel, the only way in), and [`Job`]s it hands to the I/O
+//! thread for work that takes time (hook scripts, waiting for DAD).
+
+use netconf_ctlsock_proto::Request;
+use netconf_interfaces::Mapping;
+use netconf_methods::hooks::{OutputLine, Step};
+use netconf_methods::provider::DadWait;
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+pub type EventId = u64;
+pub type ConnId = u64;
+
+/// Where a connection's reply lines go (already encoded, newline included).
+pub type ReplySender = tokio::sync::mpsc::UnboundedSender<Vec<u8>>;
+
+pub type Sender = crossbeam_channel::Sender<Message>;
+pub type Receiver = crossbeam_channel::Receiver<Message>;
+
+/// Everything the dispatcher reacts to, in arrival order.
+pub enum Message {
+    /// A parsed request from a client.
+    Request {
+        conn: ConnId,
+        reply: ReplySender,
+        request: Request,
+        /// The peer may change the network (uid 0 or CAP_NET_ADMIN).
+        privileged: bool,
+    },
+    /// An event created by the dispatcher is ready to start.
+    Run(EventId),
+    /// A job finished on the I/O thread.
+    JobDone {
+        event: EventId,
+        result: Result<JobOutput, String>,
+    },
+    /// A line of a hook's output, while it runs.
+    Output { event: EventId, line: OutputLine },
+    /// SIGHUP: read the configuration again.
+    Reload,
+    /// SIGTERM/SIGINT: stop, leaving the network as it is.
+    Shutdown,
+}
+
+/// Work the dispatcher hands to the I/O thread.
+pub enum Job {
+    Hooks {
+        event: EventId,
+        steps: Vec<Step>,
+        env: Vec<(String, String)>,
+        timeout: Duration,
+        ignore_errors: bool,
+        /// `-n`: say what would run, run nothing.
+        no_act: bool,
+    },
+    /// Wait until the addresses are no longer tentative (Debian's settle-dad.sh).
+    WaitDad {
+        event: EventId,
+        device: String,
+        addresses: Vec<Ipv6Addr>,
+        wait: DadWait,
+    },
+    /// Run a `mapping` script to find the logical interface.
+    Mapping {
+        event: EventId,
+        mapping: Mapping,
+        physical: String,
+    },
+}
+
+pub enum JobOutput {
+    Done,
+    /// A mapping script's answer.
+    Logical(String),
+}

@@ -1,0 +1,145 @@
+//! The I/O thread's half of event handling: runs the [`Job`]s the dispatcher
+//! hands over (hook scripts, DAD waits, mapping scripts) as tokio tasks, so
+//! that a slow script on one interface never holds up another, and posts
+//! their output and outcome back onto the dispatcher's queue.
+
+use crate::queue::{EventId, Job, JobOutput, Message, Sender};
+use netconf_methods::hooks::{self, OutputLine, Step, Stream};
+use netconf_methods::netlink::{Family, Netlink};
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tracing::debug;
+
+/// Must run inside a `LocalSet`: hook runs stream output through a callback
+/// that never leaves this thread.
+pub async fn run_jobs(mut jobs: UnboundedReceiver<Job>, queue: Sender) {
+    while let Some(job) = jobs.recv().await {
+        tokio::task::spawn_local(run_job(job, queue.clone()));
+    }
+}
+
+async fn run_job(job: Job, queue: Sender) {
+    let (event, result) = match job {
+        Job::Hooks {
+            event,
+            steps,
+            env,
+            timeout,
+            ignore_errors,
+            no_act,
+        } => (
+            event,
+            hooks(event, &steps, &env, timeout, ignore_errors, no_act, &queue).await,
+        ),
+        Job::WaitDad {
+            event,
+            device,
+            addresses,
+            wait,
+        } => {
+            let interval = Duration::from_millis(wait.interval_ms);
+            (
+                event,
+                wait_dad(&device, &addresses, wait.attempts, interval).await,
+            )
+        }
+        Job::Mapping {
+            event,
+            mapping,
+            physical,
+        } => {
+            let answer = tokio::task::spawn_blocking(move || {
+                netconf_interfaces::mapping::run_mapping(&mapping, &physical)
+            })
+            .await;
+            let result = match answer {
+                Ok(Ok(logical)) => Ok(JobOutput::Logical(logical)),
+                Ok(Err(lines)) => Err(lines.join("; ")),
+                Err(e) => Err(format!("mapping script: {e}")),
+            };
+            (event, result)
+        }
+    };
+    let _ = queue.send(Message::JobDone { event, result });
+}
+
+fn output(queue: &Sender, event: EventId, line: OutputLine) {
+    let _ = queue.send(Message::Output { event, line });
+}
+
+async fn hooks(
+    event: EventId,
+    steps: &[Step],
+    env: &[(String, String)],
+    timeout: Duration,
+    ignore_errors: bool,
+    no_act: bool,
+    queue: &Sender,
+) -> Result<JobOutput, String> {
+    if no_act {
+        for step in steps {
+            let what = match step {
+                Step::Command(c) => c.clone(),
+                Step::Script(p) => p.display().to_string(),
+                Step::Method => continue,
+            };
+            output(
+                queue,
+                event,
+                OutputLine {
+                    step: what.clone(),
+                    stream: Stream::Stderr,
+                    line: format!("would run {what}"),
+                },
+            );
+        }
+        return Ok(JobOutput::Done);
+    }
+    let result = hooks::run_steps(steps, env, timeout, ignore_errors, |line| {
+        output(queue, event, line)
+    })
+    .await;
+    result.map(|()| JobOutput::Done).map_err(|e| e.to_string())
+}
+
+/// Debian's settle-dad.sh: poll until no address is tentative, at most
+/// `attempts` times, `interval` apart; a duplicate address is a failure.
+async fn wait_dad(
+    device: &str,
+    addresses: &[Ipv6Addr],
+    attempts: u32,
+    interval: Duration,
+) -> Result<JobOutput, String> {
+    let mut nl = Netlink::open().map_err(|e| format!("waiting for DAD on {device}: {e}"))?;
+    for attempt in 0..=attempts {
+        let link = nl
+            .link_by_name(device)
+            .map_err(|e| format!("waiting for DAD on {device}: {e}"))?
+            .ok_or_else(|| format!("{device} disappeared while waiting for DAD"))?;
+        let present = nl
+            .addresses(Some(link.index), Some(Family::V6))
+            .map_err(|e| format!("waiting for DAD on {device}: {e}"))?;
+        let ours: Vec<_> = present
+            .iter()
+            .filter(|a| matches!(a.addr, IpAddr::V6(v6) if addresses.contains(&v6)))
+            .collect();
+        if let Some(failed) = ours.iter().find(|a| a.flags.dadfailed) {
+            return Err(format!(
+                "{device}: duplicate address detected for {}",
+                failed.addr
+            ));
+        }
+        if !ours.iter().any(|a| a.flags.tentative) {
+            debug!(device, attempt, "DAD settled");
+            return Ok(JobOutput::Done);
+        }
+        if attempt < attempts {
+            tokio::time::sleep(interval).await;
+        }
+    }
+    Err(format!(
+        "{device}: duplicate address detection did not finish after {attempts} attempts {} ms apart (is the link's carrier up?)",
+        interval.as_millis()
+    ))
+}

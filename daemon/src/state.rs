@@ -1,0 +1,128 @@
+//! What netconf has brought up, under which logical name, and what it put
+//! into the kernel for each stanza: the daemon's memory across restarts,
+//! written atomically to the run directory after every change.
+
+use netconf_interfaces::Family;
+use netconf_methods::apply::Applied;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// In ifupdown's `ifstate` order: an interface keeps its place when
+    /// brought up again, new ones go last.
+    pub interfaces: Vec<IfaceRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IfaceRecord {
+    pub phys: String,
+    pub logical: String,
+    pub stanzas: Vec<StanzaRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StanzaRecord {
+    pub family: Family,
+    pub method: String,
+    pub applied: Applied,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a netconf state file: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl State {
+    /// The state file in `run_dir`; a missing file is an empty state (first start after boot).
+    pub fn load(path: &Path) -> Result<State, StateError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateError::Parse {
+                path: path.to_path_buf(),
+                source,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+            Err(source) => Err(StateError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Writes a temporary file next to `path` and renames it over: a crash
+    /// leaves the old state or the new one, never half of one.
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let err = |source| StateError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let tmp = path.with_extension("tmp");
+        let mut file = std::fs::File::create(&tmp).map_err(err)?;
+        let text = serde_json::to_vec_pretty(self).map_err(|e| err(std::io::Error::other(e)))?;
+        file.write_all(&text).map_err(err)?;
+        file.sync_all().map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)
+    }
+
+    pub fn get(&self, phys: &str) -> Option<&IfaceRecord> {
+        self.interfaces.iter().find(|r| r.phys == phys)
+    }
+
+    pub fn set(&mut self, record: IfaceRecord) {
+        match self.interfaces.iter_mut().find(|r| r.phys == record.phys) {
+            Some(existing) => *existing = record,
+            None => self.interfaces.push(record),
+        }
+    }
+
+    pub fn remove(&mut self, phys: &str) -> Option<IfaceRecord> {
+        let idx = self.interfaces.iter().position(|r| r.phys == phys)?;
+        Some(self.interfaces.remove(idx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(phys: &str, logical: &str) -> IfaceRecord {
+        IfaceRecord {
+            phys: phys.into(),
+            logical: logical.into(),
+            stanzas: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn order_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        assert_eq!(State::load(&path).unwrap(), State::default());
+        let mut s = State::default();
+        s.set(record("eth0", "eth0"));
+        s.set(record("eth1", "eth1"));
+        s.set(record("eth0", "home"));
+        assert_eq!(s.interfaces[0].logical, "home");
+        s.save(&path).unwrap();
+        assert_eq!(State::load(&path).unwrap(), s);
+        assert!(s.remove("eth0").is_some());
+        assert_eq!(s.interfaces.len(), 1);
+        std::fs::write(&path, "nonsense").unwrap();
+        assert!(matches!(State::load(&path), Err(StateError::Parse { .. })));
+    }
+}

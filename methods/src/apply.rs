@@ -1,0 +1,399 @@
+//! Brings the kernel to a [`Desired`] state by diff: reads what the link has,
+//! writes only what differs, and records what it did in [`Applied`] so that
+//! `ifdown` removes it and a failed `ifup` can be rolled back.
+
+use crate::netlink::{
+    Family as NlFamily, LinkChange, Netlink, NetlinkError, NewAddress, NewRoute,
+    NETCONF_ROUTE_PROTOCOL,
+};
+use crate::provider::{AddressWanted, Desired, RouteWanted};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// The main routing table.
+const MAIN_TABLE: u32 = 254;
+
+/// What one stanza's `ifup` put into the kernel (persisted in the state file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The kernel device (`eth0` for the alias `eth0:1`).
+    pub device: String,
+    /// The link was down and netconf set it up.
+    pub set_up: bool,
+    /// MTU and MAC before netconf changed them, to restore on rollback.
+    pub previous_mtu: Option<u32>,
+    pub previous_mac: Option<Vec<u8>>,
+    pub addresses: Vec<AppliedAddress>,
+    pub routes: Vec<AppliedRoute>,
+    /// IPv6 settings changed, with their previous values.
+    pub ipv6_conf: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedAddress {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    pub peer: Option<IpAddr>,
+    /// It was there before netconf's ifup: a rollback keeps it.
+    pub preexisting: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedRoute {
+    pub route: RouteWanted,
+    pub preexisting: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("no such interface {0}")]
+    NoSuchInterface(String),
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    #[error("setting net.ipv6.conf.{iface}.{key}: {source}")]
+    Sysctl {
+        iface: String,
+        key: String,
+        source: std::io::Error,
+    },
+}
+
+/// The kernel device an interface name stands for (`eth0:1` is on `eth0`).
+pub fn device_of(iface: &str) -> &str {
+    iface.split(':').next().unwrap_or(iface)
+}
+
+fn describe_address(a: &AddressWanted) -> String {
+    match a.peer {
+        Some(peer) => format!("{} peer {}/{}", a.addr, peer, a.prefix_len),
+        None => format!("{}/{}", a.addr, a.prefix_len),
+    }
+}
+
+fn describe_route(r: &RouteWanted) -> String {
+    let dest = r
+        .destination
+        .map_or_else(|| "default".to_string(), |(a, l)| format!("{a}/{l}"));
+    let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+    let metric = r.metric.map(|m| format!(" metric {m}")).unwrap_or_default();
+    format!("{dest}{via}{metric}")
+}
+
+fn family_of(addr: &IpAddr) -> NlFamily {
+    match addr {
+        IpAddr::V4(_) => NlFamily::V4,
+        IpAddr::V6(_) => NlFamily::V6,
+    }
+}
+
+/// Makes the kernel match `desired` for `iface`. Every write is recorded in
+/// `applied` as it succeeds, so on error the caller can roll back with
+/// [`remove`]. Returns the changes made (or, with `dry_run`, that would be).
+pub fn apply(
+    nl: &mut Netlink,
+    iface: &str,
+    desired: &Desired,
+    applied: &mut Applied,
+    dry_run: bool,
+) -> Result<Vec<String>, ApplyError> {
+    let device = device_of(iface);
+    applied.device = device.to_string();
+    let link = nl
+        .link_by_name(device)?
+        .ok_or_else(|| ApplyError::NoSuchInterface(device.to_string()))?;
+    let index = link.index;
+    let mut changes = Vec::new();
+
+    for (key, value) in &desired.ipv6_conf {
+        let sysctl_error = |source| ApplyError::Sysctl {
+            iface: device.to_string(),
+            key: key.clone(),
+            source,
+        };
+        // Interfaces without IPv6 have no such file; Debian ignores that too.
+        let Ok(current) = crate::netlink::get_ipv6_conf(device, key) else {
+            continue;
+        };
+        if current.trim() != value {
+            changes.push(format!("set net.ipv6.conf.{device}.{key} = {value}"));
+            if !dry_run {
+                crate::netlink::set_ipv6_conf(device, key, value).map_err(sysctl_error)?;
+                applied
+                    .ipv6_conf
+                    .push((key.clone(), current.trim().to_string()));
+            }
+        }
+    }
+
+    let family = desired.addresses.first().map(|a| family_of(&a.addr));
+    let existing = match family {
+        Some(f) => nl.addresses(Some(index), Some(f))?,
+        None => Vec::new(),
+    };
+
+    if desired.flush_mngtmpaddr {
+        for a in existing.iter().filter(|a| a.flags.mngtmpaddr) {
+            changes.push(format!(
+                "remove address {}/{} from {device}",
+                a.addr, a.prefix_len
+            ));
+            if !dry_run {
+                nl.del_address(index, a.addr, a.prefix_len, a.peer)?;
+            }
+        }
+    }
+
+    for want in &desired.addresses {
+        let present = existing.iter().any(|a| {
+            a.addr == want.addr
+                && a.prefix_len == want.prefix_len
+                && (want.peer.is_none() || a.peer == want.peer)
+        });
+        if !present {
+            changes.push(format!(
+                "add address {} to {device}",
+                describe_address(want)
+            ));
+            if !dry_run {
+                nl.add_address(
+                    &NewAddress {
+                        index,
+                        addr: want.addr,
+                        prefix_len: want.prefix_len,
+                        peer: want.peer,
+                        broadcast: want.broadcast,
+                        scope: want.scope,
+                        label: want.label.clone(),
+                        nodad: want.nodad,
+                        noprefixroute: false,
+                        valid_lft: None,
+                        preferred_lft: want.preferred_lft,
+                    },
+                    false,
+                )?;
+            }
+        }
+        if !dry_run {
+            applied.addresses.push(AppliedAddress {
+                addr: want.addr,
+                prefix_len: want.prefix_len,
+                peer: want.peer,
+                preexisting: present,
+            });
+        }
+    }
+
+    let mut change = LinkChange::default();
+    let mut mtu = desired.link.mtu;
+    if let Some(v6_mtu) = desired.ipv6_mtu {
+        // Debian: raise the link MTU if it is lower, else set IPv6's own.
+        if link.mtu < v6_mtu {
+            mtu = Some(v6_mtu);
+        } else if crate::netlink::get_ipv6_conf(device, "mtu")
+            .is_ok_and(|c| c.trim() != v6_mtu.to_string())
+        {
+            changes.push(format!("set net.ipv6.conf.{device}.mtu = {v6_mtu}"));
+            if !dry_run {
+                let previous = crate::netlink::get_ipv6_conf(device, "mtu").unwrap_or_default();
+                crate::netlink::set_ipv6_conf(device, "mtu", &v6_mtu.to_string()).map_err(
+                    |source| ApplyError::Sysctl {
+                        iface: device.to_string(),
+                        key: "mtu".into(),
+                        source,
+                    },
+                )?;
+                applied
+                    .ipv6_conf
+                    .push(("mtu".into(), previous.trim().to_string()));
+            }
+        }
+    }
+    if let Some(m) = mtu.filter(|m| *m != link.mtu) {
+        changes.push(format!("set {device} mtu {m}"));
+        change.mtu = Some(m);
+    }
+    if let Some(mac) = desired
+        .link
+        .mac
+        .filter(|m| link.mac.as_deref() != Some(&m[..]))
+    {
+        let text: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
+        changes.push(format!("set {device} address {}", text.join(":")));
+        change.mac = Some(mac);
+    }
+    if desired.link.up && !link.up {
+        changes.push(format!("set {device} up"));
+        change.up = Some(true);
+    }
+    if change != LinkChange::default() && !dry_run {
+        nl.set_link(index, &change)?;
+        applied.set_up |= change.up == Some(true);
+        if change.mtu.is_some() {
+            applied.previous_mtu = Some(link.mtu);
+        }
+        if change.mac.is_some() {
+            applied.previous_mac.clone_from(&link.mac);
+        }
+    }
+
+    if !desired.routes.is_empty() {
+        let route_family = desired.routes[0]
+            .gateway
+            .as_ref()
+            .map_or(NlFamily::V4, family_of);
+        let existing = nl.routes(route_family, Some(MAIN_TABLE), Some(index))?;
+        for want in &desired.routes {
+            let present = existing.iter().any(|r| {
+                r.destination == want.destination
+                    && r.gateway == want.gateway
+                    && r.priority.unwrap_or(0) == want.metric.unwrap_or(0)
+            });
+            if !present {
+                changes.push(format!("add route {} dev {device}", describe_route(want)));
+                if !dry_run {
+                    nl.add_route(&new_route(index, want), false)?;
+                }
+            }
+            if !dry_run {
+                applied.routes.push(AppliedRoute {
+                    route: want.clone(),
+                    preexisting: present,
+                });
+            }
+        }
+    }
+    Ok(changes)
+}
+
+fn new_route(index: u32, r: &RouteWanted) -> NewRoute {
+    NewRoute {
+        family: r.gateway.as_ref().map_or(NlFamily::V4, family_of),
+        destination: r.destination,
+        gateway: r.gateway,
+        oif: Some(index),
+        priority: r.metric,
+        table: MAIN_TABLE,
+        protocol: NETCONF_ROUTE_PROTOCOL,
+        scope: crate::netlink::Scope::Universe,
+        onlink: r.onlink,
+    }
+}
+
+/// Why `remove` runs: `ifdown` takes away everything the stanza owns; a
+/// rollback only what this very `ifup` added, and restores what it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Ifdown { link_down: bool },
+    Rollback,
+}
+
+/// Undoes `applied`. Missing addresses and routes are fine (someone removed
+/// them already); other errors are collected and the rest still undone.
+pub fn remove(
+    nl: &mut Netlink,
+    applied: &Applied,
+    how: Removal,
+    dry_run: bool,
+) -> (Vec<String>, Vec<ApplyError>) {
+    let mut changes = Vec::new();
+    let mut errors = Vec::new();
+    let device = applied.device.as_str();
+    let link = match nl.link_by_name(device) {
+        Ok(Some(link)) => link,
+        // The link is gone: so is everything on it.
+        Ok(None) => return (changes, errors),
+        Err(e) => return (changes, vec![e.into()]),
+    };
+    let index = link.index;
+    let rollback = how == Removal::Rollback;
+
+    for r in applied
+        .routes
+        .iter()
+        .rev()
+        .filter(|r| !(rollback && r.preexisting))
+    {
+        changes.push(format!(
+            "remove route {} dev {device}",
+            describe_route(&r.route)
+        ));
+        if !dry_run {
+            if let Err(e) = nl.del_route(&new_route(index, &r.route)) {
+                if !is_gone(&e) {
+                    errors.push(e.into());
+                }
+            }
+        }
+    }
+    for a in applied
+        .addresses
+        .iter()
+        .rev()
+        .filter(|a| !(rollback && a.preexisting))
+    {
+        changes.push(format!(
+            "remove address {}/{} from {device}",
+            a.addr, a.prefix_len
+        ));
+        if !dry_run {
+            if let Err(e) = nl.del_address(index, a.addr, a.prefix_len, a.peer) {
+                if !is_gone(&e) {
+                    errors.push(e.into());
+                }
+            }
+        }
+    }
+    let mut change = LinkChange::default();
+    match how {
+        Removal::Rollback => {
+            change.mtu = applied.previous_mtu.filter(|m| *m != link.mtu);
+            change.mac = applied
+                .previous_mac
+                .as_deref()
+                .and_then(|m| <[u8; 6]>::try_from(m).ok())
+                .filter(|m| link.mac.as_deref() != Some(&m[..]));
+            if applied.set_up && link.up {
+                change.up = Some(false);
+            }
+            for (key, previous) in applied.ipv6_conf.iter().rev() {
+                changes.push(format!("set net.ipv6.conf.{device}.{key} = {previous}"));
+                if !dry_run {
+                    if let Err(source) = crate::netlink::set_ipv6_conf(device, key, previous) {
+                        errors.push(ApplyError::Sysctl {
+                            iface: device.to_string(),
+                            key: key.clone(),
+                            source,
+                        });
+                    }
+                }
+            }
+        }
+        Removal::Ifdown { link_down } => {
+            if link_down && link.up {
+                change.up = Some(false);
+            }
+        }
+    }
+    if change != LinkChange::default() {
+        if change.up == Some(false) {
+            changes.push(format!("set {device} down"));
+        }
+        if let Some(m) = change.mtu {
+            changes.push(format!("set {device} mtu {m}"));
+        }
+        if !dry_run {
+            if let Err(e) = nl.set_link(index, &change) {
+                errors.push(e.into());
+            }
+        }
+    }
+    (changes, errors)
+}
+
+/// Errors that mean "already not there".
+fn is_gone(e: &NetlinkError) -> bool {
+    matches!(
+        e.errno(),
+        Some(libc::ESRCH | libc::ENOENT | libc::EADDRNOTAVAIL | libc::ENODEV)
+    )
+}
