@@ -204,6 +204,10 @@ fn run(prog: &'static str, up: bool, mut args: Args) -> ExitCode {
         no_loopback: args.no_loopback,
         ignore_errors: args.ignore_errors,
         verbose: args.verbose,
+        inherited: std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k.starts_with("IFUPDOWN_"))
+            .collect(),
     };
     let op = if up {
         Op::Ifup(change)
@@ -231,11 +235,15 @@ fn failed(prog: &str, e: &ClientError, json: bool) -> ExitCode {
         let out = serde_json::json!({ "type": "error", "message": e.to_string(), "exit_code": e.exit_code() });
         let _ = writeln!(std::io::stdout(), "{out}");
     }
-    warn(prog, &e.to_string());
-    if let ClientError::Remote(reply) = e {
-        for cause in &reply.causes {
-            eprintln!("  {cause}");
+    match e {
+        // The causes, one per line, under the message.
+        ClientError::Remote(reply) => {
+            warn(prog, &reply.message);
+            for cause in &reply.causes {
+                eprintln!("  {cause}");
+            }
         }
+        _ => warn(prog, &e.to_string()),
     }
     ExitCode::from(e.exit_code())
 }

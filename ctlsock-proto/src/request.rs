@@ -134,6 +134,11 @@ pub struct ChangeArgs {
     /// `-v`: the daemon sends detailed progress (commands, hook output).
     #[serde(skip_serializing_if = "is_false")]
     pub verbose: bool,
+    /// The caller's `IFUPDOWN_*` environment variables, in order: hooks get
+    /// them as under ifupdown, and they tell a hook's recursive `ifup` of its
+    /// own interface (refused) from a fresh one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inherited: Vec<(String, String)>,
 }
 
 /// Arguments of `state` (`ifquery --state`).
@@ -359,6 +364,7 @@ mod tests {
                 no_loopback: true,
                 ignore_errors: true,
                 verbose: true,
+                inherited: vec![("IFUPDOWN_eth0".into(), "pre-up".into())],
             }),
             Op::Ifdown(ChangeArgs::default()),
             Op::State(StateArgs {
@@ -403,7 +409,8 @@ mod tests {
                 r#""all":true,"allow":"hotplug","exclude":["lo"],"#,
                 r#""options":[["mtu","9000"],["a","b=c"]],"interfaces":"/etc/network/interfaces","#,
                 r#""force":true,"no_act":true,"no_scripts":true,"no_mappings":true,"#,
-                r#""no_loopback":true,"ignore_errors":true,"verbose":true}}"#
+                r#""no_loopback":true,"ignore_errors":true,"verbose":true,"#,
+                r#""inherited":[["IFUPDOWN_eth0","pre-up"]]}}"#
             )
         );
     }

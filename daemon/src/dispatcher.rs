@@ -76,12 +76,14 @@ pub enum Kind {
         conn: ConnId,
         reply: ReplySender,
         request_id: u64,
+        /// The client wants every step, not only hook output and warnings.
+        verbose: bool,
     },
     /// `ifup`/`ifdown` of a set of interfaces.
     Change {
         ctx: Arc<ChangeCtx>,
-        /// Logical names of the interfaces that failed.
-        failed: Vec<String>,
+        /// The interfaces that failed (logical name), each with why.
+        failed: Vec<(String, String)>,
         /// The `--all` post hooks have been started.
         post_ran: bool,
     },
@@ -117,6 +119,7 @@ pub struct Dispatcher {
     /// Per physical interface: the event running on it first, then those waiting.
     iface_queues: HashMap<String, VecDeque<EventId>>,
     next_id: EventId,
+    state_dirty: bool,
     queue: Sender,
     jobs: tokio::sync::mpsc::UnboundedSender<Job>,
 }
@@ -137,6 +140,7 @@ impl Dispatcher {
             dependents: HashMap::new(),
             iface_queues: HashMap::new(),
             next_id: 1,
+            state_dirty: false,
             queue,
             jobs,
         }
@@ -148,7 +152,12 @@ impl Dispatcher {
             if !self.handle(message) {
                 break;
             }
+            // Write the state once a burst of work is through, not per interface.
+            if messages.is_empty() {
+                self.flush_state();
+            }
         }
+        self.flush_state();
         info!("dispatcher stopped; the network is left as it is");
     }
 
@@ -169,9 +178,7 @@ impl Dispatcher {
                     }
                     self.complete(event, Ok(()));
                 }
-                Err(message) => {
-                    self.complete(event, Err(Failure::new(ErrorCode::HookFailed, message)))
-                }
+                Err(e) => self.complete(event, Err(Failure::new(e.code, e.message))),
             },
             Message::Output { event, line } => {
                 let stream = match line.stream {
@@ -239,7 +246,7 @@ impl Dispatcher {
                 if !privileged {
                     let body = error(
                         ErrorCode::PermissionDenied,
-                        "reload needs root or CAP_NET_ADMIN".into(),
+                        "permission denied: reload needs root or CAP_NET_ADMIN".into(),
                         vec![],
                     );
                     return Self::send(&reply, id, body);
@@ -261,7 +268,7 @@ impl Dispatcher {
         if !privileged {
             let body = error(
                 ErrorCode::PermissionDenied,
-                format!("{verb} needs root or CAP_NET_ADMIN"),
+                format!("permission denied: {verb} changes the network, which needs root or CAP_NET_ADMIN"),
                 vec![],
             );
             return Self::send(&reply, id, body);
@@ -298,6 +305,7 @@ impl Dispatcher {
                 conn,
                 reply,
                 request_id: id,
+                verbose: args.verbose || args.no_act,
             },
             info_span!(parent: None, "request", conn, request = id, op = verb),
         );
@@ -417,6 +425,10 @@ impl Dispatcher {
             }
             Kind::Iface(iface) => {
                 let phys = iface.phys.clone();
+                let busy = self.iface_queues.get(&phys).is_some_and(|q| !q.is_empty());
+                if let Some(f) = busy.then(|| ifaces::recursion(&iface.ctx, &phys)).flatten() {
+                    return self.complete(id, Err(f));
+                }
                 let queue = self.iface_queues.entry(phys.clone()).or_default();
                 queue.push_back(id);
                 if queue.front() == Some(&id) {
@@ -487,6 +499,8 @@ impl Dispatcher {
             reply, request_id, ..
         } = &event.kind
         {
+            // What the client is told is done is on disk first.
+            self.flush_state();
             let body = match result {
                 Ok(()) => Body::Ok {
                     result: Value::Null,
@@ -598,14 +612,17 @@ impl Dispatcher {
             .map_or_else(Span::none, |e| e.span.clone())
     }
 
-    fn root_reply(&self, mut id: EventId) -> Option<(ReplySender, u64)> {
+    fn root_reply(&self, mut id: EventId) -> Option<(&ReplySender, u64, bool)> {
         loop {
             let event = self.events.get(&id)?;
             if let Kind::Request {
-                reply, request_id, ..
+                reply,
+                request_id,
+                verbose,
+                ..
             } = &event.kind
             {
-                return Some((reply.clone(), *request_id));
+                return Some((reply, *request_id, *verbose));
             }
             id = event.parent?;
         }
@@ -630,7 +647,10 @@ impl Dispatcher {
         if step == "warning" {
             warn!(event = id, "{message}");
         }
-        if let Some((reply, request_id)) = self.root_reply(id) {
+        if let Some((reply, request_id, verbose)) = self.root_reply(id) {
+            if !verbose && !matches!(step, "warning" | "output") {
+                return;
+            }
             let progress = Progress {
                 iface: self.iface_of(id),
                 event: Some(id),
@@ -638,13 +658,23 @@ impl Dispatcher {
                 stream,
                 message,
             };
-            Self::send(&reply, request_id, Body::Progress(progress));
+            Self::send(reply, request_id, Body::Progress(progress));
         }
     }
 
-    pub fn save_state(&self) {
-        if let Err(e) = self.state.save(&self.settings.state_file) {
-            error!("{e}");
+    /// Marks the state changed; it is written before the next reply or
+    /// when the queue runs dry.
+    pub fn save_state(&mut self) {
+        self.state_dirty = true;
+    }
+
+    fn flush_state(&mut self) {
+        if !self.state_dirty {
+            return;
+        }
+        match self.state.save(&self.settings.state_file) {
+            Ok(()) => self.state_dirty = false,
+            Err(e) => error!("{e}"),
         }
     }
 }

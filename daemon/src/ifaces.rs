@@ -129,7 +129,7 @@ fn meta_hooks(
     let vars = Variables::default();
     let steps = hooks::plan(&vars, phase, &d.settings.hooks_root, !ctx.args.no_scripts);
     let mode = if ctx.up { Mode::Start } else { Mode::Stop };
-    let env = hooks::environment(&vars, &hctx, mode, phase, &[]);
+    let env = hooks::environment(&vars, &hctx, mode, phase, &ctx.args.inherited);
     spawn_hooks(d, parent, steps, env, ctx, after)
 }
 
@@ -214,13 +214,18 @@ pub fn change_done(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure
         (0, None) => Some(Ok(())),
         (0, Some(f)) => Some(Err(f)),
         (1, Some(f)) => Some(Err(f)),
-        (n, _) => {
+        (n, first) => {
             let verb = if ctx.up { "bring up" } else { "take down" };
+            let names: Vec<&str> = failed.iter().map(|(name, _)| name.as_str()).collect();
+            let code = first.map_or(ErrorCode::HookFailed, |f| f.code);
             let mut f = Failure::new(
-                ErrorCode::HookFailed,
-                format!("failed to {verb} {n} interfaces: {}", failed.join(", ")),
+                code,
+                format!("failed to {verb} {n} interfaces: {}", names.join(", ")),
             );
-            f.causes = failed;
+            f.causes = failed
+                .into_iter()
+                .map(|(name, why)| format!("{name}: {why}"))
+                .collect();
             Some(Err(f))
         }
     }
@@ -250,6 +255,17 @@ fn has_mapping(ctx: &ChangeCtx, logical: &str) -> bool {
         .any(|m| m.patterns.iter().any(|p| fnmatch(p, logical, false)))
 }
 
+/// A hook's own `ifup`/`ifdown` of the interface it runs for would wait for
+/// itself forever; ifupdown refuses it, naming the phase, and so do we.
+pub fn recursion(ctx: &ChangeCtx, phys: &str) -> Option<Failure> {
+    let name = format!("IFUPDOWN_{}", phys.replace('=', "_"));
+    let (_, phase) = ctx.args.inherited.iter().find(|(n, _)| *n == name)?;
+    Some(Failure::new(
+        ErrorCode::Busy,
+        format!("recursion detected for interface {phys} in {phase} phase"),
+    ))
+}
+
 /// The interface is ours now (no other request runs on it): plan its work.
 pub fn begin(d: &mut Dispatcher, id: EventId) {
     let Some(iface) = iface_mut(d, id) else {
@@ -271,7 +287,6 @@ pub fn begin(d: &mut Dispatcher, id: EventId) {
             return finish(d, id, Ok(()));
         }
         if !known {
-            warn(d, id, format!("unknown interface {logical}"));
             let f = Failure::new(
                 ErrorCode::UnknownInterface,
                 format!("unknown interface {logical}"),
@@ -429,8 +444,20 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
         let root = &d.settings.hooks_root;
         let pre = hooks::plan(&converted, Phase::PreUp, root, scripts);
         let post = hooks::plan(&converted, Phase::PostUp, root, scripts);
-        let env_pre = hooks::environment(&converted, &hctx, Mode::Start, Phase::PreUp, &[]);
-        let env_post = hooks::environment(&converted, &hctx, Mode::Start, Phase::PostUp, &[]);
+        let env_pre = hooks::environment(
+            &converted,
+            &hctx,
+            Mode::Start,
+            Phase::PreUp,
+            &ctx.args.inherited,
+        );
+        let env_post = hooks::environment(
+            &converted,
+            &hctx,
+            Mode::Start,
+            Phase::PostUp,
+            &ctx.args.inherited,
+        );
         chains.push((
             idx,
             pre,
@@ -541,8 +568,20 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         hooks_plan.push(Some((
             hooks::plan(&converted, Phase::PreDown, root, scripts),
             hooks::plan(&converted, Phase::PostDown, root, scripts),
-            hooks::environment(&converted, &hctx, Mode::Stop, Phase::PreDown, &[]),
-            hooks::environment(&converted, &hctx, Mode::Stop, Phase::PostDown, &[]),
+            hooks::environment(
+                &converted,
+                &hctx,
+                Mode::Stop,
+                Phase::PreDown,
+                &ctx.args.inherited,
+            ),
+            hooks::environment(
+                &converted,
+                &hctx,
+                Mode::Stop,
+                Phase::PostDown,
+                &ctx.args.inherited,
+            ),
         )));
         d.progress(
             id,
@@ -661,14 +700,14 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
     );
     match stage {
         Stage::Finished(result) => {
-            if result.is_err() {
-                note_failed(d, id, &logical);
+            if let Err(f) = &result {
+                note_failed(d, id, &logical, f);
             }
             Some(result)
         }
         Stage::Mapping(next) => match failure {
             Some(f) => {
-                note_failed(d, id, &logical);
+                note_failed(d, id, &logical, &f);
                 Some(Err(f.wrap(
                     ErrorCode::HookFailed,
                     format!("failed to bring up {logical}"),
@@ -688,7 +727,7 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
             let work = std::mem::take(&mut iface_mut(d, id)?.stanzas);
             if let Some(f) = failure {
                 rollback(d, id, &work, ctx.args.no_act);
-                note_failed(d, id, &logical);
+                note_failed(d, id, &logical, &f);
                 return Some(Err(f.wrap(f.code, format!("failed to bring up {logical}"))));
             }
             if !ctx.args.no_act {
@@ -724,12 +763,18 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
     }
 }
 
-fn note_failed(d: &mut Dispatcher, id: EventId, logical: &str) {
+/// Tells the request which interface failed, and why in one line.
+fn note_failed(d: &mut Dispatcher, id: EventId, logical: &str, why: &Failure) {
     let Some(parent) = d.event(id).and_then(|e| e.parent) else {
         return;
     };
     if let Some(Kind::Change { failed, .. }) = d.event_mut(parent).map(|e| &mut e.kind) {
-        failed.push(logical.to_string());
+        let detail = if why.causes.is_empty() {
+            why.message.clone()
+        } else {
+            why.causes.join(": ")
+        };
+        failed.push((logical.to_string(), detail));
     }
 }
 

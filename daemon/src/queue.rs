@@ -2,7 +2,7 @@
 //! crossbeam channel, the only way in), and [`Job`]s it hands to the I/O
 //! thread for work that takes time (hook scripts, waiting for DAD).
 
-use netconf_ctlsock_proto::Request;
+use netconf_ctlsock_proto::{ErrorCode, Request};
 use netconf_interfaces::Mapping;
 use netconf_methods::hooks::{OutputLine, Step};
 use netconf_methods::provider::DadWait;
@@ -33,7 +33,7 @@ pub enum Message {
     /// A job finished on the I/O thread.
     JobDone {
         event: EventId,
-        result: Result<JobOutput, String>,
+        result: Result<JobOutput, JobError>,
     },
     /// A line of a hook's output, while it runs.
     Output { event: EventId, line: OutputLine },
@@ -67,6 +67,23 @@ pub enum Job {
         mapping: Mapping,
         physical: String,
     },
+}
+
+/// Why a job failed: the reply's error code, and a sentence.
+#[derive(Debug, Clone)]
+pub struct JobError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// A plain message is a failed hook (or mapping script).
+impl From<String> for JobError {
+    fn from(message: String) -> Self {
+        JobError {
+            code: ErrorCode::HookFailed,
+            message,
+        }
+    }
 }
 
 pub enum JobOutput {

@@ -3,7 +3,8 @@
 //! that a slow script on one interface never holds up another, and posts
 //! their output and outcome back onto the dispatcher's queue.
 
-use crate::queue::{EventId, Job, JobOutput, Message, Sender};
+use crate::queue::{EventId, Job, JobError, JobOutput, Message, Sender};
+use netconf_ctlsock_proto::ErrorCode;
 use netconf_methods::hooks::{self, OutputLine, Step, Stream};
 use netconf_methods::netlink::{Family, Netlink};
 use std::net::{IpAddr, Ipv6Addr};
@@ -55,8 +56,8 @@ async fn run_job(job: Job, queue: Sender) {
             .await;
             let result = match answer {
                 Ok(Ok(logical)) => Ok(JobOutput::Logical(logical)),
-                Ok(Err(lines)) => Err(lines.join("; ")),
-                Err(e) => Err(format!("mapping script: {e}")),
+                Ok(Err(lines)) => Err(lines.join("; ").into()),
+                Err(e) => Err(format!("mapping script: {e}").into()),
             };
             (event, result)
         }
@@ -76,7 +77,7 @@ async fn hooks(
     ignore_errors: bool,
     no_act: bool,
     queue: &Sender,
-) -> Result<JobOutput, String> {
+) -> Result<JobOutput, JobError> {
     if no_act {
         for step in steps {
             let what = match step {
@@ -100,7 +101,14 @@ async fn hooks(
         output(queue, event, line)
     })
     .await;
-    result.map(|()| JobOutput::Done).map_err(|e| e.to_string())
+    result.map(|()| JobOutput::Done).map_err(|e| JobError {
+        // A hung script is a timeout (PROTOCOL.md), not a failed hook.
+        code: match e {
+            hooks::HookError::TimedOut { .. } => ErrorCode::Timeout,
+            _ => ErrorCode::HookFailed,
+        },
+        message: e.to_string(),
+    })
 }
 
 /// Debian's settle-dad.sh: poll until no address is tentative, at most
@@ -110,7 +118,7 @@ async fn wait_dad(
     addresses: &[Ipv6Addr],
     attempts: u32,
     interval: Duration,
-) -> Result<JobOutput, String> {
+) -> Result<JobOutput, JobError> {
     let mut nl = Netlink::open().map_err(|e| format!("waiting for DAD on {device}: {e}"))?;
     for attempt in 0..=attempts {
         let link = nl
@@ -125,10 +133,7 @@ async fn wait_dad(
             .filter(|a| matches!(a.addr, IpAddr::V6(v6) if addresses.contains(&v6)))
             .collect();
         if let Some(failed) = ours.iter().find(|a| a.flags.dadfailed) {
-            return Err(format!(
-                "{device}: duplicate address detected for {}",
-                failed.addr
-            ));
+            return Err(format!("{device}: duplicate address detected for {}", failed.addr).into());
         }
         if !ours.iter().any(|a| a.flags.tentative) {
             debug!(device, attempt, "DAD settled");
@@ -138,8 +143,11 @@ async fn wait_dad(
             tokio::time::sleep(interval).await;
         }
     }
-    Err(format!(
-        "{device}: duplicate address detection did not finish after {attempts} attempts {} ms apart (is the link's carrier up?)",
-        interval.as_millis()
-    ))
+    Err(JobError {
+        code: ErrorCode::Timeout,
+        message: format!(
+            "{device}: duplicate address detection did not finish after {attempts} attempts {} ms apart (is the link's carrier up?)",
+            interval.as_millis()
+        ),
+    })
 }
