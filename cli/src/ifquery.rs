@@ -2,6 +2,7 @@
 //! exit status, reading the configuration itself (no daemon needed), plus
 //! `--json` for machines and `--syntax-check` for people.
 
+use crate::options::{long_options, Common};
 use crate::usage::{self, warn};
 use clap::Parser;
 use netconf_interfaces::families::method_def;
@@ -12,6 +13,7 @@ use netconf_interfaces::targets::{
     apply_renames, class_targets, expand, is_ignored, SystemInterfaces,
 };
 use netconf_interfaces::validate::missing_required;
+use netconf_interfaces::variables::overrides;
 use netconf_interfaces::{
     parse_file, DiagnosticKind, InterfacesFile, ParseOptions, Parsed, Severity, Variable, Variables,
 };
@@ -21,31 +23,6 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 const PROG: &str = "ifquery";
-
-/// Long options in ifupdown's order (then ours), as getopt lists them.
-const LONG_OPTIONS: &[&str] = &[
-    "help",
-    "version",
-    "verbose",
-    "all",
-    "allow",
-    "interfaces",
-    "exclude",
-    "no-act",
-    "no-act-commands",
-    "no-mappings",
-    "no-scripts",
-    "no-loopback",
-    "force",
-    "ignore-errors",
-    "option",
-    "list",
-    "state",
-    "read-environment",
-    "state-dir",
-    "json",
-    "syntax-check",
-];
 
 /// Query the configuration of network interfaces, as read from
 /// /etc/network/interfaces (and the files it sources).
@@ -57,12 +34,8 @@ const LONG_OPTIONS: &[&str] = &[
     infer_long_args = true
 )]
 pub struct Args {
-    /// With --list: all interfaces marked "auto" (or in the --allow class)
-    #[arg(short = 'a', long = "all")]
-    pub all: bool,
-    /// Only interfaces listed in "allow-CLASS" lines
-    #[arg(long = "allow", value_name = "CLASS", allow_hyphen_values = true)]
-    pub allow: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
     /// Read interface definitions from FILE
     #[arg(
         short = 'i',
@@ -80,43 +53,12 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     pub state_dir: String,
-    /// Leave out interfaces matching PATTERN (a shell glob; repeatable)
-    #[arg(
-        short = 'X',
-        long = "exclude",
-        value_name = "PATTERN",
-        allow_hyphen_values = true
-    )]
-    pub exclude: Vec<String>,
-    /// Say what is being read and queried, on standard error
-    #[arg(short = 'v', long = "verbose")]
-    pub verbose: bool,
-    /// Set OPTION to VALUE as though it were in the interfaces file
-    #[arg(
-        short = 'o',
-        long = "option",
-        value_name = "OPTION=VALUE",
-        allow_hyphen_values = true
-    )]
-    pub option: Vec<String>,
-    /// Do not run mapping scripts
-    #[arg(long = "no-mappings")]
-    pub no_mappings: bool,
-    /// Accepted for compatibility (ifquery runs no hook scripts)
-    #[arg(long = "no-scripts")]
-    pub no_scripts: bool,
-    /// Do not add the implicit "auto lo" / "iface lo inet loopback"
-    #[arg(long = "no-loopback")]
-    pub no_loopback: bool,
     /// List the matching interfaces instead of their options
     #[arg(short = 'l', long = "list")]
     pub list: bool,
     /// Show which interfaces are up, as PHYSICAL=LOGICAL (exit 1 if a named one is not)
     #[arg(long = "state")]
     pub state: bool,
-    /// Honour VERBOSE and EXCLUDE_INTERFACES from the environment (/etc/default/networking)
-    #[arg(long = "read-environment")]
-    pub read_environment: bool,
     /// Print the parsed configuration (or the queried interfaces) as JSON
     #[arg(long = "json")]
     pub json: bool,
@@ -128,19 +70,15 @@ pub struct Args {
     pub no_act: bool,
     #[arg(short = 'f', long = "force", hide = true)]
     pub force: bool,
-    #[arg(short = 's', hide = true, allow_hyphen_values = true)]
-    pub s_unused: Option<String>,
     #[arg(long = "ignore-errors", hide = true)]
     pub ignore_errors: bool,
-    #[arg(long = "no-act-commands", hide = true)]
-    pub no_act_commands: bool,
     /// Interfaces to query, as PHYSICAL or PHYSICAL=LOGICAL
-    #[arg(value_name = "IFACE", allow_hyphen_values = false)]
+    #[arg(value_name = "IFACE")]
     pub ifaces: Vec<String>,
 }
 
 pub fn main() -> ExitCode {
-    let args: Args = match usage::parse(PROG, LONG_OPTIONS) {
+    let args: Args = match usage::parse(PROG, &long_options(&["json", "syntax-check"])) {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -148,33 +86,19 @@ pub fn main() -> ExitCode {
 }
 
 fn run(mut args: Args) -> ExitCode {
-    if args.no_act || args.force || args.s_unused.is_some() {
+    if args.no_act || args.force || args.common.s_unused.is_some() {
         return usage::usage(PROG);
     }
-    let overrides = match parse_overrides(&args.option) {
-        Ok(o) => o,
-        Err(bad) => {
-            warn(
-                PROG,
-                &format!("error in --option \"{bad}\" -- no \"=\" character"),
-            );
-            return ExitCode::from(1);
-        }
+    let overrides = match args.common.overrides(PROG) {
+        Ok(pairs) => overrides(&pairs),
+        Err(code) => return code,
     };
-    if args.read_environment {
-        if std::env::var("VERBOSE").is_ok_and(|v| v == "yes") {
-            args.verbose = true;
-        }
-        if let Ok(list) = std::env::var("EXCLUDE_INTERFACES") {
-            let words = list.split([' ', '\t', '\n']).filter(|w| !w.is_empty());
-            args.exclude.extend(words.map(String::from));
-        }
-    }
+    args.common.read_environment();
     if args.state {
         return state(&args);
     }
     let options = ParseOptions {
-        no_loopback: args.no_loopback,
+        no_loopback: args.common.no_loopback,
     };
     if args.syntax_check {
         return syntax_check(&args, &options);
@@ -182,24 +106,15 @@ fn run(mut args: Args) -> ExitCode {
     if args.json && args.ifaces.is_empty() && !args.list {
         return json_model(&args, &options);
     }
-
-    if !args.ifaces.is_empty() && args.all {
-        warn(
-            PROG,
-            "either use the --all option, or specify interface(s), but not both",
-        );
-        return usage::usage(PROG);
+    if let Err(code) = args.common.check_targets(PROG, &args.ifaces, args.list) {
+        return code;
     }
-    if args.ifaces.is_empty() && !args.all && !args.list {
-        warn(PROG, "no interface(s) specified");
-        return usage::usage(PROG);
-    }
-    if args.all && !args.list {
+    if args.common.all && !args.list {
         return usage::usage(PROG);
     }
 
     let parsed = parse_file(&args.interfaces, &options);
-    print_debian_diagnostics(&parsed, args.verbose);
+    print_debian_diagnostics(&parsed, args.common.verbose);
     if parsed.rejected {
         warn(
             PROG,
@@ -290,23 +205,6 @@ fn state(args: &Args) -> ExitCode {
     }
 }
 
-/// `-o NAME=VALUE` list, kept as ifupdown's `set_variable` keeps it.
-fn parse_overrides(options: &[String]) -> Result<Vec<Variable>, String> {
-    let mut vars = Variables::default();
-    for o in options {
-        let Some((name, value)) = o.split_once('=') else {
-            return Err(o.clone());
-        };
-        let name = match name {
-            "post-up" => "up",
-            "pre-down" => "down",
-            other => other,
-        };
-        vars.set(name, value);
-    }
-    Ok(vars.0)
-}
-
 fn print_debian_diagnostics(parsed: &Parsed, verbose: bool) {
     for d in &parsed.diagnostics {
         if d.debian_prints && (verbose || d.severity() != Severity::Info) {
@@ -333,7 +231,7 @@ fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
         match severity {
             Severity::Error => errors += 1,
             Severity::Warning => warnings += 1,
-            Severity::Info if !args.verbose => continue,
+            Severity::Info if !args.common.verbose => continue,
             Severity::Info => {}
         }
         let report = d.report(&parsed.config);
@@ -446,8 +344,8 @@ impl<'a> Query<'a> {
     /// The interfaces to act on, in order (`select_interfaces`).
     fn targets(&mut self) -> Vec<String> {
         let renames = expand(&self.config.renames, &mut self.system);
-        let mut targets = if self.args.all || self.args.ifaces.is_empty() {
-            let class = self.args.allow.as_deref().unwrap_or("auto");
+        let mut targets = if self.args.common.all || self.args.ifaces.is_empty() {
+            let class = self.args.common.allow.as_deref().unwrap_or("auto");
             class_targets(self.config, class, &mut self.system)
         } else {
             expand(&self.args.ifaces, &mut self.system)
@@ -460,8 +358,8 @@ impl<'a> Query<'a> {
     fn ignored(&mut self, iface: &str) -> bool {
         is_ignored(
             self.config,
-            self.args.allow.as_deref(),
-            &self.args.exclude,
+            self.args.common.allow.as_deref(),
+            &self.args.common.exclude,
             iface,
             &mut self.system,
         )
@@ -506,14 +404,14 @@ impl<'a> Query<'a> {
             if !mapping.patterns.iter().any(|p| fnmatch(p, &logical, false)) {
                 continue;
             }
-            if self.args.no_mappings {
-                if self.args.verbose {
+            if self.args.common.no_mappings {
+                if self.args.common.verbose {
                     warn(PROG, &format!("not running mapping scripts for {logical}"));
                 }
                 mapping_skipped = true;
                 continue;
             }
-            if self.args.verbose {
+            if self.args.common.verbose {
                 let script = mapping.script.as_deref().unwrap_or("(null)");
                 warn(
                     PROG,
@@ -545,7 +443,7 @@ impl<'a> Query<'a> {
                 vars.apply_overrides(&self.overrides);
                 vars.convert(method, iface);
             }
-            if self.args.verbose {
+            if self.args.common.verbose {
                 warn(
                     PROG,
                     &format!("querying interface {iface}={logical} ({})", stanza.family),

@@ -3,6 +3,7 @@
 //! the hooks wrote it), and the exit status says whether every interface got
 //! where it was asked to go.
 
+use crate::options::{long_options, Common};
 use crate::usage::{self, warn};
 use clap::Parser;
 use netconf_ctlsock_proto::{socket_path, ChangeArgs, Client, ClientError, Op, Progress, Stream};
@@ -10,42 +11,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Long options in ifupdown's order (then ours), as getopt lists them.
-const LONG_OPTIONS: &[&str] = &[
-    "help",
-    "version",
-    "verbose",
-    "all",
-    "allow",
-    "interfaces",
-    "exclude",
-    "no-act",
-    "no-act-commands",
-    "no-mappings",
-    "no-scripts",
-    "no-loopback",
-    "force",
-    "ignore-errors",
-    "option",
-    "list",
-    "state",
-    "read-environment",
-    "state-dir",
-    "socket",
-    "json",
-];
-
 /// Bring network interfaces up or down, as configured in
 /// /etc/network/interfaces, through netconfd.
 #[derive(Parser, Debug)]
 #[command(version, args_override_self = true, infer_long_args = true)]
 pub struct Args {
-    /// All interfaces marked "auto" (ifup), or all that are up (ifdown)
-    #[arg(short = 'a', long = "all")]
-    pub all: bool,
-    /// Only interfaces listed in "allow-CLASS" lines
-    #[arg(long = "allow", value_name = "CLASS", allow_hyphen_values = true)]
-    pub allow: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
     /// Read interface definitions from FILE
     #[arg(
         short = 'i',
@@ -57,60 +29,25 @@ pub struct Args {
     /// Accepted for compatibility with ifupdown; netconfd keeps the state
     #[arg(long = "state-dir", value_name = "DIR", allow_hyphen_values = true)]
     pub state_dir: Option<String>,
-    /// Leave out interfaces matching PATTERN (a shell glob; repeatable)
-    #[arg(
-        short = 'X',
-        long = "exclude",
-        value_name = "PATTERN",
-        allow_hyphen_values = true
-    )]
-    pub exclude: Vec<String>,
     /// Print what would be done, but change nothing
     #[arg(short = 'n', long = "no-act")]
     pub no_act: bool,
-    /// Show every step, on standard error
-    #[arg(short = 'v', long = "verbose")]
-    pub verbose: bool,
-    /// Set OPTION to VALUE as though it were in the interfaces file
-    #[arg(
-        short = 'o',
-        long = "option",
-        value_name = "OPTION=VALUE",
-        allow_hyphen_values = true
-    )]
-    pub option: Vec<String>,
-    /// Do not run mapping scripts
-    #[arg(long = "no-mappings")]
-    pub no_mappings: bool,
-    /// Do not run hook scripts (if-*.d)
-    #[arg(long = "no-scripts")]
-    pub no_scripts: bool,
-    /// Do not treat the loopback interface specially
-    #[arg(long = "no-loopback")]
-    pub no_loopback: bool,
     /// Act even if the interface is recorded as already up (ifup) or down (ifdown)
     #[arg(short = 'f', long = "force")]
     pub force: bool,
     /// Go on after a failing command
     #[arg(long = "ignore-errors")]
     pub ignore_errors: bool,
-    /// Honour VERBOSE, CONFIGURE_INTERFACES and EXCLUDE_INTERFACES (/etc/default/networking)
-    #[arg(long = "read-environment")]
-    pub read_environment: bool,
     /// The control socket of netconfd (default: $NETCONF_SOCKET or /run/netconf/ctl.sock)
     #[arg(long = "socket", value_name = "PATH")]
     pub socket: Option<PathBuf>,
     /// Print the daemon's messages as JSON, one per line, on standard output
     #[arg(long = "json")]
     pub json: bool,
-    #[arg(long = "no-act-commands", hide = true)]
-    pub no_act_commands: bool,
     #[arg(short = 'l', long = "list", hide = true)]
     pub list: bool,
     #[arg(long = "state", hide = true)]
     pub state: bool,
-    #[arg(short = 's', hide = true, allow_hyphen_values = true)]
-    pub s_unused: Option<String>,
     /// Interfaces, as PHYSICAL or PHYSICAL=LOGICAL
     #[arg(value_name = "IFACE")]
     pub ifaces: Vec<String>,
@@ -131,48 +68,24 @@ fn main(prog: &'static str, up: bool) -> ExitCode {
         .and_then(|m| <Args as clap::FromArgMatches>::from_arg_matches(&m))
     {
         Ok(a) => a,
-        Err(e) => return usage::report(prog, &e, LONG_OPTIONS),
+        Err(e) => return usage::report(prog, &e, &long_options(&["socket", "json"])),
     };
     run(prog, up, args)
 }
 
 fn run(prog: &'static str, up: bool, mut args: Args) -> ExitCode {
-    if args.list || args.state || args.s_unused.is_some() {
+    if args.list || args.state || args.common.s_unused.is_some() {
         return usage::usage(prog);
     }
-    let mut options = Vec::new();
-    for o in &args.option {
-        let Some((name, value)) = o.split_once('=') else {
-            warn(
-                prog,
-                &format!("error in --option \"{o}\" -- no \"=\" character"),
-            );
-            return ExitCode::from(1);
-        };
-        options.push((name.to_string(), value.to_string()));
+    let options = match args.common.overrides(prog) {
+        Ok(pairs) => pairs,
+        Err(code) => return code,
+    };
+    if args.common.read_environment() {
+        args.no_act = true;
     }
-    if args.read_environment {
-        if std::env::var("VERBOSE").is_ok_and(|v| v == "yes") {
-            args.verbose = true;
-        }
-        if std::env::var("CONFIGURE_INTERFACES").is_ok_and(|v| v == "no") {
-            args.no_act = true;
-        }
-        if let Ok(list) = std::env::var("EXCLUDE_INTERFACES") {
-            let words = list.split([' ', '\t', '\n']).filter(|w| !w.is_empty());
-            args.exclude.extend(words.map(String::from));
-        }
-    }
-    if !args.ifaces.is_empty() && args.all {
-        warn(
-            prog,
-            "either use the --all option, or specify interface(s), but not both",
-        );
-        return usage::usage(prog);
-    }
-    if args.ifaces.is_empty() && !args.all {
-        warn(prog, "no interface(s) specified");
-        return usage::usage(prog);
+    if let Err(code) = args.common.check_targets(prog, &args.ifaces, false) {
+        return code;
     }
     // The daemon's working directory is not ours.
     let interfaces = match args
@@ -192,18 +105,18 @@ fn run(prog: &'static str, up: bool, mut args: Args) -> ExitCode {
     };
     let change = ChangeArgs {
         targets: args.ifaces.clone(),
-        all: args.all,
-        allow: args.allow.clone(),
-        exclude: args.exclude.clone(),
+        all: args.common.all,
+        allow: args.common.allow.clone(),
+        exclude: args.common.exclude.clone(),
         options,
         interfaces,
         force: args.force,
         no_act: args.no_act,
-        no_scripts: args.no_scripts,
-        no_mappings: args.no_mappings,
-        no_loopback: args.no_loopback,
+        no_scripts: args.common.no_scripts,
+        no_mappings: args.common.no_mappings,
+        no_loopback: args.common.no_loopback,
         ignore_errors: args.ignore_errors,
-        verbose: args.verbose,
+        verbose: args.common.verbose,
         inherited: std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .filter(|(k, _)| k.starts_with("IFUPDOWN_"))
@@ -221,7 +134,7 @@ fn run(prog: &'static str, up: bool, mut args: Args) -> ExitCode {
     };
     let mut printer = Printer {
         prog,
-        verbose: args.verbose || args.no_act,
+        verbose: args.common.verbose || args.no_act,
         json: args.json,
     };
     match client.call(op, |p| printer.show(p)) {

@@ -4,4 +4,5 @@
 
 pub mod ifquery;
 pub mod ifupdown;
+pub mod options;
 pub mod usage;

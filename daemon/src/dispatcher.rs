@@ -86,6 +86,7 @@ pub enum Kind {
         failed: Vec<(String, String)>,
         /// The `--all` post hooks have been started.
         post_ran: bool,
+        targets: ifaces::Targets,
     },
     /// One interface up or down.
     Iface(Box<Iface>),
@@ -121,7 +122,7 @@ pub struct Dispatcher {
     next_id: EventId,
     state_dirty: bool,
     queue: Sender,
-    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+    jobs: tokio::sync::mpsc::UnboundedSender<(EventId, Job)>,
 }
 
 impl Dispatcher {
@@ -129,7 +130,7 @@ impl Dispatcher {
         settings: Settings,
         state: State,
         queue: Sender,
-        jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+        jobs: tokio::sync::mpsc::UnboundedSender<(EventId, Job)>,
     ) -> Self {
         let netlink = Netlink::open().map_err(|e| format!("cannot open rtnetlink: {e}"));
         Dispatcher {
@@ -155,6 +156,9 @@ impl Dispatcher {
             // Write the state once a burst of work is through, not per interface.
             if messages.is_empty() {
                 self.flush_state();
+                if self.events.is_empty() {
+                    self.give_back_memory();
+                }
             }
         }
         self.flush_state();
@@ -320,6 +324,7 @@ impl Dispatcher {
                 ctx,
                 failed: Vec::new(),
                 post_ran: false,
+                targets: ifaces::Targets::default(),
             },
             &[],
         );
@@ -441,7 +446,7 @@ impl Dispatcher {
             Kind::Job(job) => match job.take() {
                 Some(Job::Hooks { ref steps, .. }) if steps.is_empty() => self.complete(id, Ok(())),
                 Some(job) => {
-                    if let Err(unsent) = self.jobs.send(job) {
+                    if let Err(unsent) = self.jobs.send((id, job)) {
                         drop(unsent);
                         let gone = Failure::new(ErrorCode::Internal, "the I/O thread is gone");
                         self.complete(id, Err(gone));
@@ -543,6 +548,12 @@ impl Dispatcher {
             }
         }
         if let Some(parent) = event.parent {
+            if matches!(
+                self.events.get(&parent).map(|p| &p.kind),
+                Some(Kind::Change { .. })
+            ) {
+                ifaces::change_child_done(self, parent, id, result.is_ok());
+            }
             if self.events.get(&parent).is_some_and(|p| p.children == 0) {
                 self.children_done(parent);
             }
@@ -659,6 +670,22 @@ impl Dispatcher {
                 message,
             };
             Self::send(reply, request_id, Body::Progress(progress));
+        }
+    }
+
+    /// An idle daemon should be small: after a burst (say `ifup -a` of a
+    /// thousand interfaces) the tables shrink and the allocator returns what
+    /// it no longer needs to the kernel.
+    fn give_back_memory(&mut self) {
+        if self.events.capacity() == 0 {
+            return;
+        }
+        self.events = HashMap::new();
+        self.dependents = HashMap::new();
+        self.iface_queues = HashMap::new();
+        // SAFETY: malloc_trim only releases free heap pages; it is always safe.
+        unsafe {
+            libc::malloc_trim(0);
         }
     }
 

@@ -13,10 +13,12 @@ use netconf_interfaces::pattern::{fnmatch, matches_any};
 use netconf_interfaces::targets::{
     apply_renames, class_targets, expand, is_ignored, SystemInterfaces,
 };
-use netconf_interfaces::{Stanza, Variable, Variables};
+use netconf_interfaces::variables::overrides;
+use netconf_interfaces::{Stanza, Variables};
 use netconf_methods::apply::{self, device_of, Applied, AppliedAddress, AppliedRoute, Removal};
 use netconf_methods::hooks::{self, HookContext, Mode, Phase, Step};
 use netconf_methods::provider::{provider_for, Desired, StanzaConfig};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -56,19 +58,6 @@ fn split_target(target: &str) -> (String, String) {
     }
 }
 
-fn overrides(ctx: &ChangeCtx) -> Vec<Variable> {
-    let mut vars = Variables::default();
-    for (name, value) in &ctx.args.options {
-        let name = match name.as_str() {
-            "post-up" => "up",
-            "pre-down" => "down",
-            other => other,
-        };
-        vars.set(name, value);
-    }
-    vars.0
-}
-
 fn class(ctx: &ChangeCtx) -> Option<String> {
     match (&ctx.args.allow, ctx.args.all) {
         (Some(c), _) => Some(c.clone()),
@@ -79,7 +68,6 @@ fn class(ctx: &ChangeCtx) -> Option<String> {
 
 fn hooks_job(
     d: &Dispatcher,
-    event: EventId,
     steps: Vec<Step>,
     env: Vec<(String, String)>,
     ctx: &ChangeCtx,
@@ -89,7 +77,6 @@ fn hooks_job(
         .filter(|s| !matches!(s, Step::Method))
         .collect();
     Kind::Job(Some(Job::Hooks {
-        event,
         steps,
         env,
         timeout: d.settings.hook_timeout,
@@ -99,7 +86,6 @@ fn hooks_job(
     }))
 }
 
-/// Spawns a hooks job; the job needs its own event id, known only once created.
 fn spawn_hooks(
     d: &mut Dispatcher,
     parent: EventId,
@@ -108,12 +94,8 @@ fn spawn_hooks(
     ctx: &ChangeCtx,
     after: &[EventId],
 ) -> EventId {
-    let id = d.spawn(parent, Kind::Job(None), after);
-    let kind = hooks_job(d, id, steps, env, ctx);
-    if let Some(e) = d.event_mut(id) {
-        e.kind = kind;
-    }
-    id
+    let kind = hooks_job(d, steps, env, ctx);
+    d.spawn(parent, kind, after)
 }
 
 /// The `--all` hook calls (`IFACE=--all`, `ADDRFAM=meta`).
@@ -133,7 +115,22 @@ fn meta_hooks(
     spawn_hooks(d, parent, steps, env, ctx, after)
 }
 
-/// Selects the interfaces of an `ifup`/`ifdown` request and spawns one event each.
+/// How many interfaces of one request are worked on at once: enough to
+/// overlap slow hook scripts, few enough to keep a thousand-interface
+/// `ifup -a` from holding a thousand plans in memory.
+const IFACES_IN_FLIGHT: usize = 64;
+
+/// The interfaces of an `ifup`/`ifdown` request still to do.
+#[derive(Default)]
+pub struct Targets {
+    waiting: VecDeque<(String, String)>,
+    in_flight: usize,
+    /// The `--all` pre hooks, which must succeed before any interface starts.
+    gate: Option<EventId>,
+}
+
+/// Selects the interfaces of an `ifup`/`ifdown` request, then starts them
+/// (after the `--all` pre hooks, if any).
 pub fn plan_change(d: &mut Dispatcher, id: EventId, ctx: &Arc<ChangeCtx>) {
     let args = &ctx.args;
     let config = &ctx.config;
@@ -155,11 +152,7 @@ pub fn plan_change(d: &mut Dispatcher, id: EventId, ctx: &Arc<ChangeCtx>) {
     };
     apply_renames(&mut targets, &expand(&config.renames, &mut system));
 
-    let pre = args.all.then(|| {
-        let phase = if ctx.up { Phase::PreUp } else { Phase::PreDown };
-        meta_hooks(d, id, ctx, phase, &[])
-    });
-    let after: Vec<EventId> = pre.into_iter().collect();
+    let mut waiting = VecDeque::new();
     for target in targets {
         let (phys, logical) = split_target(&target);
         if is_ignored(
@@ -174,6 +167,46 @@ pub fn plan_change(d: &mut Dispatcher, id: EventId, ctx: &Arc<ChangeCtx>) {
         if !ctx.up && args.all && matches_any(&config.no_auto_down, &phys) {
             continue;
         }
+        waiting.push_back((phys, logical));
+    }
+    let gate = args.all.then(|| {
+        let phase = if ctx.up { Phase::PreUp } else { Phase::PreDown };
+        meta_hooks(d, id, ctx, phase, &[])
+    });
+    if let Some(t) = targets_mut(d, id) {
+        *t = Targets {
+            waiting,
+            in_flight: 0,
+            gate,
+        };
+    }
+    if gate.is_none() {
+        start_more(d, id);
+    }
+}
+
+fn targets_mut(d: &mut Dispatcher, id: EventId) -> Option<&mut Targets> {
+    match d.event_mut(id).map(|e| &mut e.kind) {
+        Some(Kind::Change { targets, .. }) => Some(targets),
+        _ => None,
+    }
+}
+
+fn start_more(d: &mut Dispatcher, id: EventId) {
+    let Some(Kind::Change { ctx, .. }) = d.event(id).map(|e| &e.kind) else {
+        return;
+    };
+    let ctx = ctx.clone();
+    while let Some((phys, logical)) = targets_mut(d, id)
+        .filter(|t| t.in_flight < IFACES_IN_FLIGHT)
+        .and_then(|t| {
+            t.in_flight += 1;
+            t.waiting.pop_front().or_else(|| {
+                t.in_flight -= 1;
+                None
+            })
+        })
+    {
         let iface = Iface {
             up: ctx.up,
             phys,
@@ -182,8 +215,27 @@ pub fn plan_change(d: &mut Dispatcher, id: EventId, ctx: &Arc<ChangeCtx>) {
             stage: Stage::Running,
             stanzas: Vec::new(),
         };
-        d.spawn(id, Kind::Iface(Box::new(iface)), &after);
+        d.spawn(id, Kind::Iface(Box::new(iface)), &[]);
     }
+}
+
+/// A child of a request finished: the `--all` pre hooks open the gate (or,
+/// failing, cancel every interface, as Debian aborts); an interface makes
+/// room for the next.
+pub fn change_child_done(d: &mut Dispatcher, id: EventId, child: EventId, ok: bool) {
+    let Some(t) = targets_mut(d, id) else {
+        return;
+    };
+    if t.gate == Some(child) {
+        t.gate = None;
+        if !ok {
+            t.waiting.clear();
+            return;
+        }
+    } else if t.in_flight > 0 {
+        t.in_flight -= 1;
+    }
+    start_more(d, id);
 }
 
 /// All interfaces of a request are done: run the `--all` post hooks once,
@@ -194,6 +246,7 @@ pub fn change_done(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure
             ctx,
             failed,
             post_ran,
+            ..
         }) => (ctx.clone(), failed.clone(), *post_ran),
         _ => return Some(Ok(())),
     };
@@ -335,14 +388,11 @@ fn next_mapping(d: &mut Dispatcher, id: EventId, from: usize) {
                 "mapping",
                 format!("running mapping script {script} on {logical}"),
             );
-            let job = d.spawn(id, Kind::Job(None), &[]);
-            if let Some(e) = d.event_mut(job) {
-                e.kind = Kind::Job(Some(Job::Mapping {
-                    event: job,
-                    mapping: mapping.clone(),
-                    physical: phys.clone(),
-                }));
-            }
+            let job = Job::Mapping {
+                mapping: mapping.clone(),
+                physical: phys.clone(),
+            };
+            d.spawn(id, Kind::Job(Some(job)), &[]);
             return;
         }
     }
@@ -355,7 +405,7 @@ fn stanza_config(ctx: &ChangeCtx, stanza: &Stanza, phys: &str, logical: &str) ->
     if let Some(def) = method_def(stanza.family, &stanza.method) {
         vars.apply_defaults(def);
     }
-    vars.apply_overrides(&overrides(ctx));
+    vars.apply_overrides(&overrides(&ctx.args.options));
     StanzaConfig {
         iface: phys.to_string(),
         logical: logical.to_string(),
@@ -493,16 +543,12 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                 })
                 .collect();
             if !addresses.is_empty() && !ctx.args.no_act {
-                let job = d.spawn(id, Kind::Job(None), &[last]);
-                if let Some(e) = d.event_mut(job) {
-                    e.kind = Kind::Job(Some(Job::WaitDad {
-                        event: job,
-                        device: device_of(&phys).to_string(),
-                        addresses,
-                        wait,
-                    }));
-                }
-                last = job;
+                let job = Job::WaitDad {
+                    device: device_of(&phys).to_string(),
+                    addresses,
+                    wait,
+                };
+                last = d.spawn(id, Kind::Job(Some(job)), &[last]);
             }
         }
         prev = vec![spawn_hooks(d, id, post, env_post, &ctx, &[last])];

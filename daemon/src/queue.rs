@@ -43,10 +43,9 @@ pub enum Message {
     Shutdown,
 }
 
-/// Work the dispatcher hands to the I/O thread.
+/// Work the dispatcher hands to the I/O thread, with the id of its event.
 pub enum Job {
     Hooks {
-        event: EventId,
         steps: Vec<Step>,
         env: Vec<(String, String)>,
         timeout: Duration,
@@ -56,17 +55,12 @@ pub enum Job {
     },
     /// Wait until the addresses are no longer tentative (Debian's settle-dad.sh).
     WaitDad {
-        event: EventId,
         device: String,
         addresses: Vec<Ipv6Addr>,
         wait: DadWait,
     },
     /// Run a `mapping` script to find the logical interface.
-    Mapping {
-        event: EventId,
-        mapping: Mapping,
-        physical: String,
-    },
+    Mapping { mapping: Mapping, physical: String },
 }
 
 /// Why a job failed: the reply's error code, and a sentence.

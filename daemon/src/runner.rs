@@ -14,52 +14,39 @@ use tracing::debug;
 
 /// Must run inside a `LocalSet`: hook runs stream output through a callback
 /// that never leaves this thread.
-pub async fn run_jobs(mut jobs: UnboundedReceiver<Job>, queue: Sender) {
-    while let Some(job) = jobs.recv().await {
-        tokio::task::spawn_local(run_job(job, queue.clone()));
+pub async fn run_jobs(mut jobs: UnboundedReceiver<(EventId, Job)>, queue: Sender) {
+    while let Some((event, job)) = jobs.recv().await {
+        tokio::task::spawn_local(run_job(event, job, queue.clone()));
     }
 }
 
-async fn run_job(job: Job, queue: Sender) {
-    let (event, result) = match job {
+async fn run_job(event: EventId, job: Job, queue: Sender) {
+    let result = match job {
         Job::Hooks {
-            event,
             steps,
             env,
             timeout,
             ignore_errors,
             no_act,
-        } => (
-            event,
-            hooks(event, &steps, &env, timeout, ignore_errors, no_act, &queue).await,
-        ),
+        } => hooks(event, &steps, &env, timeout, ignore_errors, no_act, &queue).await,
         Job::WaitDad {
-            event,
             device,
             addresses,
             wait,
         } => {
             let interval = Duration::from_millis(wait.interval_ms);
-            (
-                event,
-                wait_dad(&device, &addresses, wait.attempts, interval).await,
-            )
+            wait_dad(&device, &addresses, wait.attempts, interval).await
         }
-        Job::Mapping {
-            event,
-            mapping,
-            physical,
-        } => {
+        Job::Mapping { mapping, physical } => {
             let answer = tokio::task::spawn_blocking(move || {
                 netconf_interfaces::mapping::run_mapping(&mapping, &physical)
             })
             .await;
-            let result = match answer {
+            match answer {
                 Ok(Ok(logical)) => Ok(JobOutput::Logical(logical)),
                 Ok(Err(lines)) => Err(lines.join("; ").into()),
                 Err(e) => Err(format!("mapping script: {e}").into()),
-            };
-            (event, result)
+            }
         }
     };
     let _ = queue.send(Message::JobDone { event, result });

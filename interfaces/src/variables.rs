@@ -177,6 +177,21 @@ impl Variables {
     }
 }
 
+/// `-o NAME=VALUE` overrides as ifupdown keeps them: `post-up` and `pre-down`
+/// renamed as in files, a repeated name replacing the earlier value.
+pub fn overrides(pairs: &[(String, String)]) -> Vec<Variable> {
+    let mut vars = Variables::default();
+    for (name, value) in pairs {
+        let name = match name.as_str() {
+            "post-up" => "up",
+            "pre-down" => "down",
+            other => other,
+        };
+        vars.set(name, value);
+    }
+    vars.0
+}
+
 /// C's `strtok`: the non-empty runs between delimiter characters.
 fn strtok<'a>(s: &'a str, delims: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     s.split(move |c| delims.contains(c))

@@ -575,6 +575,41 @@ fn racing_ifup_and_ifdown_on_one_interface_stay_consistent() {
 // ---------------------------------------------------------------------------
 // 9. unknown interface
 
+/// A hook may bring up another interface, but an `ifup` of the interface it
+/// runs for would wait for itself: it is refused, as ifupdown refuses it.
+#[test]
+fn hooks_may_ifup_other_interfaces_but_not_their_own() {
+    let h = Harness::new();
+    h.ns.veth("v0");
+    h.ns.veth("v1");
+    let ifup = bins().ifup.display().to_string();
+    let socket = h.socket().display().to_string();
+    h.write_interfaces(&format!(
+        "\
+iface v0 inet static
+    address 198.51.100.10/24
+    post-up {ifup} --socket {socket} v1
+iface v1 inet static
+    address 203.0.113.10/24
+iface v2 inet manual
+    pre-up {ifup} --socket {socket} v2
+"
+    ));
+    h.ifup(&["v0"]).assert_ok();
+    assert_eq!(h.ns.global_addrs("v1"), set(&["203.0.113.10/24"]));
+    let state = h.state();
+    assert!(
+        state.contains(&"v0=v0".to_string()) && state.contains(&"v1=v1".to_string()),
+        "state: {state:?}"
+    );
+
+    h.ns.veth("v2");
+    let out = h.ifup(&["v2"]);
+    out.assert_code(1);
+    out.assert_output_contains("recursion detected for interface v2 in pre-up phase");
+    assert!(!h.state().contains(&"v2=v2".to_string()));
+}
+
 #[test]
 fn unknown_interface_is_an_error() {
     let h = static_v0_harness();
