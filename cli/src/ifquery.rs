@@ -5,6 +5,7 @@
 use crate::options::{long_options, Common};
 use crate::usage::{self, warn};
 use clap::Parser;
+use netconf_ctlsock_proto::{socket_path, Client, Op, StateArgs};
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::lines::truncate_bytes;
 use netconf_interfaces::mapping::run_mapping;
@@ -45,14 +46,12 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     pub interfaces: String,
-    /// Where netconfd keeps its state (its --run-dir), for --state
-    #[arg(
-        long = "state-dir",
-        value_name = "DIR",
-        default_value = "/run/netconf",
-        allow_hyphen_values = true
-    )]
-    pub state_dir: String,
+    /// For --state: read netconfd's state file in DIR (its --run-dir) instead of asking it
+    #[arg(long = "state-dir", value_name = "DIR", allow_hyphen_values = true)]
+    pub state_dir: Option<String>,
+    /// For --state: netconfd's control socket (default: $NETCONF_SOCKET or /run/netconf/ctl.sock)
+    #[arg(long = "socket", value_name = "PATH")]
+    pub socket: Option<std::path::PathBuf>,
     /// List the matching interfaces instead of their options
     #[arg(short = 'l', long = "list")]
     pub list: bool,
@@ -78,7 +77,7 @@ pub struct Args {
 }
 
 pub fn main() -> ExitCode {
-    let args: Args = match usage::parse(PROG, &long_options(&["json", "syntax-check"])) {
+    let args: Args = match usage::parse(PROG, &long_options(&["socket", "json", "syntax-check"])) {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -143,6 +142,68 @@ fn run(mut args: Args) -> ExitCode {
     }
 }
 
+/// `--state`: what netconfd has brought up, `PHYS=LOGICAL`, most recent
+/// first as in ifupdown. Asked of the daemon, or read from the state file it
+/// keeps (with `--state-dir`, or when it is not running).
+fn state(args: &Args) -> ExitCode {
+    let lines = match &args.state_dir {
+        Some(dir) => state_from_file(dir),
+        None => match state_from_daemon(args) {
+            Some(lines) => lines,
+            None => state_from_file("/run/netconf"),
+        },
+    };
+    let lines = match lines {
+        Ok(lines) => lines,
+        Err(message) => {
+            warn(PROG, &message);
+            return ExitCode::from(1);
+        }
+    };
+    let phys = |line: &str| line.split_once('=').map_or(line, |(p, _)| p).to_string();
+    let mut out = String::new();
+    let mut all_up = true;
+    if args.ifaces.is_empty() {
+        for line in &lines {
+            out.push_str(&format!("{line}\n"));
+        }
+    } else {
+        for target in &args.ifaces {
+            match lines.iter().find(|l| phys(l) == *target) {
+                Some(line) => out.push_str(&format!("{line}\n")),
+                None => all_up = false,
+            }
+        }
+    }
+    print_stdout(&out);
+    if all_up {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `None` when the daemon is not there to ask.
+fn state_from_daemon(args: &Args) -> Option<Result<Vec<String>, String>> {
+    let socket = socket_path(args.socket.as_deref());
+    let answer =
+        Client::connect(&socket).and_then(|mut c| c.call(Op::State(StateArgs::default()), |_| {}));
+    match answer {
+        Err(e) if e.daemon_unreachable() => None,
+        Err(e) => Some(Err(e.to_string())),
+        Ok(result) => Some(
+            serde_json::from_value::<StateReply>(result)
+                .map(|r| r.interfaces)
+                .map_err(|e| format!("netconfd's state reply: {e}")),
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct StateReply {
+    interfaces: Vec<String>,
+}
+
 /// The part of netconfd's state file that `--state` reads.
 #[derive(serde::Deserialize)]
 struct StateFile {
@@ -155,54 +216,28 @@ struct StateEntry {
     logical: String,
 }
 
-/// `--state`: what netconfd has brought up, from the state file it keeps in
-/// its run directory (no daemon needed), most recent first as in ifupdown.
-fn state(args: &Args) -> ExitCode {
-    let path = std::path::Path::new(&args.state_dir).join("state.json");
+fn state_from_file(dir: &str) -> Result<Vec<String>, String> {
+    let path = std::path::Path::new(dir).join("state.json");
     let entries = match std::fs::read(&path) {
-        Ok(bytes) => match serde_json::from_slice::<StateFile>(&bytes) {
-            Ok(file) => file.interfaces,
-            Err(e) => {
-                warn(
-                    PROG,
-                    &format!("{}: not a netconf state file: {e}", path.display()),
-                );
-                return ExitCode::from(1);
-            }
-        },
+        Ok(bytes) => {
+            serde_json::from_slice::<StateFile>(&bytes)
+                .map_err(|e| format!("{}: not a netconf state file: {e}", path.display()))?
+                .interfaces
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => {
-            warn(
-                PROG,
-                &format!(
-                    "{}: {}",
-                    path.display(),
-                    netconf_interfaces::parser::strerror(&e)
-                ),
-            );
-            return ExitCode::from(1);
+            return Err(format!(
+                "{}: {}",
+                path.display(),
+                netconf_interfaces::parser::strerror(&e)
+            ));
         }
     };
-    let mut out = String::new();
-    let mut all_up = true;
-    if args.ifaces.is_empty() {
-        for e in entries.iter().rev() {
-            out.push_str(&format!("{}={}\n", e.phys, e.logical));
-        }
-    } else {
-        for target in &args.ifaces {
-            match entries.iter().rev().find(|e| e.phys == *target) {
-                Some(e) => out.push_str(&format!("{}={}\n", e.phys, e.logical)),
-                None => all_up = false,
-            }
-        }
-    }
-    print_stdout(&out);
-    if all_up {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    Ok(entries
+        .iter()
+        .rev()
+        .map(|e| format!("{}={}", e.phys, e.logical))
+        .collect())
 }
 
 fn print_debian_diagnostics(parsed: &Parsed, verbose: bool) {

@@ -330,16 +330,19 @@ impl Dispatcher {
         );
     }
 
-    /// `ifquery --state`: `phys=logical`, most recently added first.
+    /// `ifquery --state`: `phys=logical`, most recently added first; with
+    /// targets, those of them that are up, in their order.
     fn state_result(&self, targets: &[String]) -> Value {
-        let lines: Vec<String> = self
-            .state
-            .interfaces
-            .iter()
-            .rev()
-            .filter(|r| targets.is_empty() || targets.contains(&r.phys))
-            .map(|r| format!("{}={}", r.phys, r.logical))
-            .collect();
+        let line = |r: &crate::state::IfaceRecord| format!("{}={}", r.phys, r.logical);
+        let lines: Vec<String> = if targets.is_empty() {
+            self.state.interfaces.iter().rev().map(line).collect()
+        } else {
+            targets
+                .iter()
+                .filter_map(|t| self.state.get(t))
+                .map(line)
+                .collect()
+        };
         let all_up = targets.iter().all(|t| self.state.get(t).is_some());
         json!({ "interfaces": lines, "all_up": all_up })
     }
