@@ -2,10 +2,8 @@
 //! the environment each of them gets, compared with Debian's ifupdown 0.8.41
 //! running the same hooks for the same configuration.
 //!
-//! `methods/tests/hooks_env.rs` proves the same at the library level
-//! (`netconf_methods::hooks`); this test goes through the real binaries, the
-//! control socket and the daemon's event dispatcher. Its configuration and
-//! dump scripts are copied from there (this file keeps its own utilities).
+//! It goes through the real binaries, the control socket and the daemon's
+//! event dispatcher, down to `netconf_methods::hooks`.
 //!
 //! The test re-executes itself under `unshare --net --mount`, so everything
 //! below happens in one fresh network and mount namespace; Debian's commands,
@@ -375,8 +373,10 @@ fn make_hook_dirs(etc_network: &Path, dump: &Path, dump_text: &str) {
     }
 }
 
-/// hooks_env.rs's file, plus a statically configured interface (both
-/// families; addresses from the documentation ranges) in `auto`.
+/// `manual` stanzas with assorted option names (repeats, `-`, `_`, `.`,
+/// upper case), a logical interface, a dotted VLAN-style name, `no-scripts`,
+/// plus a statically configured interface (both families; addresses from
+/// the documentation ranges) in `auto`.
 fn interfaces_file(dump: &Path) -> String {
     let d = dump.display();
     // `; :` keeps the shell from exec'ing the dump script in its place, so
