@@ -146,6 +146,9 @@ fn run(mut args: Args) -> ExitCode {
 /// first as in ifupdown. Asked of the daemon, or read from the state file it
 /// keeps (with `--state-dir`, or when it is not running).
 fn state(args: &Args) -> ExitCode {
+    if args.json {
+        return state_json(args);
+    }
     let lines = match &args.state_dir {
         Some(dir) => state_from_file(dir),
         None => match state_from_daemon(args) {
@@ -180,6 +183,48 @@ fn state(args: &Args) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// `--state --json`: everything netconfd records per interface (logical
+/// name, what was applied, the DHCP lease and dhclient pid).
+fn state_json(args: &Args) -> ExitCode {
+    let from_file = |dir: &str| -> Result<Value, String> {
+        let path = std::path::Path::new(dir).join("state.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(json!({ "interfaces": [] })),
+            Err(e) => Err(format!(
+                "{}: {}",
+                path.display(),
+                netconf_interfaces::parser::strerror(&e)
+            )),
+        }
+    };
+    let status = match &args.state_dir {
+        Some(dir) => from_file(dir),
+        None => {
+            let socket = socket_path(args.socket.as_deref());
+            match Client::connect(&socket)
+                .and_then(|mut c| c.call(Op::Status(Default::default()), |_| {}))
+            {
+                Ok(v) => Ok(v),
+                Err(e) if e.daemon_unreachable() => from_file("/run/netconf"),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    match status {
+        Ok(v) => {
+            print_stdout(&format!("{v:#}\n"));
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            warn(PROG, &message);
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Args {
     /// Go on after a failing command
     #[arg(long = "ignore-errors")]
     pub ignore_errors: bool,
+    /// Return once DHCP clients are started, without waiting for a lease (netconfd keeps trying)
+    #[arg(long = "no-wait")]
+    pub no_wait: bool,
     /// The control socket of netconfd (default: $NETCONF_SOCKET or /run/netconf/ctl.sock)
     #[arg(long = "socket", value_name = "PATH")]
     pub socket: Option<PathBuf>,
@@ -68,7 +71,7 @@ fn main(prog: &'static str, up: bool) -> ExitCode {
         .and_then(|m| <Args as clap::FromArgMatches>::from_arg_matches(&m))
     {
         Ok(a) => a,
-        Err(e) => return usage::report(prog, &e, &long_options(&["socket", "json"])),
+        Err(e) => return usage::report(prog, &e, &long_options(&["no-wait", "socket", "json"])),
     };
     run(prog, up, args)
 }
@@ -117,6 +120,7 @@ fn run(prog: &'static str, up: bool, mut args: Args) -> ExitCode {
         no_loopback: args.common.no_loopback,
         ignore_errors: args.ignore_errors,
         verbose: args.common.verbose,
+        no_wait: args.no_wait,
         inherited: std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .filter(|(k, _)| k.starts_with("IFUPDOWN_"))

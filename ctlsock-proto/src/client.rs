@@ -318,6 +318,14 @@ mod tests {
             ],
             Op::State(_) => vec![Response::ok(id + 5, Value::Null)],
             Op::Reload => vec![],
+            // The verdict is the number of variables, to show they all came.
+            Op::DhcpEvent(args) => vec![Response::ok(
+                id,
+                crate::DhcpVerdict {
+                    exit: args.env.len() as u8,
+                }
+                .to_result(),
+            )],
         }
     }
 
@@ -371,6 +379,26 @@ mod tests {
         assert_eq!(
             client.call(Op::Status(Default::default()), |_| {}).unwrap(),
             json!("fine")
+        );
+        drop(client);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn dhcp_event_round_trip() {
+        let (_dir, path, server) = daemon();
+        let mut client = Client::connect(&path).unwrap();
+        let args = crate::DhcpEventArgs {
+            token: "abc123".into(),
+            interface: "eth0".into(),
+            reason: "BOUND".into(),
+            env: vec![("reason".into(), "BOUND".into()), ("a".into(), "b".into())],
+        };
+        let result = client.call(Op::DhcpEvent(args), |_| {}).unwrap();
+        assert_eq!(result, json!({"exit": 2}));
+        assert_eq!(
+            crate::DhcpVerdict::from_result(&result),
+            Ok(crate::DhcpVerdict { exit: 2 })
         );
         drop(client);
         server.join().unwrap();

@@ -14,7 +14,9 @@
 //!   daemon sends back;
 //! - framing ([`encode`], the incremental [`LineDecoder`] for any reader,
 //!   the blocking [`read_line`]) with the line size cap;
-//! - a small blocking [`Client`].
+//! - a small blocking [`Client`];
+//! - the DHCP hook's vocabulary ([`DhcpEventArgs`], [`DhcpReason`] and
+//!   what dhclient makes of each exit status, [`DhcpVerdict`]).
 //!
 //! It depends on std, serde and serde_json only, never on an async runtime:
 //! the commands and the hook link it and must start in about a millisecond.
@@ -55,6 +57,7 @@
 //! ```
 
 mod client;
+mod dhcp;
 mod frame;
 mod request;
 mod response;
@@ -63,6 +66,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 pub use client::{Client, ClientError};
+pub use dhcp::{DhcpEventArgs, DhcpReason, DhcpVerdict, ExitEffect, TOKEN_ENV};
 pub use frame::{encode, read_line, FrameError, LineDecoder};
 pub use request::{parse_request, ChangeArgs, Op, Request, RequestError, StateArgs, StatusArgs};
 pub use response::{Body, ErrorCode, ErrorReply, Progress, Response, Stream};

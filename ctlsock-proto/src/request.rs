@@ -1,6 +1,7 @@
 //! Requests: what a client asks of netconfd, and how the daemon reads them
 //! from a line while telling the kinds of bad input apart.
 
+use crate::dhcp::DhcpEventArgs;
 use crate::response::{ErrorCode, ErrorReply, Response};
 use crate::{MAX_LINE, PROTOCOL_VERSION, UNKNOWN_ID};
 use serde::{Deserialize, Serialize};
@@ -48,12 +49,22 @@ pub enum Op {
     Reload,
     /// Is the daemon there and answering?
     Ping,
+    /// `netconf-dhcp-hook`: dhclient ran its script; the result is the
+    /// [`DhcpVerdict`](crate::DhcpVerdict) the hook exits with.
+    DhcpEvent(DhcpEventArgs),
 }
 
 impl Op {
     /// Every op name the daemon knows, as written on the wire.
-    pub const NAMES: &'static [&'static str] =
-        &["ifup", "ifdown", "state", "status", "reload", "ping"];
+    pub const NAMES: &'static [&'static str] = &[
+        "ifup",
+        "ifdown",
+        "state",
+        "status",
+        "reload",
+        "ping",
+        "dhcp-event",
+    ];
 
     /// The op's name on the wire.
     pub fn name(&self) -> &'static str {
@@ -64,6 +75,7 @@ impl Op {
             Op::Status(_) => "status",
             Op::Reload => "reload",
             Op::Ping => "ping",
+            Op::DhcpEvent(_) => "dhcp-event",
         }
     }
 
@@ -71,9 +83,16 @@ impl Op {
     /// or `CAP_NET_ADMIN`; the others are open to every local user.
     pub fn changes_network(&self) -> bool {
         match self {
-            Op::Ifup(_) | Op::Ifdown(_) | Op::Reload => true,
+            Op::Ifup(_) | Op::Ifdown(_) | Op::Reload | Op::DhcpEvent(_) => true,
             Op::State(_) | Op::Status(_) | Op::Ping => false,
         }
+    }
+
+    /// Whether only a peer with uid 0 may make the request, whatever its
+    /// capabilities: `dhcp-event`, which only the hook run by a dhclient that
+    /// netconfd started (as root) sends. The daemon also checks its token.
+    pub fn root_only(&self) -> bool {
+        matches!(self, Op::DhcpEvent(_))
     }
 }
 
@@ -134,6 +153,10 @@ pub struct ChangeArgs {
     /// `-v`: the daemon sends detailed progress (commands, hook output).
     #[serde(skip_serializing_if = "is_false")]
     pub verbose: bool,
+    /// `--no-wait`: return once DHCP clients are started, without waiting for
+    /// their first lease (boot, hotplug); the daemon keeps trying.
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_wait: bool,
     /// The caller's `IFUPDOWN_*` environment variables, in order: hooks get
     /// them as under ifupdown, and they tell a hook's recursive `ifup` of its
     /// own interface (refused) from a fresh one.
@@ -308,15 +331,26 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
     let request: Request = serde_json::from_value(Value::Object(map))
         .map_err(|e| RequestError::bad(id_known, format!("invalid arguments for {op}: {e}")))?;
 
-    if let Op::Ifup(args) | Op::Ifdown(args) = &request.op {
-        if let Some(file) = &args.interfaces {
-            if !Path::new(file).is_absolute() {
+    match &request.op {
+        Op::Ifup(args) | Op::Ifdown(args) => {
+            if let Some(file) = &args.interfaces {
+                if !Path::new(file).is_absolute() {
+                    return Err(RequestError::bad(
+                        id_known,
+                        format!("\"interfaces\" must be an absolute path, not \"{file}\""),
+                    ));
+                }
+            }
+        }
+        Op::DhcpEvent(args) => {
+            if let Some(problem) = args.problem() {
                 return Err(RequestError::bad(
                     id_known,
-                    format!("\"interfaces\" must be an absolute path, not \"{file}\""),
+                    format!("invalid arguments for dhcp-event: {problem}"),
                 ));
             }
         }
+        Op::State(_) | Op::Status(_) | Op::Reload | Op::Ping => {}
     }
     Ok(request)
 }
@@ -364,6 +398,7 @@ mod tests {
                 no_loopback: true,
                 ignore_errors: true,
                 verbose: true,
+                no_wait: true,
                 inherited: vec![("IFUPDOWN_eth0".into(), "pre-up".into())],
             }),
             Op::Ifdown(ChangeArgs::default()),
@@ -377,7 +412,30 @@ mod tests {
             Op::Status(StatusArgs::default()),
             Op::Reload,
             Op::Ping,
+            Op::DhcpEvent(dhcp_args()),
         ]
+    }
+
+    fn dhcp_args() -> DhcpEventArgs {
+        DhcpEventArgs {
+            token: "abc123".into(),
+            interface: "eth0".into(),
+            reason: "BOUND".into(),
+            env: vec![
+                ("NETCONF_TOKEN".into(), "abc123".into()),
+                ("new_ip_address".into(), "198.51.100.7".into()),
+                (
+                    "new_domain_search".into(),
+                    "example.test. lab.example.test.".into(),
+                ),
+                ("reason".into(), "BOUND".into()),
+                ("interface".into(), "eth0".into()),
+                (
+                    "PATH".into(),
+                    "/usr/sbin:/sbin:/bin:/usr/sbin:/usr/bin".into(),
+                ),
+            ],
+        }
     }
 
     #[test]
@@ -401,6 +459,17 @@ mod tests {
             json(&Request::new(9, Op::Status(StatusArgs::default()))),
             r#"{"version":1,"id":9,"op":"status","args":{}}"#
         );
+        assert_eq!(
+            json(&Request::new(10, Op::DhcpEvent(dhcp_args()))),
+            concat!(
+                r#"{"version":1,"id":10,"op":"dhcp-event","args":{"token":"abc123","#,
+                r#""interface":"eth0","reason":"BOUND","env":[["NETCONF_TOKEN","abc123"],"#,
+                r#"["new_ip_address","198.51.100.7"],"#,
+                r#"["new_domain_search","example.test. lab.example.test."],"#,
+                r#"["reason","BOUND"],["interface","eth0"],"#,
+                r#"["PATH","/usr/sbin:/sbin:/bin:/usr/sbin:/usr/bin"]]}}"#
+            )
+        );
         let full = Request::new(1, samples().remove(0));
         assert_eq!(
             json(&full),
@@ -409,7 +478,7 @@ mod tests {
                 r#""all":true,"allow":"hotplug","exclude":["lo"],"#,
                 r#""options":[["mtu","9000"],["a","b=c"]],"interfaces":"/etc/network/interfaces","#,
                 r#""force":true,"no_act":true,"no_scripts":true,"no_mappings":true,"#,
-                r#""no_loopback":true,"ignore_errors":true,"verbose":true,"#,
+                r#""no_loopback":true,"ignore_errors":true,"verbose":true,"no_wait":true,"#,
                 r#""inherited":[["IFUPDOWN_eth0","pre-up"]]}}"#
             )
         );
@@ -448,6 +517,66 @@ mod tests {
         assert!(!Op::State(StateArgs::default()).changes_network());
         assert!(!Op::Status(StatusArgs::default()).changes_network());
         assert!(!Op::Ping.changes_network());
+        let dhcp = Op::DhcpEvent(dhcp_args());
+        assert!(dhcp.changes_network());
+        assert!(dhcp.root_only());
+        for op in samples() {
+            assert_eq!(op.root_only(), op.name() == "dhcp-event", "{}", op.name());
+        }
+    }
+
+    #[test]
+    fn dhcp_event_arguments_are_checked() {
+        let line =
+            |args: &str| format!(r#"{{"version":1,"id":5,"op":"dhcp-event","args":{args}}}"#);
+        let ok = line(r#"{"token":"t","interface":"eth0","reason":"PREINIT","env":[]}"#);
+        assert!(parse_request(ok.as_bytes()).is_ok(), "{ok}");
+        for (args, why) in [
+            ("{}", "missing field `token`"),
+            (
+                r#"{"token":"t","interface":"eth0","reason":"BOUND"}"#,
+                "missing field `env`",
+            ),
+            (
+                r#"{"token":"t","interface":"eth0","reason":"BOUND","env":{"a":"b"}}"#,
+                "expected a sequence",
+            ),
+            (
+                r#"{"token":"t","interface":"eth0","reason":"BOUND","env":[["a"]]}"#,
+                "invalid length 1",
+            ),
+            (
+                r#"{"token":"t","interface":"eth0","reason":"BOUND","env":[],"pid":1}"#,
+                "unknown field `pid`",
+            ),
+            (
+                r#"{"token":"","interface":"eth0","reason":"BOUND","env":[]}"#,
+                "\"token\" must not be empty",
+            ),
+            (
+                r#"{"token":"t","interface":"","reason":"BOUND","env":[]}"#,
+                "\"interface\" must not be empty",
+            ),
+            (
+                r#"{"token":"t","interface":"eth0","reason":"NBI","env":[]}"#,
+                "unknown DHCP reason \"NBI\"",
+            ),
+        ] {
+            let e = refused(&line(args));
+            assert_eq!(
+                (e.code, e.id),
+                (ErrorCode::BadRequest, Some(5)),
+                "{args}: {e}"
+            );
+            assert!(
+                e.message.starts_with("invalid arguments for dhcp-event: "),
+                "{e}"
+            );
+            assert!(e.message.contains(why), "{args}: {e}");
+        }
+        // Without `args` at all, the fields are missing like with `{}`.
+        let e = refused(r#"{"version":1,"id":5,"op":"dhcp-event"}"#);
+        assert!(e.message.contains("missing field `token`"), "{e}");
     }
 
     #[test]

@@ -91,7 +91,9 @@ pub enum Kind {
     /// One interface up or down.
     Iface(Box<Iface>),
     /// Work for the I/O thread; taken when it starts.
-    Job(Option<Job>),
+    Job(Option<Box<Job>>),
+    /// Waits for the first DHCP lease of an interface (or times out).
+    WaitLease { iface: String },
     /// Kernel work done right here: apply or remove a stanza of the parent `Iface`.
     Kernel { stanza: usize, up: bool },
 }
@@ -113,6 +115,9 @@ impl Event {
 
 pub struct Dispatcher {
     pub settings: Settings,
+    pub dhcp_settings: crate::dhcp::DhcpSettings,
+    /// The dhclients netconf runs, by interface.
+    pub dhcp: HashMap<String, crate::dhcp::Client>,
     pub state: State,
     pub netlink: Result<Netlink, String>,
     events: HashMap<EventId, Event>,
@@ -128,6 +133,7 @@ pub struct Dispatcher {
 impl Dispatcher {
     pub fn new(
         settings: Settings,
+        dhcp_settings: crate::dhcp::DhcpSettings,
         state: State,
         queue: Sender,
         jobs: tokio::sync::mpsc::UnboundedSender<(EventId, Job)>,
@@ -135,6 +141,8 @@ impl Dispatcher {
         let netlink = Netlink::open().map_err(|e| format!("cannot open rtnetlink: {e}"));
         Dispatcher {
             settings,
+            dhcp_settings,
+            dhcp: HashMap::new(),
             state,
             netlink,
             events: HashMap::new(),
@@ -177,8 +185,10 @@ impl Dispatcher {
             Message::Run(id) => self.start(id),
             Message::JobDone { event, result } => match result {
                 Ok(output) => {
-                    if let JobOutput::Logical(logical) = &output {
-                        self.mapped(event, logical.clone());
+                    match &output {
+                        JobOutput::Logical(logical) => self.mapped(event, logical.clone()),
+                        JobOutput::Started(pid) => self.dhclient_started(event, *pid),
+                        JobOutput::Done => {}
                     }
                     self.complete(event, Ok(()));
                 }
@@ -190,6 +200,14 @@ impl Dispatcher {
                     netconf_methods::hooks::Stream::Stderr => Stream::Stderr,
                 };
                 self.progress_stream(event, "output", Some(stream), line.line);
+            }
+            Message::DhclientExited { iface, pid, status } => {
+                crate::dhcp::exited(self, &iface, pid, &status);
+            }
+            Message::DhclientRespawned { iface, pid } => {
+                if let Some(c) = self.dhcp.get_mut(&iface) {
+                    c.record.pid = Some(pid);
+                }
             }
             Message::Reload => {
                 let parsed = parse_file(
@@ -263,6 +281,23 @@ impl Dispatcher {
                         result: Value::Null,
                     },
                 );
+            }
+            Op::DhcpEvent(args) => {
+                if !privileged {
+                    let body = error(
+                        ErrorCode::PermissionDenied,
+                        "permission denied: DHCP events come from root's dhclient only".into(),
+                        vec![],
+                    );
+                    return Self::send(&reply, id, body);
+                }
+                let body = match crate::dhcp::event(self, &args) {
+                    Ok(exit) => Body::Ok {
+                        result: json!({ "exit": exit }),
+                    },
+                    Err(f) => error(f.code, f.message, f.causes),
+                };
+                return Self::send(&reply, id, body);
             }
             Op::Ifup(args) => (true, args),
             Op::Ifdown(args) => (false, args),
@@ -373,10 +408,17 @@ impl Dispatcher {
             Kind::Change { .. } => "ifdown",
             Kind::Iface(i) if i.up => "iface-up",
             Kind::Iface(_) => "iface-down",
-            Kind::Job(Some(Job::Hooks { .. })) => "hooks",
-            Kind::Job(Some(Job::WaitDad { .. })) => "wait-dad",
-            Kind::Job(Some(Job::Mapping { .. })) => "mapping",
             Kind::Job(None) => "job",
+            Kind::Job(Some(job)) => match **job {
+                Job::Hooks { .. } => "hooks",
+                Job::WaitDad { .. } => "wait-dad",
+                Job::Mapping { .. } => "mapping",
+                Job::StartDhclient(_) => "start-dhclient",
+                Job::ReleaseDhclient(_) => "release-dhclient",
+                Job::Timer { .. } => "timer",
+                Job::RespawnDhclient { .. } => "respawn-dhclient",
+            },
+            Kind::WaitLease { .. } => "wait-lease",
             Kind::Kernel { up: true, .. } => "apply",
             Kind::Kernel { up: false, .. } => "remove",
         };
@@ -446,7 +488,7 @@ impl Dispatcher {
                     debug!(iface = %phys, "waiting for the interface's previous request");
                 }
             }
-            Kind::Job(job) => match job.take() {
+            Kind::Job(job) => match job.take().map(|j| *j) {
                 Some(Job::Hooks { ref steps, .. }) if steps.is_empty() => self.complete(id, Ok(())),
                 Some(job) => {
                     if let Err(unsent) = self.jobs.send((id, job)) {
@@ -457,6 +499,22 @@ impl Dispatcher {
                 }
                 None => {}
             },
+            Kind::WaitLease { iface } => {
+                let iface = iface.clone();
+                let Some(client) = self.dhcp.get_mut(&iface) else {
+                    let gone =
+                        Failure::new(ErrorCode::Internal, format!("no dhclient for {iface}"));
+                    return self.complete(id, Err(gone));
+                };
+                if client.record.info.is_some() {
+                    return self.complete(id, Ok(()));
+                }
+                client.waiter = Some(id);
+                let after = self.dhcp_settings.timeout;
+                let message = format!("no DHCP lease on {iface} within {} s", after.as_secs());
+                self.progress(id, "dhcp", format!("waiting for a DHCP lease on {iface}"));
+                let _ = self.jobs.send((id, Job::Timer { after, message }));
+            }
             Kind::Kernel { stanza, up } => {
                 let (stanza, up) = (*stanza, *up);
                 let result = ifaces::kernel(self, id, stanza, up);
@@ -469,6 +527,14 @@ impl Dispatcher {
     fn settle(&mut self, id: EventId) {
         if self.events.get(&id).is_some_and(|e| e.children == 0) {
             self.children_done(id);
+        }
+    }
+
+    fn dhclient_started(&mut self, job: EventId, pid: u32) {
+        if let Some(iface) = self.iface_of(job) {
+            if let Some(client) = self.dhcp.get_mut(&iface) {
+                client.record.pid = Some(pid);
+            }
         }
     }
 
@@ -569,7 +635,7 @@ impl Dispatcher {
             return;
         };
         match &event.kind {
-            Kind::Request { .. } | Kind::Job(_) | Kind::Kernel { .. } => {
+            Kind::Request { .. } | Kind::Job(_) | Kind::Kernel { .. } | Kind::WaitLease { .. } => {
                 let failure = event.failure.clone();
                 self.complete(id, failure.map_or(Ok(()), Err));
             }
@@ -610,6 +676,10 @@ impl Dispatcher {
                 self.iface_queues.remove(phys);
             }
         }
+    }
+
+    pub fn jobs_sender(&self) -> &tokio::sync::mpsc::UnboundedSender<(EventId, Job)> {
+        &self.jobs
     }
 
     pub fn event(&self, id: EventId) -> Option<&Event> {

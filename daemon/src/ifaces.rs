@@ -76,14 +76,14 @@ fn hooks_job(
         .into_iter()
         .filter(|s| !matches!(s, Step::Method))
         .collect();
-    Kind::Job(Some(Job::Hooks {
+    Kind::Job(Some(Box::new(Job::Hooks {
         steps,
         env,
         timeout: d.settings.hook_timeout,
         // ifdown goes on whatever fails, as Debian's does.
         ignore_errors: ctx.args.ignore_errors || !ctx.up,
         no_act: ctx.args.no_act,
-    }))
+    })))
 }
 
 fn spawn_hooks(
@@ -392,7 +392,7 @@ fn next_mapping(d: &mut Dispatcher, id: EventId, from: usize) {
                 mapping: mapping.clone(),
                 physical: phys.clone(),
             };
-            d.spawn(id, Kind::Job(Some(job)), &[]);
+            d.spawn(id, Kind::Job(Some(Box::new(job))), &[]);
             return;
         }
     }
@@ -508,21 +508,33 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             Phase::PostUp,
             &ctx.args.inherited,
         );
-        chains.push((
-            idx,
-            pre,
-            post,
-            env_pre,
-            env_post,
-            w.desired
-                .as_ref()
-                .and_then(|x| x.dad.map(|dad| (x.clone(), dad))),
-        ));
+        let dad = w
+            .desired
+            .as_ref()
+            .and_then(|x| x.dad.map(|dad| (x.clone(), dad)));
+        let dhcp = if is_dhcp(cfg) && !ctx.args.no_act {
+            match netconf_methods::dhclient::new_token() {
+                Ok(token) => Some((
+                    crate::dhcp::dhclient_for(&d.dhcp_settings, cfg, token),
+                    cfg.converted(),
+                )),
+                Err(e) => {
+                    let f = Failure::new(
+                        ErrorCode::Internal,
+                        format!("{phys}: no token for dhclient: {e}"),
+                    );
+                    return finish(d, id, Err(f));
+                }
+            }
+        } else {
+            None
+        };
+        chains.push((idx, pre, post, env_pre, env_post, dad, dhcp));
     }
     if let Some(i) = iface_mut(d, id) {
         i.stanzas = work;
     }
-    for (idx, pre, post, env_pre, env_post, dad) in chains {
+    for (idx, pre, post, env_pre, env_post, dad, dhcp) in chains {
         let h1 = spawn_hooks(d, id, pre, env_pre, &ctx, &prev);
         let mut last = d.spawn(
             id,
@@ -548,11 +560,40 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                     addresses,
                     wait,
                 };
-                last = d.spawn(id, Kind::Job(Some(job)), &[last]);
+                last = d.spawn(id, Kind::Job(Some(Box::new(job))), &[last]);
+            }
+        }
+        if let Some((spec, vars)) = dhcp {
+            let metric = vars.get("metric").and_then(|m| m.parse().ok());
+            let client = crate::dhcp::Client {
+                record: crate::dhcp::DhcpRecord {
+                    token: spec.token.clone(),
+                    ..Default::default()
+                },
+                spec: spec.clone(),
+                metric,
+                waiter: None,
+                stopping: false,
+                respawns: 0,
+            };
+            d.dhcp.insert(phys.clone(), client);
+            d.progress(id, "dhcp", format!("starting dhclient on {phys}"));
+            let start = Kind::Job(Some(Box::new(Job::StartDhclient(spec))));
+            last = d.spawn(id, start, &[last]);
+            // `--no-wait`: dhclient goes on trying; the interface counts as up.
+            if !ctx.args.no_wait {
+                let wait = Kind::WaitLease {
+                    iface: phys.clone(),
+                };
+                last = d.spawn(id, wait, &[last]);
             }
         }
         prev = vec![spawn_hooks(d, id, post, env_post, &ctx, &[last])];
     }
+}
+
+fn is_dhcp(cfg: &StanzaConfig) -> bool {
+    cfg.family == netconf_interfaces::Family::Inet && cfg.method == "dhcp"
 }
 
 /// What to take out for a stanza whose `ifup` netconf has no record of
@@ -591,7 +632,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
     let (phys, logical) = (iface.phys.clone(), iface.logical.clone());
     let mut records: Vec<Option<&StanzaRecord>> = record.stanzas.iter().map(Some).collect();
     let mut work = Vec::new();
-    let mut hooks_plan = Vec::new();
+    let mut plans = Vec::new();
     for stanza in ctx.config.stanzas_named(&logical) {
         let cfg = stanza_config(&ctx, stanza, &phys, &logical);
         let provider = provider_for(stanza.family, &stanza.method);
@@ -600,18 +641,21 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             .iter_mut()
             .find(|r| r.is_some_and(|r| r.family == stanza.family))
             .and_then(Option::take);
-        let applied = match recorded {
+        let mut applied = match recorded {
             Some(r) => r.applied.clone(),
             None => provider
                 .and_then(|p| p.desired(&cfg).ok())
                 .map(|desired| applied_from_desired(&phys, &desired))
                 .unwrap_or_default(),
         };
+        let release = recorded
+            .and_then(|r| r.dhcp.as_ref())
+            .map(|rec| dhclient_to_release(d, &cfg, rec, &mut applied));
         let converted = cfg.converted();
         let hctx = hook_context(&ctx, &cfg);
         let scripts = runs_scripts(&ctx, &logical);
         let root = &d.settings.hooks_root;
-        hooks_plan.push(Some((
+        let hooks = (
             hooks::plan(&converted, Phase::PreDown, root, scripts),
             hooks::plan(&converted, Phase::PostDown, root, scripts),
             hooks::environment(
@@ -628,7 +672,8 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
                 Phase::PostDown,
                 &ctx.args.inherited,
             ),
-        )));
+        );
+        plans.push((Some(hooks), release));
         d.progress(
             id,
             "deconfigure",
@@ -646,11 +691,22 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
     }
     // What netconf applied for stanzas that are no longer in the file.
     for r in records.into_iter().flatten() {
-        hooks_plan.push(None);
+        let mut applied = r.applied.clone();
+        let release = r.dhcp.as_ref().map(|rec| {
+            let cfg = StanzaConfig {
+                iface: phys.clone(),
+                logical: logical.clone(),
+                family: r.family,
+                method: r.method.clone(),
+                vars: Variables::default(),
+            };
+            dhclient_to_release(d, &cfg, rec, &mut applied)
+        });
+        plans.push((None, release));
         work.push(StanzaWork {
             cfg: None,
             desired: None,
-            applied: r.applied.clone(),
+            applied,
             link_down: false,
         });
     }
@@ -658,32 +714,65 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         i.stanzas = work;
     }
     let mut prev: Vec<EventId> = Vec::new();
-    for (idx, plan) in hooks_plan.into_iter().enumerate() {
-        match plan {
-            Some((pre, post, env_pre, env_post)) => {
-                let h1 = spawn_hooks(d, id, pre, env_pre, &ctx, &prev);
-                let k = d.spawn(
-                    id,
-                    Kind::Kernel {
-                        stanza: idx,
-                        up: false,
-                    },
-                    &[h1],
-                );
-                prev = vec![spawn_hooks(d, id, post, env_post, &ctx, &[k])];
-            }
-            None => {
-                prev = vec![d.spawn(
-                    id,
-                    Kind::Kernel {
-                        stanza: idx,
-                        up: false,
-                    },
-                    &prev,
-                )];
-            }
+    for (idx, (hooks, release)) in plans.into_iter().enumerate() {
+        let (pre, post) = match hooks {
+            Some((pre, post, env_pre, env_post)) => (Some((pre, env_pre)), Some((post, env_post))),
+            None => (None, None),
+        };
+        if let Some((steps, env)) = pre {
+            prev = vec![spawn_hooks(d, id, steps, env, &ctx, &prev)];
+        }
+        if let Some(spec) = release.filter(|_| !ctx.args.no_act) {
+            d.progress(id, "dhcp", format!("releasing the DHCP lease of {phys}"));
+            prev = vec![d.spawn(
+                id,
+                Kind::Job(Some(Box::new(Job::ReleaseDhclient(spec)))),
+                &prev,
+            )];
+        }
+        prev = vec![d.spawn(
+            id,
+            Kind::Kernel {
+                stanza: idx,
+                up: false,
+            },
+            &prev,
+        )];
+        if let Some((steps, env)) = post {
+            prev = vec![spawn_hooks(d, id, steps, env, &ctx, &prev)];
         }
     }
+}
+
+/// The dhclient `ifdown` must release: known to the daemon, or (after a
+/// restart) rebuilt from the state file so that its RELEASE is accepted.
+/// What its lease added is taken out too, should the RELEASE not come.
+fn dhclient_to_release(
+    d: &mut Dispatcher,
+    cfg: &StanzaConfig,
+    record: &crate::dhcp::DhcpRecord,
+    applied: &mut Applied,
+) -> netconf_methods::dhclient::Dhclient {
+    let spec = crate::dhcp::dhclient_for(&d.dhcp_settings, cfg, record.token.clone());
+    let client = d
+        .dhcp
+        .entry(cfg.iface.clone())
+        .or_insert_with(|| crate::dhcp::Client {
+            spec: spec.clone(),
+            record: record.clone(),
+            metric: None,
+            waiter: None,
+            stopping: false,
+            respawns: 0,
+        });
+    client.stopping = true;
+    applied
+        .addresses
+        .extend(client.record.lease.addresses.iter().cloned());
+    applied
+        .routes
+        .extend(client.record.lease.routes.iter().cloned());
+    spec
 }
 
 /// The kernel part of a stanza, run on the dispatcher thread (netlink is fast).
@@ -777,10 +866,12 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
                 return Some(Err(f.wrap(f.code, format!("failed to bring up {logical}"))));
             }
             if !ctx.args.no_act {
+                let dhcp = d.dhcp.get(&phys).map(|c| c.record.clone());
                 let stanzas = work
                     .into_iter()
                     .filter_map(|w| {
                         w.cfg.map(|cfg| StanzaRecord {
+                            dhcp: is_dhcp(&cfg).then(|| dhcp.clone()).flatten(),
                             family: cfg.family,
                             method: cfg.method,
                             applied: w.applied,
@@ -799,6 +890,7 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
         Stage::Running => {
             if !ctx.args.no_act {
                 d.state.remove(&phys);
+                d.dhcp.remove(&phys);
                 d.save_state();
             }
             if let Some(f) = failure {
@@ -826,6 +918,12 @@ fn note_failed(d: &mut Dispatcher, id: EventId, logical: &str, why: &Failure) {
 
 /// Takes back what a failed `ifup` put in, newest first.
 fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) {
+    if let Some(phys) = d.event(id).and_then(|e| match &e.kind {
+        Kind::Iface(i) => Some(i.phys.clone()),
+        _ => None,
+    }) {
+        crate::dhcp::abandon(d, &phys);
+    }
     let Ok(nl) = d.netlink.as_mut() else {
         return;
     };

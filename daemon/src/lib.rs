@@ -4,6 +4,7 @@
 //! chained events and does the netlink work. They talk through one crossbeam
 //! queue into the dispatcher and one channel of jobs back.
 
+pub mod dhcp;
 pub mod dispatcher;
 pub mod ifaces;
 pub mod queue;
@@ -44,6 +45,18 @@ pub struct Args {
     /// Kill a hook script that runs longer than this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub hook_timeout: u64,
+    /// netconf-dhcp-hook, given to dhclient as -sf (default: next to netconfd)
+    #[arg(long, value_name = "PATH")]
+    pub dhcp_hook: Option<PathBuf>,
+    /// The ISC dhclient to run
+    #[arg(long, value_name = "PATH", default_value = netconf_methods::dhclient::DHCLIENT)]
+    pub dhclient: PathBuf,
+    /// How many seconds ifup waits for the first DHCP lease
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub dhcp_timeout: u64,
+    /// The resolv.conf to write DNS servers from leases to when resolvconf is not installed
+    #[arg(long, value_name = "FILE", default_value = "/etc/resolv.conf")]
+    pub resolv_conf: PathBuf,
     /// error, warn, info, debug or trace (or a tracing filter such as netconf_daemon=debug)
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
@@ -154,7 +167,23 @@ pub fn run(args: Args) -> Result<(), StartError> {
         hooks_root: args.hooks_dir.clone(),
         hook_timeout: Duration::from_secs(args.hook_timeout),
     };
-    let dispatcher = Dispatcher::new(settings, state, queue.clone(), jobs);
+    let hook = args.dhcp_hook.clone().unwrap_or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join("netconf-dhcp-hook")))
+            .unwrap_or_else(|| PathBuf::from("/usr/lib/netconf/netconf-dhcp-hook"))
+    });
+    let dhcp_settings = dhcp::DhcpSettings {
+        hook,
+        dhclient: args.dhclient.clone(),
+        socket: std::path::absolute(&args.socket).unwrap_or_else(|_| args.socket.clone()),
+        run_dir: args.run_dir.clone(),
+        state_dir: args.state_dir.clone(),
+        timeout: Duration::from_secs(args.dhcp_timeout),
+        resolv_conf: args.resolv_conf.clone(),
+    };
+    let mut dispatcher = Dispatcher::new(settings, dhcp_settings, state, queue.clone(), jobs);
+    dhcp::restore(&mut dispatcher);
     if let Err(e) = &dispatcher.netlink {
         error!("{e}");
     }

@@ -4,6 +4,7 @@
 
 use netconf_ctlsock_proto::{ErrorCode, Request};
 use netconf_interfaces::Mapping;
+use netconf_methods::dhclient::Dhclient;
 use netconf_methods::hooks::{OutputLine, Step};
 use netconf_methods::provider::DadWait;
 use std::net::Ipv6Addr;
@@ -37,6 +38,14 @@ pub enum Message {
     },
     /// A line of a hook's output, while it runs.
     Output { event: EventId, line: OutputLine },
+    /// A dhclient the daemon started has exited.
+    DhclientExited {
+        iface: String,
+        pid: u32,
+        status: String,
+    },
+    /// A dhclient that died was started again.
+    DhclientRespawned { iface: String, pid: u32 },
     /// SIGHUP: read the configuration again.
     Reload,
     /// SIGTERM/SIGINT: stop, leaving the network as it is.
@@ -59,6 +68,14 @@ pub enum Job {
         addresses: Vec<Ipv6Addr>,
         wait: DadWait,
     },
+    /// Start the long-running dhclient of an interface.
+    StartDhclient(Dhclient),
+    /// Start it again after it died, once `after` has passed (no event waits).
+    RespawnDhclient { spec: Dhclient, after: Duration },
+    /// `dhclient -r`: release the lease and stop the running one; waits for it.
+    ReleaseDhclient(Dhclient),
+    /// Fails with `message` after `after`, unless the event completed first.
+    Timer { after: Duration, message: String },
     /// Run a `mapping` script to find the logical interface.
     Mapping { mapping: Mapping, physical: String },
 }
@@ -84,4 +101,6 @@ pub enum JobOutput {
     Done,
     /// A mapping script's answer.
     Logical(String),
+    /// A long-running dhclient was started with this pid.
+    Started(u32),
 }

@@ -5,6 +5,7 @@
 
 use crate::queue::{EventId, Job, JobError, JobOutput, Message, Sender};
 use netconf_ctlsock_proto::ErrorCode;
+use netconf_methods::dhclient::{Action, Dhclient};
 use netconf_methods::hooks::{self, OutputLine, Step, Stream};
 use netconf_methods::netlink::{Family, Netlink};
 use std::net::{IpAddr, Ipv6Addr};
@@ -21,6 +22,18 @@ pub async fn run_jobs(mut jobs: UnboundedReceiver<(EventId, Job)>, queue: Sender
 }
 
 async fn run_job(event: EventId, job: Job, queue: Sender) {
+    if let Job::RespawnDhclient { spec, after } = job {
+        tokio::time::sleep(after).await;
+        match start_dhclient(spec.clone(), &queue) {
+            Ok(JobOutput::Started(pid)) => {
+                let iface = spec.iface;
+                let _ = queue.send(Message::DhclientRespawned { iface, pid });
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(iface = %spec.iface, "respawning dhclient: {}", e.message),
+        }
+        return;
+    }
     let result = match job {
         Job::Hooks {
             steps,
@@ -37,6 +50,16 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
             let interval = Duration::from_millis(wait.interval_ms);
             wait_dad(&device, &addresses, wait.attempts, interval).await
         }
+        Job::StartDhclient(spec) => start_dhclient(spec, &queue),
+        Job::RespawnDhclient { .. } => Ok(JobOutput::Done),
+        Job::ReleaseDhclient(spec) => release_dhclient(&spec).await,
+        Job::Timer { after, message } => {
+            tokio::time::sleep(after).await;
+            Err(JobError {
+                code: ErrorCode::Timeout,
+                message,
+            })
+        }
         Job::Mapping { mapping, physical } => {
             let answer = tokio::task::spawn_blocking(move || {
                 netconf_interfaces::mapping::run_mapping(&mapping, &physical)
@@ -50,6 +73,49 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
         }
     };
     let _ = queue.send(Message::JobDone { event, result });
+}
+
+/// Starts dhclient detached and watches for its exit (it is our child
+/// until the daemon restarts; then another daemon adopts it).
+fn start_dhclient(spec: Dhclient, queue: &Sender) -> Result<JobOutput, JobError> {
+    let mut child = spec.start().map_err(|e| JobError {
+        code: ErrorCode::Internal,
+        message: format!("starting {}: {e}", spec.program.display()),
+    })?;
+    let pid = child.id();
+    let queue = queue.clone();
+    let iface = spec.iface.clone();
+    tokio::task::spawn_blocking(move || {
+        let status = match child.wait() {
+            Ok(s) => s.to_string(),
+            Err(e) => e.to_string(),
+        };
+        let _ = queue.send(Message::DhclientExited { iface, pid, status });
+    });
+    Ok(JobOutput::Started(pid))
+}
+
+/// `dhclient -r`: sends a RELEASE (the hook reports it while we wait),
+/// stops the running dhclient, and exits.
+async fn release_dhclient(spec: &Dhclient) -> Result<JobOutput, JobError> {
+    let mut cmd = tokio::process::Command::from(spec.command(Action::Release));
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let release = async {
+        cmd.status().await.map_err(|e| JobError {
+            code: ErrorCode::Internal,
+            message: format!("dhclient -r on {}: {e}", spec.iface),
+        })
+    };
+    match tokio::time::timeout(Duration::from_secs(30), release).await {
+        Ok(Ok(_)) => Ok(JobOutput::Done),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(JobError {
+            code: ErrorCode::Timeout,
+            message: format!("dhclient -r on {} did not finish within 30 s", spec.iface),
+        }),
+    }
 }
 
 fn output(queue: &Sender, event: EventId, line: OutputLine) {

@@ -27,6 +27,9 @@ pub struct StanzaRecord {
     pub family: Family,
     pub method: String,
     pub applied: Applied,
+    /// The dhclient of a `dhcp` stanza, and what its lease put in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp: Option<crate::dhcp::DhcpRecord>,
 }
 
 #[derive(Debug, thiserror::Error)]

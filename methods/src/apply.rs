@@ -149,29 +149,32 @@ pub fn apply(
                 && a.prefix_len == want.prefix_len
                 && (want.peer.is_none() || a.peer == want.peer)
         });
+        // A leased address is there already: its lifetime still has to
+        // follow the lease (one write, no change of configuration).
+        let refresh = present && want.valid_lft.is_some();
         if !present {
             changes.push(format!(
                 "add address {} to {device}",
                 describe_address(want)
             ));
-            if !dry_run {
-                nl.add_address(
-                    &NewAddress {
-                        index,
-                        addr: want.addr,
-                        prefix_len: want.prefix_len,
-                        peer: want.peer,
-                        broadcast: want.broadcast,
-                        scope: want.scope,
-                        label: want.label.clone(),
-                        nodad: want.nodad,
-                        noprefixroute: false,
-                        valid_lft: None,
-                        preferred_lft: want.preferred_lft,
-                    },
-                    false,
-                )?;
-            }
+        }
+        if (!present || refresh) && !dry_run {
+            nl.add_address(
+                &NewAddress {
+                    index,
+                    addr: want.addr,
+                    prefix_len: want.prefix_len,
+                    peer: want.peer,
+                    broadcast: want.broadcast,
+                    scope: want.scope,
+                    label: want.label.clone(),
+                    nodad: want.nodad,
+                    noprefixroute: false,
+                    valid_lft: want.valid_lft,
+                    preferred_lft: want.preferred_lft,
+                },
+                refresh,
+            )?;
         }
         if !dry_run {
             applied.addresses.push(AppliedAddress {

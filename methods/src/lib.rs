@@ -5,9 +5,12 @@
 //! Nothing here knows of sockets, queues or the daemon.
 
 pub mod apply;
+pub mod dhclient;
+pub mod dhcp;
 pub mod hooks;
 pub mod loopback;
 pub mod manual;
 pub mod netlink;
 pub mod provider;
+pub mod resolv;
 pub mod static_;

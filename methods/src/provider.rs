@@ -67,6 +67,11 @@ pub struct AddressWanted {
     pub label: Option<String>,
     pub nodad: bool,
     pub preferred_lft: Option<u32>,
+    /// Seconds until the kernel removes the address; `None` is forever.
+    /// A DHCP lease sets it to the lease time, so that an address cannot
+    /// outlive its lease even if nobody takes it away (dhclient-script's
+    /// `valid_lft`). `preferred_lft` must not exceed it.
+    pub valid_lft: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +138,7 @@ pub fn provider_for(family: Family, method: &str) -> Option<&'static dyn Provide
         (Family::Inet, "static") => Some(&crate::static_::StaticV4),
         (Family::Inet6, "static") => Some(&crate::static_::StaticV6),
         (Family::Meta, "none") => Some(&crate::manual::Nothing),
+        (Family::Inet, "dhcp") => Some(&crate::dhclient::DhcpLink),
         _ => None,
     }
 }

@@ -128,6 +128,7 @@ impl Provider for StaticV4 {
                 label: Some(stanza.iface.clone()),
                 nodad: false,
                 preferred_lft: None,
+                valid_lft: None,
             });
         }
 
@@ -201,6 +202,7 @@ impl Provider for StaticV6 {
                 label: None,
                 nodad,
                 preferred_lft,
+                valid_lft: None,
             });
         }
 

@@ -1,0 +1,307 @@
+//! From dhclient's environment to the event to post, and the few settings
+//! that travel in the same environment.
+//!
+//! Pure: it takes the variables as a list, so it is tested without touching
+//! the process environment.
+
+use netconf_ctlsock_proto::{DhcpEventArgs, DhcpReason, DEFAULT_SOCKET, SOCKET_ENV, TOKEN_ENV};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Overrides [`DEFAULT_RETRY`]: how long, in milliseconds, to keep trying to
+/// reach a daemon that is not there (tests set it small).
+pub const RETRY_ENV: &str = "NETCONF_HOOK_RETRY_MS";
+
+/// Overrides [`DEFAULT_REPLY_TIMEOUT`], in milliseconds; `0` waits for ever.
+pub const TIMEOUT_ENV: &str = "NETCONF_HOOK_TIMEOUT_MS";
+
+/// How long a daemon that is restarting gets to come back. dhclient is
+/// blocked meanwhile, so this is also the longest a lost event delays it.
+pub const DEFAULT_RETRY: Duration = Duration::from_secs(10);
+
+/// How long the daemon may stay silent once it has the event. It answers
+/// when the event is applied, which takes milliseconds, or seconds with
+/// IPv6 duplicate address detection; a minute means it is stuck, and
+/// dhclient must not stay blocked behind it (NetworkManager's helper gives
+/// its call the same 60 s).
+pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where and how to post the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `NETCONF_SOCKET`, else the default socket.
+    pub socket: PathBuf,
+    /// `NETCONF_HOOK_RETRY_MS`, else [`DEFAULT_RETRY`].
+    pub retry: Duration,
+    /// `NETCONF_HOOK_TIMEOUT_MS`, else [`DEFAULT_REPLY_TIMEOUT`]; `None`
+    /// waits for ever.
+    pub reply_timeout: Option<Duration>,
+}
+
+/// An event ready to post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    pub args: DhcpEventArgs,
+    pub settings: Settings,
+    /// Things worth a line on stderr that do not stop the event (a setting
+    /// that could not be read, a name or value that was not UTF-8).
+    pub notes: Vec<String>,
+}
+
+/// Reads dhclient's environment, in its order. `Err` is the reason not to
+/// post anything at all, for a line on stderr before exiting 0.
+pub fn prepare(vars: Vec<(OsString, OsString)>) -> Result<Prepared, String> {
+    let mut notes = Vec::new();
+    let mut lossy = Vec::new();
+    let env: Vec<(String, String)> = vars
+        .into_iter()
+        .map(|(k, v)| {
+            let key = k.to_string_lossy().into_owned();
+            let value = v.to_string_lossy().into_owned();
+            // A replaced byte shows as U+FFFD in one of the two, and is rare
+            // enough (dhclient escapes unprintable option bytes) to mention.
+            if k.to_str().is_none() || v.to_str().is_none() {
+                lossy.push(key.clone());
+            }
+            (key, value)
+        })
+        .collect();
+    if !lossy.is_empty() {
+        notes.push(format!(
+            "not UTF-8, sent with U+FFFD in place of the bad bytes: {}",
+            lossy.join(", ")
+        ));
+    }
+    // The first occurrence wins, as with getenv(3).
+    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+
+    let Some(reason) = get("reason") else {
+        // dhclient runs its script with REASON=NBI, upper-case and without
+        // an interface, when it finds no interface to work on.
+        if get("REASON") == Some("NBI") {
+            return Err(
+                "dhclient found no interface to configure (reason NBI): nothing to report".into(),
+            );
+        }
+        return Err(
+            "no \"reason\" in the environment: this program is run by dhclient as its -sf script"
+                .into(),
+        );
+    };
+    if DhcpReason::from_name(reason).is_none() {
+        return Err(format!(
+            "unknown reason \"{reason}\" from dhclient: not reported"
+        ));
+    }
+    let interface = match get("interface") {
+        Some(i) if !i.is_empty() => i,
+        _ => {
+            return Err(format!(
+                "reason {reason} without an \"interface\": not reported"
+            ))
+        }
+    };
+    let token = match get(TOKEN_ENV) {
+        Some(t) if !t.is_empty() => t,
+        _ => {
+            return Err(format!(
+                "{interface} {reason}: no {TOKEN_ENV}, so this dhclient was not started by netconfd: not reported"
+            ))
+        }
+    };
+
+    let settings = Settings {
+        socket: match get(SOCKET_ENV) {
+            // The same rule as the commands: empty counts as unset.
+            Some(s) if !s.is_empty() => PathBuf::from(s),
+            _ => PathBuf::from(DEFAULT_SOCKET),
+        },
+        retry: millis(get(RETRY_ENV), RETRY_ENV, &mut notes).unwrap_or(DEFAULT_RETRY),
+        reply_timeout: match millis(get(TIMEOUT_ENV), TIMEOUT_ENV, &mut notes) {
+            None => Some(DEFAULT_REPLY_TIMEOUT),
+            Some(d) if d.is_zero() => None,
+            Some(d) => Some(d),
+        },
+    };
+    Ok(Prepared {
+        args: DhcpEventArgs {
+            token: token.to_owned(),
+            interface: interface.to_owned(),
+            reason: reason.to_owned(),
+            env: env.clone(),
+        },
+        settings,
+        notes,
+    })
+}
+
+// A duration in milliseconds from a setting; a value that cannot be read is
+// noted and ignored rather than fatal, like every other confusion here.
+fn millis(value: Option<&str>, name: &str, notes: &mut Vec<String>) -> Option<Duration> {
+    let value = value?;
+    match value.trim().parse::<u64>() {
+        Ok(ms) => Some(Duration::from_millis(ms)),
+        Err(_) => {
+            notes.push(format!(
+                "ignoring {name}={value:?}: not a whole number of milliseconds"
+            ));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("NETCONF_TOKEN", "abc123"),
+        ("requested_routers", "1"),
+        ("new_ip_address", "198.18.0.126"),
+        ("dad_wait_time", "0"),
+        ("pid", "4524"),
+        ("reason", "BOUND"),
+        ("interface", "cli0"),
+        ("PATH", "/usr/sbin:/sbin:/bin:/usr/sbin:/usr/bin"),
+    ];
+
+    #[test]
+    fn a_bound_event_keeps_everything_in_order() {
+        let p = prepare(vars(BASE)).unwrap();
+        assert_eq!(p.args.token, "abc123");
+        assert_eq!(p.args.interface, "cli0");
+        assert_eq!(p.args.reason, "BOUND");
+        let expected: Vec<(String, String)> = BASE
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(p.args.env, expected);
+        assert_eq!(
+            p.settings,
+            Settings {
+                socket: PathBuf::from("/run/netconf/ctl.sock"),
+                retry: Duration::from_secs(10),
+                reply_timeout: Some(Duration::from_secs(60)),
+            }
+        );
+        assert!(p.notes.is_empty());
+    }
+
+    #[test]
+    fn settings_from_the_environment() {
+        let mut v = vars(BASE);
+        v.extend(vars(&[
+            ("NETCONF_SOCKET", "/tmp/x.sock"),
+            ("NETCONF_HOOK_RETRY_MS", "250"),
+            ("NETCONF_HOOK_TIMEOUT_MS", "0"),
+        ]));
+        let p = prepare(v).unwrap();
+        assert_eq!(p.settings.socket, PathBuf::from("/tmp/x.sock"));
+        assert_eq!(p.settings.retry, Duration::from_millis(250));
+        assert_eq!(p.settings.reply_timeout, None);
+        // The settings are part of the environment, so they are sent too.
+        assert_eq!(p.args.env.len(), BASE.len() + 3);
+
+        let mut v = vars(BASE);
+        v.extend(vars(&[
+            ("NETCONF_SOCKET", ""),
+            ("NETCONF_HOOK_RETRY_MS", "soon"),
+            ("NETCONF_HOOK_TIMEOUT_MS", "-1"),
+        ]));
+        let p = prepare(v).unwrap();
+        assert_eq!(p.settings.socket, PathBuf::from("/run/netconf/ctl.sock"));
+        assert_eq!(p.settings.retry, DEFAULT_RETRY);
+        assert_eq!(p.settings.reply_timeout, Some(DEFAULT_REPLY_TIMEOUT));
+        assert_eq!(p.notes.len(), 2, "{:?}", p.notes);
+        assert!(p.notes[0].contains("NETCONF_HOOK_RETRY_MS=\"soon\""));
+    }
+
+    #[test]
+    fn every_reason_is_accepted() {
+        for reason in DhcpReason::ALL {
+            let mut v = vars(&[("NETCONF_TOKEN", "t"), ("interface", "eth0")]);
+            v.push(("reason".into(), reason.as_str().into()));
+            assert_eq!(prepare(v).unwrap().args.reason, reason.as_str());
+        }
+    }
+
+    fn refusal(pairs: &[(&str, &str)]) -> String {
+        prepare(vars(pairs)).unwrap_err()
+    }
+
+    #[test]
+    fn what_is_not_posted() {
+        assert!(refusal(&[]).starts_with("no \"reason\""));
+        assert!(
+            refusal(&[("interface", "eth0"), ("NETCONF_TOKEN", "t")]).starts_with("no \"reason\"")
+        );
+        assert!(refusal(&[("REASON", "NBI")]).contains("(reason NBI)"));
+        assert_eq!(
+            refusal(&[
+                ("reason", "HELLO"),
+                ("interface", "eth0"),
+                ("NETCONF_TOKEN", "t")
+            ]),
+            "unknown reason \"HELLO\" from dhclient: not reported"
+        );
+        assert_eq!(
+            refusal(&[("reason", "BOUND"), ("NETCONF_TOKEN", "t")]),
+            "reason BOUND without an \"interface\": not reported"
+        );
+        assert!(refusal(&[
+            ("reason", "BOUND"),
+            ("interface", ""),
+            ("NETCONF_TOKEN", "t")
+        ])
+        .contains("without an \"interface\""));
+        for token in [None, Some("")] {
+            let mut v = vec![("reason", "STOP"), ("interface", "eth0")];
+            if let Some(t) = token {
+                v.push(("NETCONF_TOKEN", t));
+            }
+            assert_eq!(
+                refusal(&v),
+                "eth0 STOP: no NETCONF_TOKEN, so this dhclient was not started by netconfd: not reported"
+            );
+        }
+    }
+
+    #[test]
+    fn first_occurrence_wins() {
+        let mut v = vars(BASE);
+        v.push(("reason".into(), "STOP".into()));
+        let p = prepare(v).unwrap();
+        assert_eq!(p.args.reason, "BOUND");
+        assert_eq!(
+            p.args.env.last().unwrap(),
+            &("reason".into(), "STOP".into())
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_replaced() {
+        let mut v = vars(BASE);
+        v.push((
+            OsString::from("new_host_name"),
+            OsString::from_vec(b"caf\xe9".to_vec()),
+        ));
+        v.push((OsString::from_vec(b"x\xff".to_vec()), OsString::from("1")));
+        let p = prepare(v).unwrap();
+        let tail = &p.args.env[p.args.env.len() - 2..];
+        assert_eq!(tail[0], ("new_host_name".into(), "caf\u{fffd}".into()));
+        assert_eq!(tail[1], ("x\u{fffd}".into(), "1".into()));
+        assert_eq!(
+            p.notes,
+            ["not UTF-8, sent with U+FFFD in place of the bad bytes: new_host_name, x\u{fffd}"]
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! The ISC dhclient processes netconf runs: Debian's command line with our
+//! hook as `-sf`, a config file carrying the stanza's `hostname`, `vendor`,
+//! `client` and `leasetime`, pid and lease files in netconf's own
+//! directories, and a start that detaches them (own session, no pipes) so
+//! they outlive a restart of the daemon. A per-process token passed with
+//! `-e` identifies ours, in the hook's events and in `/proc/PID/cmdline`.
+
+use crate::provider::{link_options, Desired, MethodError, Provider, StanzaConfig};
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// Where dhclient lives on Debian.
+pub const DHCLIENT: &str = "/sbin/dhclient";
+
+/// Which DHCPv6 exchange to run (`inet6 dhcp` or `inet6 auto` with `dhcp 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode6 {
+    /// Addresses from the server (`inet6 dhcp`).
+    Stateful,
+    /// Only other configuration, addresses by SLAAC (`-S`).
+    Stateless,
+    /// Also a delegated prefix (`-P`, with `request_prefix 1`).
+    PrefixDelegation,
+}
+
+/// One dhclient: for which interface, how, and what to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dhclient {
+    pub iface: String,
+    /// `None` for DHCPv4.
+    pub v6: Option<Mode6>,
+    /// The `-sf` hook (`netconf-dhcp-hook`).
+    pub hook: PathBuf,
+    /// The daemon's control socket, for the hook (dhclient passes it no
+    /// environment of its own, only `-e` variables).
+    pub socket: PathBuf,
+    pub token: String,
+    /// Pid and config files (`/run/netconf`).
+    pub run_dir: PathBuf,
+    /// Lease files (`/var/lib/netconf`), kept across reboots for REBOOT.
+    pub state_dir: PathBuf,
+    /// Extra `-e` variables for the hook, such as `IF_METRIC`.
+    pub extra_env: Vec<(String, String)>,
+    pub hostname: Option<String>,
+    pub vendor: Option<String>,
+    /// `client no` turns dhclient's DUID-based client identifier (`-i`) off;
+    /// any other value is sent as the client identifier.
+    pub client: Option<String>,
+    pub lease_seconds: Option<u32>,
+    /// The dhclient binary (tests point it elsewhere).
+    pub program: PathBuf,
+}
+
+/// What a dhclient invocation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Run in the foreground, renewing for as long as it lives.
+    Run,
+    /// `-r`: send a RELEASE, stop the running one, run the hook (RELEASE).
+    Release,
+    /// `-x`: stop the running one without a release (hook: STOP).
+    Stop,
+}
+
+impl Dhclient {
+    fn suffix(&self) -> &'static str {
+        if self.v6.is_some() {
+            "6"
+        } else {
+            ""
+        }
+    }
+
+    pub fn pid_file(&self) -> PathBuf {
+        self.run_dir
+            .join(format!("dhclient{}.{}.pid", self.suffix(), self.iface))
+    }
+
+    pub fn lease_file(&self) -> PathBuf {
+        self.state_dir
+            .join(format!("dhclient{}.{}.leases", self.suffix(), self.iface))
+    }
+
+    pub fn conf_file(&self) -> PathBuf {
+        self.run_dir
+            .join(format!("dhclient{}.{}.conf", self.suffix(), self.iface))
+    }
+
+    /// dhclient's own messages (its stderr), for the admin: a file, never a
+    /// pipe a dhclient could die on when the daemon goes away.
+    pub fn log_file(&self) -> PathBuf {
+        self.run_dir
+            .join(format!("dhclient{}.{}.log", self.suffix(), self.iface))
+    }
+
+    /// Debian's default dhclient.conf, plus what the stanza asks to send.
+    pub fn config(&self) -> String {
+        let mut conf = String::from(
+            "# Written by netconfd for one dhclient; changes are lost.\n\
+             option rfc3442-classless-static-routes code 121 = array of unsigned integer 8;\n",
+        );
+        match &self.hostname {
+            Some(name) => conf.push_str(&format!("send host-name \"{}\";\n", quote(name))),
+            None => conf.push_str("send host-name = gethostname();\n"),
+        }
+        conf.push_str(
+            "request subnet-mask, broadcast-address, time-offset, routers,\n\
+             \tdomain-name, domain-name-servers, domain-search, host-name,\n\
+             \tdhcp6.name-servers, dhcp6.domain-search, dhcp6.fqdn, dhcp6.sntp-servers,\n\
+             \tnetbios-name-servers, netbios-scope, interface-mtu,\n\
+             \trfc3442-classless-static-routes, ntp-servers;\n",
+        );
+        if let Some(vendor) = &self.vendor {
+            conf.push_str(&format!(
+                "send vendor-class-identifier \"{}\";\n",
+                quote(vendor)
+            ));
+        }
+        if let Some(client) = self.client.as_deref().filter(|c| *c != "no") {
+            conf.push_str(&format!(
+                "send dhcp-client-identifier \"{}\";\n",
+                quote(client)
+            ));
+        }
+        if let Some(seconds) = self.lease_seconds {
+            conf.push_str(&format!("send dhcp-lease-time {seconds};\n"));
+        }
+        conf
+    }
+
+    /// The command line, Debian's (`-4 -v -i -pf ... -lf ... IFACE`) with our
+    /// hook, config and `-e` variables, in the foreground (`-d`) so that its
+    /// exit is ours to see.
+    pub fn args(&self, action: Action) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
+        let mut push = |a: &str| args.push(a.into());
+        match self.v6 {
+            None => push("-4"),
+            Some(mode) => {
+                push("-6");
+                match mode {
+                    Mode6::Stateful => {}
+                    Mode6::Stateless => push("-S"),
+                    Mode6::PrefixDelegation => push("-P"),
+                }
+            }
+        }
+        push("-v");
+        match action {
+            Action::Run => push("-d"),
+            Action::Release => push("-r"),
+            Action::Stop => push("-x"),
+        }
+        if self.v6.is_none() && self.client.as_deref() != Some("no") {
+            push("-i");
+        }
+        let mut args: Vec<OsString> = args;
+        for (flag, path) in [
+            ("-pf", self.pid_file()),
+            ("-lf", self.lease_file()),
+            ("-cf", self.conf_file()),
+            ("-sf", self.hook.clone()),
+        ] {
+            args.push(flag.into());
+            args.push(path.into_os_string());
+        }
+        let mut env = vec![
+            ("NETCONF_TOKEN".to_string(), self.token.clone()),
+            (
+                "NETCONF_SOCKET".to_string(),
+                self.socket.to_string_lossy().into_owned(),
+            ),
+        ];
+        env.extend(self.extra_env.iter().cloned());
+        for (name, value) in env {
+            args.push("-e".into());
+            args.push(format!("{name}={value}").into());
+        }
+        args.push(self.iface.clone().into());
+        args
+    }
+
+    pub fn command(&self, action: Action) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(self.args(action))
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        cmd
+    }
+
+    /// Starts the long-running dhclient, detached: its own session, stdin
+    /// from /dev/null, output to its log file. The caller reaps the child.
+    pub fn start(&self) -> io::Result<Child> {
+        std::fs::write(self.conf_file(), self.config())?;
+        // dhclient kills whatever process its pid file names when it starts:
+        // never let it find a stale one.
+        match std::fs::remove_file(self.pid_file()) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_file())?;
+        let mut cmd = self.command(Action::Run);
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        // SAFETY: setsid is async-signal-safe and touches nothing of ours.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        cmd.spawn()
+    }
+}
+
+/// `inet dhcp`'s own kernel work, before dhclient runs: the link up, with
+/// `hwaddress` if given (the address is dhclient's business).
+pub struct DhcpLink;
+
+impl Provider for DhcpLink {
+    fn desired(&self, stanza: &StanzaConfig) -> Result<Desired, MethodError> {
+        let vars = stanza.converted();
+        let mut link = link_options(stanza, &vars)?;
+        link.mtu = None;
+        Ok(Desired {
+            link,
+            ..Desired::default()
+        })
+    }
+}
+
+/// dhclient.conf strings: backslash and double quote escaped.
+fn quote(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A fresh token: 16 random bytes in hex.
+pub fn new_token() -> io::Result<String> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The token a running process was given (`-e NETCONF_TOKEN=...` in its
+/// command line), if it is a dhclient of ours.
+pub fn token_of(pid: u32) -> Option<String> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    token_in(&cmdline)
+}
+
+fn token_in(cmdline: &[u8]) -> Option<String> {
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let is_dhclient = args.first().is_some_and(|a| {
+        Path::new(&*String::from_utf8_lossy(a))
+            .file_name()
+            .is_some_and(|n| n == "dhclient")
+    });
+    if !is_dhclient {
+        return None;
+    }
+    args.windows(2).find_map(|w| {
+        (w[0] == b"-e")
+            .then(|| w[1].strip_prefix(b"NETCONF_TOKEN="))
+            .flatten()
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Dhclient {
+        Dhclient {
+            iface: "eth0".into(),
+            v6: None,
+            hook: "/usr/lib/netconf/netconf-dhcp-hook".into(),
+            socket: "/run/netconf/ctl.sock".into(),
+            token: "abc".into(),
+            run_dir: "/run/netconf".into(),
+            state_dir: "/var/lib/netconf".into(),
+            extra_env: vec![("IF_METRIC".into(), "10".into())],
+            hostname: Some("box \"1\"".into()),
+            vendor: None,
+            client: None,
+            lease_seconds: Some(3600),
+            program: DHCLIENT.into(),
+        }
+    }
+
+    #[test]
+    fn command_lines() {
+        let c = client();
+        let args: Vec<String> = c
+            .args(Action::Run)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args.join(" "),
+            "-4 -v -d -i -pf /run/netconf/dhclient.eth0.pid -lf /var/lib/netconf/dhclient.eth0.leases \
+             -cf /run/netconf/dhclient.eth0.conf -sf /usr/lib/netconf/netconf-dhcp-hook \
+             -e NETCONF_TOKEN=abc -e NETCONF_SOCKET=/run/netconf/ctl.sock -e IF_METRIC=10 eth0"
+        );
+        let mut v6 = client();
+        v6.v6 = Some(Mode6::Stateless);
+        let args: Vec<String> = v6
+            .args(Action::Release)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(&args[..4], ["-6", "-S", "-v", "-r"]);
+        assert!(args.contains(&"/run/netconf/dhclient6.eth0.pid".to_string()));
+        let mut no_client = client();
+        no_client.client = Some("no".into());
+        assert!(!no_client.args(Action::Run).contains(&OsString::from("-i")));
+    }
+
+    #[test]
+    fn config_sends_what_the_stanza_says() {
+        let conf = client().config();
+        assert!(conf.contains("send host-name \"box \\\"1\\\"\";"), "{conf}");
+        assert!(conf.contains("send dhcp-lease-time 3600;"));
+        assert!(conf.contains("rfc3442-classless-static-routes code 121"));
+    }
+
+    #[test]
+    fn tokens_in_command_lines() {
+        let ours = b"/sbin/dhclient\0-4\0-e\0NETCONF_TOKEN=f00d\0eth0\0";
+        assert_eq!(token_in(ours).as_deref(), Some("f00d"));
+        assert_eq!(token_in(b"/sbin/dhclient\0-4\0eth0\0"), None);
+        assert_eq!(token_in(b"/bin/sleep\0-e\0NETCONF_TOKEN=f00d\0"), None);
+        assert_eq!(new_token().unwrap().len(), 32);
+    }
+}
