@@ -1,22 +1,27 @@
-//! DHCP in the daemon: the dhclient netconf runs for each `inet dhcp`
-//! interface, and what each of its hook events does to the kernel. An event
-//! is answered with the exit code the hook returns to dhclient (non-zero on
-//! BOUND/RENEW/REBIND/REBOOT declines the lease), so it is answered only once
-//! the lease is applied, or has failed to be.
+//! DHCP in the daemon: the dhclients netconf runs (one per interface and
+//! family: `inet dhcp`, `inet6 dhcp`, `inet6 auto` with `dhcp 1`), and what
+//! each of their hook events does to the kernel. An event is answered with
+//! the exit code the hook returns to dhclient (non-zero on BOUND/RENEW/
+//! REBIND/REBOOT declines the lease), so it is answered only once the lease
+//! is applied, or has failed to be.
 
 use crate::dispatcher::{Dispatcher, Failure};
 use crate::queue::EventId;
 use netconf_ctlsock_proto::{DhcpEventArgs, ErrorCode};
+use netconf_interfaces::Family;
 use netconf_methods::apply::{self, Applied, Removal};
-use netconf_methods::dhclient::Dhclient;
+use netconf_methods::dhclient::{mode6, Dhclient};
 use netconf_methods::dhcp::{self as lease, Reason};
-use netconf_methods::provider::StanzaConfig;
-use netconf_methods::resolv::{DnsConfig, Resolver};
+use netconf_methods::provider::{Desired, LinkWanted, StanzaConfig};
+use netconf_methods::resolv::{DnsConfig, Resolver, Source};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 use tracing::{info, warn};
+
+/// A dhclient is known by its interface and whether it speaks DHCPv6.
+pub type Key = (String, bool);
 
 /// Fixed by netconfd's command line.
 #[derive(Debug, Clone)]
@@ -60,10 +65,314 @@ pub struct Client {
     pub respawns: u32,
 }
 
+impl Client {
+    pub fn new(spec: Dhclient, record: DhcpRecord, metric: Option<u32>) -> Client {
+        Client {
+            spec,
+            record,
+            metric,
+            waiter: None,
+            stopping: false,
+            respawns: 0,
+        }
+    }
+}
+
+/// Whether a stanza runs a dhclient.
+pub fn runs_dhclient(cfg: &StanzaConfig) -> bool {
+    (cfg.family == Family::Inet && cfg.method == "dhcp") || mode6(cfg).is_some()
+}
+
+/// The dhclient for a stanza: Debian's `inet dhcp`/`inet6` options, our files.
+pub fn dhclient_for(settings: &DhcpSettings, cfg: &StanzaConfig, token: String) -> Dhclient {
+    let vars = cfg.converted();
+    let get = |name: &str| vars.get(name).map(str::to_string);
+    let lease_seconds = vars
+        .get("leasetime")
+        .and_then(|v| v.parse().ok())
+        .or_else(|| {
+            vars.get("leasehours")
+                .and_then(|v| v.parse::<u32>().ok())
+                .map(|h| h.saturating_mul(3600))
+        });
+    let v6 = if cfg.family == Family::Inet6 {
+        Some(mode6(cfg).unwrap_or(netconf_methods::dhclient::Mode6::Stateful))
+    } else {
+        None
+    };
+    let mut extra_env = Vec::new();
+    if let (Some(metric), None) = (vars.get("metric"), v6) {
+        extra_env.push(("IF_METRIC".to_string(), metric.to_string()));
+    }
+    Dhclient {
+        iface: cfg.iface.clone(),
+        v6,
+        hook: settings.hook.clone(),
+        socket: settings.socket.clone(),
+        token,
+        run_dir: settings.run_dir.clone(),
+        state_dir: settings.state_dir.clone(),
+        extra_env,
+        hostname: get("hostname"),
+        vendor: get("vendor"),
+        client: get("client"),
+        lease_seconds,
+        program: settings.dhclient.clone(),
+    }
+}
+
+pub fn key_of(cfg: &StanzaConfig) -> Key {
+    (cfg.iface.clone(), cfg.family == Family::Inet6)
+}
+
+fn resolver(settings: &DhcpSettings) -> Resolver {
+    Resolver::new(
+        settings.resolv_conf.clone(),
+        settings.run_dir.join("resolv"),
+    )
+}
+
+fn source(key: &Key) -> Source {
+    if key.1 {
+        Source::Dhcp6
+    } else {
+        Source::Dhcp4
+    }
+}
+
+/// A hook event: find our dhclient by its token, apply what the reason says,
+/// and say which exit code the hook should give dhclient.
+pub fn event(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
+    let started = std::time::Instant::now();
+    let result = handle(d, args);
+    // The time dhclient waits on us, beyond the hook's own start-up.
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    info!(iface = %args.interface, reason = %args.reason, elapsed_us, exit = ?result.as_ref().ok(), "dhclient event answered");
+    result
+}
+
+fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
+    let key = d
+        .dhcp
+        .iter()
+        .find(|(k, c)| k.0 == args.interface && c.record.token == args.token)
+        .map(|(k, _)| k.clone());
+    let Some(key) = key else {
+        return Err(Failure::new(
+            ErrorCode::NotConfigured,
+            format!(
+                "no dhclient of netconf's runs on {} with that token",
+                args.interface
+            ),
+        ));
+    };
+    let event = lease::parse_event(&args.env)
+        .map_err(|e| Failure::new(ErrorCode::BadRequest, e.to_string()))?;
+    let applied = match event.reason {
+        Reason::Preinit | Reason::Preinit6 => {
+            link_up(d, &key.0)?;
+            return Ok(0);
+        }
+        Reason::Bound | Reason::Reboot | Reason::Renew | Reason::Rebind | Reason::Timeout => {
+            let Some(new) = event.new_v4() else {
+                return Ok(0);
+            };
+            // A dhclient adopted after a restart has no stanza behind it
+            // (`restore`), but carries the stanza's metric in its own
+            // `-e IF_METRIC`, as Debian's script reads it.
+            let metric = d
+                .dhcp
+                .get(&key)
+                .and_then(|c| c.metric)
+                .or_else(|| event.extra("IF_METRIC").and_then(|m| m.trim().parse().ok()));
+            let info = json!({
+                "address": format!("{}/{}", new.address, new.prefix_len),
+                "routers": new.routers,
+                "dns": new.dns,
+                "server": new.server,
+                "lease_time": new.lease_time,
+                "expiry": new.expiry,
+            });
+            apply_lease(
+                d,
+                &key,
+                &lease::desired_v4(new, metric),
+                &DnsConfig::from_lease(new),
+                info,
+            )
+        }
+        Reason::Bound6 | Reason::Renew6 | Reason::Rebind6 => {
+            let Some(new) = event.new_v6() else {
+                return Ok(0);
+            };
+            let info = json!({
+                "address": new.address.map(|(a, l)| format!("{a}/{l}")),
+                "prefix": new.prefix.map(|(a, l)| format!("{a}/{l}")),
+                "dns": new.dns,
+                "preferred_life": new.preferred_life,
+                "max_life": new.max_life,
+            });
+            apply_lease(
+                d,
+                &key,
+                &lease::desired_v6(new),
+                &DnsConfig::from_lease6(new),
+                info,
+            )
+        }
+        Reason::Expire
+        | Reason::Fail
+        | Reason::Release
+        | Reason::Stop
+        | Reason::Expire6
+        | Reason::Release6
+        | Reason::Stop6 => {
+            lost(d, &key);
+            return Ok(0);
+        }
+        _ => return Ok(0),
+    };
+    match applied {
+        Ok(()) => Ok(0),
+        // dhclient declines a lease whose hook fails: only when it cannot be
+        // applied (for DHCPv6 that takes exit 3).
+        Err(f) => {
+            warn!(iface = %key.0, "{}", f.message);
+            if let Some(waiter) = d.dhcp.get_mut(&key).and_then(|c| c.waiter.take()) {
+                d.complete(waiter, Err(f));
+            }
+            Ok(if key.1 { 3 } else { 1 })
+        }
+    }
+}
+
+fn link_up(d: &mut Dispatcher, iface: &str) -> Result<(), Failure> {
+    let nl = d
+        .netlink
+        .as_mut()
+        .map_err(|e| Failure::new(ErrorCode::Netlink, e.clone()))?;
+    let desired = Desired {
+        link: LinkWanted {
+            up: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut scratch = Applied::default();
+    apply::apply(nl, iface, &desired, &mut scratch, false)
+        .map(|_| ())
+        .map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))
+}
+
+/// A lease to apply: by diff, replacing what an earlier lease put in.
+fn apply_lease(
+    d: &mut Dispatcher,
+    key: &Key,
+    desired: &Desired,
+    dns: &DnsConfig,
+    info: Value,
+) -> Result<(), Failure> {
+    let iface = key.0.as_str();
+    let Some(previous) = d.dhcp.get(key).map(|c| c.record.lease.clone()) else {
+        return Ok(());
+    };
+    let nl = d
+        .netlink
+        .as_mut()
+        .map_err(|e| Failure::new(ErrorCode::Netlink, e.clone()))?;
+    let mut applied = Applied::default();
+    let changes = apply::apply(nl, iface, desired, &mut applied, false)
+        .map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))?;
+    // What the old lease had and the new one does not goes, after the new
+    // is in place: no moment without an address.
+    let stale = Applied {
+        device: previous.device.clone(),
+        addresses: previous
+            .addresses
+            .iter()
+            .filter(|a| {
+                !applied
+                    .addresses
+                    .iter()
+                    .any(|n| n.addr == a.addr && n.prefix_len == a.prefix_len)
+            })
+            .cloned()
+            .collect(),
+        routes: previous
+            .routes
+            .iter()
+            .filter(|r| !applied.routes.iter().any(|n| n.route == r.route))
+            .cloned()
+            .collect(),
+        ..Applied::default()
+    };
+    let promoting = PromoteSecondaries::enable(&stale);
+    let (removed, errors) = apply::remove(nl, &stale, Removal::Ifdown { link_down: false }, false);
+    drop(promoting);
+    for e in errors {
+        warn!(iface, "removing what the old lease added: {e}");
+    }
+    if let Err(e) = resolver(&d.dhcp_settings).apply_for(iface, source(key), dns) {
+        warn!(iface, "DNS: {e}");
+    }
+    if let Some(client) = d.dhcp.get_mut(key) {
+        client.record.lease = applied;
+        client.record.info = Some(info);
+        client.respawns = 0;
+        if let Some(waiter) = client.waiter.take() {
+            d.complete(waiter, Ok(()));
+        }
+    }
+    for change in changes.into_iter().chain(removed) {
+        info!(iface, "{change}");
+    }
+    record_lease(d, key);
+    Ok(())
+}
+
+/// The lease is gone (expired, released, dhclient stopped): take out what it added.
+fn lost(d: &mut Dispatcher, key: &Key) {
+    let iface = key.0.as_str();
+    let Some(client) = d.dhcp.get_mut(key) else {
+        return;
+    };
+    let lease = std::mem::take(&mut client.record.lease);
+    client.record.info = None;
+    if let Ok(nl) = d.netlink.as_mut() {
+        let (_, errors) = apply::remove(nl, &lease, Removal::Ifdown { link_down: false }, false);
+        for e in errors {
+            warn!(iface, "removing what the lease added: {e}");
+        }
+    }
+    if let Err(e) = resolver(&d.dhcp_settings).remove_for(iface, source(key)) {
+        warn!(iface, "DNS: {e}");
+    }
+    record_lease(d, key);
+}
+
+/// Keeps the state file's copy of the dhclient record current.
+fn record_lease(d: &mut Dispatcher, key: &Key) {
+    let Some(record) = d.dhcp.get(key).map(|c| c.record.clone()) else {
+        return;
+    };
+    let family = if key.1 { Family::Inet6 } else { Family::Inet };
+    if let Some(r) = d.state.interfaces.iter_mut().find(|r| r.phys == key.0) {
+        for s in r
+            .stanzas
+            .iter_mut()
+            .filter(|s| s.dhcp.is_some() && s.family == family)
+        {
+            s.dhcp = Some(record.clone());
+        }
+        d.save_state();
+    }
+}
+
 /// dhclient died on its own: the lease file lets a new one REBOOT into the
 /// same address. Waits 1 s, 2 s, 4 s... up to a minute between attempts.
-pub fn exited(d: &mut Dispatcher, iface: &str, pid: u32, status: &str) {
-    let Some(client) = d.dhcp.get_mut(iface) else {
+pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, success: bool, status: &str) {
+    let iface = key.0.as_str();
+    let Some(client) = d.dhcp.get_mut(key) else {
         return;
     };
     if client.record.pid != Some(pid) {
@@ -71,6 +380,10 @@ pub fn exited(d: &mut Dispatcher, iface: &str, pid: u32, status: &str) {
     }
     client.record.pid = None;
     if client.stopping {
+        return;
+    }
+    // Stateless DHCPv6 asks once and is done.
+    if client.spec.v6 == Some(netconf_methods::dhclient::Mode6::Stateless) && success {
         return;
     }
     warn!(iface, pid, "dhclient exited: {status}");
@@ -108,13 +421,28 @@ pub fn restore(d: &mut Dispatcher) {
             }
         }
     }
+    // The stanzas as the file says now: a dhclient started again keeps its
+    // hostname, metric and the rest.
+    let config = netconf_interfaces::parse_file(
+        &d.settings.interfaces_file.to_string_lossy(),
+        &netconf_interfaces::ParseOptions::default(),
+    );
     for (phys, logical, family, method, mut record) in found {
+        let mut vars = config
+            .config
+            .stanzas_named(&logical)
+            .find(|s| s.family == family && s.method == method)
+            .map(netconf_interfaces::Variables::from_stanza)
+            .unwrap_or_default();
+        if let Some(def) = netconf_interfaces::families::method_def(family, &method) {
+            vars.apply_defaults(def);
+        }
         let cfg = StanzaConfig {
-            iface: phys.clone(),
+            iface: phys,
             logical,
             family,
             method,
-            vars: netconf_interfaces::Variables::default(),
+            vars,
         };
         let alive = record.pid.is_some_and(|pid| {
             netconf_methods::dhclient::token_of(pid).as_deref() == Some(record.token.as_str())
@@ -122,259 +450,107 @@ pub fn restore(d: &mut Dispatcher) {
         if !alive {
             record.pid = None;
         }
-        info!(iface = %phys, pid = ?record.pid, "dhclient of an earlier netconfd {}", if alive { "adopted" } else { "is gone" });
+        let what = if alive { "adopted" } else { "is gone" };
+        info!(iface = %cfg.iface, pid = ?record.pid, "dhclient of an earlier netconfd {what}");
+        let metric = cfg.converted().get("metric").and_then(|m| m.parse().ok());
         let spec = dhclient_for(&d.dhcp_settings, &cfg, record.token.clone());
-        d.dhcp.insert(
-            phys,
-            Client {
-                spec,
-                record,
-                metric: None,
-                waiter: None,
-                stopping: false,
-                respawns: 0,
-            },
-        );
-    }
-}
-
-/// The dhclient for a stanza: Debian's `inet dhcp` options, our files.
-pub fn dhclient_for(settings: &DhcpSettings, cfg: &StanzaConfig, token: String) -> Dhclient {
-    let vars = cfg.converted();
-    let get = |name: &str| vars.get(name).map(str::to_string);
-    let lease_seconds = vars
-        .get("leasetime")
-        .and_then(|v| v.parse().ok())
-        .or_else(|| {
-            vars.get("leasehours")
-                .and_then(|v| v.parse::<u32>().ok())
-                .map(|h| h.saturating_mul(3600))
-        });
-    let mut extra_env = Vec::new();
-    if let Some(metric) = vars.get("metric") {
-        extra_env.push(("IF_METRIC".to_string(), metric.to_string()));
-    }
-    Dhclient {
-        iface: cfg.iface.clone(),
-        v6: None,
-        hook: settings.hook.clone(),
-        socket: settings.socket.clone(),
-        token,
-        run_dir: settings.run_dir.clone(),
-        state_dir: settings.state_dir.clone(),
-        extra_env,
-        hostname: get("hostname"),
-        vendor: get("vendor"),
-        client: get("client"),
-        lease_seconds,
-        program: settings.dhclient.clone(),
-    }
-}
-
-fn resolver(settings: &DhcpSettings) -> Resolver {
-    Resolver::new(
-        settings.resolv_conf.clone(),
-        settings.run_dir.join("resolv"),
-    )
-}
-
-/// A hook event: find our dhclient by its token, apply what the reason says,
-/// and say which exit code the hook should give dhclient.
-pub fn event(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
-    let started = std::time::Instant::now();
-    let result = handle(d, args);
-    // The time dhclient waits on us, beyond the hook's own start-up.
-    info!(iface = %args.interface, reason = %args.reason, elapsed_us = started.elapsed().as_micros() as u64, exit = ?result.as_ref().ok(), "dhclient event answered");
-    result
-}
-
-fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
-    let iface = args.interface.clone();
-    let known = d
-        .dhcp
-        .get(&iface)
-        .is_some_and(|c| c.record.token == args.token);
-    if !known {
-        return Err(Failure::new(
-            ErrorCode::NotConfigured,
-            format!("no dhclient of netconf's runs on {iface} with that token"),
-        ));
-    }
-    let event = lease::parse_event(&args.env)
-        .map_err(|e| Failure::new(ErrorCode::BadRequest, e.to_string()))?;
-    match event.reason {
-        Reason::Preinit => {
-            link_up(d, &iface)?;
-            Ok(0)
+        let key = key_of(&cfg);
+        // Not our child any more: its exit is seen through a pidfd.
+        if let Some(pid) = record.pid {
+            let _ = d.jobs_sender().send((
+                0,
+                crate::queue::Job::WatchDhclient {
+                    key: key.clone(),
+                    pid,
+                },
+            ));
         }
-        Reason::Bound | Reason::Reboot | Reason::Renew | Reason::Rebind | Reason::Timeout => {
-            let Some(new) = event.new_v4() else {
-                return Ok(0);
-            };
-            match bound(d, &iface, new) {
-                Ok(()) => Ok(0),
-                // dhclient declines a lease whose hook fails: only when it cannot be applied.
-                Err(f) => {
-                    warn!(iface = %iface, "{}", f.message);
-                    fail_waiter(d, &iface, &f);
-                    Ok(1)
+        d.dhcp.insert(key, Client::new(spec, record, metric));
+    }
+}
+
+/// `ifdown` is done with an interface: its dhclients are forgotten and the
+/// DNS their leases gave is taken back (stateless DHCPv6 has no RELEASE).
+pub fn forget(d: &mut Dispatcher, iface: &str) {
+    for v6 in [false, true] {
+        if d.dhcp.remove(&(iface.to_string(), v6)).is_some() {
+            let source = if v6 { Source::Dhcp6 } else { Source::Dhcp4 };
+            if let Err(e) = resolver(&d.dhcp_settings).remove_for(iface, source) {
+                warn!(iface, "DNS: {e}");
+            }
+        }
+    }
+}
+
+/// Stops the dhclients that were started for a failed `ifup` (SIGTERM:
+/// nothing to release that we want kept) and takes out their leases.
+pub fn abandon(d: &mut Dispatcher, iface: &str) {
+    for v6 in [false, true] {
+        let Some(client) = d.dhcp.remove(&(iface.to_string(), v6)) else {
+            continue;
+        };
+        if let Some(pid) = client.record.pid {
+            if netconf_methods::dhclient::token_of(pid).as_deref()
+                == Some(client.record.token.as_str())
+            {
+                // SAFETY: a plain kill(2) of a process we verified is ours.
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGTERM);
                 }
             }
         }
-        Reason::Expire | Reason::Fail | Reason::Release | Reason::Stop => {
-            lost(d, &iface);
-            Ok(0)
+        let _ = std::fs::remove_file(client.spec.pid_file());
+        if let Ok(nl) = d.netlink.as_mut() {
+            let _ = apply::remove(
+                nl,
+                &client.record.lease,
+                Removal::Ifdown { link_down: false },
+                false,
+            );
         }
-        _ => Ok(0),
+        let source = if v6 { Source::Dhcp6 } else { Source::Dhcp4 };
+        let _ = resolver(&d.dhcp_settings).remove_for(iface, source);
     }
 }
 
-fn link_up(d: &mut Dispatcher, iface: &str) -> Result<(), Failure> {
-    let nl = d
-        .netlink
-        .as_mut()
-        .map_err(|e| Failure::new(ErrorCode::Netlink, e.clone()))?;
-    let desired = netconf_methods::provider::Desired {
-        link: netconf_methods::provider::LinkWanted {
-            up: true,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let mut scratch = Applied::default();
-    apply::apply(nl, iface, &desired, &mut scratch, false)
-        .map(|_| ())
-        .map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))
-}
+/// Deleting an interface's primary IPv4 address deletes its secondaries (the
+/// other addresses in its subnet) too, unless `promote_secondaries` is on,
+/// and a new lease in the old one's subnet is added as a secondary: removing
+/// the old address would take the new one with it, and with the last
+/// address every route of the link. So promotion is switched on for the
+/// removal of a stale lease's addresses, and put back as it was when this
+/// is dropped. (systemd's and NetworkManager's defaults keep it on for good.)
+struct PromoteSecondaries(Option<std::path::PathBuf>);
 
-/// A lease to apply: by diff, replacing what an earlier lease put in.
-fn bound(d: &mut Dispatcher, iface: &str, new: &lease::Lease4) -> Result<(), Failure> {
-    let Some(client) = d.dhcp.get(iface) else {
-        return Ok(());
-    };
-    let desired = lease::desired_v4(new, client.metric);
-    let previous = client.record.lease.clone();
-    let nl = d
-        .netlink
-        .as_mut()
-        .map_err(|e| Failure::new(ErrorCode::Netlink, e.clone()))?;
-    let mut applied = Applied::default();
-    let changes = apply::apply(nl, iface, &desired, &mut applied, false)
-        .map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))?;
-    // What the old lease had and the new one does not goes, after the new
-    // is in place: no moment without an address.
-    let stale = Applied {
-        device: previous.device.clone(),
-        addresses: previous
-            .addresses
-            .iter()
-            .filter(|a| {
-                !applied
-                    .addresses
-                    .iter()
-                    .any(|n| n.addr == a.addr && n.prefix_len == a.prefix_len)
-            })
-            .cloned()
-            .collect(),
-        routes: previous
-            .routes
-            .iter()
-            .filter(|r| !applied.routes.iter().any(|n| n.route == r.route))
-            .cloned()
-            .collect(),
-        ..Applied::default()
-    };
-    let (removed, errors) = apply::remove(nl, &stale, Removal::Ifdown { link_down: false }, false);
-    for e in errors {
-        warn!(iface, "removing what the old lease added: {e}");
-    }
-    let dns = DnsConfig::from_lease(new);
-    if let Err(e) = resolver(&d.dhcp_settings).apply(iface, &dns) {
-        warn!(iface, "DNS: {e}");
-    }
-    let info = json!({
-        "address": format!("{}/{}", new.address, new.prefix_len),
-        "routers": new.routers,
-        "dns": new.dns,
-        "server": new.server,
-        "lease_time": new.lease_time,
-        "expiry": new.expiry,
-    });
-    if let Some(client) = d.dhcp.get_mut(iface) {
-        client.record.lease = applied;
-        client.record.info = Some(info);
-        if let Some(waiter) = client.waiter.take() {
-            d.complete(waiter, Ok(()));
+impl PromoteSecondaries {
+    fn enable(stale: &Applied) -> Self {
+        let dev = stale.device.as_str();
+        let v4 = stale.addresses.iter().any(|a| a.addr.is_ipv4());
+        if !v4 || dev.is_empty() || dev == "." || dev == ".." || dev.contains('/') {
+            return PromoteSecondaries(None);
+        }
+        let path = std::path::Path::new("/proc/sys/net/ipv4/conf")
+            .join(dev)
+            .join("promote_secondaries");
+        match std::fs::read_to_string(&path) {
+            Ok(v) if v.trim() == "0" => match std::fs::write(&path, "1") {
+                Ok(()) => PromoteSecondaries(Some(path)),
+                Err(e) => {
+                    warn!(dev, "cannot turn promote_secondaries on: {e}");
+                    PromoteSecondaries(None)
+                }
+            },
+            _ => PromoteSecondaries(None),
         }
     }
-    for change in changes.into_iter().chain(removed) {
-        info!(iface, "{change}");
-    }
-    record_lease(d, iface);
-    Ok(())
 }
 
-/// The lease is gone (expired, released, dhclient stopped): take out what it added.
-fn lost(d: &mut Dispatcher, iface: &str) {
-    let Some(client) = d.dhcp.get_mut(iface) else {
-        return;
-    };
-    let lease = std::mem::take(&mut client.record.lease);
-    client.record.info = None;
-    if let Ok(nl) = d.netlink.as_mut() {
-        let (_, errors) = apply::remove(nl, &lease, Removal::Ifdown { link_down: false }, false);
-        for e in errors {
-            warn!(iface, "removing what the lease added: {e}");
-        }
-    }
-    if let Err(e) = resolver(&d.dhcp_settings).remove(iface) {
-        warn!(iface, "DNS: {e}");
-    }
-    record_lease(d, iface);
-}
-
-fn fail_waiter(d: &mut Dispatcher, iface: &str, f: &Failure) {
-    if let Some(waiter) = d.dhcp.get_mut(iface).and_then(|c| c.waiter.take()) {
-        d.complete(waiter, Err(f.clone()));
-    }
-}
-
-/// Keeps the state file's copy of the dhclient record current.
-fn record_lease(d: &mut Dispatcher, iface: &str) {
-    let Some(record) = d.dhcp.get(iface).map(|c| c.record.clone()) else {
-        return;
-    };
-    if let Some(r) = d.state.interfaces.iter_mut().find(|r| r.phys == iface) {
-        for s in r.stanzas.iter_mut().filter(|s| s.dhcp.is_some()) {
-            s.dhcp = Some(record.clone());
-        }
-        d.save_state();
-    }
-}
-
-/// Stops a dhclient that was started for a failed `ifup` (SIGTERM: it has
-/// nothing to release that we want kept) and takes out its lease.
-pub fn abandon(d: &mut Dispatcher, iface: &str) {
-    let Some(client) = d.dhcp.remove(iface) else {
-        return;
-    };
-    if let Some(pid) = client.record.pid {
-        if netconf_methods::dhclient::token_of(pid).as_deref() == Some(client.record.token.as_str())
-        {
-            // SAFETY: a plain kill(2) of a process we verified is ours.
-            unsafe {
-                libc::kill(pid as i32, libc::SIGTERM);
+impl Drop for PromoteSecondaries {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            if let Err(e) = std::fs::write(&path, "0") {
+                warn!("putting {} back to 0: {e}", path.display());
             }
         }
     }
-    let _ = std::fs::remove_file(client.spec.pid_file());
-    if let Ok(nl) = d.netlink.as_mut() {
-        let _ = apply::remove(
-            nl,
-            &client.record.lease,
-            Removal::Ifdown { link_down: false },
-            false,
-        );
-    }
-    let _ = resolver(&d.dhcp_settings).remove(iface);
 }

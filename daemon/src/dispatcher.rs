@@ -92,8 +92,8 @@ pub enum Kind {
     Iface(Box<Iface>),
     /// Work for the I/O thread; taken when it starts.
     Job(Option<Box<Job>>),
-    /// Waits for the first DHCP lease of an interface (or times out).
-    WaitLease { iface: String },
+    /// Waits for the first lease of a dhclient (or times out).
+    WaitLease { key: crate::dhcp::Key },
     /// Kernel work done right here: apply or remove a stanza of the parent `Iface`.
     Kernel { stanza: usize, up: bool },
 }
@@ -117,7 +117,7 @@ pub struct Dispatcher {
     pub settings: Settings,
     pub dhcp_settings: crate::dhcp::DhcpSettings,
     /// The dhclients netconf runs, by interface.
-    pub dhcp: HashMap<String, crate::dhcp::Client>,
+    pub dhcp: HashMap<crate::dhcp::Key, crate::dhcp::Client>,
     pub state: State,
     pub netlink: Result<Netlink, String>,
     events: HashMap<EventId, Event>,
@@ -187,7 +187,11 @@ impl Dispatcher {
                 Ok(output) => {
                     match &output {
                         JobOutput::Logical(logical) => self.mapped(event, logical.clone()),
-                        JobOutput::Started(pid) => self.dhclient_started(event, *pid),
+                        JobOutput::Started { key, pid } => {
+                            if let Some(client) = self.dhcp.get_mut(key) {
+                                client.record.pid = Some(*pid);
+                            }
+                        }
                         JobOutput::Done => {}
                     }
                     self.complete(event, Ok(()));
@@ -201,12 +205,22 @@ impl Dispatcher {
                 };
                 self.progress_stream(event, "output", Some(stream), line.line);
             }
-            Message::DhclientExited { iface, pid, status } => {
-                crate::dhcp::exited(self, &iface, pid, &status);
-            }
-            Message::DhclientRespawned { iface, pid } => {
-                if let Some(c) = self.dhcp.get_mut(&iface) {
-                    c.record.pid = Some(pid);
+            Message::DhclientExited {
+                key,
+                pid,
+                success,
+                status,
+            } => crate::dhcp::exited(self, &key, pid, success, &status),
+            Message::RespawnDue { key } => {
+                let spec = self
+                    .dhcp
+                    .get(&key)
+                    .filter(|c| !c.stopping && c.record.pid.is_none())
+                    .map(|c| c.spec.clone());
+                if let Some(spec) = spec {
+                    info!(iface = %key.0, "starting dhclient again");
+                    // No event waits on it: its pid comes back as a job of event 0.
+                    let _ = self.jobs.send((0, Job::StartDhclient(spec)));
                 }
             }
             Message::Reload => {
@@ -414,6 +428,8 @@ impl Dispatcher {
                 Job::WaitDad { .. } => "wait-dad",
                 Job::Mapping { .. } => "mapping",
                 Job::StartDhclient(_) => "start-dhclient",
+                Job::WaitLinkLocal { .. } => "wait-link-local",
+                Job::WatchDhclient { .. } => "watch-dhclient",
                 Job::ReleaseDhclient(_) => "release-dhclient",
                 Job::Timer { .. } => "timer",
                 Job::RespawnDhclient { .. } => "respawn-dhclient",
@@ -499,9 +515,10 @@ impl Dispatcher {
                 }
                 None => {}
             },
-            Kind::WaitLease { iface } => {
-                let iface = iface.clone();
-                let Some(client) = self.dhcp.get_mut(&iface) else {
+            Kind::WaitLease { key } => {
+                let key = key.clone();
+                let iface = key.0.clone();
+                let Some(client) = self.dhcp.get_mut(&key) else {
                     let gone =
                         Failure::new(ErrorCode::Internal, format!("no dhclient for {iface}"));
                     return self.complete(id, Err(gone));
@@ -527,14 +544,6 @@ impl Dispatcher {
     fn settle(&mut self, id: EventId) {
         if self.events.get(&id).is_some_and(|e| e.children == 0) {
             self.children_done(id);
-        }
-    }
-
-    fn dhclient_started(&mut self, job: EventId, pid: u32) {
-        if let Some(iface) = self.iface_of(job) {
-            if let Some(client) = self.dhcp.get_mut(&iface) {
-                client.record.pid = Some(pid);
-            }
         }
     }
 

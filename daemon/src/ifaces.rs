@@ -17,7 +17,7 @@ use netconf_interfaces::variables::overrides;
 use netconf_interfaces::{Stanza, Variables};
 use netconf_methods::apply::{self, device_of, Applied, AppliedAddress, AppliedRoute, Removal};
 use netconf_methods::hooks::{self, HookContext, Mode, Phase, Step};
-use netconf_methods::provider::{provider_for, Desired, StanzaConfig};
+use netconf_methods::provider::{provider_for, DadWait, Desired, StanzaConfig};
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -565,27 +565,40 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
         }
         if let Some((spec, vars)) = dhcp {
             let metric = vars.get("metric").and_then(|m| m.parse().ok());
-            let client = crate::dhcp::Client {
-                record: crate::dhcp::DhcpRecord {
-                    token: spec.token.clone(),
-                    ..Default::default()
-                },
-                spec: spec.clone(),
-                metric,
-                waiter: None,
-                stopping: false,
-                respawns: 0,
+            let record = crate::dhcp::DhcpRecord {
+                token: spec.token.clone(),
+                ..Default::default()
             };
-            d.dhcp.insert(phys.clone(), client);
+            let key = spec.key();
+            d.dhcp.insert(
+                key.clone(),
+                crate::dhcp::Client::new(spec.clone(), record, metric),
+            );
+            if spec.v6.is_some() {
+                // dhclient -6 binds to the link-local address: wait for it.
+                let wait = DadWait {
+                    attempts: vars
+                        .get("ll-attempts")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(60),
+                    interval_ms: vars
+                        .get("ll-interval")
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .map_or(100, |s| (s * 1000.0).round() as u64),
+                };
+                let job = Job::WaitLinkLocal {
+                    device: device_of(&phys).to_string(),
+                    wait,
+                };
+                last = d.spawn(id, Kind::Job(Some(Box::new(job))), &[last]);
+            }
             d.progress(id, "dhcp", format!("starting dhclient on {phys}"));
             let start = Kind::Job(Some(Box::new(Job::StartDhclient(spec))));
             last = d.spawn(id, start, &[last]);
             // `--no-wait`: dhclient goes on trying; the interface counts as up.
             if !ctx.args.no_wait {
-                let wait = Kind::WaitLease {
-                    iface: phys.clone(),
-                };
-                last = d.spawn(id, wait, &[last]);
+                last = d.spawn(id, Kind::WaitLease { key }, &[last]);
             }
         }
         prev = vec![spawn_hooks(d, id, post, env_post, &ctx, &[last])];
@@ -593,7 +606,7 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
 }
 
 fn is_dhcp(cfg: &StanzaConfig) -> bool {
-    cfg.family == netconf_interfaces::Family::Inet && cfg.method == "dhcp"
+    crate::dhcp::runs_dhclient(cfg)
 }
 
 /// What to take out for a stanza whose `ifup` netconf has no record of
@@ -756,15 +769,8 @@ fn dhclient_to_release(
     let spec = crate::dhcp::dhclient_for(&d.dhcp_settings, cfg, record.token.clone());
     let client = d
         .dhcp
-        .entry(cfg.iface.clone())
-        .or_insert_with(|| crate::dhcp::Client {
-            spec: spec.clone(),
-            record: record.clone(),
-            metric: None,
-            waiter: None,
-            stopping: false,
-            respawns: 0,
-        });
+        .entry(crate::dhcp::key_of(cfg))
+        .or_insert_with(|| crate::dhcp::Client::new(spec.clone(), record.clone(), None));
     client.stopping = true;
     applied
         .addresses
@@ -866,12 +872,17 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
                 return Some(Err(f.wrap(f.code, format!("failed to bring up {logical}"))));
             }
             if !ctx.args.no_act {
-                let dhcp = d.dhcp.get(&phys).map(|c| c.record.clone());
                 let stanzas = work
                     .into_iter()
                     .filter_map(|w| {
                         w.cfg.map(|cfg| StanzaRecord {
-                            dhcp: is_dhcp(&cfg).then(|| dhcp.clone()).flatten(),
+                            dhcp: is_dhcp(&cfg)
+                                .then(|| {
+                                    d.dhcp
+                                        .get(&crate::dhcp::key_of(&cfg))
+                                        .map(|c| c.record.clone())
+                                })
+                                .flatten(),
                             family: cfg.family,
                             method: cfg.method,
                             applied: w.applied,
@@ -890,7 +901,7 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
         Stage::Running => {
             if !ctx.args.no_act {
                 d.state.remove(&phys);
-                d.dhcp.remove(&phys);
+                crate::dhcp::forget(d, &phys);
                 d.save_state();
             }
             if let Some(f) = failure {

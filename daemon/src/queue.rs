@@ -40,12 +40,14 @@ pub enum Message {
     Output { event: EventId, line: OutputLine },
     /// A dhclient the daemon started has exited.
     DhclientExited {
-        iface: String,
+        key: (String, bool),
         pid: u32,
+        /// It exited by itself with status 0.
+        success: bool,
         status: String,
     },
-    /// A dhclient that died was started again.
-    DhclientRespawned { iface: String, pid: u32 },
+    /// The backoff after a dhclient died has passed: start it again if wanted.
+    RespawnDue { key: (String, bool) },
     /// SIGHUP: read the configuration again.
     Reload,
     /// SIGTERM/SIGINT: stop, leaving the network as it is.
@@ -68,9 +70,13 @@ pub enum Job {
         addresses: Vec<Ipv6Addr>,
         wait: DadWait,
     },
+    /// Wait for the link-local address dhclient -6 needs (Debian's wait-for-ll6.sh).
+    WaitLinkLocal { device: String, wait: DadWait },
     /// Start the long-running dhclient of an interface.
     StartDhclient(Dhclient),
-    /// Start it again after it died, once `after` has passed (no event waits).
+    /// Watch a dhclient an earlier daemon started, to hear of its exit.
+    WatchDhclient { key: (String, bool), pid: u32 },
+    /// Tell the dispatcher when `after` has passed since a dhclient died.
     RespawnDhclient { spec: Dhclient, after: Duration },
     /// `dhclient -r`: release the lease and stop the running one; waits for it.
     ReleaseDhclient(Dhclient),
@@ -102,5 +108,8 @@ pub enum JobOutput {
     /// A mapping script's answer.
     Logical(String),
     /// A long-running dhclient was started with this pid.
-    Started(u32),
+    Started {
+        key: (String, bool),
+        pid: u32,
+    },
 }

@@ -22,16 +22,20 @@ pub async fn run_jobs(mut jobs: UnboundedReceiver<(EventId, Job)>, queue: Sender
 }
 
 async fn run_job(event: EventId, job: Job, queue: Sender) {
+    if let Job::WatchDhclient { key, pid } = job {
+        watch_exit(pid).await;
+        let _ = queue.send(Message::DhclientExited {
+            key,
+            pid,
+            success: false,
+            status: "exited".into(),
+        });
+        return;
+    }
     if let Job::RespawnDhclient { spec, after } = job {
+        // The dispatcher decides then whether it is still wanted.
         tokio::time::sleep(after).await;
-        match start_dhclient(spec.clone(), &queue) {
-            Ok(JobOutput::Started(pid)) => {
-                let iface = spec.iface;
-                let _ = queue.send(Message::DhclientRespawned { iface, pid });
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(iface = %spec.iface, "respawning dhclient: {}", e.message),
-        }
+        let _ = queue.send(Message::RespawnDue { key: spec.key() });
         return;
     }
     let result = match job {
@@ -51,6 +55,11 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
             wait_dad(&device, &addresses, wait.attempts, interval).await
         }
         Job::StartDhclient(spec) => start_dhclient(spec, &queue),
+        Job::WatchDhclient { .. } => Ok(JobOutput::Done),
+        Job::WaitLinkLocal { device, wait } => {
+            let interval = Duration::from_millis(wait.interval_ms);
+            wait_link_local(&device, wait.attempts, interval).await
+        }
         Job::RespawnDhclient { .. } => Ok(JobOutput::Done),
         Job::ReleaseDhclient(spec) => release_dhclient(&spec).await,
         Job::Timer { after, message } => {
@@ -84,15 +93,46 @@ fn start_dhclient(spec: Dhclient, queue: &Sender) -> Result<JobOutput, JobError>
     })?;
     let pid = child.id();
     let queue = queue.clone();
-    let iface = spec.iface.clone();
+    let key = spec.key();
     tokio::task::spawn_blocking(move || {
-        let status = match child.wait() {
-            Ok(s) => s.to_string(),
-            Err(e) => e.to_string(),
+        let (success, status) = match child.wait() {
+            Ok(s) => (s.success(), s.to_string()),
+            Err(e) => (false, e.to_string()),
         };
-        let _ = queue.send(Message::DhclientExited { iface, pid, status });
+        let _ = queue.send(Message::DhclientExited {
+            key,
+            pid,
+            success,
+            status,
+        });
     });
-    Ok(JobOutput::Started(pid))
+    Ok(JobOutput::Started {
+        key: spec.key(),
+        pid,
+    })
+}
+
+/// Waits until a process that is not our child exits: its pidfd becomes
+/// readable then. Without pidfds (old kernels) it polls /proc.
+async fn watch_exit(pid: u32) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
+    if fd >= 0 {
+        // SAFETY: the kernel just gave us this fd; nothing else owns it, and
+        // the OwnedFd keeps it open and the same for as long as AsyncFd lives.
+        let registered = unsafe {
+            let owned = OwnedFd::from_raw_fd(fd as i32);
+            tokio::io::unix::AsyncFd::register(owned)
+        };
+        if let Ok(async_fd) = registered {
+            let _ = async_fd.readable().await;
+            return;
+        }
+    }
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// `dhclient -r`: sends a RELEASE (the hook reports it while we wait),
@@ -162,6 +202,43 @@ async fn hooks(
         },
         message: e.to_string(),
     })
+}
+
+/// Debian's wait-for-ll6.sh: poll until the link has a link-local IPv6
+/// address that is no longer tentative (dhclient -6 binds to it).
+async fn wait_link_local(
+    device: &str,
+    attempts: u32,
+    interval: Duration,
+) -> Result<JobOutput, JobError> {
+    let failed = |message: String| JobError {
+        code: ErrorCode::Timeout,
+        message,
+    };
+    let mut nl = Netlink::open()
+        .map_err(|e| failed(format!("waiting for a link-local address on {device}: {e}")))?;
+    for attempt in 0..=attempts {
+        let ready = nl
+            .link_by_name(device)
+            .ok()
+            .flatten()
+            .and_then(|link| nl.addresses(Some(link.index), Some(Family::V6)).ok())
+            .is_some_and(|addrs| {
+                addrs.iter().any(|a| {
+                    matches!(a.addr, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+                        && !a.flags.tentative
+                })
+            });
+        if ready {
+            return Ok(JobOutput::Done);
+        }
+        if attempt < attempts {
+            tokio::time::sleep(interval).await;
+        }
+    }
+    Err(failed(format!(
+        "{device}: could not get a link-local address"
+    )))
 }
 
 /// Debian's settle-dad.sh: poll until no address is tentative, at most

@@ -6,6 +6,7 @@
 //! `-e` identifies ours, in the hook's events and in `/proc/PID/cmdline`.
 
 use crate::provider::{link_options, Desired, MethodError, Provider, StanzaConfig};
+use netconf_interfaces::{Family, Variables};
 use std::ffi::OsString;
 use std::io::{self, Read};
 use std::os::unix::process::CommandExt;
@@ -22,8 +23,25 @@ pub enum Mode6 {
     Stateful,
     /// Only other configuration, addresses by SLAAC (`-S`).
     Stateless,
-    /// Also a delegated prefix (`-P`, with `request_prefix 1`).
+    /// A delegated prefix only (`-P`: `inet6 auto` with `request_prefix 1`).
     PrefixDelegation,
+    /// Addresses and a delegated prefix (`-P -N`: `inet6 dhcp` with
+    /// `request_prefix 1`).
+    AddressAndPrefix,
+}
+
+/// The DHCPv6 exchange a stanza asks for, as Debian's `inet6.defn` runs it;
+/// `None` for stanzas without DHCPv6.
+pub fn mode6(stanza: &StanzaConfig) -> Option<Mode6> {
+    let vars = stanza.converted();
+    let prefix = vars.is_true("request_prefix");
+    match (stanza.family, stanza.method.as_str()) {
+        (Family::Inet6, "dhcp") if prefix => Some(Mode6::AddressAndPrefix),
+        (Family::Inet6, "dhcp") => Some(Mode6::Stateful),
+        (Family::Inet6, "auto") if vars.is_true("dhcp") && prefix => Some(Mode6::PrefixDelegation),
+        (Family::Inet6, "auto") if vars.is_true("dhcp") => Some(Mode6::Stateless),
+        _ => None,
+    }
 }
 
 /// One dhclient: for which interface, how, and what to send.
@@ -66,6 +84,11 @@ pub enum Action {
 }
 
 impl Dhclient {
+    /// Which dhclient this is: the interface, and whether it speaks DHCPv6.
+    pub fn key(&self) -> (String, bool) {
+        (self.iface.clone(), self.v6.is_some())
+    }
+
     fn suffix(&self) -> &'static str {
         if self.v6.is_some() {
             "6"
@@ -145,6 +168,10 @@ impl Dhclient {
                     Mode6::Stateful => {}
                     Mode6::Stateless => push("-S"),
                     Mode6::PrefixDelegation => push("-P"),
+                    Mode6::AddressAndPrefix => {
+                        push("-P");
+                        push("-N");
+                    }
                 }
             }
         }
@@ -235,6 +262,72 @@ impl Provider for DhcpLink {
             link,
             ..Desired::default()
         })
+    }
+}
+
+/// The IPv6 settings both `inet6 dhcp` and `inet6 auto` make: Debian's
+/// sysctls, and the kernel's RA-made addresses flushed when RA is off.
+fn ipv6_settings(
+    stanza: &StanzaConfig,
+    vars: &Variables,
+    options: &[(&str, &str)],
+) -> Result<Desired, MethodError> {
+    let mut link = link_options(stanza, vars)?;
+    link.mtu = None;
+    let mut ipv6_conf = Vec::new();
+    for (option, key) in options {
+        if let Some(v) = vars.get(option) {
+            if v.parse::<i32>().is_err() {
+                return Err(MethodError::InvalidOption {
+                    iface: stanza.iface.clone(),
+                    option: (*option).to_string(),
+                    value: v.to_string(),
+                    reason: "is not a number".into(),
+                });
+            }
+            ipv6_conf.push(((*key).to_string(), v.to_string()));
+        }
+    }
+    Ok(Desired {
+        link,
+        ipv6_conf,
+        flush_mngtmpaddr: vars.get("accept_ra").is_some() && !vars.is_true("accept_ra"),
+        ..Desired::default()
+    })
+}
+
+/// `inet6 dhcp`: `accept_ra` (default 1) and `autoconf` as set, the link up;
+/// then dhclient -6 once the link-local address is there.
+pub struct Dhcp6Link;
+
+impl Provider for Dhcp6Link {
+    fn desired(&self, stanza: &StanzaConfig) -> Result<Desired, MethodError> {
+        let vars = stanza.converted();
+        ipv6_settings(
+            stanza,
+            &vars,
+            &[("accept_ra", "accept_ra"), ("autoconf", "autoconf")],
+        )
+    }
+}
+
+/// `inet6 auto`: SLAAC (`autoconf` 1, `accept_ra` default 2, `privext` as
+/// `use_tempaddr`), the link up; stateless DHCPv6 with `dhcp 1`.
+pub struct Auto6;
+
+impl Provider for Auto6 {
+    fn desired(&self, stanza: &StanzaConfig) -> Result<Desired, MethodError> {
+        let mut vars = stanza.converted();
+        vars.set("autoconf", "1");
+        ipv6_settings(
+            stanza,
+            &vars,
+            &[
+                ("privext", "use_tempaddr"),
+                ("accept_ra", "accept_ra"),
+                ("autoconf", "autoconf"),
+            ],
+        )
     }
 }
 

@@ -139,6 +139,8 @@ pub fn provider_for(family: Family, method: &str) -> Option<&'static dyn Provide
         (Family::Inet6, "static") => Some(&crate::static_::StaticV6),
         (Family::Meta, "none") => Some(&crate::manual::Nothing),
         (Family::Inet, "dhcp") => Some(&crate::dhclient::DhcpLink),
+        (Family::Inet6, "dhcp") => Some(&crate::dhclient::Dhcp6Link),
+        (Family::Inet6, "auto") => Some(&crate::dhclient::Auto6),
         _ => None,
     }
 }

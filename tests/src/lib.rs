@@ -1014,3 +1014,267 @@ pub fn live_group_members(pgid: i32) -> Vec<i32> {
     }
     found
 }
+
+// ---------------------------------------------------------------------------
+// DHCP: netconfd with extra flags, a dnsmasq server, the processes of a test
+
+impl Daemon {
+    /// As [`Daemon::start`], with `extra` arguments after the usual ones
+    /// (`--resolv-conf FILE`, `--dhcp-timeout SECS`, `--dhcp-hook PATH`,
+    /// `--dhclient PATH`...). Same files in `dir`, same log, same
+    /// readiness check; the PID is netconfd's own.
+    pub fn start_with_args(
+        ns: &Netns,
+        dir: &Path,
+        options: &DaemonOptions,
+        extra: &[std::ffi::OsString],
+    ) -> Daemon {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("netconfd.log"))
+            .expect("opening the daemon log");
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns.name()])
+            .arg(&bins().netconfd)
+            .arg("--socket")
+            .arg(dir.join("ctl.sock"))
+            .arg("--run-dir")
+            .arg(dir.join("run"))
+            .arg("--state-dir")
+            .arg(dir.join("lib"))
+            .arg("--interfaces")
+            .arg(dir.join("interfaces"))
+            .arg("--hooks-dir")
+            .arg(dir.join("hooks"));
+        if let Some(t) = options.hook_timeout {
+            c.arg("--hook-timeout").arg(t.to_string());
+        }
+        c.args(extra)
+            .args(["--log-level", "debug"])
+            .current_dir("/")
+            .env_remove("NETCONF_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log fd"))
+            .stderr(log);
+        let what = describe(&c);
+        let child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+        let pid = child.id();
+        let mut daemon = Daemon {
+            child: Some(child),
+            pid,
+        };
+        let socket = dir.join("ctl.sock");
+        wait_until("netconfd to accept connections", || {
+            if let Some(status) = daemon.try_exit_status() {
+                let log = fs::read_to_string(dir.join("netconfd.log")).unwrap_or_default();
+                panic!("netconfd exited during start-up ({status}):\n{log}");
+            }
+            UnixStream::connect(&socket).is_ok()
+        });
+        daemon
+    }
+}
+
+/// Where the DHCP tests expect dnsmasq.
+pub const DNSMASQ: &str = "/usr/sbin/dnsmasq";
+
+/// A dnsmasq DHCP server (no DNS: `--port=0`) serving one interface of a
+/// namespace, started by us with `ip netns exec NS dnsmasq --no-daemon ...`
+/// (which execs dnsmasq, so the PID is dnsmasq's own). Everything it logs,
+/// `--log-dhcp` included, goes to a file ([`DhcpServer::log`]) to grep for
+/// DHCPRELEASE and friends. Its lease file lives in the test's directory, no
+/// configuration file is read and no pid file is written. Dropping it kills
+/// it by that PID and reaps it.
+pub struct DhcpServer {
+    child: Option<Child>,
+    pid: u32,
+    log: PathBuf,
+}
+
+impl DhcpServer {
+    /// Starts dnsmasq on `iface` of `ns` (the interface must exist, be up and
+    /// have its address), files named `dir/PREFIX.*`, with `extra` options
+    /// (`--dhcp-range=...`, `--dhcp-option=...`); returns once it has said it
+    /// serves DHCP. `--no-ping`: otherwise every first lease waits 3 s for
+    /// an ICMP echo that never comes.
+    pub fn start(ns: &Netns, iface: &str, dir: &Path, prefix: &str, extra: &[&str]) -> DhcpServer {
+        assert!(
+            Path::new(DNSMASQ).is_file(),
+            "the DHCP tests need dnsmasq at {DNSMASQ} (apt-get install dnsmasq-base)"
+        );
+        let log = dir.join(format!("{prefix}.log"));
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("opening the dnsmasq log");
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns.name(), DNSMASQ])
+            .args([
+                "--no-daemon",
+                "--conf-file=/dev/null",
+                "--port=0",
+                "--no-resolv",
+                "--no-hosts",
+                "--no-ping",
+                "--bind-interfaces",
+                "--log-dhcp",
+                "--log-facility=-",
+            ])
+            .arg(format!("--interface={iface}"))
+            .arg(format!(
+                "--dhcp-leasefile={}",
+                dir.join(format!("{prefix}.leases")).display()
+            ))
+            .arg(format!(
+                "--pid-file={}",
+                dir.join(format!("{prefix}.pid")).display()
+            ))
+            .args(extra)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log fd"))
+            .stderr(file);
+        let what = describe(&c);
+        let child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+        let pid = child.id();
+        let mut server = DhcpServer {
+            child: Some(child),
+            pid,
+            log,
+        };
+        wait_until("dnsmasq to serve DHCP", || {
+            if let Some(status) = server
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "dnsmasq exited during start-up ({status}): `{what}`\n{}",
+                    server.log()
+                );
+            }
+            // "DHCP, IP range", "DHCPv6, IP range", "DHCPv6 stateless on".
+            let log = server.log();
+            log.contains("IP range") || log.contains("DHCPv6 stateless")
+        });
+        server
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Everything dnsmasq has logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for DhcpServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if matches!(child.try_wait(), Ok(None)) {
+                // SAFETY: kill has no memory-safety preconditions; the PID is
+                // our own unreaped child's.
+                unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGKILL) };
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The processes in a namespace (`ip netns pids NS`).
+pub fn netns_pids(ns: &Netns) -> Vec<u32> {
+    let out = run(cmd("ip", &["netns", "pids", ns.name()]));
+    out.stdout
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Whether a process is alive: it exists and is not a zombie.
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    !matches!(state, None | Some("Z") | Some("X"))
+}
+
+/// `/proc/PID/cmdline`, arguments joined by spaces (empty if it is gone).
+pub fn process_cmdline(pid: u32) -> String {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .trim_end_matches('\0')
+                .replace('\0', " ")
+        })
+        .unwrap_or_default()
+}
+
+/// Whether the command line or the environment of `pid` contains `needle`:
+/// how a test recognises its own processes (its private directory is in the
+/// arguments of dnsmasq, netconfd and dhclient, and in the environment of
+/// the hooks dhclient runs).
+pub fn process_mentions(pid: u32, needle: &str) -> bool {
+    let has = |what: &str| {
+        fs::read(format!("/proc/{pid}/{what}")).is_ok_and(|b| {
+            b.windows(needle.len().max(1))
+                .any(|w| w == needle.as_bytes())
+        })
+    };
+    !needle.is_empty() && (has("cmdline") || has("environ"))
+}
+
+/// The live processes of `ns` whose command line or environment mentions
+/// `needle`; with `program`, only those whose first argument ends with it.
+pub fn processes_mentioning(ns: &Netns, needle: &str, program: Option<&str>) -> Vec<u32> {
+    netns_pids(ns)
+        .into_iter()
+        .filter(|&pid| process_alive(pid) && process_mentions(pid, needle))
+        .filter(|&pid| {
+            program.is_none_or(|p| {
+                process_cmdline(pid)
+                    .split(' ')
+                    .next()
+                    .is_some_and(|a| a.ends_with(p))
+            })
+        })
+        .collect()
+}
+
+/// Kills (SIGKILL, one PID at a time) every live process of `ns` that
+/// mentions `needle` (see [`process_mentions`]: only a test's own processes
+/// carry its private directory), and waits (safety net) until they are gone.
+/// Returns the PIDs it killed.
+pub fn kill_processes_mentioning(ns: &Netns, needle: &str) -> Vec<u32> {
+    let found = processes_mentioning(ns, needle, None);
+    for &pid in &found {
+        // Checked again right before the kill: the PID must still be ours.
+        if process_mentions(pid, needle) {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+    }
+    let deadline = Instant::now() + WAIT_TIMEOUT;
+    while found
+        .iter()
+        .any(|&p| process_alive(p) && process_mentions(p, needle))
+        && Instant::now() < deadline
+    {
+        thread::sleep(Duration::from_millis(20));
+    }
+    found
+}

@@ -1,0 +1,1016 @@
+//! End-to-end tests of `inet dhcp`: the real netconfd, the real ISC dhclient
+//! it starts, the real `netconf-dhcp-hook`, against a real DHCP server.
+//!
+//! Each test builds its own world: two network namespaces of unique names,
+//! a server side running dnsmasq on `srv0` (198.18.0.1/24) and a client side
+//! running netconfd, joined by the veth pair `srv0`/`cli0`. `ifup`/`ifdown`
+//! talk to netconfd over its socket from outside. DNS goes to a resolv.conf
+//! in the test's own directory (`--resolv-conf`), never `/etc/resolv.conf`.
+//! On every exit path the world is taken down in order: netconfd killed by
+//! its PID, then every process left in the namespaces that carries the
+//! test's private directory in its command line or environment (dhclient,
+//! `dhclient -r`, the hooks dhclient runs) killed by its PID, then dnsmasq
+//! by its PID, then the namespaces and the directory. A failing test prints
+//! the netconfd, dnsmasq and dhclient logs, the state file and resolv.conf.
+//!
+//! Assertions are about outcomes (exit statuses, messages, what the kernel
+//! holds, what dnsmasq logged); the waits are for events (a process gone, a
+//! log line, a new PID in the state file), with timeouts only as safety nets.
+//!
+//! Needs root, dnsmasq (`/usr/sbin/dnsmasq`) and ISC dhclient
+//! (`/sbin/dhclient`). Run: `cargo build --bins && cargo test -p
+//! netconf-tests --test dhcp -- --nocapture`.
+
+use netconf_tests::{
+    bins, kill_processes_mentioning, process_alive, process_cmdline, process_mentions,
+    processes_mentioning, repo_root, require_root, run, wait_until, Daemon, DaemonOptions,
+    DhcpServer, Netns, Out, NETCONF_PROTO,
+};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread;
+
+const CLI: &str = "cli0";
+const SRV: &str = "srv0";
+const SERVER: &str = "198.18.0.1";
+/// The lease time dnsmasq hands out (`1h`): far beyond a test's run, so the
+/// real dhclient never renews on its own while a test watches.
+const LEASE_SECS: u64 = 3600;
+/// `--dhcp-timeout` of the tests that expect a lease: a safety net only.
+const LEASE_WAIT: u64 = 60;
+const STANZA: &str = "iface cli0 inet dhcp\n    metric 50\n";
+/// What the test's resolv.conf holds before any lease.
+const ORIGINAL_RESOLV: &str =
+    "# the test's own resolv.conf, before any lease\nnameserver 203.0.113.53\n";
+/// "forever" in `ip -j addr`'s `valid_life_time`.
+const FOREVER: u64 = 4_294_967_295;
+
+/// A DHCP server that gives what the tests check for: an address in
+/// 198.18.0.100-199, itself as the router (dnsmasq's default), DNS, a search
+/// list and an MTU.
+const SERVER_OPTIONS: &[&str] = &[
+    "--dhcp-range=198.18.0.100,198.18.0.199,255.255.255.0,1h",
+    "--dhcp-option=option:dns-server,198.18.0.53",
+    "--dhcp-option=option:domain-name,example.test",
+    "--dhcp-option=option:domain-search,example.test,lab.example.test",
+    "--dhcp-option=option:mtu,1400",
+];
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+// ---------------------------------------------------------------------------
+// One test's world
+
+struct World {
+    // Drop order matters (see Drop): the processes go first, then the
+    // namespaces, then the directory.
+    daemon: Option<Daemon>,
+    server: Option<DhcpServer>,
+    cli: Netns,
+    srv: Netns,
+    dhcp_timeout: u64,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    /// Both namespaces, the veth pair, the server's address, the
+    /// interfaces file ([`STANZA`]), the original resolv.conf, and netconfd
+    /// running in the client namespace. No DHCP server yet.
+    fn new(dhcp_timeout: u64) -> World {
+        require_root();
+        bins();
+        for (path, what) in [
+            (
+                "/sbin/dhclient",
+                "ISC dhclient (apt-get install isc-dhcp-client)",
+            ),
+            (
+                netconf_tests::DNSMASQ,
+                "dnsmasq (apt-get install dnsmasq-base)",
+            ),
+        ] {
+            assert!(
+                Path::new(path).is_file(),
+                "the DHCP tests need {what} at {path}"
+            );
+        }
+        assert!(
+            hook_path().is_file(),
+            "missing {}: run `cargo build --bins` first",
+            hook_path().display()
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("nct-dhcp-")
+            .tempdir()
+            .expect("temporary directory");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+        for sub in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
+            fs::create_dir_all(dir.path().join("hooks").join(sub)).expect("hooks dir");
+        }
+        fs::write(dir.path().join("interfaces"), STANZA).expect("interfaces file");
+        fs::write(dir.path().join("resolv.conf"), ORIGINAL_RESOLV).expect("resolv.conf");
+        let srv = Netns::new();
+        let cli = Netns::new();
+        srv.ip(&[
+            "link",
+            "add",
+            SRV,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            CLI,
+            "netns",
+            cli.name(),
+        ]);
+        srv.ip(&["addr", "add", "198.18.0.1/24", "dev", SRV]);
+        srv.ip(&["link", "set", SRV, "up"]);
+        let mut w = World {
+            daemon: None,
+            server: None,
+            cli,
+            srv,
+            dhcp_timeout,
+            dir,
+        };
+        w.start_daemon();
+        w
+    }
+
+    /// A world with dnsmasq serving [`SERVER_OPTIONS`] plus `extra`.
+    fn serving(extra: &[&str]) -> World {
+        let mut w = World::new(LEASE_WAIT);
+        let mut options = SERVER_OPTIONS.to_vec();
+        options.extend_from_slice(extra);
+        w.start_server(&options);
+        w
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The test's private directory: every process of the test carries it.
+    fn tag(&self) -> String {
+        self.dir.path().to_string_lossy().into_owned()
+    }
+
+    fn start_server(&mut self, options: &[&str]) {
+        assert!(self.server.is_none(), "dnsmasq is already running");
+        self.server = Some(DhcpServer::start(
+            &self.srv,
+            SRV,
+            self.dir.path(),
+            "dnsmasq",
+            options,
+        ));
+    }
+
+    fn start_daemon(&mut self) {
+        assert!(self.daemon.is_none(), "netconfd is already running");
+        let extra: Vec<OsString> = vec![
+            "--resolv-conf".into(),
+            self.path("resolv.conf").into(),
+            "--dhcp-timeout".into(),
+            self.dhcp_timeout.to_string().into(),
+            "--dhcp-hook".into(),
+            hook_path().into(),
+            "--dhclient".into(),
+            "/sbin/dhclient".into(),
+        ];
+        self.daemon = Some(Daemon::start_with_args(
+            &self.cli,
+            self.dir.path(),
+            &DaemonOptions::default(),
+            &extra,
+        ));
+    }
+
+    /// SIGKILL, by the PID we started: no chance to clean anything up.
+    fn kill_daemon(&mut self) {
+        let status = self
+            .daemon
+            .take()
+            .expect("netconfd is not running")
+            .stop(libc::SIGKILL);
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(libc::SIGKILL),
+            "netconfd did not die of SIGKILL: {status}"
+        );
+    }
+
+    fn client(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(program);
+        c.arg("--socket")
+            .arg(self.path("ctl.sock"))
+            .args(args)
+            .env_remove("NETCONF_SOCKET")
+            .current_dir("/");
+        c
+    }
+
+    fn ifup(&self, args: &[&str]) -> Out {
+        run(self.client(&bins().ifup, args))
+    }
+
+    fn ifdown(&self, args: &[&str]) -> Out {
+        run(self.client(&bins().ifdown, args))
+    }
+
+    /// What `ifquery --state` prints (it must succeed).
+    fn ifquery_state(&self) -> Vec<String> {
+        let mut c = Command::new(&bins().ifquery);
+        c.arg("--state")
+            .arg("--state-dir")
+            .arg(self.path("run"))
+            .current_dir("/");
+        let out = run(c);
+        out.assert_ok();
+        out.stdout.lines().map(String::from).collect()
+    }
+
+    fn state_text(&self) -> String {
+        fs::read_to_string(self.path("run/state.json")).unwrap_or_default()
+    }
+
+    fn state(&self) -> Value {
+        let text = self.state_text();
+        if text.is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("state.json ({e}): {text}"))
+    }
+
+    /// `interfaces[].stanzas[].dhcp` of `cli0` in the state file.
+    fn dhcp_record(&self) -> Option<Value> {
+        let state = self.state();
+        let ifaces = state["interfaces"].as_array()?;
+        let iface = ifaces.iter().find(|i| i["phys"] == CLI)?;
+        iface["stanzas"]
+            .as_array()?
+            .iter()
+            .find_map(|s| s.get("dhcp").filter(|d| !d.is_null()).cloned())
+    }
+
+    fn recorded(&self) -> Value {
+        self.dhcp_record().unwrap_or_else(|| {
+            panic!(
+                "no dhclient of cli0 in the state file:\n{}",
+                self.state_text()
+            )
+        })
+    }
+
+    fn token(&self) -> String {
+        self.recorded()["token"]
+            .as_str()
+            .expect("a token in the state file")
+            .to_string()
+    }
+
+    fn dhclient_pid(&self) -> Option<u32> {
+        self.dhcp_record()
+            .and_then(|r| r["pid"].as_u64())
+            .map(|p| p as u32)
+    }
+
+    /// The live dhclient processes of this test (in the client namespace,
+    /// carrying our directory).
+    fn dhclients(&self) -> Vec<u32> {
+        processes_mentioning(&self.cli, &self.tag(), Some("dhclient"))
+    }
+
+    fn addrs(&self) -> BTreeSet<String> {
+        self.cli.global_addrs(CLI)
+    }
+
+    fn routes(&self) -> BTreeSet<String> {
+        self.cli.netconf_routes()
+    }
+
+    fn resolv(&self) -> String {
+        fs::read_to_string(self.path("resolv.conf")).unwrap_or_default()
+    }
+
+    fn dnsmasq_log(&self) -> String {
+        self.server
+            .as_ref()
+            .map(DhcpServer::log)
+            .unwrap_or_default()
+    }
+
+    fn daemon_log(&self) -> String {
+        fs::read_to_string(self.path("netconfd.log")).unwrap_or_default()
+    }
+
+    /// The one IPv4 address of cli0 (`ip -j addr`), in dnsmasq's range, /24.
+    fn leased(&self) -> (String, Value) {
+        let links = self.cli.ip_json(&["-4", "addr", "show", "dev", CLI]);
+        let addrs: Vec<Value> = links
+            .iter()
+            .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
+            .filter(|a| a["scope"] == "global")
+            .collect();
+        assert_eq!(addrs.len(), 1, "one leased address on cli0: {addrs:?}");
+        let a = addrs[0].clone();
+        let local = a["local"].as_str().expect("an address").to_string();
+        let last: u32 = local
+            .strip_prefix("198.18.0.")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(
+            (100..=199).contains(&last),
+            "{local} is not in dnsmasq's range 198.18.0.100-199"
+        );
+        assert_eq!(a["prefixlen"], 24, "prefix of the lease: {a}");
+        (local, a)
+    }
+
+    /// ifup cli0 (which must succeed), returning the leased address.
+    fn up(&self) -> String {
+        self.ifup(&["cli0"]).assert_ok();
+        self.leased().0
+    }
+
+    /// Waits (safety net) until dnsmasq has logged `needle`.
+    fn wait_dnsmasq(&self, needle: &str) {
+        wait_until(&format!("dnsmasq to log {needle:?}"), || {
+            self.dnsmasq_log().contains(needle)
+        });
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            let dhclient_log =
+                fs::read_to_string(self.path("run/dhclient.cli0.log")).unwrap_or_default();
+            eprintln!(
+                "===== netconfd log (client namespace {}) =====\n{}\n\
+                 ===== dnsmasq log (server namespace {}) =====\n{}\n\
+                 ===== dhclient log =====\n{}\n\
+                 ===== state.json =====\n{}\n\
+                 ===== resolv.conf =====\n{}\n===== end =====",
+                self.cli.name(),
+                self.daemon_log(),
+                self.srv.name(),
+                self.dnsmasq_log(),
+                dhclient_log,
+                self.state_text(),
+                self.resolv(),
+            );
+        }
+        // netconfd first (by its PID), so that nothing starts a dhclient again.
+        let recorded = self.dhclient_pid();
+        self.daemon.take();
+        // Then whatever of ours is left in the client namespace: dhclient
+        // (the recorded one or any other), `dhclient -r`, hooks. Only
+        // processes whose command line or environment carries our private
+        // directory are ours; each is killed by its PID.
+        let tag = self.tag();
+        if let Some(pid) = recorded {
+            if process_alive(pid) && process_mentions(pid, &tag) {
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+        }
+        kill_processes_mentioning(&self.cli, &tag);
+        // dnsmasq (by its PID), then anything else of ours on that side.
+        self.server.take();
+        kill_processes_mentioning(&self.srv, &tag);
+        for ns in [&self.cli, &self.srv] {
+            let left: Vec<u32> = netconf_tests::netns_pids(ns)
+                .into_iter()
+                .filter(|&p| process_alive(p))
+                .collect();
+            if !left.is_empty() {
+                eprintln!(
+                    "warning: processes left in namespace {} (not ours, not killed): {left:?}",
+                    ns.name()
+                );
+            }
+        }
+        // The namespaces and the directory go with the fields.
+    }
+}
+
+fn hook_path() -> PathBuf {
+    bins().dir.join("netconf-dhcp-hook")
+}
+
+// ---------------------------------------------------------------------------
+// The hook, run by hand with an environment like dhclient's
+
+/// A real RENEW environment of ISC dhclient (`hook-script/tests/fixtures/`),
+/// made to describe the lease this test's dhclient holds: our interface,
+/// token and socket, `old_ip_address` = `old`, `new_ip_address` = `new`,
+/// the `-e IF_METRIC=50` netconfd gives its dhclient, no option 121 (our
+/// server sends none) and no host name (the tests share the machine's UTS
+/// namespace: nothing may ever take a test's name for its own). Everything
+/// else in the fixture (router 198.18.0.1, /24, DNS 198.18.0.53,
+/// example.test, MTU 1400) is what [`SERVER_OPTIONS`] gives.
+fn renew_env(w: &World, token: &str, old: &str, new: &str) -> Vec<(String, String)> {
+    let path = repo_root().join("hook-script/tests/fixtures/v4-06-RENEW.env");
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let pid = w.dhclient_pid().unwrap_or(1).to_string();
+    let mut env = vec![
+        ("NETCONF_SOCKET".to_string(), w.tag() + "/ctl.sock"),
+        ("IF_METRIC".to_string(), "50".to_string()),
+    ];
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        if k.ends_with("rfc3442_classless_static_routes") || k.ends_with("host_name") {
+            continue;
+        }
+        let v = match k {
+            "NETCONF_TOKEN" => token.to_string(),
+            "interface" => CLI.to_string(),
+            "pid" => pid.clone(),
+            "old_ip_address" => old.to_string(),
+            "new_ip_address" => new.to_string(),
+            "new_dhcp_lease_time" | "old_dhcp_lease_time" => LEASE_SECS.to_string(),
+            "new_dhcp_renewal_time" | "old_dhcp_renewal_time" => (LEASE_SECS / 2).to_string(),
+            "new_dhcp_rebinding_time" | "old_dhcp_rebinding_time" => {
+                (LEASE_SECS * 7 / 8).to_string()
+            }
+            "new_expiry" => (now + LEASE_SECS).to_string(),
+            "old_expiry" => (now + LEASE_SECS / 2).to_string(),
+            _ => v.to_string(),
+        };
+        env.push((k.to_string(), v));
+    }
+    env
+}
+
+/// Runs `netconf-dhcp-hook` with exactly `env` (as dhclient would).
+fn run_hook(env: &[(String, String)]) -> Out {
+    let mut c = Command::new(hook_path());
+    c.env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir("/");
+    run(c)
+}
+
+/// The hook was accepted: exit 0 and nothing on stderr (any refusal or
+/// non-zero verdict is reported there).
+fn assert_hook_accepted(out: &Out) {
+    assert!(
+        out.success() && out.stderr.trim().is_empty(),
+        "netconfd did not accept the event:\n{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Shared checks
+
+/// The lease of [`SERVER_OPTIONS`] with `metric 50` is in the kernel.
+fn assert_lease_applied(w: &World, addr: &str) {
+    let (_, info) = w.leased();
+    assert_eq!(info["local"], addr, "leased address: {info}");
+    let valid = &info["valid_life_time"];
+    assert!(
+        valid
+            .as_u64()
+            .is_some_and(|v| v > 0 && v < FOREVER && v <= LEASE_SECS),
+        "the leased address must have the lease's finite valid lifetime, not forever: {info}"
+    );
+    let defaults = w.cli.default_routes("-4");
+    assert_eq!(defaults.len(), 1, "default routes: {defaults:?}");
+    let r = &defaults[0];
+    assert_eq!(r["gateway"], SERVER, "default route: {r}");
+    assert_eq!(r["dev"], CLI, "default route: {r}");
+    assert_eq!(r["metric"], 50, "default route must carry `metric 50`: {r}");
+    assert_eq!(
+        r["protocol"].as_str(),
+        Some(NETCONF_PROTO),
+        "default route must be netconf's (protocol 93): {r}"
+    );
+    assert_eq!(
+        w.routes(),
+        set(&["-4 default via 198.18.0.1 dev cli0 metric 50"]),
+        "netconf's routes"
+    );
+    assert_eq!(w.cli.mtu(CLI), 1400, "MTU from option 26");
+    let resolv = w.resolv();
+    let lines: Vec<&str> = resolv.lines().collect();
+    assert!(
+        lines.contains(&"nameserver 198.18.0.53")
+            && lines.contains(&"search example.test lab.example.test")
+            && !lines.contains(&"nameserver 203.0.113.53"),
+        "resolv.conf must hold the lease's DNS (netconfd writes --resolv-conf only when \
+         resolvconf is not installed):\n{resolv}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 1. ifup returns once the lease is in the kernel
+
+#[test]
+fn ifup_returns_with_the_lease_applied() {
+    let w = World::serving(&[]);
+    let up = w.ifup(&["cli0"]);
+    up.assert_ok();
+    // No waiting from here on: ifup's exit is the promise.
+    let (addr, _) = w.leased();
+    assert_lease_applied(&w, &addr);
+    assert_eq!(w.ifquery_state(), vec!["cli0=cli0"], "ifquery --state");
+    let record = w.recorded();
+    assert_eq!(
+        record["info"]["address"],
+        format!("{addr}/24"),
+        "the lease in the state file: {record}"
+    );
+    let pid = w.dhclient_pid().expect("dhclient's pid in the state file");
+    assert!(
+        process_alive(pid) && process_cmdline(pid).contains(&w.token()),
+        "the recorded dhclient {pid} must run with the recorded token: {}",
+        process_cmdline(pid)
+    );
+    assert_eq!(w.dhclients(), vec![pid], "exactly one dhclient of ours");
+    w.wait_dnsmasq(&format!("DHCPACK({SRV}) {addr} "));
+}
+
+// ---------------------------------------------------------------------------
+// 2. option 121 (RFC 3442): its routes, and no route from `routers`
+
+/// The routes of `121,198.51.100.0/24,198.18.0.1,0.0.0.0/0,198.18.0.1`: added
+/// as Debian's rfc3442 hook adds them, without the stanza's metric.
+fn classless_routes() -> BTreeSet<String> {
+    set(&[
+        "-4 198.51.100.0/24 via 198.18.0.1 dev cli0",
+        "-4 default via 198.18.0.1 dev cli0",
+    ])
+}
+
+fn assert_only_classless_routes(w: &World) {
+    assert_eq!(
+        w.routes(),
+        classless_routes(),
+        "netconf's routes must be option 121's and nothing from option 3"
+    );
+    let all = w.cli.ip_json(&["-4", "route", "show", "table", "all"]);
+    let defaults: Vec<&Value> = all.iter().filter(|r| r["dst"] == "default").collect();
+    assert_eq!(defaults.len(), 1, "one default route only: {defaults:?}");
+    assert!(
+        !all.iter().any(|r| r["gateway"] == "198.18.0.2"),
+        "a route via the `routers` option's 198.18.0.2 exists: {all:?}"
+    );
+}
+
+#[test]
+fn option_121_routes_replace_the_routers() {
+    // The router option names another gateway, so that a route from it
+    // would show.
+    let w = World::serving(&[
+        "--dhcp-option=121,198.51.100.0/24,198.18.0.1,0.0.0.0/0,198.18.0.1",
+        "--dhcp-option=option:router,198.18.0.2",
+    ]);
+    w.up();
+    assert_only_classless_routes(&w);
+    assert!(
+        w.dnsmasq_log().contains("option:  3 router  198.18.0.2"),
+        "dnsmasq must have sent the router option too, or this proves nothing"
+    );
+}
+
+#[test]
+fn option_121_without_a_router_option() {
+    // `--dhcp-option=3` with no value: dnsmasq sends no router option.
+    let w = World::serving(&[
+        "--dhcp-option=121,198.51.100.0/24,198.18.0.1,0.0.0.0/0,198.18.0.1",
+        "--dhcp-option=3",
+    ]);
+    w.up();
+    assert_only_classless_routes(&w);
+    assert!(
+        !w.dnsmasq_log().contains("option:  3 router"),
+        "dnsmasq sent a router option after all"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 3. RENEW, driven through the real hook
+
+/// Address events only for `addr`, and no deletion: the lifetime refresh.
+fn is_refresh_of(event: &str, addr: &str) -> bool {
+    !event.starts_with("Deleted") && event.contains(&format!("inet {addr}/24 "))
+}
+
+#[test]
+fn renew_with_an_unchanged_lease_only_refreshes_the_lifetime() {
+    let w = World::serving(&[]);
+    let addr = w.up();
+    let token = w.token();
+    w.cli.settle();
+    let state_before = w.recorded()["lease"].clone();
+    let resolv_before = w.resolv();
+    let mut monitor = w.cli.monitor();
+    let _ = monitor.fence(&w.cli);
+
+    let out = run_hook(&renew_env(&w, &token, &addr, &addr));
+    assert_hook_accepted(&out);
+    let events = monitor.fence(&w.cli);
+    // Refreshing the address's lifetimes to the renewed lease (an
+    // RTM_NEWADDR with NLM_F_REPLACE for the same address) is the one write
+    // an unchanged RENEW makes: without it the kernel would drop the address
+    // when the first lease would have run out. Nothing else may change.
+    eprintln!(
+        "unchanged RENEW: {} kernel event(s): {events:?}",
+        events.len()
+    );
+    let others: Vec<&String> = events.iter().filter(|e| !is_refresh_of(e, &addr)).collect();
+    assert!(
+        others.is_empty() && events.len() <= 1,
+        "an unchanged RENEW changed the kernel beyond one lifetime refresh of {addr}:\n{}",
+        events.join("\n")
+    );
+    assert_lease_applied(&w, &addr);
+    assert_eq!(w.resolv(), resolv_before, "resolv.conf was rewritten");
+    assert_eq!(
+        lease_identity(&w.recorded()["lease"]),
+        lease_identity(&state_before),
+        "what the lease put in changed"
+    );
+}
+
+/// The addresses and routes a recorded lease (`Applied`) names, without the
+/// bookkeeping flags (`preexisting`, `previous_mtu`, ...).
+fn lease_identity(lease: &Value) -> (Vec<String>, Vec<String>) {
+    let list = |key: &str, f: &dyn Fn(&Value) -> String| -> Vec<String> {
+        lease[key]
+            .as_array()
+            .map(|a| a.iter().map(f).collect())
+            .unwrap_or_default()
+    };
+    (
+        list("addresses", &|a| {
+            format!("{}/{}", a["addr"], a["prefix_len"])
+        }),
+        list("routes", &|r| r["route"].to_string()),
+    )
+}
+
+#[test]
+fn renew_with_a_new_address_adds_it_before_removing_the_old() {
+    let w = World::serving(&[]);
+    let old = w.up();
+    let token = w.token();
+    // In the subnet, outside dnsmasq's range.
+    let new = "198.18.0.77";
+    w.cli.settle();
+    let mut monitor = w.cli.monitor();
+    let _ = monitor.fence(&w.cli);
+
+    let out = run_hook(&renew_env(&w, &token, &old, new));
+    assert_hook_accepted(&out);
+    let events = monitor.fence(&w.cli);
+    let added = events
+        .iter()
+        .position(|e| !e.starts_with("Deleted") && e.contains(&format!("inet {new}/24 ")));
+    let removed = events
+        .iter()
+        .position(|e| e.starts_with("Deleted") && e.contains(&format!("inet {old}/24 ")));
+    assert!(
+        matches!((added, removed), (Some(a), Some(r)) if a < r),
+        "{new} must be added before {old} is removed (added at {added:?}, removed at \
+         {removed:?}):\n{}",
+        events.join("\n")
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.starts_with("Deleted") && e.contains(&format!("inet {new}/24 "))),
+        "the new address was removed at some point:\n{}",
+        events.join("\n")
+    );
+    assert_eq!(w.addrs(), set(&["198.18.0.77/24"]), "only the new address");
+    // netconfd may switch address promotion on to remove the old primary
+    // without its secondaries, but must put the setting back.
+    let promote = run({
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", w.cli.name(), "cat"])
+            .arg("/proc/sys/net/ipv4/conf/cli0/promote_secondaries");
+        c
+    });
+    promote.assert_ok();
+    assert_eq!(
+        promote.stdout.trim(),
+        "0",
+        "promote_secondaries of cli0 was left changed"
+    );
+    assert_eq!(
+        w.routes(),
+        set(&["-4 default via 198.18.0.1 dev cli0 metric 50"]),
+        "netconf's routes after the address changed"
+    );
+    let record = w.recorded();
+    assert_eq!(record["info"]["address"], "198.18.0.77/24", "{record}");
+    let recorded: Vec<&Value> = record["lease"]["addresses"]
+        .as_array()
+        .map(|a| a.iter().map(|x| &x["addr"]).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        recorded,
+        vec!["198.18.0.77"],
+        "the state file's lease: {record}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 4. no server: ifup fails after --dhcp-timeout, leaving nothing behind
+
+#[test]
+fn no_server_times_out_and_leaves_nothing() {
+    let w = World::new(3);
+    let up = w.ifup(&["cli0"]);
+    up.assert_code(1);
+    up.assert_output_contains("no DHCP lease on cli0 within 3 s");
+    wait_until("the dhclient of the failed ifup to be gone", || {
+        w.dhclients().is_empty()
+    });
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses on cli0");
+    assert_eq!(w.routes(), BTreeSet::new(), "netconf's routes");
+    assert!(
+        w.ifquery_state().is_empty(),
+        "ifquery --state lists something"
+    );
+    assert_eq!(
+        w.state()["interfaces"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0),
+        0,
+        "state file: {}",
+        w.state_text()
+    );
+    assert_eq!(w.resolv(), ORIGINAL_RESOLV, "resolv.conf was touched");
+}
+
+// ---------------------------------------------------------------------------
+// 5. ifdown releases the lease and takes everything back
+
+#[test]
+fn ifdown_releases_and_restores() {
+    let w = World::serving(&[]);
+    let addr = w.up();
+    let pid = w.dhclient_pid().expect("dhclient's pid");
+    assert_ne!(w.resolv(), ORIGINAL_RESOLV, "the lease's DNS never arrived");
+
+    w.ifdown(&["cli0"]).assert_ok();
+    w.wait_dnsmasq(&format!("DHCPRELEASE({SRV}) {addr} "));
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses left on cli0");
+    assert_eq!(w.routes(), BTreeSet::new(), "netconf's routes left");
+    assert_eq!(w.resolv(), ORIGINAL_RESOLV, "resolv.conf not put back");
+    wait_until("the released dhclient to exit", || !process_alive(pid));
+    wait_until("no dhclient of this test", || w.dhclients().is_empty());
+    assert!(w.ifquery_state().is_empty(), "ifquery --state after ifdown");
+}
+
+// ---------------------------------------------------------------------------
+// 6. a dhclient killed with SIGKILL is started again, into the same lease
+
+#[test]
+fn killed_dhclient_is_respawned_into_the_same_lease() {
+    let w = World::serving(&[]);
+    let addr = w.up();
+    let token = w.token();
+    let old = w.dhclient_pid().expect("dhclient's pid");
+    assert!(process_cmdline(old).contains(&token), "not our dhclient");
+    w.cli.settle();
+    let mut monitor = w.cli.monitor();
+    let _ = monitor.fence(&w.cli);
+
+    // SAFETY: kill has no memory-safety preconditions; the PID was checked
+    // to be this test's dhclient just above.
+    unsafe { libc::kill(old as libc::pid_t, libc::SIGKILL) };
+    // The new dhclient reaches the state file with its REBOOT event.
+    let mut new = None;
+    wait_until("a new dhclient pid in the state file", || {
+        new = w.dhclient_pid().filter(|&p| p != old);
+        new.is_some()
+    });
+    let new = new.expect("new pid");
+    assert!(!process_alive(old), "the killed dhclient {old} is alive");
+    assert!(
+        process_alive(new) && process_cmdline(new).contains(&token),
+        "the new dhclient {new} runs with the same token: {}",
+        process_cmdline(new)
+    );
+    assert_eq!(w.dhclients(), vec![new], "exactly one dhclient of ours");
+    let log = w.daemon_log();
+    assert!(
+        log.contains("dhclient exited") && log.contains("starting dhclient again"),
+        "netconfd did not log the exit and the respawn"
+    );
+    assert!(
+        log.contains("reason=REBOOT"),
+        "the new dhclient did not REBOOT into its lease"
+    );
+    assert_eq!(
+        w.recorded()["info"]["address"],
+        format!("{addr}/24"),
+        "the new dhclient's lease"
+    );
+    let events = monitor.fence(&w.cli);
+    assert!(
+        !events.iter().any(|e| e.starts_with("Deleted")),
+        "something was removed while dhclient was replaced:\n{}",
+        events.join("\n")
+    );
+    assert_lease_applied(&w, &addr);
+}
+
+// ---------------------------------------------------------------------------
+// 7. netconfd killed: dhclient lives on, a new netconfd adopts it
+
+#[test]
+fn restarted_netconfd_adopts_the_running_dhclient() {
+    let mut w = World::serving(&[]);
+    let addr = w.up();
+    let token = w.token();
+    let pid = w.dhclient_pid().expect("dhclient's pid");
+
+    w.kill_daemon();
+    assert!(
+        process_alive(pid) && process_cmdline(pid).contains(&token),
+        "dhclient {pid} died with netconfd"
+    );
+    assert_eq!(w.addrs(), set(&[&format!("{addr}/24")]), "the address went");
+
+    w.start_daemon();
+    assert!(
+        w.daemon_log().contains("adopted"),
+        "the new netconfd did not adopt dhclient {pid}"
+    );
+    // The adopted dhclient's next renewal, through the hook, with its token.
+    let out = run_hook(&renew_env(&w, &token, &addr, &addr));
+    assert_hook_accepted(&out);
+    assert_eq!(w.dhclient_pid(), Some(pid), "the recorded pid changed");
+    assert_lease_applied(&w, &addr);
+
+    w.ifdown(&["cli0"]).assert_ok();
+    w.wait_dnsmasq(&format!("DHCPRELEASE({SRV}) {addr} "));
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses left on cli0");
+    assert_eq!(w.routes(), BTreeSet::new(), "netconf's routes left");
+    assert_eq!(w.resolv(), ORIGINAL_RESOLV, "resolv.conf not put back");
+    wait_until("the adopted dhclient to exit", || !process_alive(pid));
+    assert!(w.ifquery_state().is_empty(), "ifquery --state after ifdown");
+}
+
+// ---------------------------------------------------------------------------
+// 8. the hook's exit status for events netconfd does not take
+
+#[test]
+fn hook_with_a_bogus_token_exits_0_and_changes_nothing() {
+    let w = World::serving(&[]);
+    let addr = w.up();
+    w.cli.settle();
+    let state = w.state_text();
+    let resolv = w.resolv();
+    let mut monitor = w.cli.monitor();
+    let _ = monitor.fence(&w.cli);
+
+    // Another address, so that accepting it would show.
+    let bogus = run_hook(&renew_env(
+        &w,
+        "0123456789abcdef0123456789abcdef",
+        &addr,
+        "198.18.0.77",
+    ));
+    bogus.assert_ok();
+    assert!(
+        bogus.stderr.contains("refused") && bogus.stderr.contains("not-configured"),
+        "the hook must say netconfd refused the event:\n{bogus}"
+    );
+    // No token at all: not even sent.
+    let mut env = renew_env(&w, "", &addr, "198.18.0.77");
+    env.retain(|(k, _)| k != "NETCONF_TOKEN");
+    let none = run_hook(&env);
+    none.assert_ok();
+    none.assert_output_contains("NETCONF_TOKEN");
+
+    let events = monitor.fence(&w.cli);
+    assert!(
+        events.is_empty(),
+        "a refused event changed the kernel:\n{}",
+        events.join("\n")
+    );
+    assert_eq!(w.state_text(), state, "the state file changed");
+    assert_eq!(w.resolv(), resolv, "resolv.conf changed");
+    assert_lease_applied(&w, &addr);
+}
+
+/// A dhclient adopted from an earlier netconfd is not the new one's child:
+/// its death is still noticed (a pidfd) and it is started again.
+#[test]
+fn adopted_dhclient_that_dies_is_respawned() {
+    let mut w = World::serving(&[]);
+    let addr = w.up();
+    let token = w.token();
+    let old = w.dhclient_pid().expect("dhclient's pid");
+    w.kill_daemon();
+    w.start_daemon();
+    assert!(w.daemon_log().contains("adopted"), "not adopted");
+
+    // SAFETY: kill has no memory-safety preconditions; `old` is this test's
+    // dhclient (checked through its token below before and after).
+    assert!(process_cmdline(old).contains(&token), "not our dhclient");
+    unsafe { libc::kill(old as libc::pid_t, libc::SIGKILL) };
+    let mut new = None;
+    wait_until("a new dhclient pid in the state file", || {
+        new = w.dhclient_pid().filter(|&p| p != old);
+        new.is_some()
+    });
+    let new = new.expect("new pid");
+    assert!(
+        process_alive(new) && process_cmdline(new).contains(&token),
+        "the new dhclient {new} runs with the same token"
+    );
+    assert_lease_applied(&w, &addr);
+}
+
+/// IPv6: `inet6 dhcp` (stateful: an address from the server, with its
+/// lifetimes, and DNS) and `inet6 auto` with `dhcp 1` (SLAAC from router
+/// advertisements plus stateless DHCPv6 for DNS), each up and down again.
+#[test]
+fn inet6_dhcp_and_auto() {
+    for (stanza, range, stateful) in [
+        (
+            "iface cli0 inet6 dhcp\n",
+            "--dhcp-range=2001:db8:7::100,2001:db8:7::1ff,64,1h",
+            true,
+        ),
+        (
+            "iface cli0 inet6 auto\n    dhcp 1\n",
+            "--dhcp-range=2001:db8:7::,ra-stateless,64,1h",
+            false,
+        ),
+    ] {
+        let mut w = World::new(LEASE_WAIT);
+        w.srv
+            .ip(&["addr", "add", "2001:db8:7::1/64", "dev", SRV, "nodad"]);
+        fs::write(w.path("interfaces"), stanza).expect("interfaces file");
+        w.start_server(&[
+            range,
+            "--enable-ra",
+            "--dhcp-option=option6:dns-server,[2001:db8:7::53]",
+            "--dhcp-option=option6:domain-search,example.test",
+        ]);
+        w.ifup(&[CLI]).assert_ok();
+        let resolv = w.resolv();
+        assert!(
+            resolv.contains("nameserver 2001:db8:7::53") && resolv.contains("example.test"),
+            "{stanza}: resolv.conf without the DHCPv6 DNS:\n{resolv}"
+        );
+        let v6: Vec<String> = w
+            .addrs()
+            .into_iter()
+            .filter(|a| a.starts_with("2001:db8:7::"))
+            .collect();
+        if stateful {
+            assert!(
+                v6.iter().any(|a| {
+                    let host = a.trim_start_matches("2001:db8:7::");
+                    host.len() == 3 + "/128".len() || host.contains('/')
+                }),
+                "{stanza}: no leased address: {v6:?}"
+            );
+        } else {
+            wait_until("a SLAAC address from the router advertisement", || {
+                w.addrs()
+                    .iter()
+                    .any(|a| a.starts_with("2001:db8:7:") && a.ends_with("/64"))
+            });
+        }
+        assert_eq!(w.ifquery_state(), vec!["cli0=cli0".to_string()]);
+        w.ifdown(&[CLI]).assert_ok();
+        assert_eq!(
+            w.resolv(),
+            ORIGINAL_RESOLV,
+            "{stanza}: resolv.conf not put back"
+        );
+        if stateful {
+            w.wait_dnsmasq("DHCPRELEASE");
+        }
+        wait_until("no dhclient of ours", || w.dhclients().is_empty());
+        assert!(
+            !w.addrs().iter().any(|a| a.starts_with("2001:db8:7::1")),
+            "{stanza}: leased address left: {:?}",
+            w.addrs()
+        );
+    }
+}
