@@ -186,11 +186,17 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
                 .and_then(|c| c.metric)
                 .or_else(|| event.extra("IF_METRIC").and_then(|m| m.trim().parse().ok()));
             let info = json!({
+                "reason": args.reason,
                 "address": format!("{}/{}", new.address, new.prefix_len),
                 "routers": new.routers,
                 "dns": new.dns,
+                "search": new.search,
                 "server": new.server,
+                "mtu": new.mtu,
+                "obtained": now(),
                 "lease_time": new.lease_time,
+                "renewal": new.renewal,
+                "rebinding": new.rebinding,
                 "expiry": new.expiry,
             });
             apply_lease(
@@ -206,6 +212,8 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
                 return Ok(0);
             };
             let info = json!({
+                "reason": args.reason,
+                "obtained": now(),
                 "address": new.address.map(|(a, l)| format!("{a}/{l}")),
                 "prefix": new.prefix.map(|(a, l)| format!("{a}/{l}")),
                 "dns": new.dns,
@@ -244,6 +252,13 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
             Ok(if key.1 { 3 } else { 1 })
         }
     }
+}
+
+/// Seconds since the epoch, for `status`.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn link_up(d: &mut Dispatcher, iface: &str) -> Result<(), Failure> {
