@@ -656,51 +656,7 @@ impl Daemon {
     /// to `DIR/netconfd.log`; returns once the socket accepts connections.
     /// `ip netns exec` execs netconfd, so the PID is the daemon's own.
     pub fn start(ns: &Netns, dir: &Path, options: &DaemonOptions) -> Daemon {
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("netconfd.log"))
-            .expect("opening the daemon log");
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns.name()])
-            .arg(&bins().netconfd)
-            .arg("--socket")
-            .arg(dir.join("ctl.sock"))
-            .arg("--run-dir")
-            .arg(dir.join("run"))
-            .arg("--state-dir")
-            .arg(dir.join("lib"))
-            .arg("--interfaces")
-            .arg(dir.join("interfaces"))
-            .arg("--hooks-dir")
-            .arg(dir.join("hooks"));
-        if let Some(t) = options.hook_timeout {
-            c.arg("--hook-timeout").arg(t.to_string());
-        }
-        c.args(["--log-level", "debug"])
-            .current_dir("/")
-            .env_remove("NETCONF_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log fd"))
-            .stderr(log);
-        let what = describe(&c);
-        let child = c
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
-        let pid = child.id();
-        let mut daemon = Daemon {
-            child: Some(child),
-            pid,
-        };
-        let socket = dir.join("ctl.sock");
-        wait_until("netconfd to accept connections", || {
-            if let Some(status) = daemon.try_exit_status() {
-                let log = fs::read_to_string(dir.join("netconfd.log")).unwrap_or_default();
-                panic!("netconfd exited during start-up ({status}):\n{log}");
-            }
-            UnixStream::connect(&socket).is_ok()
-        });
-        daemon
+        Daemon::start_with_args(ns, dir, options, &[])
     }
 
     pub fn pid(&self) -> u32 {
