@@ -564,38 +564,43 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             }
         }
         if let Some((spec, vars)) = dhcp {
-            let metric = vars.get("metric").and_then(|m| m.parse().ok());
-            let record = crate::dhcp::DhcpRecord {
-                token: spec.token.clone(),
-                ..Default::default()
-            };
             let key = spec.key();
-            d.dhcp.insert(
-                key.clone(),
-                crate::dhcp::Client::new(spec.clone(), record, metric),
-            );
-            if spec.v6.is_some() {
-                // dhclient -6 binds to the link-local address: wait for it.
-                let wait = DadWait {
-                    attempts: vars
-                        .get("ll-attempts")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(60),
-                    interval_ms: vars
-                        .get("ll-interval")
-                        .and_then(|v| v.parse::<f64>().ok())
-                        .filter(|s| s.is_finite() && *s >= 0.0)
-                        .map_or(100, |s| (s * 1000.0).round() as u64),
+            // `ifup --force` of an interface whose dhclient still runs: keep
+            // that one (a second would fight it for the interface).
+            let running = d.dhcp.get(&key).is_some_and(|c| c.record.pid.is_some());
+            if !running {
+                let metric = vars.get("metric").and_then(|m| m.parse().ok());
+                let record = crate::dhcp::DhcpRecord {
+                    token: spec.token.clone(),
+                    ..Default::default()
                 };
-                let job = Job::WaitLinkLocal {
-                    device: device_of(&phys).to_string(),
-                    wait,
-                };
-                last = d.spawn(id, Kind::Job(Some(Box::new(job))), &[last]);
+                d.dhcp.insert(
+                    key.clone(),
+                    crate::dhcp::Client::new(spec.clone(), record, metric),
+                );
+                if spec.v6.is_some() {
+                    // dhclient -6 binds to the link-local address: wait for it.
+                    let wait = DadWait {
+                        attempts: vars
+                            .get("ll-attempts")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(60),
+                        interval_ms: vars
+                            .get("ll-interval")
+                            .and_then(|v| v.parse::<f64>().ok())
+                            .filter(|s| s.is_finite() && *s >= 0.0)
+                            .map_or(100, |s| (s * 1000.0).round() as u64),
+                    };
+                    let job = Job::WaitLinkLocal {
+                        device: device_of(&phys).to_string(),
+                        wait,
+                    };
+                    last = d.spawn(id, Kind::Job(Some(Box::new(job))), &[last]);
+                }
+                d.progress(id, "dhcp", format!("starting dhclient on {phys}"));
+                let start = Kind::Job(Some(Box::new(Job::StartDhclient(spec))));
+                last = d.spawn(id, start, &[last]);
             }
-            d.progress(id, "dhcp", format!("starting dhclient on {phys}"));
-            let start = Kind::Job(Some(Box::new(Job::StartDhclient(spec))));
-            last = d.spawn(id, start, &[last]);
             // `--no-wait`: dhclient goes on trying; the interface counts as up.
             if !ctx.args.no_wait {
                 last = d.spawn(id, Kind::WaitLease { key }, &[last]);

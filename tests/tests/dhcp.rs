@@ -1014,3 +1014,16 @@ fn inet6_dhcp_and_auto() {
         );
     }
 }
+
+/// `ifup --force` of an interface whose dhclient runs keeps that dhclient
+/// (a second one would fight it) and its lease.
+#[test]
+fn forced_ifup_keeps_the_running_dhclient() {
+    let w = World::serving(&[]);
+    let addr = w.up();
+    let pid = w.dhclient_pid().expect("dhclient's pid");
+    w.ifup(&["--force", CLI]).assert_ok();
+    assert_eq!(w.dhclient_pid(), Some(pid), "the dhclient was replaced");
+    assert_eq!(w.dhclients(), vec![pid], "exactly one dhclient of ours");
+    assert_lease_applied(&w, &addr);
+}
