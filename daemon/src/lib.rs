@@ -7,6 +7,7 @@
 pub mod dhcp;
 pub mod dispatcher;
 pub mod ifaces;
+pub mod notify;
 pub mod queue;
 pub mod runner;
 pub mod server;
@@ -20,7 +21,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 /// The netconf daemon: configures network interfaces from
 /// /etc/network/interfaces on behalf of ifup, ifdown and friends.
@@ -198,6 +199,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
         .build()
         .map_err(StartError::Runtime)?;
     let socket = args.socket.clone();
+    let notifier = notify::Notifier::from_env();
     let local = tokio::task::LocalSet::new();
     let result = local.block_on(&runtime, async move {
         let listener =
@@ -208,13 +210,34 @@ pub fn run(args: Args) -> Result<(), StartError> {
         tokio::spawn(server::serve(listener, queue.clone()));
         tokio::task::spawn_local(runner::run_jobs(job_queue, queue.clone()));
         info!(socket = %socket.display(), "netconfd ready");
+        // The socket has listened since bind() and its accept loop runs as
+        // soon as this task yields: a client that connects now is served.
+        tell_manager(
+            &notifier,
+            &format!("READY=1\nSTATUS=Serving {}", socket.display()),
+        );
         signals(queue).await;
+        tell_manager(
+            &notifier,
+            "STOPPING=1\nSTATUS=Stopping; the network is left as it is",
+        );
         Ok(())
     });
     let _ = std::fs::remove_file(&args.socket);
     let _ = dispatcher_thread.join();
     drop(runtime);
     result
+}
+
+/// Tells the service manager (systemd's `Type=notify`, start-stop-daemon's
+/// `--notify-await`) about `state`, if one listens; a failure is logged only.
+fn tell_manager(notifier: &notify::Notifier, state: &str) {
+    if let Err(e) = notifier.notify(state) {
+        warn!(
+            "notifying the service manager ({}): {e}",
+            notify::NOTIFY_SOCKET
+        );
+    }
 }
 
 /// SIGHUP re-reads the configuration; SIGTERM and SIGINT stop the daemon
