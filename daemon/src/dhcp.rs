@@ -365,6 +365,16 @@ fn lost(d: &mut Dispatcher, key: &Key) {
     record_lease(d, key);
 }
 
+/// A dhclient was started: its pid goes into the record, and into the
+/// state file at once (its first events may already have been recorded
+/// without it), so that a daemon killed now still finds it.
+pub fn started(d: &mut Dispatcher, key: &Key, pid: u32) {
+    if let Some(client) = d.dhcp.get_mut(key) {
+        client.record.pid = Some(pid);
+        record_lease(d, key);
+    }
+}
+
 /// Keeps the state file's copy of the dhclient record current.
 fn record_lease(d: &mut Dispatcher, key: &Key) {
     let Some(record) = d.dhcp.get(key).map(|c| c.record.clone()) else {

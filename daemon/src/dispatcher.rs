@@ -187,11 +187,7 @@ impl Dispatcher {
                 Ok(output) => {
                     match &output {
                         JobOutput::Logical(logical) => self.mapped(event, logical.clone()),
-                        JobOutput::Started { key, pid } => {
-                            if let Some(client) = self.dhcp.get_mut(key) {
-                                client.record.pid = Some(*pid);
-                            }
-                        }
+                        JobOutput::Started { key, pid } => crate::dhcp::started(self, key, *pid),
                         JobOutput::Done => {}
                     }
                     self.complete(event, Ok(()));

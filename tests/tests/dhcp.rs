@@ -783,6 +783,31 @@ fn ifdown_releases_and_restores() {
 // ---------------------------------------------------------------------------
 // 6. a dhclient killed with SIGKILL is started again, into the same lease
 
+/// SIGKILLs this test's dhclient `old` and waits for netconfd's new one
+/// (it reaches the state file with its REBOOT event), running with the
+/// same token; returns its pid.
+fn kill_and_await_respawn(w: &World, old: u32, token: &str) -> u32 {
+    assert!(
+        process_cmdline(old).contains(token),
+        "{old} is not our dhclient"
+    );
+    // SAFETY: kill has no memory-safety preconditions; the PID was just
+    // checked to be this test's dhclient.
+    unsafe { libc::kill(old as libc::pid_t, libc::SIGKILL) };
+    let mut new = None;
+    wait_until("a new dhclient pid in the state file", || {
+        new = w.dhclient_pid().filter(|&p| p != old);
+        new.is_some()
+    });
+    let new = new.expect("new pid");
+    assert!(
+        process_alive(new) && process_cmdline(new).contains(token),
+        "the new dhclient {new} runs with the same token: {}",
+        process_cmdline(new)
+    );
+    new
+}
+
 #[test]
 fn killed_dhclient_is_respawned_into_the_same_lease() {
     let w = World::serving(&[]);
@@ -794,22 +819,8 @@ fn killed_dhclient_is_respawned_into_the_same_lease() {
     let mut monitor = w.cli.monitor();
     let _ = monitor.fence(&w.cli);
 
-    // SAFETY: kill has no memory-safety preconditions; the PID was checked
-    // to be this test's dhclient just above.
-    unsafe { libc::kill(old as libc::pid_t, libc::SIGKILL) };
-    // The new dhclient reaches the state file with its REBOOT event.
-    let mut new = None;
-    wait_until("a new dhclient pid in the state file", || {
-        new = w.dhclient_pid().filter(|&p| p != old);
-        new.is_some()
-    });
-    let new = new.expect("new pid");
+    let new = kill_and_await_respawn(&w, old, &token);
     assert!(!process_alive(old), "the killed dhclient {old} is alive");
-    assert!(
-        process_alive(new) && process_cmdline(new).contains(&token),
-        "the new dhclient {new} runs with the same token: {}",
-        process_cmdline(new)
-    );
     assert_eq!(w.dhclients(), vec![new], "exactly one dhclient of ours");
     let log = w.daemon_log();
     assert!(
@@ -926,20 +937,8 @@ fn adopted_dhclient_that_dies_is_respawned() {
     w.start_daemon();
     assert!(w.daemon_log().contains("adopted"), "not adopted");
 
-    // SAFETY: kill has no memory-safety preconditions; `old` is this test's
-    // dhclient (checked through its token below before and after).
     assert!(process_cmdline(old).contains(&token), "not our dhclient");
-    unsafe { libc::kill(old as libc::pid_t, libc::SIGKILL) };
-    let mut new = None;
-    wait_until("a new dhclient pid in the state file", || {
-        new = w.dhclient_pid().filter(|&p| p != old);
-        new.is_some()
-    });
-    let new = new.expect("new pid");
-    assert!(
-        process_alive(new) && process_cmdline(new).contains(&token),
-        "the new dhclient {new} runs with the same token"
-    );
+    kill_and_await_respawn(&w, old, &token);
     assert_lease_applied(&w, &addr);
 }
 
