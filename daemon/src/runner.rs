@@ -61,7 +61,15 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
             wait_link_local(&device, wait.attempts, interval).await
         }
         Job::RespawnDhclient { .. } => Ok(JobOutput::Done),
-        Job::ReleaseDhclient(spec) => release_dhclient(&spec).await,
+        // ifdown goes on whatever happens here, as Debian's does: what the
+        // lease added is removed by the kernel step after it anyway.
+        Job::ReleaseDhclient(spec) => match release_dhclient(&spec).await {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                tracing::warn!(iface = %spec.iface, "{}", e.message);
+                Ok(JobOutput::Done)
+            }
+        },
         Job::Timer { after, message } => {
             tokio::time::sleep(after).await;
             Err(JobError {

@@ -76,6 +76,8 @@ struct World {
     cli: Netns,
     srv: Netns,
     dhcp_timeout: u64,
+    /// The dhclient netconfd is told to run.
+    dhclient: &'static str,
     dir: tempfile::TempDir,
 }
 
@@ -138,6 +140,7 @@ impl World {
             cli,
             srv,
             dhcp_timeout,
+            dhclient: "/sbin/dhclient",
             dir,
         };
         w.start_daemon();
@@ -183,7 +186,7 @@ impl World {
             "--dhcp-hook".into(),
             hook_path().into(),
             "--dhclient".into(),
-            "/sbin/dhclient".into(),
+            self.dhclient.into(),
         ];
         self.daemon = Some(Daemon::start_with_args(
             &self.cli,
@@ -1025,4 +1028,27 @@ fn forced_ifup_keeps_the_running_dhclient() {
     assert_eq!(w.dhclient_pid(), Some(pid), "the dhclient was replaced");
     assert_eq!(w.dhclients(), vec![pid], "exactly one dhclient of ours");
     assert_lease_applied(&w, &addr);
+}
+
+/// `ifdown` goes on when `dhclient -r` cannot even start (here: a restarted
+/// netconfd told to run a dhclient that does not exist): what the lease
+/// added is still removed.
+#[test]
+fn ifdown_cleans_up_even_when_the_release_fails() {
+    let mut w = World::serving(&[]);
+    w.up();
+    let pid = w.dhclient_pid().expect("dhclient's pid");
+    w.kill_daemon();
+    w.dhclient = "/nonexistent/dhclient";
+    w.start_daemon();
+    w.ifdown(&[CLI]).assert_ok();
+    assert!(
+        w.daemon_log().contains("dhclient -r on cli0"),
+        "the release did not fail as the test meant it to"
+    );
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses left on cli0");
+    assert_eq!(w.routes(), BTreeSet::new(), "netconf's routes left");
+    assert!(w.ifquery_state().is_empty(), "ifquery --state after ifdown");
+    // The old dhclient was not told to stop: this test's teardown ends it.
+    assert!(process_alive(pid), "the old dhclient was killed, by whom?");
 }
