@@ -498,9 +498,9 @@ pub fn restore(d: &mut Dispatcher) {
 /// DNS their leases gave is taken back (stateless DHCPv6 has no RELEASE).
 pub fn forget(d: &mut Dispatcher, iface: &str) {
     for v6 in [false, true] {
-        if d.dhcp.remove(&(iface.to_string(), v6)).is_some() {
-            let source = if v6 { Source::Dhcp6 } else { Source::Dhcp4 };
-            if let Err(e) = resolver(&d.dhcp_settings).remove_for(iface, source) {
+        let key = (iface.to_string(), v6);
+        if d.dhcp.remove(&key).is_some() {
+            if let Err(e) = resolver(&d.dhcp_settings).remove_for(iface, source(&key)) {
                 warn!(iface, "DNS: {e}");
             }
         }
@@ -511,7 +511,7 @@ pub fn forget(d: &mut Dispatcher, iface: &str) {
 /// nothing to release that we want kept) and takes out their leases.
 pub fn abandon(d: &mut Dispatcher, iface: &str) {
     for v6 in [false, true] {
-        let Some(client) = d.dhcp.remove(&(iface.to_string(), v6)) else {
+        let Some(client) = d.dhcp.get(&(iface.to_string(), v6)).cloned() else {
             continue;
         };
         if let Some(pid) = client.record.pid {
@@ -533,9 +533,8 @@ pub fn abandon(d: &mut Dispatcher, iface: &str) {
                 false,
             );
         }
-        let source = if v6 { Source::Dhcp6 } else { Source::Dhcp4 };
-        let _ = resolver(&d.dhcp_settings).remove_for(iface, source);
     }
+    forget(d, iface);
 }
 
 /// Deleting an interface's primary IPv4 address deletes its secondaries (the
