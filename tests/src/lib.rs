@@ -1028,7 +1028,15 @@ impl Daemon {
                 let log = fs::read_to_string(dir.join("netconfd.log")).unwrap_or_default();
                 panic!("netconfd exited during start-up ({status}):\n{log}");
             }
-            UnixStream::connect(&socket).is_ok()
+            // A ping, not a bare connect: the socket listens from the
+            // start, but is served only once state is restored and
+            // dhclients adopted, which is what callers wait for.
+            netconf_ctlsock_proto::Client::connect(&socket)
+                .and_then(|mut c| {
+                    c.set_read_timeout(Some(Duration::from_secs(1)))?;
+                    c.call(netconf_ctlsock_proto::Op::Ping, |_| {})
+                })
+                .is_ok()
         });
         daemon
     }
