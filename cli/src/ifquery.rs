@@ -207,9 +207,13 @@ fn state_json(args: &Args) -> ExitCode {
         Some(dir) => from_file(dir),
         None => {
             let socket = socket_path(args.socket.as_deref());
-            match Client::connect(&socket)
-                .and_then(|mut c| c.call(Op::Status(Default::default()), |_| {}))
-            {
+            match Client::connect(&socket).and_then(|mut c| {
+                let args = netconf_ctlsock_proto::StatusArgs {
+                    iface: None,
+                    records: true,
+                };
+                c.call(Op::Status(args), |_| {})
+            }) {
                 Ok(v) => Ok(v),
                 Err(e) if e.daemon_unreachable() => from_file("/run/netconf"),
                 Err(e) => Err(e.to_string()),

@@ -147,7 +147,7 @@ fn run(prog: &'static str, up: bool, mut args: Args) -> ExitCode {
     }
 }
 
-fn failed(prog: &str, e: &ClientError, json: bool) -> ExitCode {
+pub fn failed(prog: &str, e: &ClientError, json: bool) -> ExitCode {
     if json {
         let out = serde_json::json!({ "type": "error", "message": e.to_string(), "exit_code": e.exit_code() });
         let _ = writeln!(std::io::stdout(), "{out}");
@@ -165,14 +165,15 @@ fn failed(prog: &str, e: &ClientError, json: bool) -> ExitCode {
     ExitCode::from(e.exit_code())
 }
 
-struct Printer {
-    prog: &'static str,
-    verbose: bool,
-    json: bool,
+/// Prints the daemon's progress lines as ifupdown prints its own.
+pub struct Printer {
+    pub prog: &'static str,
+    pub verbose: bool,
+    pub json: bool,
 }
 
 impl Printer {
-    fn show(&mut self, p: &Progress) {
+    pub fn show(&mut self, p: &Progress) {
         if self.json {
             if let Ok(line) = serde_json::to_string(p) {
                 let _ = writeln!(std::io::stdout(), "{line}");

@@ -317,7 +317,7 @@ mod tests {
                 Response::ok(id, json!("fine")),
             ],
             Op::State(_) => vec![Response::ok(id + 5, Value::Null)],
-            Op::Reload => vec![],
+            Op::Reload(_) | Op::Monitor | Op::WaitOnline(_) => vec![],
             // The verdict is the number of variables, to show they all came.
             Op::DhcpEvent(args) => vec![Response::ok(
                 id,
@@ -463,7 +463,9 @@ mod tests {
         client
             .set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
-        let e = client.call(Op::Reload, |_| {}).unwrap_err();
+        let e = client
+            .call(Op::Reload(Default::default()), |_| {})
+            .unwrap_err();
         assert!(matches!(e, ClientError::TimedOut { .. }), "{e}");
         assert_eq!(e.to_string(), "no reply from netconfd for 0.05 s");
         // The connection is still usable after giving up on a request.

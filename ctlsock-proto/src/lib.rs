@@ -68,7 +68,10 @@ use std::path::{Path, PathBuf};
 pub use client::{Client, ClientError};
 pub use dhcp::{DhcpEventArgs, DhcpReason, DhcpVerdict, ExitEffect, TOKEN_ENV};
 pub use frame::{encode, read_line, FrameError, LineDecoder};
-pub use request::{parse_request, ChangeArgs, Op, Request, RequestError, StateArgs, StatusArgs};
+pub use request::{
+    parse_request, ChangeArgs, Op, ReloadArgs, Request, RequestError, StateArgs, StatusArgs,
+    WaitOnlineArgs,
+};
 pub use response::{Body, ErrorCode, ErrorReply, Progress, Response, Stream};
 
 /// The protocol version this crate speaks; a request carrying another one is

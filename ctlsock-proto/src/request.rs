@@ -45,8 +45,15 @@ pub enum Op {
     State(StateArgs),
     /// `netconfctl status`: what the daemon knows about interfaces.
     Status(StatusArgs),
-    /// `ifreload` / SIGHUP: read the configuration again.
-    Reload,
+    /// `ifreload` / `netconfctl reload` / SIGHUP: read the configuration
+    /// again and apply only what changed.
+    Reload(ReloadArgs),
+    /// `netconfctl monitor`: a stream of progress lines (requests, events,
+    /// changes made outside netconf) until the client hangs up.
+    Monitor,
+    /// `netconf-wait-online`: answers once every `auto` interface (or the
+    /// ones named) is configured; the client keeps its own timeout.
+    WaitOnline(WaitOnlineArgs),
     /// Is the daemon there and answering?
     Ping,
     /// `netconf-dhcp-hook`: dhclient ran its script; the result is the
@@ -64,6 +71,8 @@ impl Op {
         "reload",
         "ping",
         "dhcp-event",
+        "monitor",
+        "wait-online",
     ];
 
     /// The op's name on the wire.
@@ -73,9 +82,11 @@ impl Op {
             Op::Ifdown(_) => "ifdown",
             Op::State(_) => "state",
             Op::Status(_) => "status",
-            Op::Reload => "reload",
+            Op::Reload(_) => "reload",
             Op::Ping => "ping",
             Op::DhcpEvent(_) => "dhcp-event",
+            Op::Monitor => "monitor",
+            Op::WaitOnline(_) => "wait-online",
         }
     }
 
@@ -83,8 +94,8 @@ impl Op {
     /// or `CAP_NET_ADMIN`; the others are open to every local user.
     pub fn changes_network(&self) -> bool {
         match self {
-            Op::Ifup(_) | Op::Ifdown(_) | Op::Reload | Op::DhcpEvent(_) => true,
-            Op::State(_) | Op::Status(_) | Op::Ping => false,
+            Op::Ifup(_) | Op::Ifdown(_) | Op::Reload(_) | Op::DhcpEvent(_) => true,
+            Op::State(_) | Op::Status(_) | Op::Ping | Op::Monitor | Op::WaitOnline(_) => false,
         }
     }
 
@@ -99,7 +110,7 @@ impl Op {
 // Whether the op named `name` has an `args` object; `parse_request` uses it
 // to accept `args` missing, `null` or `{}` where the derive alone would not.
 fn takes_args(name: &str) -> bool {
-    !matches!(name, "reload" | "ping")
+    !matches!(name, "ping" | "monitor")
 }
 
 /// Arguments of `ifup` and `ifdown`: the command line of ifupdown's
@@ -173,6 +184,27 @@ pub struct StateArgs {
     pub targets: Vec<String>,
 }
 
+/// Arguments of `reload` (`ifreload`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReloadArgs {
+    /// `-n`: say what would change, change nothing.
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_act: bool,
+    /// Show every step, not only hook output and the plan.
+    #[serde(skip_serializing_if = "is_false")]
+    pub verbose: bool,
+}
+
+/// Arguments of `wait-online`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WaitOnlineArgs {
+    /// Interfaces to wait for; empty means every `auto` interface.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
 /// Arguments of `status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -180,6 +212,10 @@ pub struct StatusArgs {
     /// One interface, or every interface when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iface: Option<String>,
+    /// The daemon's records (what `RUN_DIR/state.json` holds) instead of
+    /// the status of interfaces: `ifquery --state --json`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub records: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -350,7 +386,12 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
                 ));
             }
         }
-        Op::State(_) | Op::Status(_) | Op::Reload | Op::Ping => {}
+        Op::State(_)
+        | Op::Status(_)
+        | Op::Reload(_)
+        | Op::Ping
+        | Op::Monitor
+        | Op::WaitOnline(_) => {}
     }
     Ok(request)
 }
@@ -408,10 +449,20 @@ mod tests {
             Op::State(StateArgs::default()),
             Op::Status(StatusArgs {
                 iface: Some("eth0".into()),
+                records: true,
             }),
             Op::Status(StatusArgs::default()),
-            Op::Reload,
+            Op::Reload(ReloadArgs::default()),
+            Op::Reload(ReloadArgs {
+                no_act: true,
+                verbose: true,
+            }),
             Op::Ping,
+            Op::Monitor,
+            Op::WaitOnline(WaitOnlineArgs::default()),
+            Op::WaitOnline(WaitOnlineArgs {
+                targets: vec!["eth0".into()],
+            }),
             Op::DhcpEvent(dhcp_args()),
         ]
     }
@@ -513,7 +564,8 @@ mod tests {
     fn authorisation_classes() {
         assert!(Op::Ifup(ChangeArgs::default()).changes_network());
         assert!(Op::Ifdown(ChangeArgs::default()).changes_network());
-        assert!(Op::Reload.changes_network());
+        assert!(Op::Reload(ReloadArgs::default()).changes_network());
+        assert!(!Op::Monitor.changes_network());
         assert!(!Op::State(StateArgs::default()).changes_network());
         assert!(!Op::Status(StatusArgs::default()).changes_network());
         assert!(!Op::Ping.changes_network());

@@ -262,10 +262,6 @@ fn now() -> u64 {
 }
 
 fn link_up(d: &mut Dispatcher, iface: &str) -> Result<(), Failure> {
-    let nl = d
-        .netlink
-        .as_mut()
-        .map_err(|e| Failure::new(ErrorCode::Netlink, e.clone()))?;
     let desired = Desired {
         link: LinkWanted {
             up: true,
@@ -274,7 +270,7 @@ fn link_up(d: &mut Dispatcher, iface: &str) -> Result<(), Failure> {
         ..Default::default()
     };
     let mut scratch = Applied::default();
-    apply::apply(nl, iface, &desired, &mut scratch, false)
+    d.with_netlink(|nl| apply::apply(nl, iface, &desired, &mut scratch, false))?
         .map(|_| ())
         .map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))
 }
@@ -291,12 +287,9 @@ fn apply_lease(
     let Some(previous) = d.dhcp.get(key).map(|c| c.record.lease.clone()) else {
         return Ok(());
     };
-    let nl = d
-        .netlink
-        .as_mut()
-        .map_err(|e| Failure::new(ErrorCode::Netlink, e.clone()))?;
     let mut applied = Applied::default();
-    let changes = apply::apply(nl, iface, desired, &mut applied, false)
+    let changes = d
+        .with_netlink(|nl| apply::apply(nl, iface, desired, &mut applied, false))?
         .map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))?;
     // What the old lease had and the new one does not goes, after the new
     // is in place: no moment without an address.
@@ -322,7 +315,9 @@ fn apply_lease(
         ..Applied::default()
     };
     let promoting = PromoteSecondaries::enable(&stale);
-    let (removed, errors) = apply::remove(nl, &stale, Removal::Ifdown { link_down: false }, false);
+    let (removed, errors) = d.with_netlink(|nl| {
+        apply::remove(nl, &stale, Removal::Ifdown { link_down: false }, false)
+    })?;
     drop(promoting);
     for e in errors {
         warn!(iface, "removing what the old lease added: {e}");
@@ -353,8 +348,9 @@ fn lost(d: &mut Dispatcher, key: &Key) {
     };
     let lease = std::mem::take(&mut client.record.lease);
     client.record.info = None;
-    if let Ok(nl) = d.netlink.as_mut() {
-        let (_, errors) = apply::remove(nl, &lease, Removal::Ifdown { link_down: false }, false);
+    if let Ok((_, errors)) =
+        d.with_netlink(|nl| apply::remove(nl, &lease, Removal::Ifdown { link_down: false }, false))
+    {
         for e in errors {
             warn!(iface, "removing what the lease added: {e}");
         }
@@ -525,14 +521,14 @@ pub fn abandon(d: &mut Dispatcher, iface: &str) {
             }
         }
         let _ = std::fs::remove_file(client.spec.pid_file());
-        if let Ok(nl) = d.netlink.as_mut() {
-            let _ = apply::remove(
+        let _ = d.with_netlink(|nl| {
+            apply::remove(
                 nl,
                 &client.record.lease,
                 Removal::Ifdown { link_down: false },
                 false,
-            );
-        }
+            )
+        });
     }
     forget(d, iface);
 }

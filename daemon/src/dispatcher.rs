@@ -6,15 +6,17 @@
 //! one at a time; different interfaces proceed concurrently.
 
 use crate::ifaces::{self, Iface};
+use crate::kernel::Kernel;
 use crate::queue::{ConnId, EventId, Job, JobOutput, Message, Receiver, ReplySender, Sender};
 use crate::state::State;
+use netconf_ctlsock_proto::ReloadArgs;
 use netconf_ctlsock_proto::{
     encode, Body, ChangeArgs, ErrorCode, ErrorReply, Op, Progress, Response, Stream,
 };
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
 use netconf_methods::netlink::Netlink;
 use serde_json::{json, Value};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,7 +121,20 @@ pub struct Dispatcher {
     /// The dhclients netconf runs, by interface.
     pub dhcp: HashMap<crate::dhcp::Key, crate::dhcp::Client>,
     pub state: State,
-    pub netlink: Result<Netlink, String>,
+    pub kernel: Result<Kernel, String>,
+    /// The configuration as last read (at start, by a request or a reload).
+    pub config: InterfacesFile,
+    /// Interfaces found configured at start and left alone, with how they
+    /// differ from their stanza (empty when they have none).
+    pub adopted: HashMap<String, Vec<String>>,
+    /// Interfaces whose last `ifup` failed, with why.
+    pub failed: HashMap<String, String>,
+    /// Interfaces a dhclient runs on that netconf did not start.
+    foreign_dhclients: BTreeSet<String>,
+    /// `monitor` clients: connection, reply channel, request id.
+    monitors: Vec<(ConnId, ReplySender, u64)>,
+    /// `wait-online` requests still waiting.
+    pub waiters: Vec<crate::online::Waiter>,
     events: HashMap<EventId, Event>,
     dependents: HashMap<EventId, Vec<EventId>>,
     /// Per physical interface: the event running on it first, then those waiting.
@@ -138,13 +153,20 @@ impl Dispatcher {
         queue: Sender,
         jobs: tokio::sync::mpsc::UnboundedSender<(EventId, Job)>,
     ) -> Self {
-        let netlink = Netlink::open().map_err(|e| format!("cannot open rtnetlink: {e}"));
+        let kernel = Kernel::open(queue.clone());
+        let config = read_config(&settings.interfaces_file);
         Dispatcher {
             settings,
             dhcp_settings,
             dhcp: HashMap::new(),
             state,
-            netlink,
+            kernel,
+            config,
+            adopted: HashMap::new(),
+            failed: HashMap::new(),
+            foreign_dhclients: netconf_methods::dhclient::foreign_interfaces(),
+            monitors: Vec::new(),
+            waiters: Vec::new(),
             events: HashMap::new(),
             dependents: HashMap::new(),
             iface_queues: HashMap::new(),
@@ -164,6 +186,7 @@ impl Dispatcher {
             // Write the state once a burst of work is through, not per interface.
             if messages.is_empty() {
                 self.flush_state();
+                crate::online::check(&mut self);
                 if self.events.is_empty() {
                     self.give_back_memory();
                 }
@@ -219,17 +242,21 @@ impl Dispatcher {
                     let _ = self.jobs.send((0, Job::StartDhclient(spec)));
                 }
             }
-            Message::Reload => {
-                let parsed = parse_file(
-                    &self.settings.interfaces_file.to_string_lossy(),
-                    &ParseOptions::default(),
-                );
-                let errors = parsed.errors().count();
-                if parsed.rejected || errors > 0 {
-                    warn!(file = %self.settings.interfaces_file.display(), errors, "configuration has errors");
-                } else {
-                    info!(file = %self.settings.interfaces_file.display(), "configuration read again");
-                }
+            Message::Reload => crate::reload::start(self, None, ReloadArgs::default()),
+            Message::Kernel => {
+                let events = match self.kernel.as_mut() {
+                    Ok(k) => {
+                        let events = k.sync();
+                        k.drained();
+                        events
+                    }
+                    Err(_) => Vec::new(),
+                };
+                self.kernel_changed(&events, false);
+            }
+            Message::Hangup { conn } => {
+                self.monitors.retain(|(c, _, _)| *c != conn);
+                crate::online::hangup(self, conn);
             }
             Message::Shutdown => return false,
         }
@@ -270,11 +297,31 @@ impl Dispatcher {
                     },
                 )
             }
-            Op::Status(_) => {
-                let result = serde_json::to_value(&self.state).unwrap_or(Value::Null);
+            Op::Status(args) => {
+                self.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
+                self.sync_kernel();
+                let result = if args.records {
+                    serde_json::to_value(&self.state).unwrap_or(Value::Null)
+                } else {
+                    crate::status::status(self, &self.config, args.iface.as_deref())
+                };
                 return Self::send(&reply, id, Body::Ok { result });
             }
-            Op::Reload => {
+            Op::Monitor => {
+                self.monitors.push((conn, reply.clone(), id));
+                let hello = Progress {
+                    iface: None,
+                    event: None,
+                    step: "monitor".into(),
+                    stream: None,
+                    message: "watching requests, events and kernel changes".into(),
+                };
+                return Self::send(&reply, id, Body::Progress(hello));
+            }
+            Op::WaitOnline(args) => {
+                return crate::online::wait(self, conn, reply, id, args);
+            }
+            Op::Reload(args) => {
                 if !privileged {
                     let body = error(
                         ErrorCode::PermissionDenied,
@@ -283,14 +330,7 @@ impl Dispatcher {
                     );
                     return Self::send(&reply, id, body);
                 }
-                self.handle(Message::Reload);
-                return Self::send(
-                    &reply,
-                    id,
-                    Body::Ok {
-                        result: Value::Null,
-                    },
-                );
+                return crate::reload::start(self, Some((conn, reply, id)), args);
             }
             Op::DhcpEvent(args) => {
                 if !privileged {
@@ -348,6 +388,15 @@ impl Dispatcher {
             return Self::send(&reply, id, body);
         }
         info!(op = verb, targets = ?args.targets, all = args.all, "request");
+        if args.interfaces.is_none() {
+            self.config = parsed.config.clone();
+        }
+        let what = if args.all {
+            "-a".to_string()
+        } else {
+            args.targets.join(" ")
+        };
+        self.tell_monitors(None, None, "request", format!("{verb} {what}"));
         let root = self.add_event(
             None,
             Kind::Request {
@@ -392,7 +441,7 @@ impl Dispatcher {
         json!({ "interfaces": lines, "all_up": all_up })
     }
 
-    fn add_event(&mut self, parent: Option<EventId>, kind: Kind, span: Span) -> EventId {
+    pub fn add_event(&mut self, parent: Option<EventId>, kind: Kind, span: Span) -> EventId {
         let id = self.next_id;
         self.next_id += 1;
         self.events.insert(
@@ -573,6 +622,23 @@ impl Dispatcher {
                 Err(f) => debug!(error = %f.message, "failed"),
             }
         }
+        if !self.monitors.is_empty() {
+            let what = match &event.kind {
+                Kind::Iface(i) => Some((
+                    Some(i.phys.clone()),
+                    format!("{} {}", if i.up { "ifup" } else { "ifdown" }, i.logical),
+                )),
+                Kind::Request { .. } => Some((None, "request".to_string())),
+                _ => None,
+            };
+            if let Some((iface, what)) = what {
+                let outcome = match &result {
+                    Ok(()) => format!("{what}: done"),
+                    Err(f) => format!("{what}: failed: {}", f.message),
+                };
+                self.tell_monitors(iface, Some(id), "event", outcome);
+            }
+        }
         let dependents = self.dependents.remove(&id).unwrap_or_default();
         if let Kind::Request {
             reply, request_id, ..
@@ -736,6 +802,9 @@ impl Dispatcher {
         if step == "warning" {
             warn!(event = id, "{message}");
         }
+        if !self.monitors.is_empty() {
+            self.tell_monitors(self.iface_of(id), Some(id), step, message.clone());
+        }
         if let Some((reply, request_id, verbose)) = self.root_reply(id) {
             if !verbose && !matches!(step, "warning" | "output") {
                 return;
@@ -749,6 +818,123 @@ impl Dispatcher {
             };
             Self::send(reply, request_id, Body::Progress(progress));
         }
+    }
+
+    /// Sends a line to every `monitor` client, forgetting those gone.
+    pub fn tell_monitors(
+        &self,
+        iface: Option<String>,
+        event: Option<EventId>,
+        step: &str,
+        message: String,
+    ) {
+        if self.monitors.is_empty() {
+            return;
+        }
+        let progress = Progress {
+            iface,
+            event,
+            step: step.to_string(),
+            stream: None,
+            message,
+        };
+        for (_, reply, id) in &self.monitors {
+            Self::send(reply, *id, Body::Progress(progress.clone()));
+        }
+    }
+
+    /// Brings the mirror up to date with what the kernel announced.
+    pub fn sync_kernel(&mut self) {
+        let events = match self.kernel.as_mut() {
+            Ok(k) => k.sync(),
+            Err(_) => return,
+        };
+        self.kernel_changed(&events, false);
+    }
+
+    /// Runs `write` with the rtnetlink socket: changes made by others
+    /// before it are reported as theirs, what the kernel announces right
+    /// after it as netconf's own.
+    pub fn with_netlink<T>(&mut self, write: impl FnOnce(&mut Netlink) -> T) -> Result<T, Failure> {
+        self.sync_kernel();
+        let kernel = self
+            .kernel
+            .as_mut()
+            .map_err(|e| Failure::new(ErrorCode::Netlink, e.clone()))?;
+        let out = write(&mut kernel.nl);
+        let ours = kernel.sync();
+        self.kernel_changed(&ours, true);
+        Ok(out)
+    }
+
+    /// Reports kernel changes: to the log and `monitor` clients, and to
+    /// `wait-online` waiters. Changes by others to interfaces netconf
+    /// manages are logged as external; netconf does not revert them.
+    fn kernel_changed(&mut self, changes: &[crate::kernel::Change], ours: bool) {
+        if changes.is_empty() {
+            return;
+        }
+        let Ok(kernel) = self.kernel.as_ref() else {
+            return;
+        };
+        for change in changes {
+            let Some((index, text, by_kernel)) = crate::status::describe_change(change) else {
+                continue;
+            };
+            let name = kernel
+                .mirror
+                .link(index)
+                .map(|l| l.name.clone())
+                .or_else(|| change.before.as_ref().map(|l| l.name.clone()));
+            let managed = name
+                .as_deref()
+                .is_some_and(|n| self.state.get(n).is_some() || self.adopted.contains_key(n))
+                || self
+                    .state
+                    .interfaces
+                    .iter()
+                    .any(|r| r.ifindex == Some(index));
+            let origin = if ours {
+                "netconf"
+            } else if by_kernel {
+                "kernel"
+            } else if managed {
+                "external"
+            } else {
+                "foreign"
+            };
+            if managed && !ours {
+                info!(
+                    iface = name.as_deref().unwrap_or("?"),
+                    origin, "external change: {text}"
+                );
+            } else {
+                debug!(
+                    iface = name.as_deref().unwrap_or("?"),
+                    origin, "kernel change: {text}"
+                );
+            }
+            self.tell_monitors(name, None, "kernel", format!("{text} ({origin})"));
+        }
+        crate::online::check(self);
+    }
+
+    /// The kernel's index of a link, by name.
+    pub fn link_index(&self, name: &str) -> Option<u32> {
+        self.kernel
+            .as_ref()
+            .ok()
+            .and_then(|k| k.mirror.link_by_name(name))
+            .map(|l| l.index)
+    }
+
+    /// An event runs (or waits) on this physical interface.
+    pub fn is_busy(&self, phys: &str) -> bool {
+        self.iface_queues.get(phys).is_some_and(|q| !q.is_empty())
+    }
+
+    pub fn foreign_dhclient(&self, iface: &str) -> bool {
+        self.foreign_dhclients.contains(iface)
     }
 
     /// An idle daemon should be small: after a burst (say `ifup -a` of a
@@ -782,6 +968,16 @@ impl Dispatcher {
             Err(e) => error!("{e}"),
         }
     }
+}
+
+/// The configuration file as it is now; a file with errors still gives
+/// what Debian would read of it, and the errors are logged.
+pub fn read_config(path: &std::path::Path) -> InterfacesFile {
+    let parsed = parse_file(&path.to_string_lossy(), &ParseOptions::default());
+    for d in parsed.errors() {
+        warn!(file = %path.display(), "{}", d.report(&parsed.config));
+    }
+    parsed.config
 }
 
 fn warning(message: String) -> Progress {

@@ -349,11 +349,9 @@ pub fn begin(d: &mut Dispatcher, id: EventId) {
         next_mapping(d, id, 0);
     } else {
         let Some(record) = record.or_else(|| {
-            ctx.args.force.then(|| IfaceRecord {
-                phys: phys.clone(),
-                logical: logical.clone(),
-                stanzas: Vec::new(),
-            })
+            ctx.args
+                .force
+                .then(|| IfaceRecord::new(phys.clone(), logical.clone()))
         }) else {
             if !ctx.args.all {
                 warn(d, id, format!("interface {phys} not configured"));
@@ -400,7 +398,7 @@ fn next_mapping(d: &mut Dispatcher, id: EventId, from: usize) {
 }
 
 /// A stanza's options as ifup uses them: defaults, then `-o` overrides.
-fn stanza_config(ctx: &ChangeCtx, stanza: &Stanza, phys: &str, logical: &str) -> StanzaConfig {
+pub fn stanza_config(ctx: &ChangeCtx, stanza: &Stanza, phys: &str, logical: &str) -> StanzaConfig {
     let mut vars = Variables::from_stanza(stanza);
     if let Some(def) = method_def(stanza.family, &stanza.method) {
         vars.apply_defaults(def);
@@ -610,13 +608,13 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
     }
 }
 
-fn is_dhcp(cfg: &StanzaConfig) -> bool {
+pub fn is_dhcp(cfg: &StanzaConfig) -> bool {
     crate::dhcp::runs_dhclient(cfg)
 }
 
 /// What to take out for a stanza whose `ifup` netconf has no record of
 /// (`ifdown --force`): what the stanza asks for.
-fn applied_from_desired(phys: &str, desired: &Desired) -> Applied {
+pub fn applied_from_desired(phys: &str, desired: &Desired) -> Applied {
     Applied {
         device: device_of(phys).to_string(),
         addresses: desired
@@ -802,13 +800,9 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     let desired = work.desired.clone();
     let mut applied = std::mem::take(&mut work.applied);
     let link_down = work.link_down;
-    let nl = match d.netlink.as_mut() {
-        Ok(nl) => nl,
-        Err(e) => return Err(Failure::new(ErrorCode::Netlink, e.clone())),
-    };
     let (changes, result) = if up {
         let desired = desired.unwrap_or_default();
-        match apply::apply(nl, &phys, &desired, &mut applied, no_act) {
+        match d.with_netlink(|nl| apply::apply(nl, &phys, &desired, &mut applied, no_act))? {
             Ok(changes) => (changes, Ok(())),
             Err(e) => (
                 Vec::new(),
@@ -816,9 +810,18 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
             ),
         }
     } else {
-        let (changes, errors) = apply::remove(nl, &applied, Removal::Ifdown { link_down }, no_act);
+        let family = d.event(parent).and_then(|e| match &e.kind {
+            Kind::Iface(i) => i.stanzas.get(stanza)?.cfg.as_ref().map(|c| c.family),
+            _ => None,
+        });
+        let (mut changes, errors) = d.with_netlink(|nl| {
+            apply::remove(nl, &applied, Removal::Ifdown { link_down }, no_act)
+        })?;
         for e in errors {
             d.progress(id, "warning", format!("{phys}: {e}"));
+        }
+        if let Some(family) = family {
+            changes.extend(remove_external(d, id, &phys, family, no_act));
         }
         (changes, Ok(()))
     };
@@ -830,6 +833,71 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
         work.applied = applied;
     }
     result
+}
+
+/// `ifdown` also takes out what others added to the interface while
+/// netconf managed it (of the stanza's family); the kernel's own entries
+/// stay.
+fn remove_external(
+    d: &mut Dispatcher,
+    id: EventId,
+    phys: &str,
+    family: netconf_interfaces::Family,
+    no_act: bool,
+) -> Vec<String> {
+    use netconf_methods::netlink::{Family as NlFamily, NewRoute};
+    let Ok(kernel) = d.kernel.as_ref() else {
+        return Vec::new();
+    };
+    let Some(link) = kernel.mirror.link_by_name(device_of(phys)) else {
+        return Vec::new();
+    };
+    let index = link.index;
+    let wanted = match family {
+        netconf_interfaces::Family::Inet6 => NlFamily::V6,
+        _ => NlFamily::V4,
+    };
+    let addresses: Vec<_> = kernel
+        .mirror
+        .addresses_of(index)
+        .filter(|a| NlFamily::of(&a.addr) == wanted && !crate::status::kernel_address(a))
+        .cloned()
+        .collect();
+    let routes: Vec<_> = kernel
+        .mirror
+        .routes_of(index)
+        .filter(|r| r.family == wanted && !crate::status::kernel_route(r))
+        .cloned()
+        .collect();
+    let mut changes = Vec::new();
+    let mut errors = Vec::new();
+    let _ = d.with_netlink(|nl| {
+        for r in &routes {
+            changes.push(format!(
+                "remove route {} dev {phys} (added outside netconf)",
+                crate::status::describe_route(r)
+            ));
+            if !no_act {
+                if let Err(e) = nl.del_route(&NewRoute::from(r)) {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+        for a in &addresses {
+            changes.push(format!(
+                "remove address {a} from {phys} (added outside netconf)"
+            ));
+            if !no_act {
+                if let Err(e) = nl.del_address(index, a.addr, a.prefix_len, a.peer) {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+    });
+    for e in errors {
+        d.progress(id, "warning", format!("{phys}: {e}"));
+    }
+    changes
 }
 
 /// The interface's children are done: go on (mappings) or finish: record the
@@ -894,10 +962,21 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
                         })
                     })
                     .collect();
+                let auto = ctx
+                    .config
+                    .class("auto")
+                    .is_some_and(|c| c.interfaces.iter().any(|i| *i == phys || *i == logical));
+                let ifindex = d.link_index(&phys);
+                d.failed.remove(&phys);
+                d.adopted.remove(&phys);
                 d.state.set(IfaceRecord {
+                    config: ctx.config.stanzas_named(&logical).cloned().collect(),
                     phys,
                     logical,
                     stanzas,
+                    ifindex,
+                    auto,
+                    adopted: false,
                 });
                 d.save_state();
             }
@@ -906,6 +985,8 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
         Stage::Running => {
             if !ctx.args.no_act {
                 d.state.remove(&phys);
+                d.failed.remove(&phys);
+                d.adopted.remove(&phys);
                 crate::dhcp::forget(d, &phys);
                 d.save_state();
             }
@@ -919,15 +1000,18 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
 
 /// Tells the request which interface failed, and why in one line.
 fn note_failed(d: &mut Dispatcher, id: EventId, logical: &str, why: &Failure) {
+    let detail = if why.causes.is_empty() {
+        why.message.clone()
+    } else {
+        why.causes.join(": ")
+    };
+    if let Some(phys) = iface_mut(d, id).map(|i| i.phys.clone()) {
+        d.failed.insert(phys, detail.clone());
+    }
     let Some(parent) = d.event(id).and_then(|e| e.parent) else {
         return;
     };
     if let Some(Kind::Change { failed, .. }) = d.event_mut(parent).map(|e| &mut e.kind) {
-        let detail = if why.causes.is_empty() {
-            why.message.clone()
-        } else {
-            why.causes.join(": ")
-        };
         failed.push((logical.to_string(), detail));
     }
 }
@@ -940,12 +1024,13 @@ fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) 
     }) {
         crate::dhcp::abandon(d, &phys);
     }
-    let Ok(nl) = d.netlink.as_mut() else {
-        return;
-    };
     let mut notes = Vec::new();
     for w in work.iter().rev() {
-        let (changes, errors) = apply::remove(nl, &w.applied, Removal::Rollback, no_act);
+        let Ok((changes, errors)) =
+            d.with_netlink(|nl| apply::remove(nl, &w.applied, Removal::Rollback, no_act))
+        else {
+            return;
+        };
         notes.extend(
             changes
                 .into_iter()

@@ -4,14 +4,19 @@
 //! chained events and does the netlink work. They talk through one crossbeam
 //! queue into the dispatcher and one channel of jobs back.
 
+pub mod adopt;
 pub mod dhcp;
 pub mod dispatcher;
 pub mod ifaces;
+pub mod kernel;
 pub mod notify;
+pub mod online;
 pub mod queue;
+pub mod reload;
 pub mod runner;
 pub mod server;
 pub mod state;
+pub mod status;
 
 use clap::Parser;
 use dispatcher::{Dispatcher, Settings};
@@ -185,8 +190,9 @@ pub fn run(args: Args) -> Result<(), StartError> {
     };
     let mut dispatcher = Dispatcher::new(settings, dhcp_settings, state, queue.clone(), jobs);
     dhcp::restore(&mut dispatcher);
-    if let Err(e) = &dispatcher.netlink {
-        error!("{e}");
+    match &dispatcher.kernel {
+        Ok(_) => adopt::adopt(&mut dispatcher),
+        Err(e) => error!("{e}"),
     }
     let dispatcher_thread = std::thread::Builder::new()
         .name("dispatcher".into())

@@ -48,8 +48,12 @@ pub enum Message {
     },
     /// The backoff after a dhclient died has passed: start it again if wanted.
     RespawnDue { key: (String, bool) },
-    /// SIGHUP: read the configuration again.
+    /// SIGHUP: read the configuration again and apply what changed.
     Reload,
+    /// Kernel notifications are waiting on the monitor socket.
+    Kernel,
+    /// A client hung up: forget its subscriptions.
+    Hangup { conn: ConnId },
     /// SIGTERM/SIGINT: stop, leaving the network as it is.
     Shutdown,
 }

@@ -148,6 +148,7 @@ async fn connection(stream: UnixStream, conn: ConnId, queue: Sender) {
         }
     }
     drop(reply);
+    let _ = queue.send(Message::Hangup { conn });
     // Replies still owed (the dispatcher holds its own sender) go out first.
     let _ = writer_task.await;
     debug!(conn, "client gone");

@@ -2,7 +2,7 @@
 //! into the kernel for each stanza: the daemon's memory across restarts,
 //! written atomically to the run directory after every change.
 
-use netconf_interfaces::Family;
+use netconf_interfaces::{Family, Stanza};
 use netconf_methods::apply::Applied;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -20,6 +20,38 @@ pub struct IfaceRecord {
     pub phys: String,
     pub logical: String,
     pub stanzas: Vec<StanzaRecord>,
+    /// The kernel's index of the link, to recognise it after a rename.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ifindex: Option<u32>,
+    /// The configuration it came up with: `ifreload` compares the file with
+    /// it, and takes the interface down with it when its stanza is gone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<Stanza>,
+    /// It was in the `auto` class when it came up.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub auto: bool,
+    /// Found configured as the file says when netconfd started, and taken
+    /// over without a change.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub adopted: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl IfaceRecord {
+    pub fn new(phys: String, logical: String) -> IfaceRecord {
+        IfaceRecord {
+            phys,
+            logical,
+            stanzas: Vec::new(),
+            ifindex: None,
+            config: Vec::new(),
+            auto: false,
+            adopted: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,11 +136,7 @@ mod tests {
     use super::*;
 
     fn record(phys: &str, logical: &str) -> IfaceRecord {
-        IfaceRecord {
-            phys: phys.into(),
-            logical: logical.into(),
-            stanzas: Vec::new(),
-        }
+        IfaceRecord::new(phys.into(), logical.into())
     }
 
     #[test]

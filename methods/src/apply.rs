@@ -246,11 +246,7 @@ pub fn apply(
             .map_or(NlFamily::V4, family_of);
         let existing = nl.routes(route_family, Some(MAIN_TABLE), Some(index))?;
         for want in &desired.routes {
-            let present = existing.iter().any(|r| {
-                r.destination == want.destination
-                    && r.gateway == want.gateway
-                    && r.priority.unwrap_or(0) == want.metric.unwrap_or(0)
-            });
+            let present = existing.iter().any(|r| want.matches(r));
             if !present {
                 changes.push(format!("add route {} dev {device}", describe_route(want)));
                 if !dry_run {

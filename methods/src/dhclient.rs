@@ -368,9 +368,112 @@ fn token_in(cmdline: &[u8]) -> Option<String> {
     })
 }
 
+/// The interfaces a dhclient runs on that netconf did not start (no token
+/// of ours in its command line), in this network namespace: netconf leaves
+/// those interfaces to whoever runs them.
+pub fn foreign_interfaces() -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    let here = std::fs::metadata("/proc/self/ns/net").ok();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in procs.flatten() {
+        let pid = entry.file_name();
+        if !pid.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let dir = entry.path();
+        let same_netns = match (&here, std::fs::metadata(dir.join("ns/net"))) {
+            (Some(a), Ok(b)) => {
+                use std::os::unix::fs::MetadataExt;
+                a.ino() == b.ino() && a.dev() == b.dev()
+            }
+            _ => false,
+        };
+        if !same_netns {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(dir.join("cmdline")) else {
+            continue;
+        };
+        if token_in(&cmdline).is_none() {
+            found.extend(dhclient_interfaces(&cmdline));
+        }
+    }
+    found
+}
+
+/// The interfaces named on a dhclient command line (none if it is not
+/// dhclient's): the words that are neither options nor their values.
+fn dhclient_interfaces(cmdline: &[u8]) -> Vec<String> {
+    const WITH_VALUE: &[&str] = &[
+        "-p",
+        "-s",
+        "-g",
+        "-pf",
+        "-lf",
+        "-cf",
+        "-sf",
+        "-e",
+        "-D",
+        "-H",
+        "-F",
+        "-V",
+        "-C",
+        "--timeout",
+        "--decline-wait-time",
+        "--dad-wait-time",
+        "--prefix-len-hint",
+        "--address-prefix-len",
+        "--local-address",
+    ];
+    let args: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let is_dhclient = args
+        .first()
+        .is_some_and(|a| Path::new(a).file_name().is_some_and(|n| n == "dhclient"));
+    if !is_dhclient {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    let mut words = args.iter().skip(1);
+    while let Some(word) = words.next() {
+        if WITH_VALUE.contains(&word.as_str()) {
+            words.next();
+        } else if !word.starts_with('-') {
+            names.push(word.clone());
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interfaces_of_a_dhclient_command_line() {
+        let args = [
+            "/sbin/dhclient",
+            "-4",
+            "-v",
+            "-i",
+            "-pf",
+            "/run/dhclient.eth0.pid",
+            "-lf",
+            "/var/lib/dhcp/dhclient.eth0.leases",
+            "eth0",
+        ]
+        .join("\0");
+        assert_eq!(
+            dhclient_interfaces(args.as_bytes()),
+            vec!["eth0".to_string()]
+        );
+        assert!(dhclient_interfaces(b"/bin/sh\0eth0").is_empty());
+    }
 
     fn client() -> Dhclient {
         Dhclient {

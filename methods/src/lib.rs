@@ -10,6 +10,7 @@ pub mod dhcp;
 pub mod hooks;
 pub mod loopback;
 pub mod manual;
+pub mod mirror;
 pub mod netlink;
 pub mod provider;
 pub mod resolv;

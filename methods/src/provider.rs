@@ -82,6 +82,20 @@ pub struct RouteWanted {
     pub onlink: bool,
 }
 
+impl RouteWanted {
+    /// Whether the kernel's `route` is this one. An IPv6 route added
+    /// without a metric gets 1024 from the kernel, an IPv4 one 0.
+    pub fn matches(&self, route: &crate::netlink::Route) -> bool {
+        let default_metric = match route.family {
+            crate::netlink::Family::V6 => 1024,
+            crate::netlink::Family::V4 => 0,
+        };
+        route.destination == self.destination
+            && route.gateway == self.gateway
+            && route.priority.unwrap_or(0) == self.metric.unwrap_or(default_metric)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DadWait {
     pub attempts: u32,

@@ -718,8 +718,8 @@ fn unprivileged_client_is_refused_and_may_query_state() {
 fn restart_changes_nothing(signal: libc::c_int) {
     let mut h = static_v0_harness();
     h.ifup(&["v0"]).assert_ok();
-    // Not netconf's: must survive everything below, ifdown included
-    // (an IPv4 address stays when the link goes down).
+    // Not netconf's: must survive the restarts, be shown as added by
+    // someone else, and go with ifdown (as Debian's `ip addr flush`).
     h.ns.ip(&["addr", "add", "203.0.113.77/32", "dev", "v0"]);
     let before = h.ns.snapshot("v0");
 
@@ -742,13 +742,34 @@ fn restart_changes_nothing(signal: libc::c_int) {
         json!(["v0=v0"]),
         "the new daemon's state: {r}"
     );
+    let r = conn.request(r#"{"version":1,"id":2,"op":"status","args":{"iface":"v0"}}"#);
+    let v0 = &r["result"]["interfaces"][0];
+    let origin_of = |addr: &str| {
+        v0["addresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["address"] == addr)
+            .map(|a| a["origin"].clone())
+    };
+    assert_eq!(
+        origin_of("198.51.100.10/24"),
+        Some(json!("netconf")),
+        "{v0:#}"
+    );
+    assert_eq!(
+        origin_of("203.0.113.77/32"),
+        Some(json!("external")),
+        "{v0:#}"
+    );
+    assert_eq!(v0["state"], "differs", "{v0:#}");
     drop(conn);
 
     h.ifdown(&["v0"]).assert_ok();
     assert_eq!(
         h.ns.global_addrs("v0"),
-        set(&["203.0.113.77/32"]),
-        "ifdown after a restart must remove exactly netconf's addresses"
+        BTreeSet::new(),
+        "ifdown after a restart removes netconf's addresses and those added while it managed v0"
     );
     assert_eq!(
         h.ns.netconf_routes(),

@@ -1,0 +1,297 @@
+//! `netconfctl`: what netconfd knows and does. `status` shows every
+//! interface with its management, state, what differs from its stanza, and
+//! the origin of each address and route; `monitor` streams requests, events
+//! and kernel changes as they happen; `reload` is `ifreload -a`;
+//! `wait-online` returns once the `auto` interfaces are configured.
+
+use crate::ifupdown::{failed, Printer};
+use clap::{Parser, Subcommand};
+use netconf_ctlsock_proto::{
+    socket_path, Client, ClientError, Op, Progress, ReloadArgs, StatusArgs, WaitOnlineArgs,
+};
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const PROG: &str = "netconfctl";
+
+/// Ask netconfd what it knows about the network, and watch it work.
+#[derive(Parser, Debug)]
+#[command(name = "netconfctl", version)]
+pub struct Args {
+    /// The control socket of netconfd (default: $NETCONF_SOCKET or /run/netconf/ctl.sock)
+    #[arg(long = "socket", value_name = "PATH", global = true)]
+    pub socket: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show interfaces: management, state, differences from the configuration,
+    /// addresses and routes with their origin, DHCP leases
+    Status {
+        /// Only this interface
+        #[arg(value_name = "IFACE")]
+        iface: Option<String>,
+        /// Print the status as JSON (schema in netconf-protocol(7))
+        #[arg(long = "json")]
+        json: bool,
+    },
+    /// Print requests, events and kernel changes as they happen, until interrupted
+    Monitor {
+        /// One JSON object per line
+        #[arg(long = "json")]
+        json: bool,
+    },
+    /// Read the configuration again and apply only what changed (as ifreload -a)
+    Reload {
+        /// Show the plan, change nothing
+        #[arg(short = 'n', long = "no-act")]
+        no_act: bool,
+        /// Show every step
+        #[arg(short = 'v', long = "verbose")]
+        verbose: bool,
+    },
+    /// Wait until every "auto" interface (or each IFACE) is configured
+    WaitOnline {
+        /// Give up after SECONDS (0: wait forever)
+        #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 120)]
+        timeout: u64,
+        /// Interfaces to wait for instead of the "auto" ones
+        #[arg(value_name = "IFACE")]
+        ifaces: Vec<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let socket = socket_path(args.socket.as_deref());
+    let mut client = match Client::connect(&socket) {
+        Ok(c) => c,
+        Err(e) => return failed(PROG, &e, false),
+    };
+    match args.command {
+        Command::Status { iface, json } => status(&mut client, iface, json),
+        Command::Monitor { json } => monitor(&mut client, json),
+        Command::Reload { no_act, verbose } => reload(&mut client, no_act, verbose),
+        Command::WaitOnline { timeout, ifaces } => {
+            wait_online(&mut client, &socket, timeout, ifaces)
+        }
+    }
+}
+
+fn status(client: &mut Client, iface: Option<String>, json: bool) -> ExitCode {
+    let args = StatusArgs {
+        iface: iface.clone(),
+        records: false,
+    };
+    let result = match client.call(Op::Status(args), |_| {}) {
+        Ok(v) => v,
+        Err(e) => return failed(PROG, &e, json),
+    };
+    let interfaces = result["interfaces"].as_array().cloned().unwrap_or_default();
+    if let Some(name) = &iface {
+        if interfaces.is_empty() {
+            crate::usage::warn(PROG, &format!("unknown interface {name}"));
+            return ExitCode::from(1);
+        }
+    }
+    let text = if json {
+        format!("{result:#}\n")
+    } else {
+        interfaces.iter().map(show_interface).collect::<String>()
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// One interface as a person reads it at a glance:
+///
+/// ```text
+/// eth0: managed, up
+///     config   inet static (/etc/network/interfaces:5)
+///     link     up, carrier, mtu 1500, 02:00:00:00:00:01
+///     address  198.51.100.1/24                         netconf
+///     route    default via 198.51.100.254              netconf
+/// ```
+fn show_interface(i: &Value) -> String {
+    let mut out = format!(
+        "{}: {}, {}",
+        str_of(&i["name"]),
+        str_of(&i["management"]),
+        str_of(&i["state"])
+    );
+    if let Some(logical) = i["logical"].as_str().filter(|l| *l != str_of(&i["name"])) {
+        out.push_str(&format!(" (as {logical})"));
+    }
+    out.push('\n');
+    let line = |out: &mut String, label: &str, text: &str| {
+        out.push_str(&format!("    {label:<8} {text}\n"));
+    };
+    if let Some(error) = i["error"].as_str() {
+        line(&mut out, "error", error);
+    }
+    for d in i["differs"].as_array().into_iter().flatten() {
+        line(&mut out, "differs", str_of(d));
+    }
+    for c in i["config"].as_array().into_iter().flatten() {
+        let place = c["location"]
+            .as_str()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        line(
+            &mut out,
+            "config",
+            &format!("{} {}{place}", str_of(&c["family"]), str_of(&c["method"])),
+        );
+    }
+    match i["link"].as_object() {
+        Some(l) => {
+            let mut parts = vec![if l["up"] == true { "up" } else { "down" }.to_string()];
+            if l["carrier"] == true {
+                parts.push("carrier".into());
+            }
+            parts.push(format!("mtu {}", l["mtu"]));
+            if let Some(mac) = l["mac"].as_str() {
+                parts.push(mac.to_string());
+            }
+            if let Some(kind) = l["kind"].as_str() {
+                parts.push(kind.to_string());
+            }
+            if let Some(master) = l["master"].as_str() {
+                parts.push(format!("port of {master}"));
+            }
+            line(&mut out, "link", &parts.join(", "));
+        }
+        None => line(&mut out, "link", "absent"),
+    }
+    for a in i["addresses"].as_array().into_iter().flatten() {
+        let text = format!("{:<40} {}", str_of(&a["address"]), str_of(&a["origin"]));
+        line(&mut out, "address", &text);
+    }
+    for r in i["routes"].as_array().into_iter().flatten() {
+        let text = format!("{:<40} {}", str_of(&r["route"]), str_of(&r["origin"]));
+        line(&mut out, "route", &text);
+    }
+    for d in i["dhcp"].as_array().into_iter().flatten() {
+        let lease = &d["lease"];
+        let mut text = format!("{} dhclient", str_of(&d["family"]));
+        match d["pid"].as_u64() {
+            Some(pid) => text.push_str(&format!(" pid {pid}")),
+            None => text.push_str(" (not running)"),
+        }
+        if let Some(addr) = lease["address"].as_str() {
+            text.push_str(&format!(", lease {addr}"));
+        }
+        if let Some(server) = lease["server"].as_str() {
+            text.push_str(&format!(" from {server}"));
+        }
+        line(&mut out, "dhcp", &text);
+    }
+    out
+}
+
+fn monitor(client: &mut Client, json: bool) -> ExitCode {
+    let mut out = std::io::stdout();
+    let show = |p: &Progress| {
+        let text = if json {
+            serde_json::to_string(p).unwrap_or_default()
+        } else {
+            match &p.iface {
+                Some(iface) => format!("{:<10} {:<8} {}", iface, p.step, p.message),
+                None => format!("{:<10} {:<8} {}", "-", p.step, p.message),
+            }
+        };
+        // A closed pipe (monitor | head) ends the monitor.
+        if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
+            std::process::exit(0);
+        }
+    };
+    match client.call(Op::Monitor, show) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => failed(PROG, &e, json),
+    }
+}
+
+fn reload(client: &mut Client, no_act: bool, verbose: bool) -> ExitCode {
+    let mut printer = Printer {
+        prog: PROG,
+        verbose: true,
+        json: false,
+    };
+    match client.call(Op::Reload(ReloadArgs { no_act, verbose }), |p| {
+        printer.show(p)
+    }) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => failed(PROG, &e, false),
+    }
+}
+
+fn wait_online(
+    client: &mut Client,
+    socket: &std::path::Path,
+    timeout: u64,
+    ifaces: Vec<String>,
+) -> ExitCode {
+    if timeout > 0 {
+        if let Err(e) = client.set_read_timeout(Some(Duration::from_secs(timeout))) {
+            return failed(PROG, &e, false);
+        }
+    }
+    let started = std::time::Instant::now();
+    let args = WaitOnlineArgs { targets: ifaces };
+    match client.call(Op::WaitOnline(args), |p| eprintln!("{PROG}: {}", p.message)) {
+        Ok(_) => {
+            eprintln!(
+                "{PROG}: online after {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(ClientError::TimedOut { .. }) => {
+            let missing = not_online(socket).unwrap_or_default();
+            crate::usage::warn(
+                PROG,
+                &format!("timed out after {timeout} s; not configured yet: {missing}"),
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => failed(PROG, &e, false),
+    }
+}
+
+/// The `auto` interfaces that are not up, with their state, for the
+/// timeout message.
+fn not_online(socket: &std::path::Path) -> Result<String, ClientError> {
+    let mut client = Client::connect(socket)?;
+    client.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let status = client.call(Op::Status(StatusArgs::default()), |_| {})?;
+    let names: Vec<String> = status["interfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| !i["config"].as_array().is_none_or(|c| c.is_empty()))
+        .filter(|i| i["state"] != "up")
+        .map(|i| {
+            let mut s = format!("{} ({})", str_of(&i["name"]), str_of(&i["state"]));
+            if let Some(e) = i["error"].as_str() {
+                s.push_str(&format!(": {e}"));
+            }
+            s
+        })
+        .collect();
+    Ok(names.join(", "))
+}

@@ -1,0 +1,134 @@
+//! The daemon's hold on the kernel: the rtnetlink socket it writes with, the
+//! notification socket, and the mirror of links, addresses and routes the
+//! notifications keep current.
+//!
+//! The dispatcher owns all three and reads notifications itself, so the
+//! mirror is exact whenever it looks: the kernel queues the notification of
+//! a change before it acknowledges it, so draining the monitor right after
+//! a write yields exactly that write. A small watcher thread only polls the
+//! monitor and nudges the dispatcher ([`Message::Kernel`]) when something
+//! arrived unasked (a change made by someone else).
+
+use crate::queue::{Message, Sender};
+use netconf_methods::mirror::{Mirror, Resync};
+use netconf_methods::netlink::{Event as MonitorEvent, Link, Monitor, Netlink};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use tracing::{debug, warn};
+
+/// A notification, with the link as it was before when it is about one.
+#[derive(Debug)]
+pub struct Change {
+    pub event: MonitorEvent,
+    pub before: Option<Link>,
+}
+
+pub struct Kernel {
+    pub nl: Netlink,
+    monitor: Monitor,
+    pub mirror: Mirror,
+    /// Lets the watcher poll again once the dispatcher has drained.
+    drained: crossbeam_channel::Sender<()>,
+    /// Notifications were lost and the mirror re-read, since start.
+    pub overruns: u64,
+}
+
+impl Kernel {
+    /// Subscribes first, then dumps, so no change falls between the two.
+    pub fn open(queue: Sender) -> Result<Kernel, String> {
+        let monitor = Monitor::open().map_err(|e| format!("cannot watch the kernel: {e}"))?;
+        monitor
+            .set_nonblocking(true)
+            .map_err(|e| format!("cannot watch the kernel: {e}"))?;
+        let mut nl = Netlink::open().map_err(|e| format!("cannot open rtnetlink: {e}"))?;
+        let mirror =
+            Mirror::dump(&mut nl).map_err(|e| format!("cannot read the kernel's state: {e}"))?;
+        let watched = monitor
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| format!("cannot watch the kernel: {e}"))?;
+        let (drained, wait_drained) = crossbeam_channel::bounded(1);
+        std::thread::Builder::new()
+            .name("kernel-watch".into())
+            .stack_size(64 * 1024)
+            .spawn(move || watch(watched, queue, wait_drained))
+            .map_err(|e| format!("cannot watch the kernel: {e}"))?;
+        Ok(Kernel {
+            nl,
+            monitor,
+            mirror,
+            drained,
+            overruns: 0,
+        })
+    }
+
+    /// Reads every pending notification into the mirror (re-reading what
+    /// the kernel changes without telling) and returns them.
+    pub fn sync(&mut self) -> Vec<Change> {
+        let mut events = Vec::new();
+        let mut resync = Resync::Nothing;
+        loop {
+            match self.monitor.recv() {
+                Ok(batch) => {
+                    for event in batch {
+                        let before = match &event {
+                            MonitorEvent::NewLink(l) | MonitorEvent::DelLink(l) => {
+                                self.mirror.link(l.index).cloned()
+                            }
+                            _ => None,
+                        };
+                        resync = resync.max(self.mirror.apply(&event));
+                        if event != MonitorEvent::Overrun {
+                            events.push(Change { event, before });
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    warn!("reading kernel notifications: {e}");
+                    resync = Resync::Everything;
+                    break;
+                }
+            }
+        }
+        if resync == Resync::Everything {
+            self.overruns += 1;
+            debug!("kernel notifications were lost; reading everything again");
+        }
+        if resync != Resync::Nothing {
+            if let Err(e) = self.mirror.resync(&mut self.nl, resync) {
+                warn!("re-reading the kernel: {e}");
+            }
+        }
+        events
+    }
+
+    /// The dispatcher has drained the monitor: the watcher may poll again.
+    pub fn drained(&self) {
+        let _ = self.drained.try_send(());
+    }
+}
+
+/// Polls the monitor and nudges the dispatcher, one nudge per drain, so a
+/// burst of changes costs one message, not one per change.
+fn watch(fd: OwnedFd, queue: Sender, drained: crossbeam_channel::Receiver<()>) {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one valid pollfd, for a descriptor this thread owns.
+        let n = unsafe { libc::poll(&mut pfd, 1, -1) };
+        if n < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            warn!("watching the kernel: {}", io::Error::last_os_error());
+            return;
+        }
+        if queue.send(Message::Kernel).is_err() || drained.recv().is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! `ifreload` (and `netconfctl reload`, and SIGHUP): read the configuration
+//! again and change only what changed. Each interface netconf has up is
+//! compared with the stanzas it came up with:
+//!
+//! - unchanged: nothing runs, nothing is written;
+//! - changed: taken down with its old stanzas (their pre-down and down
+//!   hooks run: ifupdown2 forgets these) and brought up with the new ones;
+//! - its stanzas gone, or no longer `auto` when it came up as `auto`:
+//!   taken down with its old stanzas;
+//!
+//! and `auto` interfaces that are not up yet are brought up. All downs come
+//! first, then the ups. `-n` only shows the plan.
+
+use crate::dispatcher::{ChangeCtx, Dispatcher, Kind};
+use crate::ifaces::Targets;
+use crate::queue::{ConnId, ReplySender};
+use crate::state::IfaceRecord;
+use netconf_ctlsock_proto::{
+    encode, Body, ChangeArgs, ErrorCode, ErrorReply, Progress, ReloadArgs, Response,
+};
+use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions, Stanza};
+use serde::Serialize;
+use serde_json::json;
+use std::sync::Arc;
+use tracing::{info, info_span, warn};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Unchanged,
+    /// Down with the old stanzas, up with the new.
+    Reconfigure,
+    Down,
+    Up,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub iface: String,
+    pub logical: String,
+    pub action: Action,
+    pub why: String,
+}
+
+/// A stanza as far as its meaning goes: where it stands in the file is not
+/// a change.
+fn same_stanzas(old: &[Stanza], new: &[&Stanza]) -> bool {
+    old.len() == new.len()
+        && old.iter().zip(new).all(|(a, b)| {
+            a.family == b.family
+                && a.method == b.method
+                && a.options.len() == b.options.len()
+                && a.options
+                    .iter()
+                    .zip(&b.options)
+                    .all(|(x, y)| x.name == y.name && x.value == y.value)
+        })
+}
+
+fn in_auto(config: &InterfacesFile, phys: &str, logical: &str) -> bool {
+    config
+        .class("auto")
+        .is_some_and(|c| c.interfaces.iter().any(|i| i == phys || i == logical))
+}
+
+/// What reloading `new` would do, interface by interface.
+pub fn plan(records: &[IfaceRecord], new: &InterfacesFile) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for r in records {
+        let stanzas: Vec<&Stanza> = new.stanzas_named(&r.logical).collect();
+        let step = |action, why: &str| Step {
+            iface: r.phys.clone(),
+            logical: r.logical.clone(),
+            action,
+            why: why.to_string(),
+        };
+        steps.push(if stanzas.is_empty() {
+            step(Action::Down, "its stanza is no longer in the configuration")
+        } else if r.auto && !in_auto(new, &r.phys, &r.logical) {
+            step(Action::Down, "it is no longer an auto interface")
+        } else if r.config.is_empty() || same_stanzas(&r.config, &stanzas) {
+            step(Action::Unchanged, "unchanged")
+        } else {
+            step(Action::Reconfigure, "its stanza changed")
+        });
+    }
+    if let Some(auto) = new.class("auto") {
+        for name in &auto.interfaces {
+            let up = records.iter().any(|r| r.phys == *name);
+            if !up && new.stanzas_named(name).next().is_some() {
+                steps.push(Step {
+                    iface: name.clone(),
+                    logical: name.clone(),
+                    action: Action::Up,
+                    why: "new auto interface".to_string(),
+                });
+            }
+        }
+    }
+    steps
+}
+
+fn send(reply: &ReplySender, id: u64, body: Body) {
+    let _ = reply.send(encode(&Response { id, body }));
+}
+
+/// Starts a reload; `client` is who asked (none for SIGHUP).
+pub fn start(d: &mut Dispatcher, client: Option<(ConnId, ReplySender, u64)>, args: ReloadArgs) {
+    let (conn, reply, id) = client.unwrap_or_else(|| {
+        // Nobody listens to a SIGHUP's replies: a channel with no receiver.
+        let (reply, _) = tokio::sync::mpsc::unbounded_channel();
+        (0, reply, 0)
+    });
+    let file = d.settings.interfaces_file.to_string_lossy().into_owned();
+    let parsed = parse_file(&file, &ParseOptions::default());
+    if parsed.rejected {
+        let causes: Vec<String> = parsed.errors().map(|e| e.report(&parsed.config)).collect();
+        warn!(file, errors = ?causes, "reload refused: the configuration has errors");
+        let body = Body::Error(ErrorReply {
+            code: ErrorCode::ConfigInvalid,
+            message: format!("couldn't read interfaces file \"{file}\"; nothing changed"),
+            causes,
+        });
+        return send(&reply, id, body);
+    }
+    let new = parsed.config;
+    let steps = plan(&d.state.interfaces, &new);
+    for s in &steps {
+        let verb = match s.action {
+            Action::Unchanged => "unchanged",
+            Action::Reconfigure => "reconfigure",
+            Action::Down => "down",
+            Action::Up => "up",
+        };
+        let message = match s.action {
+            Action::Unchanged => format!("{}: unchanged", s.iface),
+            _ => format!("{}: {verb} ({})", s.iface, s.why),
+        };
+        if s.action != Action::Unchanged {
+            info!(iface = %s.iface, action = verb, "reload: {}", s.why);
+        }
+        let progress = Progress {
+            iface: Some(s.iface.clone()),
+            event: None,
+            step: "plan".into(),
+            stream: None,
+            message: message.clone(),
+        };
+        send(&reply, id, Body::Progress(progress));
+        d.tell_monitors(Some(s.iface.clone()), None, "plan", message);
+    }
+    let plan_json = json!({ "plan": steps });
+    if args.no_act {
+        return send(&reply, id, Body::Ok { result: plan_json });
+    }
+
+    let downs: Vec<&Step> = steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Down | Action::Reconfigure))
+        .collect();
+    let ups: Vec<&Step> = steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Up | Action::Reconfigure))
+        .collect();
+    // What the interfaces going down came up with: their own hooks run.
+    let old = InterfacesFile {
+        stanzas: downs
+            .iter()
+            .filter_map(|s| d.state.get(&s.iface))
+            .flat_map(|r| r.config.iter().cloned())
+            .collect(),
+        no_scripts: new.no_scripts.clone(),
+        ..InterfacesFile::default()
+    };
+    d.config = new.clone();
+    if downs.is_empty() && ups.is_empty() {
+        return send(&reply, id, Body::Ok { result: plan_json });
+    }
+    let root = d.add_event(
+        None,
+        Kind::Request {
+            conn,
+            reply,
+            request_id: id,
+            verbose: args.verbose,
+        },
+        info_span!(parent: None, "request", conn, request = id, op = "reload"),
+    );
+    let change = |up: bool, config: InterfacesFile, steps: &[&Step]| Kind::Change {
+        ctx: Arc::new(ChangeCtx {
+            up,
+            args: ChangeArgs {
+                targets: steps
+                    .iter()
+                    .map(|s| format!("{}={}", s.iface, s.logical))
+                    .collect(),
+                verbose: args.verbose,
+                ..ChangeArgs::default()
+            },
+            config,
+        }),
+        failed: Vec::new(),
+        post_ran: false,
+        targets: Targets::default(),
+    };
+    let mut after = Vec::new();
+    if !downs.is_empty() {
+        after.push(d.spawn(root, change(false, old, &downs), &[]));
+    }
+    if !ups.is_empty() {
+        d.spawn(root, change(true, new, &ups), &after);
+    }
+}
