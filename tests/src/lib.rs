@@ -60,6 +60,8 @@ pub struct Bins {
     pub ifup: PathBuf,
     pub ifdown: PathBuf,
     pub ifquery: PathBuf,
+    pub ifreload: PathBuf,
+    pub netconfctl: PathBuf,
 }
 
 pub fn repo_root() -> PathBuf {
@@ -83,7 +85,7 @@ pub fn bins() -> &'static Bins {
             } else {
                 Err(format!(
                     "missing {}: run `cargo build --bins` first (or set NETCONF_BIN_DIR to \
-                     where netconfd, ifup, ifdown and ifquery are)",
+                     where netconfd and its clients are)",
                     path.display()
                 ))
             }
@@ -93,6 +95,8 @@ pub fn bins() -> &'static Bins {
             ifup: get("ifup")?,
             ifdown: get("ifdown")?,
             ifquery: get("ifquery")?,
+            ifreload: get("ifreload")?,
+            netconfctl: get("netconfctl")?,
             dir,
         })
     });
