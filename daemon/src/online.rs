@@ -14,17 +14,39 @@ pub struct Waiter {
     reply: ReplySender,
     id: u64,
     targets: Vec<String>,
+    /// One of the targets is enough (the `allow-hotplug` ones).
+    any: bool,
 }
 
-/// The interfaces a waiter waits for: those named, or every `auto` one.
-fn targets(d: &Dispatcher, args: &WaitOnlineArgs) -> Vec<String> {
+/// The interfaces a waiter waits for, as Debian's wait-online.sh picks
+/// them: those named; else every `auto` one but lo; else, when there is
+/// none, any one of the `allow-hotplug` ones.
+fn targets(d: &Dispatcher, args: &WaitOnlineArgs) -> (Vec<String>, bool) {
     if !args.targets.is_empty() {
-        return args.targets.clone();
+        return (args.targets.clone(), false);
     }
-    d.config
-        .class("auto")
-        .map(|c| c.interfaces.clone())
-        .unwrap_or_default()
+    let class = |name: &str| -> Vec<String> {
+        d.config
+            .class(name)
+            .map(|c| c.interfaces.iter().filter(|i| *i != "lo").cloned().collect())
+            .unwrap_or_default()
+    };
+    let auto = class("auto");
+    if auto.is_empty() {
+        (class("hotplug"), true)
+    } else {
+        (auto, false)
+    }
+}
+
+impl Waiter {
+    fn satisfied(&self, d: &Dispatcher) -> bool {
+        if self.any {
+            self.targets.is_empty() || self.targets.iter().any(|t| online(d, t))
+        } else {
+            self.targets.iter().all(|t| online(d, t))
+        }
+    }
 }
 
 /// Configured: netconf brought it up (or adopted it as up) and nothing
@@ -44,18 +66,21 @@ fn answer(waiter: &Waiter) {
 }
 
 pub fn wait(d: &mut Dispatcher, conn: ConnId, reply: ReplySender, id: u64, args: WaitOnlineArgs) {
+    let (targets, any) = targets(d, &args);
     let waiter = Waiter {
         conn,
         reply,
         id,
-        targets: targets(d, &args),
+        targets,
+        any,
     };
-    let pending: Vec<&String> = waiter.targets.iter().filter(|t| !online(d, t)).collect();
-    if pending.is_empty() {
+    if waiter.satisfied(d) {
         return answer(&waiter);
     }
+    let pending: Vec<&String> = waiter.targets.iter().filter(|t| !online(d, t)).collect();
     let message = format!(
-        "waiting for {}",
+        "waiting for {}{}",
+        if any { "one of " } else { "" },
         pending
             .iter()
             .map(|s| s.as_str())
@@ -83,7 +108,7 @@ pub fn check(d: &mut Dispatcher) {
     }
     let waiters = std::mem::take(&mut d.waiters);
     for waiter in waiters {
-        if waiter.targets.iter().all(|t| online(d, t)) {
+        if waiter.satisfied(d) {
             answer(&waiter);
         } else {
             d.waiters.push(waiter);

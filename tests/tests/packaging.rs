@@ -245,7 +245,12 @@ fn shell_words(line: &str) -> Vec<String> {
     words
 }
 
-const UNITS: &[&str] = &["netconfd.service", "networking.service", "ifup@.service"];
+const UNITS: &[&str] = &[
+    "netconfd.service",
+    "networking.service",
+    "ifup@.service",
+    "netconf-wait-online.service",
+];
 
 /// What the netconf package and Debian's base system install that the
 /// units run, by absolute path. Our own helper is copied in as it is; the
@@ -253,6 +258,7 @@ const UNITS: &[&str] = &["netconfd.service", "networking.service", "ifup@.servic
 /// executable file).
 const INSTALLED_STUBS: &[&str] = &[
     "/usr/sbin/netconfd",
+    "/usr/sbin/netconfctl",
     "/sbin/ifup",
     "/sbin/ifdown",
     "/sbin/ifquery",
@@ -296,6 +302,7 @@ fn systemd_analyze_verify(root: &Path) -> Out {
             "netconfd.service",
             "networking.service",
             "ifup@eth0.service",
+            "netconf-wait-online.service",
         ])
         .env("SYSTEMD_LOG_COLOR", "0")
         .env("SYSTEMD_PAGER", "")
@@ -385,7 +392,10 @@ fn shell_snippets_in_units_parse() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 3, "networking.service has two, ifup@.service one");
+    assert_eq!(
+        checked, 4,
+        "networking.service has two, ifup@.service and netconf-wait-online.service one each"
+    );
 }
 
 /// netconfd.service: ready when the socket serves, and neither a stop nor a
