@@ -28,7 +28,13 @@ fn targets(d: &Dispatcher, args: &WaitOnlineArgs) -> (Vec<String>, bool) {
     let class = |name: &str| -> Vec<String> {
         d.config
             .class(name)
-            .map(|c| c.interfaces.iter().filter(|i| *i != "lo").cloned().collect())
+            .map(|c| {
+                c.interfaces
+                    .iter()
+                    .filter(|i| *i != "lo")
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let auto = class("auto");

@@ -450,6 +450,11 @@ pub fn describe_change(change: &crate::kernel::Change) -> Option<(u32, String, b
             format!("route {} added", describe_route(r)),
             kernel_route(r),
         ),
+        Event::ReplaceRoute(r) => (
+            r.oif?,
+            format!("route {} replaced", describe_route(r)),
+            kernel_route(r),
+        ),
         Event::DelRoute(r) => (
             r.oif?,
             format!("route {} removed", describe_route(r)),

@@ -1,7 +1,8 @@
 //! Providers: each method (`loopback`, `manual`, `static_`) turns a stanza
 //! into the kernel state it asks for; `apply` writes only the difference over
 //! `netlink` (the one module that speaks rtnetlink) and records what it did;
-//! `hooks` runs the stanza's commands and the if-*.d scripts as Debian does.
+//! `hooks` runs the stanza's commands and the if-*.d scripts as Debian does;
+//! `mirror` keeps a live copy of the kernel's links, addresses and routes.
 //! Nothing here knows of sockets, queues or the daemon.
 
 pub mod apply;

@@ -35,6 +35,11 @@ pub enum Event {
     NewAddress(Address),
     DelAddress(Address),
     NewRoute(Route),
+    /// A route that took the place of another (`NLM_F_REPLACE`): the
+    /// kernel replaced the first route of the same family, table,
+    /// destination and metric (and tos, or IPv6 source prefix) with this
+    /// one, and does not announce the one it replaced.
+    ReplaceRoute(Route),
     DelRoute(Route),
     /// Notifications were lost (the receive buffer overflowed, or one could
     /// not be read): re-dump everything.
@@ -149,7 +154,14 @@ fn decode_events(mut rest: &[u8]) -> Vec<Event> {
                 wire::RTM_DELADDR => wire::decode_address(header.message_type, payload)
                     .map(|a| a.map(Event::DelAddress)),
                 wire::RTM_NEWROUTE => {
-                    wire::decode_route(header.message_type, payload).map(|r| r.map(Event::NewRoute))
+                    let replaced = header.flags & netlink_packet_core::NLM_F_REPLACE != 0;
+                    wire::decode_route(header.message_type, payload).map(|r| {
+                        r.map(if replaced {
+                            Event::ReplaceRoute
+                        } else {
+                            Event::NewRoute
+                        })
+                    })
                 }
                 wire::RTM_DELROUTE => {
                     wire::decode_route(header.message_type, payload).map(|r| r.map(Event::DelRoute))
@@ -207,5 +219,60 @@ impl AsRawFd for Monitor {
 impl AsFd for Monitor {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.sock.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netlink::{Family, NewRoute};
+    use netlink_packet_core::{
+        NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE,
+    };
+    use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+    use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+    fn datagram(msg: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
+        let mut header = NetlinkHeader::default();
+        header.flags = flags;
+        let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
+        packet.finalize();
+        let mut buf = vec![0; packet.buffer_len()];
+        packet.serialize(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn a_replacing_route_is_told_apart() {
+        let route = NewRoute {
+            destination: Some(("198.51.100.0".parse().unwrap(), 24)),
+            oif: Some(3),
+            ..NewRoute::new(Family::V4)
+        };
+        let msg = wire::new_route(&route, false).unwrap();
+        let added = decode_events(&datagram(msg.clone(), NLM_F_CREATE | NLM_F_EXCL));
+        assert!(matches!(added[..], [Event::NewRoute(_)]), "{added:?}");
+        let replaced = decode_events(&datagram(msg, NLM_F_REPLACE));
+        assert!(
+            matches!(&replaced[..], [Event::ReplaceRoute(r)] if r.oif == Some(3)),
+            "{replaced:?}"
+        );
+    }
+
+    /// A bridge port's AF_BRIDGE RTM_DELLINK (it left the bridge) is not the
+    /// link going away.
+    #[test]
+    fn bridge_port_messages_are_not_links() {
+        let mut msg = LinkMessage::default();
+        msg.header.index = 4;
+        msg.attributes.push(LinkAttribute::IfName("a1".into()));
+        let link = RouteNetlinkMessage::DelLink(msg.clone());
+        assert!(matches!(
+            decode_events(&datagram(link, 0))[..],
+            [Event::DelLink(_)]
+        ));
+        msg.header.interface_family = AddressFamily::Bridge;
+        let port = RouteNetlinkMessage::DelLink(msg);
+        assert_eq!(decode_events(&datagram(port, 0)), []);
     }
 }

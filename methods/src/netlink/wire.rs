@@ -351,6 +351,14 @@ pub(super) fn decode_link(kind: u16, payload: &[u8]) -> Result<Option<Link>, Str
         Ok(msg) => msg,
         Err(_) => lenient_link(payload)?,
     };
+    // The bridge announces its ports' bridge state in the same group, as
+    // link messages of family AF_BRIDGE, and says RTM_DELLINK when a port
+    // merely leaves the bridge. They describe a port, not the link: taken
+    // as links they would delete a link that still exists, or strip its
+    // kind.
+    if msg.header.interface_family != AddressFamily::Unspec {
+        return Ok(None);
+    }
     let mut link = Link {
         index: msg.header.index,
         name: String::new(),
