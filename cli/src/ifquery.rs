@@ -1,8 +1,12 @@
 //! `ifquery`: Debian ifupdown 0.8.41's `ifquery`, byte for byte in output and
 //! exit status, reading the configuration itself (no daemon needed), plus
-//! `--json` for machines and `--syntax-check` for people.
+//! `--json` for machines, `--syntax-check` for people, and ifupdown2's
+//! `--running` and `--check`, which read the kernel over rtnetlink.
 
+use crate::check;
+use crate::kernel_view::{KernelError, KernelView};
 use crate::options::{long_options, Common};
+use crate::running;
 use crate::usage::{self, warn};
 use clap::Parser;
 use netconf_ctlsock_proto::{socket_path, Client, Op, StateArgs};
@@ -32,7 +36,10 @@ const PROG: &str = "ifquery";
     name = "ifquery",
     version,
     args_override_self = true,
-    infer_long_args = true
+    infer_long_args = true,
+    // `--running` made `--r` ambiguous; Debian's getopt reads it as
+    // `--read-environment`, and so must we.
+    mut_arg("read_environment", |a| a.alias("r"))
 )]
 pub struct Args {
     #[command(flatten)]
@@ -58,9 +65,15 @@ pub struct Args {
     /// Show which interfaces are up, as PHYSICAL=LOGICAL (exit 1 if a named one is not)
     #[arg(long = "state")]
     pub state: bool,
-    /// Print the parsed configuration (or the queried interfaces) as JSON
+    /// Print the parsed configuration (or the queried interfaces, or the --running or --check report) as JSON
     #[arg(long = "json")]
     pub json: bool,
+    /// Print the kernel's current configuration of the interfaces, in interfaces(5) syntax
+    #[arg(short = 'r', long = "running")]
+    pub running: bool,
+    /// Compare the configuration of the interfaces with the kernel, option by option; exit 1 on any difference
+    #[arg(short = 'c', long = "check")]
+    pub check: bool,
     /// Check the configuration and report every problem with file and line; exit 1 on errors
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
@@ -77,7 +90,10 @@ pub struct Args {
 }
 
 pub fn main() -> ExitCode {
-    let args: Args = match usage::parse(PROG, &long_options(&["socket", "json", "syntax-check"])) {
+    let args: Args = match usage::parse(
+        PROG,
+        &long_options(&["socket", "json", "syntax-check", "running", "check"]),
+    ) {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -93,6 +109,14 @@ fn run(mut args: Args) -> ExitCode {
         Err(code) => return code,
     };
     args.common.read_environment();
+    let kernel = args.running || args.check;
+    if kernel && ((args.running && args.check) || args.list || args.state || args.syntax_check) {
+        warn(
+            PROG,
+            "--running and --check go with none of --list, --state, --syntax-check and each other",
+        );
+        return usage::usage(PROG);
+    }
     if args.state {
         return state(&args);
     }
@@ -102,13 +126,15 @@ fn run(mut args: Args) -> ExitCode {
     if args.syntax_check {
         return syntax_check(&args, &options);
     }
-    if args.json && args.ifaces.is_empty() && !args.list {
+    if args.json && args.ifaces.is_empty() && !args.list && !kernel {
         return json_model(&args, &options);
     }
     if let Err(code) = args.common.check_targets(PROG, &args.ifaces, args.list) {
         return code;
     }
-    if args.common.all && !args.list {
+    // Debian's ifquery lists with -a but queries only named interfaces;
+    // ifupdown2's --running and --check take -a.
+    if args.common.all && !args.list && !kernel {
         return usage::usage(PROG);
     }
 
@@ -128,7 +154,21 @@ fn run(mut args: Args) -> ExitCode {
     for target in &targets {
         success &= query.interface(target);
     }
-    if let Err(e) = query.finish() {
+    let mut written = Ok(());
+    if kernel {
+        match query.kernel_report() {
+            Ok((report, passed)) => {
+                success &= passed;
+                written = query.out.write_all(report.as_bytes());
+            }
+            Err(e) => {
+                let _ = query.finish();
+                warn(PROG, &e.to_string());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if let Err(e) = written.and_then(|()| query.finish()) {
         // A closed pipe (`ifquery -l | head`) is not worth a word.
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             warn(PROG, &format!("write error: {e}"));
@@ -402,6 +442,17 @@ struct Query<'a> {
     vars: Vec<Option<Variables>>,
     out: BufWriter<std::io::StdoutLock<'static>>,
     json: Vec<Value>,
+    /// `--running`/`--check`: the interfaces selected, answered together
+    /// from one reading of the kernel.
+    selected: Vec<Selected>,
+}
+
+/// An interface selected for `--running` or `--check`.
+struct Selected {
+    iface: String,
+    logical: String,
+    /// The stanzas of `logical`, after mapping scripts.
+    stanzas: Vec<usize>,
 }
 
 impl<'a> Query<'a> {
@@ -422,6 +473,7 @@ impl<'a> Query<'a> {
             vars: vec![None; config.stanzas.len()],
             out: BufWriter::new(std::io::stdout().lock()),
             json: Vec::new(),
+            selected: Vec::new(),
         }
     }
 
@@ -483,6 +535,22 @@ impl<'a> Query<'a> {
             return true;
         }
 
+        if self.args.running {
+            // The kernel's view of a device does not depend on which
+            // logical interface a mapping script would pick.
+            let stanzas = self
+                .by_name
+                .get(logical.as_str())
+                .cloned()
+                .unwrap_or_default();
+            self.selected.push(Selected {
+                iface: iface.to_string(),
+                logical,
+                stanzas,
+            });
+            return true;
+        }
+
         let mut mapping_skipped = false;
         for mapping in &self.config.mappings {
             if !mapping.patterns.iter().any(|p| fnmatch(p, &logical, false)) {
@@ -519,7 +587,27 @@ impl<'a> Query<'a> {
             .cloned()
             .unwrap_or_default();
         let found = !indexes.is_empty();
-        for idx in indexes {
+        if self.args.check {
+            if found {
+                self.selected.push(Selected {
+                    iface: iface.to_string(),
+                    logical: logical.clone(),
+                    stanzas: indexes,
+                });
+            }
+        } else {
+            self.dump(&indexes, iface, &logical);
+        }
+        if !found && !mapping_skipped {
+            warn(PROG, &format!("unknown interface {iface}"));
+            return false;
+        }
+        true
+    }
+
+    /// The options of `logical`'s stanzas, as ifupdown prints them.
+    fn dump(&mut self, indexes: &[usize], iface: &str, logical: &str) {
+        for &idx in indexes {
             let stanza = &self.config.stanzas[idx];
             let vars = self.vars[idx].get_or_insert_with(|| Variables::from_stanza(stanza));
             if let Some(method) = method_def(stanza.family, &stanza.method) {
@@ -548,15 +636,67 @@ impl<'a> Query<'a> {
                 }
             }
         }
-        if !found && !mapping_skipped {
-            warn(PROG, &format!("unknown interface {iface}"));
-            return false;
-        }
-        true
+    }
+
+    /// `--running` or `--check` for the selected interfaces: the text (or
+    /// JSON) to print, and whether every check passed.
+    fn kernel_report(&mut self) -> Result<(String, bool), KernelError> {
+        let selected = std::mem::take(&mut self.selected);
+        let view = if selected.is_empty() {
+            KernelView::default()
+        } else {
+            KernelView::read()?
+        };
+        let auto: Vec<String> = class_targets(self.config, "auto", &mut self.system)
+            .into_iter()
+            .map(|m| m.split_once('=').map_or(m.as_str(), |(p, _)| p).to_string())
+            .collect();
+        let mut passed = true;
+        let (text, json) = if self.args.running {
+            let answers: Vec<running::Running> = selected
+                .iter()
+                .map(|s| {
+                    let target = running::Target {
+                        name: s.iface.clone(),
+                        auto: auto.contains(&s.iface),
+                        wants_hwaddress: s.stanzas.iter().any(|&i| {
+                            self.config.stanzas[i]
+                                .options
+                                .iter()
+                                .any(|o| o.name == "hwaddress")
+                        }),
+                    };
+                    running::running(&view, &target)
+                })
+                .collect();
+            (
+                running::render_text(&answers),
+                running::render_json(&answers),
+            )
+        } else {
+            let mut checks = Vec::new();
+            for s in &selected {
+                let target = check::Target {
+                    iface: s.iface.clone(),
+                    logical: s.logical.clone(),
+                    auto: auto.contains(&s.iface),
+                    stanzas: s.stanzas.iter().map(|&i| &self.config.stanzas[i]).collect(),
+                };
+                checks.extend(check::check(&view, &target, &self.overrides));
+            }
+            passed = checks.iter().all(check::StanzaCheck::passed);
+            (check::render_text(&checks), check::render_json(&checks))
+        };
+        let report = if self.args.json {
+            format!("{json:#}\n")
+        } else {
+            text
+        };
+        Ok((report, passed))
     }
 
     fn finish(mut self) -> std::io::Result<()> {
-        if self.args.json {
+        if self.args.json && !self.args.running && !self.args.check {
             let text = serde_json::to_string_pretty(&self.json).map_err(std::io::Error::other)?;
             writeln!(self.out, "{text}")?;
         }

@@ -1,10 +1,15 @@
 //! The command-line clients of netconf: `ifup`, `ifdown`, `ifreload` and
 //! `netconfctl` (requests to netconfd over its control socket), and
-//! `ifquery` (reads the configuration itself). Each binary in `src/bin` is a thin wrapper around its module here.
+//! `ifquery` (reads the configuration, and for `--running`/`--check` the
+//! kernel, itself). Each binary in `src/bin` is a thin wrapper around its
+//! module here.
 
+pub mod check;
 pub mod ifquery;
 pub mod ifreload;
 pub mod ifupdown;
+pub mod kernel_view;
 pub mod netconfctl;
 pub mod options;
+pub mod running;
 pub mod usage;
