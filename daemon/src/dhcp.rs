@@ -444,13 +444,12 @@ pub fn restore(d: &mut Dispatcher) {
     }
     // The stanzas as the file says now: a dhclient started again keeps its
     // hostname, metric and the rest.
-    let config = netconf_interfaces::parse_file(
-        &d.settings.interfaces_file.to_string_lossy(),
-        &netconf_interfaces::ParseOptions::default(),
-    );
+    if found.is_empty() {
+        return;
+    }
+    let config = d.config.clone();
     for (phys, logical, family, method, mut record) in found {
         let mut vars = config
-            .config
             .stanzas_named(&logical)
             .find(|s| s.family == family && s.method == method)
             .map(netconf_interfaces::Variables::from_stanza)

@@ -26,7 +26,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// The netconf daemon: configures network interfaces from
 /// /etc/network/interfaces on behalf of ifup, ifdown and friends.
@@ -159,10 +159,17 @@ pub fn run(args: Args) -> Result<(), StartError> {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
+    let started = std::time::Instant::now();
+    let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1000.0;
     make_dir(&args.run_dir)?;
     make_dir(&args.state_dir)?;
     let state_file = args.run_dir.join("state.json");
     let state = State::load(&state_file)?;
+    debug!(
+        interfaces = state.interfaces.len(),
+        ms = ms(started),
+        "state read"
+    );
     let listener = bind(&args.socket)?;
 
     let (queue, messages) = crossbeam_channel::unbounded::<Message>();
@@ -189,11 +196,16 @@ pub fn run(args: Args) -> Result<(), StartError> {
         resolv_conf: args.resolv_conf.clone(),
     };
     let mut dispatcher = Dispatcher::new(settings, dhcp_settings, state, queue.clone(), jobs);
+    debug!(ms = ms(started), "configuration and kernel read");
     dhcp::restore(&mut dispatcher);
     match &dispatcher.kernel {
         Ok(_) => adopt::adopt(&mut dispatcher),
         Err(e) => error!("{e}"),
     }
+    debug!(
+        ms = ms(started),
+        "dhclients and existing configuration adopted"
+    );
     let dispatcher_thread = std::thread::Builder::new()
         .name("dispatcher".into())
         .spawn(move || dispatcher.run(messages))
@@ -215,7 +227,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
             })?;
         tokio::spawn(server::serve(listener, queue.clone()));
         tokio::task::spawn_local(runner::run_jobs(job_queue, queue.clone()));
-        info!(socket = %socket.display(), "netconfd ready");
+        info!(socket = %socket.display(), ms = ms(started), "netconfd ready");
         // The socket has listened since bind() and its accept loop runs as
         // soon as this task yields: a client that connects now is served.
         tell_manager(
