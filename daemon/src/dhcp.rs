@@ -270,7 +270,7 @@ fn link_up(d: &mut Dispatcher, iface: &str) -> Result<(), Failure> {
         ..Default::default()
     };
     let mut scratch = Applied::default();
-    d.with_netlink(|nl| apply::apply(nl, iface, &desired, &mut scratch, false))?
+    d.with_kernel(|k| apply::apply(k, iface, &desired, &mut scratch, false))?
         .map(|_| ())
         .map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))
 }
@@ -289,7 +289,7 @@ fn apply_lease(
     };
     let mut applied = Applied::default();
     let changes = d
-        .with_netlink(|nl| apply::apply(nl, iface, desired, &mut applied, false))?
+        .with_kernel(|k| apply::apply(k, iface, desired, &mut applied, false))?
         .map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))?;
     // What the old lease had and the new one does not goes, after the new
     // is in place: no moment without an address.
@@ -315,8 +315,8 @@ fn apply_lease(
         ..Applied::default()
     };
     let promoting = PromoteSecondaries::enable(&stale);
-    let (removed, errors) = d.with_netlink(|nl| {
-        apply::remove(nl, &stale, Removal::Ifdown { link_down: false }, false)
+    let (removed, errors) = d.with_kernel(|k| {
+        apply::remove(k, &stale, Removal::Ifdown { link_down: false }, false)
     })?;
     drop(promoting);
     for e in errors {
@@ -349,7 +349,7 @@ fn lost(d: &mut Dispatcher, key: &Key) {
     let lease = std::mem::take(&mut client.record.lease);
     client.record.info = None;
     if let Ok((_, errors)) =
-        d.with_netlink(|nl| apply::remove(nl, &lease, Removal::Ifdown { link_down: false }, false))
+        d.with_kernel(|k| apply::remove(k, &lease, Removal::Ifdown { link_down: false }, false))
     {
         for e in errors {
             warn!(iface, "removing what the lease added: {e}");
@@ -520,9 +520,9 @@ pub fn abandon(d: &mut Dispatcher, iface: &str) {
             }
         }
         let _ = std::fs::remove_file(client.spec.pid_file());
-        let _ = d.with_netlink(|nl| {
+        let _ = d.with_kernel(|k| {
             apply::remove(
-                nl,
+                k,
                 &client.record.lease,
                 Removal::Ifdown { link_down: false },
                 false,

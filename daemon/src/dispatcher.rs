@@ -14,7 +14,6 @@ use netconf_ctlsock_proto::{
     encode, Body, ChangeArgs, ErrorCode, ErrorReply, Op, Progress, Response, Stream,
 };
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
-use netconf_methods::netlink::Netlink;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
@@ -852,16 +851,16 @@ impl Dispatcher {
         self.kernel_changed(&events, false);
     }
 
-    /// Runs `write` with the rtnetlink socket: changes made by others
-    /// before it are reported as theirs, what the kernel announces right
+    /// Runs `write` on the kernel: changes made by others before it are
+    /// reported as theirs, what the kernel announces during and right
     /// after it as netconf's own.
-    pub fn with_netlink<T>(&mut self, write: impl FnOnce(&mut Netlink) -> T) -> Result<T, Failure> {
+    pub fn with_kernel<T>(&mut self, write: impl FnOnce(&mut Kernel) -> T) -> Result<T, Failure> {
         self.sync_kernel();
         let kernel = self
             .kernel
             .as_mut()
             .map_err(|e| Failure::new(ErrorCode::Netlink, e.clone()))?;
-        let out = write(&mut kernel.nl);
+        let out = write(kernel);
         let ours = kernel.sync();
         self.kernel_changed(&ours, true);
         Ok(out)

@@ -802,7 +802,7 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     let link_down = work.link_down;
     let (changes, result) = if up {
         let desired = desired.unwrap_or_default();
-        match d.with_netlink(|nl| apply::apply(nl, &phys, &desired, &mut applied, no_act))? {
+        match d.with_kernel(|k| apply::apply(k, &phys, &desired, &mut applied, no_act))? {
             Ok(changes) => (changes, Ok(())),
             Err(e) => (
                 Vec::new(),
@@ -814,8 +814,8 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
             Kind::Iface(i) => i.stanzas.get(stanza)?.cfg.as_ref().map(|c| c.family),
             _ => None,
         });
-        let (mut changes, errors) = d.with_netlink(|nl| {
-            apply::remove(nl, &applied, Removal::Ifdown { link_down }, no_act)
+        let (mut changes, errors) = d.with_kernel(|k| {
+            apply::remove(k, &applied, Removal::Ifdown { link_down }, no_act)
         })?;
         for e in errors {
             d.progress(id, "warning", format!("{phys}: {e}"));
@@ -871,14 +871,14 @@ fn remove_external(
         .collect();
     let mut changes = Vec::new();
     let mut errors = Vec::new();
-    let _ = d.with_netlink(|nl| {
+    let _ = d.with_kernel(|k| {
         for r in &routes {
             changes.push(format!(
                 "remove route {} dev {phys} (added outside netconf)",
                 crate::status::describe_route(r)
             ));
             if !no_act {
-                if let Err(e) = nl.del_route(&NewRoute::from(r)) {
+                if let Err(e) = k.nl.del_route(&NewRoute::from(r)) {
                     errors.push(e.to_string());
                 }
             }
@@ -888,7 +888,7 @@ fn remove_external(
                 "remove address {a} from {phys} (added outside netconf)"
             ));
             if !no_act {
-                if let Err(e) = nl.del_address(index, a.addr, a.prefix_len, a.peer) {
+                if let Err(e) = k.nl.del_address(index, a.addr, a.prefix_len, a.peer) {
                     errors.push(e.to_string());
                 }
             }
@@ -1027,7 +1027,7 @@ fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) 
     let mut notes = Vec::new();
     for w in work.iter().rev() {
         let Ok((changes, errors)) =
-            d.with_netlink(|nl| apply::remove(nl, &w.applied, Removal::Rollback, no_act))
+            d.with_kernel(|k| apply::remove(k, &w.applied, Removal::Rollback, no_act))
         else {
             return;
         };

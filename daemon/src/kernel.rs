@@ -11,7 +11,11 @@
 
 use crate::queue::{Message, Sender};
 use netconf_methods::mirror::{Mirror, Resync};
-use netconf_methods::netlink::{Event as MonitorEvent, Link, Monitor, Netlink};
+use netconf_methods::apply::KernelState;
+use netconf_methods::netlink::{
+    Address, Event as MonitorEvent, Family, Link, Monitor, Netlink, NetlinkError, Route,
+    MAIN_TABLE,
+};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use tracing::{debug, warn};
@@ -31,6 +35,8 @@ pub struct Kernel {
     drained: crossbeam_channel::Sender<()>,
     /// Notifications were lost and the mirror re-read, since start.
     pub overruns: u64,
+    /// Notifications read into the mirror, not yet handed out by `sync`.
+    unreported: Vec<Change>,
 }
 
 impl Kernel {
@@ -59,13 +65,20 @@ impl Kernel {
             mirror,
             drained,
             overruns: 0,
+            unreported: Vec::new(),
         })
     }
 
     /// Reads every pending notification into the mirror (re-reading what
-    /// the kernel changes without telling) and returns them.
+    /// the kernel changes without telling) and returns them, with those
+    /// read earlier by [`KernelState`] lookups.
     pub fn sync(&mut self) -> Vec<Change> {
-        let mut events = Vec::new();
+        self.drain();
+        std::mem::take(&mut self.unreported)
+    }
+
+    fn drain(&mut self) {
+        let events = &mut self.unreported;
         let mut resync = Resync::Nothing;
         loop {
             match self.monitor.recv() {
@@ -100,7 +113,6 @@ impl Kernel {
                 warn!("re-reading the kernel: {e}");
             }
         }
-        events
     }
 
     /// The dispatcher has drained the monitor: the watcher may poll again.
@@ -130,5 +142,39 @@ fn watch(fd: OwnedFd, queue: Sender, drained: crossbeam_channel::Receiver<()>) {
         if queue.send(Message::Kernel).is_err() || drained.recv().is_err() {
             return;
         }
+    }
+}
+
+/// `apply` and `remove` diff against the mirror, brought up to date first:
+/// the notification of every write netconf made is already queued, so the
+/// mirror after a drain is the kernel as it is.
+impl KernelState for Kernel {
+    fn netlink(&mut self) -> &mut Netlink {
+        &mut self.nl
+    }
+
+    fn link_by_name(&mut self, name: &str) -> Result<Option<Link>, NetlinkError> {
+        self.drain();
+        Ok(self.mirror.link_by_name(name).cloned())
+    }
+
+    fn addresses_of(&mut self, index: u32, family: Family) -> Result<Vec<Address>, NetlinkError> {
+        self.drain();
+        Ok(self
+            .mirror
+            .addresses_of(index)
+            .filter(|a| Family::of(&a.addr) == family)
+            .cloned()
+            .collect())
+    }
+
+    fn routes_of(&mut self, index: u32, family: Family) -> Result<Vec<Route>, NetlinkError> {
+        self.drain();
+        Ok(self
+            .mirror
+            .routes_of(index)
+            .filter(|r| r.family == family && r.table == MAIN_TABLE)
+            .cloned()
+            .collect())
     }
 }

@@ -244,7 +244,22 @@ pub fn status(d: &Dispatcher, config: &InterfacesFile, only: Option<&str>) -> Va
         return json!({ "interfaces": [], "error": d.kernel.as_ref().err() });
     };
     let mirror = &kernel.mirror;
-    let mut names: Vec<String> = mirror.links().map(|l| l.name.clone()).collect();
+    // A managed link renamed by someone else is shown once, under the
+    // name netconf knows it by (with "renamed to ..." in its differences).
+    let renamed: BTreeSet<u32> = d
+        .state
+        .interfaces
+        .iter()
+        .filter_map(|r| {
+            let index = r.ifindex?;
+            (mirror.link(index)?.name != r.phys).then_some(index)
+        })
+        .collect();
+    let mut names: Vec<String> = mirror
+        .links()
+        .filter(|l| !renamed.contains(&l.index))
+        .map(|l| l.name.clone())
+        .collect();
     let mut seen: BTreeSet<String> = names.iter().cloned().collect();
     let extra = d
         .state

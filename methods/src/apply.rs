@@ -3,8 +3,8 @@
 //! `ifdown` removes it and a failed `ifup` can be rolled back.
 
 use crate::netlink::{
-    Family as NlFamily, LinkChange, Netlink, NetlinkError, NewAddress, NewRoute,
-    NETCONF_ROUTE_PROTOCOL,
+    Address, Family as NlFamily, Link, LinkChange, Netlink, NetlinkError, NewAddress, NewRoute,
+    Route, NETCONF_ROUTE_PROTOCOL,
 };
 use crate::provider::{AddressWanted, Desired, RouteWanted};
 use serde::{Deserialize, Serialize};
@@ -58,6 +58,36 @@ pub enum ApplyError {
     },
 }
 
+/// What [`apply`] and [`remove`] diff against and write with: the kernel's
+/// current links, addresses and main-table routes, and the socket that
+/// changes them. netconfd answers the reads from its mirror of the kernel
+/// (kept exact by draining notifications first); a plain [`Netlink`] asks
+/// the kernel each time.
+pub trait KernelState {
+    fn netlink(&mut self) -> &mut Netlink;
+    fn link_by_name(&mut self, name: &str) -> Result<Option<Link>, NetlinkError>;
+    fn addresses_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Address>, NetlinkError>;
+    fn routes_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Route>, NetlinkError>;
+}
+
+impl KernelState for Netlink {
+    fn netlink(&mut self) -> &mut Netlink {
+        self
+    }
+
+    fn link_by_name(&mut self, name: &str) -> Result<Option<Link>, NetlinkError> {
+        Netlink::link_by_name(self, name)
+    }
+
+    fn addresses_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Address>, NetlinkError> {
+        self.addresses(Some(index), Some(family))
+    }
+
+    fn routes_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Route>, NetlinkError> {
+        self.routes(family, Some(MAIN_TABLE), Some(index))
+    }
+}
+
 /// The kernel device an interface name stands for (`eth0:1` is on `eth0`).
 pub fn device_of(iface: &str) -> &str {
     iface.split(':').next().unwrap_or(iface)
@@ -90,7 +120,7 @@ fn family_of(addr: &IpAddr) -> NlFamily {
 /// `applied` as it succeeds, so on error the caller can roll back with
 /// [`remove`]. Returns the changes made (or, with `dry_run`, that would be).
 pub fn apply(
-    nl: &mut Netlink,
+    kernel: &mut impl KernelState,
     iface: &str,
     desired: &Desired,
     applied: &mut Applied,
@@ -98,7 +128,7 @@ pub fn apply(
 ) -> Result<Vec<String>, ApplyError> {
     let device = device_of(iface);
     applied.device = device.to_string();
-    let link = nl
+    let link = kernel
         .link_by_name(device)?
         .ok_or_else(|| ApplyError::NoSuchInterface(device.to_string()))?;
     let index = link.index;
@@ -127,7 +157,7 @@ pub fn apply(
 
     let family = desired.addresses.first().map(|a| family_of(&a.addr));
     let existing = match family {
-        Some(f) => nl.addresses(Some(index), Some(f))?,
+        Some(f) => kernel.addresses_of(index, f)?,
         None => Vec::new(),
     };
 
@@ -138,7 +168,9 @@ pub fn apply(
                 a.addr, a.prefix_len
             ));
             if !dry_run {
-                nl.del_address(index, a.addr, a.prefix_len, a.peer)?;
+                kernel
+                    .netlink()
+                    .del_address(index, a.addr, a.prefix_len, a.peer)?;
             }
         }
     }
@@ -159,7 +191,7 @@ pub fn apply(
             ));
         }
         if (!present || refresh) && !dry_run {
-            nl.add_address(
+            kernel.netlink().add_address(
                 &NewAddress {
                     index,
                     addr: want.addr,
@@ -229,7 +261,7 @@ pub fn apply(
         change.up = Some(true);
     }
     if change != LinkChange::default() && !dry_run {
-        nl.set_link(index, &change)?;
+        kernel.netlink().set_link(index, &change)?;
         applied.set_up |= change.up == Some(true);
         if change.mtu.is_some() {
             applied.previous_mtu = Some(link.mtu);
@@ -244,13 +276,15 @@ pub fn apply(
             .gateway
             .as_ref()
             .map_or(NlFamily::V4, family_of);
-        let existing = nl.routes(route_family, Some(MAIN_TABLE), Some(index))?;
+        let existing = kernel.routes_of(index, route_family)?;
         for want in &desired.routes {
             let present = existing.iter().any(|r| want.matches(r));
             if !present {
                 changes.push(format!("add route {} dev {device}", describe_route(want)));
                 if !dry_run {
-                    nl.add_route(&new_route(index, want), false)?;
+                    kernel
+                        .netlink()
+                        .add_route(&new_route(index, want), false)?;
                 }
             }
             if !dry_run {
@@ -289,7 +323,7 @@ pub enum Removal {
 /// Undoes `applied`. Missing addresses and routes are fine (someone removed
 /// them already); other errors are collected and the rest still undone.
 pub fn remove(
-    nl: &mut Netlink,
+    kernel: &mut impl KernelState,
     applied: &Applied,
     how: Removal,
     dry_run: bool,
@@ -297,7 +331,7 @@ pub fn remove(
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let device = applied.device.as_str();
-    let link = match nl.link_by_name(device) {
+    let link = match kernel.link_by_name(device) {
         Ok(Some(link)) => link,
         // The link is gone: so is everything on it.
         Ok(None) => return (changes, errors),
@@ -317,7 +351,7 @@ pub fn remove(
             describe_route(&r.route)
         ));
         if !dry_run {
-            if let Err(e) = nl.del_route(&new_route(index, &r.route)) {
+            if let Err(e) = kernel.netlink().del_route(&new_route(index, &r.route)) {
                 if !is_gone(&e) {
                     errors.push(e.into());
                 }
@@ -335,7 +369,10 @@ pub fn remove(
             a.addr, a.prefix_len
         ));
         if !dry_run {
-            if let Err(e) = nl.del_address(index, a.addr, a.prefix_len, a.peer) {
+            if let Err(e) = kernel
+                .netlink()
+                .del_address(index, a.addr, a.prefix_len, a.peer)
+            {
                 if !is_gone(&e) {
                     errors.push(e.into());
                 }
@@ -381,7 +418,7 @@ pub fn remove(
             changes.push(format!("set {device} mtu {m}"));
         }
         if !dry_run {
-            if let Err(e) = nl.set_link(index, &change) {
+            if let Err(e) = kernel.netlink().set_link(index, &change) {
                 errors.push(e.into());
             }
         }
