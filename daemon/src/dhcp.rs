@@ -315,9 +315,8 @@ fn apply_lease(
         ..Applied::default()
     };
     let promoting = PromoteSecondaries::enable(&stale);
-    let (removed, errors) = d.with_kernel(|k| {
-        apply::remove(k, &stale, Removal::Ifdown { link_down: false }, false)
-    })?;
+    let (removed, errors) =
+        d.with_kernel(|k| apply::remove(k, &stale, Removal::Ifdown { link_down: false }, false))?;
     drop(promoting);
     for e in errors {
         warn!(iface, "removing what the old lease added: {e}");

@@ -814,9 +814,8 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
             Kind::Iface(i) => i.stanzas.get(stanza)?.cfg.as_ref().map(|c| c.family),
             _ => None,
         });
-        let (mut changes, errors) = d.with_kernel(|k| {
-            apply::remove(k, &applied, Removal::Ifdown { link_down }, no_act)
-        })?;
+        let (mut changes, errors) =
+            d.with_kernel(|k| apply::remove(k, &applied, Removal::Ifdown { link_down }, no_act))?;
         for e in errors {
             d.progress(id, "warning", format!("{phys}: {e}"));
         }

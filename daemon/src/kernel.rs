@@ -10,11 +10,10 @@
 //! arrived unasked (a change made by someone else).
 
 use crate::queue::{Message, Sender};
-use netconf_methods::mirror::{Mirror, Resync};
 use netconf_methods::apply::KernelState;
+use netconf_methods::mirror::{Mirror, Resync};
 use netconf_methods::netlink::{
-    Address, Event as MonitorEvent, Family, Link, Monitor, Netlink, NetlinkError, Route,
-    MAIN_TABLE,
+    Address, Event as MonitorEvent, Family, Link, Monitor, Netlink, NetlinkError, Route, MAIN_TABLE,
 };
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};

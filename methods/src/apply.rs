@@ -282,9 +282,7 @@ pub fn apply(
             if !present {
                 changes.push(format!("add route {} dev {device}", describe_route(want)));
                 if !dry_run {
-                    kernel
-                        .netlink()
-                        .add_route(&new_route(index, want), false)?;
+                    kernel.netlink().add_route(&new_route(index, want), false)?;
                 }
             }
             if !dry_run {
