@@ -63,6 +63,9 @@ pub struct Client {
     pub stopping: bool,
     /// Times it died and was started again, for the backoff.
     pub respawns: u32,
+    /// Stopped on purpose to start over (the carrier came back): start it
+    /// again at once when it exits.
+    pub restart: bool,
 }
 
 impl Client {
@@ -74,6 +77,7 @@ impl Client {
             waiter: None,
             stopping: false,
             respawns: 0,
+            restart: false,
         }
     }
 }
@@ -402,6 +406,15 @@ pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, success: bool, status: &s
     if client.stopping {
         return;
     }
+    if client.restart {
+        client.restart = false;
+        info!(iface, "starting dhclient again: the carrier is back");
+        let spec = client.spec.clone();
+        let _ = d
+            .jobs_sender()
+            .send((0, crate::queue::Job::StartDhclient(spec)));
+        return;
+    }
     // Stateless DHCPv6 asks once and is done.
     if client.spec.v6 == Some(netconf_methods::dhclient::Mode6::Stateless) && success {
         return;
@@ -422,6 +435,33 @@ pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, success: bool, status: &s
     let _ = d
         .jobs_sender()
         .send((0, crate::queue::Job::RespawnDhclient { spec, after }));
+}
+
+/// The carrier of `iface` came back: its dhclients start over (stopped
+/// here, started again when they exit), since the cable may now lead to
+/// another network. One still waiting for its first lease is left alone.
+pub fn carrier_back(d: &mut Dispatcher, iface: &str) {
+    for v6 in [false, true] {
+        let Some(client) = d.dhcp.get_mut(&(iface.to_string(), v6)) else {
+            continue;
+        };
+        let Some(pid) = client.record.pid else {
+            continue;
+        };
+        if client.stopping || client.waiter.is_some() {
+            continue;
+        }
+        if netconf_methods::dhclient::token_of(pid).as_deref() != Some(client.record.token.as_str())
+        {
+            continue;
+        }
+        info!(iface, pid, "carrier is back: DHCP starts over");
+        client.restart = true;
+        // SAFETY: a plain kill(2) of a process we verified is ours.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGTERM);
+        }
+    }
 }
 
 /// Brings back what a restarted daemon knows of its dhclients, from the

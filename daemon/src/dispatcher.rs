@@ -95,6 +95,9 @@ pub enum Kind {
     Job(Option<Box<Job>>),
     /// Waits for the first lease of a dhclient (or times out).
     WaitLease { key: crate::dhcp::Key },
+    /// `wait-carrier SECONDS`: waits for the link's carrier, going on
+    /// without it (and saying so) when the time is up.
+    WaitCarrier { device: String, timeout: Duration },
     /// Kernel work done right here: apply or remove a stanza of the parent `Iface`.
     Kernel { stanza: usize, up: bool },
 }
@@ -134,6 +137,8 @@ pub struct Dispatcher {
     monitors: Vec<(ConnId, ReplySender, u64)>,
     /// `wait-online` requests still waiting.
     pub waiters: Vec<crate::online::Waiter>,
+    /// `wait-carrier` events still waiting, by device.
+    pub carrier_waiters: Vec<(String, EventId)>,
     events: HashMap<EventId, Event>,
     dependents: HashMap<EventId, Vec<EventId>>,
     /// Per physical interface: the event running on it first, then those waiting.
@@ -166,6 +171,7 @@ impl Dispatcher {
             foreign_dhclients: netconf_methods::dhclient::foreign_interfaces(),
             monitors: Vec::new(),
             waiters: Vec::new(),
+            carrier_waiters: Vec::new(),
             events: HashMap::new(),
             dependents: HashMap::new(),
             iface_queues: HashMap::new(),
@@ -212,6 +218,11 @@ impl Dispatcher {
                         JobOutput::Started { key, pid } => crate::dhcp::started(self, key, *pid),
                         JobOutput::Done => {}
                     }
+                    if let Some(i) = self.carrier_waiters.iter().position(|(_, e)| *e == event) {
+                        let (device, _) = self.carrier_waiters.remove(i);
+                        let message = format!("no carrier on {device}; configuring it anyway");
+                        self.progress(event, "warning", message);
+                    }
                     self.complete(event, Ok(()));
                 }
                 Err(e) => self.complete(event, Err(Failure::new(e.code, e.message))),
@@ -253,6 +264,7 @@ impl Dispatcher {
                 };
                 self.kernel_changed(&events, false);
             }
+            Message::HotplugCheck { name, tries } => crate::hotplug::check(self, &name, tries),
             Message::Hangup { conn } => {
                 self.monitors.retain(|(c, _, _)| *c != conn);
                 crate::online::hangup(self, conn);
@@ -476,9 +488,12 @@ impl Dispatcher {
                 Job::WatchDhclient { .. } => "watch-dhclient",
                 Job::ReleaseDhclient(_) => "release-dhclient",
                 Job::Timer { .. } => "timer",
+                Job::Sleep(_) => "sleep",
                 Job::RespawnDhclient { .. } => "respawn-dhclient",
+                Job::HotplugCheck { .. } => "hotplug-check",
             },
             Kind::WaitLease { .. } => "wait-lease",
+            Kind::WaitCarrier { .. } => "wait-carrier",
             Kind::Kernel { up: true, .. } => "apply",
             Kind::Kernel { up: false, .. } => "remove",
         };
@@ -575,6 +590,22 @@ impl Dispatcher {
                 let message = format!("no DHCP lease on {iface} within {} s", after.as_secs());
                 self.progress(id, "dhcp", format!("waiting for a DHCP lease on {iface}"));
                 let _ = self.jobs.send((id, Job::Timer { after, message }));
+            }
+            Kind::WaitCarrier { device, timeout } => {
+                let (device, timeout) = (device.clone(), *timeout);
+                self.sync_kernel();
+                let carrier = self
+                    .kernel
+                    .as_ref()
+                    .ok()
+                    .and_then(|k| k.mirror.link_by_name(&device))
+                    .is_some_and(|l| l.lower_up);
+                if carrier {
+                    return self.complete(id, Ok(()));
+                }
+                self.progress(id, "carrier", format!("waiting for a carrier on {device}"));
+                self.carrier_waiters.push((device, id));
+                let _ = self.jobs.send((id, Job::Sleep(timeout)));
             }
             Kind::Kernel { stanza, up } => {
                 let (stanza, up) = (*stanza, *up);
@@ -705,7 +736,11 @@ impl Dispatcher {
             return;
         };
         match &event.kind {
-            Kind::Request { .. } | Kind::Job(_) | Kind::Kernel { .. } | Kind::WaitLease { .. } => {
+            Kind::Request { .. }
+            | Kind::Job(_)
+            | Kind::Kernel { .. }
+            | Kind::WaitLease { .. }
+            | Kind::WaitCarrier { .. } => {
                 let failure = event.failure.clone();
                 self.complete(id, failure.map_or(Ok(()), Err));
             }
@@ -916,6 +951,42 @@ impl Dispatcher {
             self.tell_monitors(name, None, "kernel", format!("{text} ({origin})"));
         }
         crate::online::check(self);
+        if !ours {
+            crate::hotplug::kernel_changed(self, changes);
+        }
+    }
+
+    /// Starts an `ifup`/`ifdown` nobody asked for on the socket (hotplug,
+    /// SIGHUP): its progress goes to the log and to `monitor` clients.
+    pub fn internal_change(&mut self, what: &str, up: bool, args: ChangeArgs) -> EventId {
+        info!(what, up, targets = ?args.targets, "starting on our own");
+        // Nobody reads the replies: a channel without a receiver.
+        let (reply, _) = tokio::sync::mpsc::unbounded_channel();
+        let root = self.add_event(
+            None,
+            Kind::Request {
+                conn: 0,
+                reply,
+                request_id: 0,
+                verbose: false,
+            },
+            info_span!(parent: None, "internal", what = what.to_string()),
+        );
+        let ctx = Arc::new(ChangeCtx {
+            up,
+            args,
+            config: self.config.clone(),
+        });
+        self.spawn(
+            root,
+            Kind::Change {
+                ctx,
+                failed: Vec::new(),
+                post_ran: false,
+                targets: ifaces::Targets::default(),
+            },
+            &[],
+        )
     }
 
     /// The kernel's index of a link, by name.

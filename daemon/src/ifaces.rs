@@ -527,12 +527,18 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
         } else {
             None
         };
-        chains.push((idx, pre, post, env_pre, env_post, dad, dhcp));
+        let carrier = match carrier_wait(cfg) {
+            Ok(wait) => wait,
+            Err(message) => {
+                return finish(d, id, Err(Failure::new(ErrorCode::ConfigInvalid, message)));
+            }
+        };
+        chains.push((idx, pre, post, env_pre, env_post, dad, dhcp, carrier));
     }
     if let Some(i) = iface_mut(d, id) {
         i.stanzas = work;
     }
-    for (idx, pre, post, env_pre, env_post, dad, dhcp) in chains {
+    for (idx, pre, post, env_pre, env_post, dad, dhcp, carrier) in chains {
         let h1 = spawn_hooks(d, id, pre, env_pre, &ctx, &prev);
         let mut last = d.spawn(
             id,
@@ -542,6 +548,10 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             },
             &[h1],
         );
+        if let Some(timeout) = carrier.filter(|_| !ctx.args.no_act) {
+            let device = device_of(&phys).to_string();
+            last = d.spawn(id, Kind::WaitCarrier { device, timeout }, &[last]);
+        }
         if let Some((desired, wait)) = dad {
             let addresses: Vec<_> = desired
                 .addresses
@@ -606,6 +616,26 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
         }
         prev = vec![spawn_hooks(d, id, post, env_post, &ctx, &[last])];
     }
+}
+
+/// `wait-carrier SECONDS` (netconf's own option): how long to wait for
+/// the link's carrier after setting it up, before the addresses are used.
+fn carrier_wait(cfg: &StanzaConfig) -> Result<Option<std::time::Duration>, String> {
+    let Some(value) = cfg.vars.get("wait-carrier") else {
+        return Ok(None);
+    };
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3600.0)
+        .map(|s| Some(std::time::Duration::from_secs_f64(s)))
+        .ok_or_else(|| {
+            format!(
+                "{}: wait-carrier: \"{value}\" is not a number of seconds (0 to 3600)",
+                cfg.iface
+            )
+        })
 }
 
 pub fn is_dhcp(cfg: &StanzaConfig) -> bool {

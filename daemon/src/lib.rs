@@ -7,6 +7,7 @@
 pub mod adopt;
 pub mod dhcp;
 pub mod dispatcher;
+pub mod hotplug;
 pub mod ifaces;
 pub mod kernel;
 pub mod notify;
@@ -235,10 +236,8 @@ pub fn run(args: Args) -> Result<(), StartError> {
             &format!("READY=1\nSTATUS=Serving {}", socket.display()),
         );
         signals(queue).await;
-        tell_manager(
-            &notifier,
-            "STOPPING=1\nSTATUS=Stopping; the network is left as it is",
-        );
+        // start-stop-daemon's socket is gone by now: no warning for that.
+        let _ = notifier.notify("STOPPING=1\nSTATUS=Stopping; the network is left as it is");
         Ok(())
     });
     let _ = std::fs::remove_file(&args.socket);

@@ -52,6 +52,8 @@ pub enum Message {
     Reload,
     /// Kernel notifications are waiting on the monitor socket.
     Kernel,
+    /// Look again whether udev is done with a new link (hotplug).
+    HotplugCheck { name: String, tries: u32 },
     /// A client hung up: forget its subscriptions.
     Hangup { conn: ConnId },
     /// SIGTERM/SIGINT: stop, leaving the network as it is.
@@ -82,10 +84,18 @@ pub enum Job {
     WatchDhclient { key: (String, bool), pid: u32 },
     /// Tell the dispatcher when `after` has passed since a dhclient died.
     RespawnDhclient { spec: Dhclient, after: Duration },
+    /// Tell the dispatcher to look again at a new link after `after`.
+    HotplugCheck {
+        name: String,
+        tries: u32,
+        after: Duration,
+    },
     /// `dhclient -r`: release the lease and stop the running one; waits for it.
     ReleaseDhclient(Dhclient),
     /// Fails with `message` after `after`, unless the event completed first.
     Timer { after: Duration, message: String },
+    /// Succeeds after `after`, unless the event completed first.
+    Sleep(Duration),
     /// Run a `mapping` script to find the logical interface.
     Mapping { mapping: Mapping, physical: String },
 }

@@ -38,6 +38,11 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
         let _ = queue.send(Message::RespawnDue { key: spec.key() });
         return;
     }
+    if let Job::HotplugCheck { name, tries, after } = job {
+        tokio::time::sleep(after).await;
+        let _ = queue.send(Message::HotplugCheck { name, tries });
+        return;
+    }
     let result = match job {
         Job::Hooks {
             steps,
@@ -60,7 +65,7 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
             let interval = Duration::from_millis(wait.interval_ms);
             wait_link_local(&device, wait.attempts, interval).await
         }
-        Job::RespawnDhclient { .. } => Ok(JobOutput::Done),
+        Job::RespawnDhclient { .. } | Job::HotplugCheck { .. } => Ok(JobOutput::Done),
         // ifdown goes on whatever happens here, as Debian's does: what the
         // lease added is removed by the kernel step after it anyway.
         Job::ReleaseDhclient(spec) => match release_dhclient(&spec).await {
@@ -76,6 +81,10 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
                 code: ErrorCode::Timeout,
                 message,
             })
+        }
+        Job::Sleep(after) => {
+            tokio::time::sleep(after).await;
+            Ok(JobOutput::Done)
         }
         Job::Mapping { mapping, physical } => {
             let answer = tokio::task::spawn_blocking(move || {

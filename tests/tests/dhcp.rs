@@ -22,7 +22,7 @@
 //! netconf-tests --test dhcp -- --nocapture`.
 
 use netconf_tests::{
-    bins, kill_processes_mentioning, process_alive, process_cmdline, process_mentions,
+    bins, has_flag, kill_processes_mentioning, process_alive, process_cmdline, process_mentions,
     processes_mentioning, repo_root, require_root, run, wait_until, Daemon, DaemonOptions,
     DhcpServer, Netns, Out, NETCONF_PROTO,
 };
@@ -1051,4 +1051,36 @@ fn ifdown_cleans_up_even_when_the_release_fails() {
     assert!(w.ifquery_state().is_empty(), "ifquery --state after ifdown");
     // The old dhclient was not told to stop: this test's teardown ends it.
     assert!(process_alive(pid), "the old dhclient was killed, by whom?");
+}
+
+/// The cable comes back (carrier lost, then found): a new network may be
+/// behind it, so netconfd starts DHCP over with a new dhclient, which
+/// gets the lease again.
+#[test]
+fn carrier_back_restarts_dhcp() {
+    let w = World::serving(&[]);
+    let addr = w.up();
+    let token = w.token();
+    let old = w.dhclient_pid().expect("dhclient's pid");
+    // The server's end of the veth going down takes the carrier off cli0.
+    w.srv.ip(&["link", "set", SRV, "down"]);
+    wait_until("cli0 to lose its carrier", || {
+        !has_flag(&w.cli.link(CLI), "LOWER_UP")
+    });
+    w.srv.ip(&["link", "set", SRV, "up"]);
+    wait_until("a new dhclient after the carrier came back", || {
+        w.dhclient_pid().is_some_and(|p| p != old)
+    });
+    let new = w.dhclient_pid().expect("dhclient's pid");
+    assert!(!process_alive(old), "the old dhclient {old} still runs");
+    assert!(process_cmdline(new).contains(&token), "not our dhclient");
+    wait_until("the lease applied again", || {
+        w.recorded()["info"]["address"] == format!("{addr}/24")
+    });
+    let log = w.daemon_log();
+    assert!(
+        log.contains("carrier is back: DHCP starts over"),
+        "netconfd did not say why it restarted dhclient"
+    );
+    assert_lease_applied(&w, &addr);
 }

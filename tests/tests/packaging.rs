@@ -258,7 +258,7 @@ const UNITS: &[&str] = &[
 /// executable file).
 const INSTALLED_STUBS: &[&str] = &[
     "/usr/sbin/netconfd",
-    "/usr/sbin/netconfctl",
+    "/usr/bin/netconfctl",
     "/sbin/ifup",
     "/sbin/ifdown",
     "/sbin/ifquery",

@@ -1,0 +1,128 @@
+//! Interfaces that come and go, handled in the daemon so that no udev RUN
+//! rule is needed while it runs: an `allow-hotplug` interface is brought up
+//! when its link appears, once udev is done with it (udev may rename it),
+//! and any interface netconf has up is taken down when its link goes. When
+//! the carrier of an interface with a dhclient of ours comes back, DHCP
+//! starts over: a new cable may mean a new network.
+
+use crate::dispatcher::Dispatcher;
+use crate::kernel::Change;
+use crate::queue::Job;
+use netconf_ctlsock_proto::ChangeArgs;
+use netconf_methods::netlink::{Event, Link};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// How often, and how many times, to look whether udev is done with a link.
+const UDEV_POLL: Duration = Duration::from_millis(100);
+const UDEV_TRIES: u32 = 50;
+
+pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change]) {
+    for change in changes {
+        match (&change.event, &change.before) {
+            (Event::NewLink(link), None) => appeared(d, &link.name, 0),
+            (Event::NewLink(link), Some(before)) => {
+                if before.name != link.name {
+                    // udev's rename of a new link: it appears under its
+                    // final name.
+                    appeared(d, &link.name, 0);
+                }
+                if !before.lower_up && link.lower_up {
+                    carrier_on(d, &link.name);
+                }
+            }
+            (Event::DelLink(link), _) => gone(d, link),
+            _ => {}
+        }
+    }
+}
+
+/// Whether `name` is an `allow-hotplug` interface that is not up yet.
+fn wanted(d: &Dispatcher, name: &str) -> bool {
+    d.config
+        .class("hotplug")
+        .is_some_and(|c| c.interfaces.iter().any(|i| i == name))
+        && d.state.get(name).is_none()
+        && !d.is_busy(name)
+}
+
+/// udev handles the links of the initial network namespace only, and only
+/// when it runs; it is done with a link once it has written its database
+/// entry.
+fn udev_done(index: u32) -> bool {
+    let same_ns = |a: &str, b: &str| match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+        _ => false,
+    };
+    let udev_runs = Path::new("/run/udev/control").exists();
+    !udev_runs
+        || !same_ns("/proc/self/ns/net", "/proc/1/ns/net")
+        || Path::new(&format!("/run/udev/data/n{index}")).exists()
+}
+
+fn appeared(d: &mut Dispatcher, name: &str, tries: u32) {
+    if tries == 0 {
+        // As udev's `ifup --allow=hotplug` would, read the file as it is now.
+        d.config = crate::dispatcher::read_config(&d.settings.interfaces_file);
+    }
+    if !wanted(d, name) {
+        return;
+    }
+    let Some(index) = d.link_index(name) else {
+        return;
+    };
+    if !udev_done(index) && tries < UDEV_TRIES {
+        let job = Job::HotplugCheck {
+            name: name.to_string(),
+            tries: tries + 1,
+            after: UDEV_POLL,
+        };
+        let _ = d.jobs_sender().send((0, job));
+        return;
+    }
+    if tries >= UDEV_TRIES {
+        warn!(
+            iface = name,
+            "udev has not finished with the link after 5 s; bringing it up anyway"
+        );
+    }
+    info!(iface = name, "hotplug: the link appeared");
+    let args = ChangeArgs {
+        targets: vec![name.to_string()],
+        allow: Some("hotplug".into()),
+        ..ChangeArgs::default()
+    };
+    d.internal_change("hotplug", true, args);
+}
+
+/// A link udev may still be busy with, looked at again.
+pub fn check(d: &mut Dispatcher, name: &str, tries: u32) {
+    appeared(d, name, tries);
+}
+
+fn gone(d: &mut Dispatcher, link: &Link) {
+    if d.state.get(&link.name).is_none() || d.is_busy(&link.name) {
+        return;
+    }
+    info!(iface = %link.name, "hotplug: the link went away");
+    let args = ChangeArgs {
+        targets: vec![link.name.clone()],
+        force: true,
+        ..ChangeArgs::default()
+    };
+    d.internal_change("hotplug", false, args);
+}
+
+/// The carrier came: `wait-carrier` waits end, dhclients start over.
+fn carrier_on(d: &mut Dispatcher, device: &str) {
+    let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut d.carrier_waiters)
+        .into_iter()
+        .partition(|(dev, _)| dev == device);
+    d.carrier_waiters = waiting;
+    for (_, event) in done {
+        d.complete(event, Ok(()));
+    }
+    crate::dhcp::carrier_back(d, device);
+}
