@@ -399,6 +399,7 @@ impl Dispatcher {
             return Self::send(&reply, id, body);
         }
         info!(op = verb, targets = ?args.targets, all = args.all, "request");
+        self.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
         if args.interfaces.is_none() {
             self.config = parsed.config.clone();
         }

@@ -346,6 +346,17 @@ pub fn begin(d: &mut Dispatcher, id: EventId) {
             );
             return finish(d, id, Err(f));
         }
+        if d.foreign_dhclient(&phys) && !ctx.args.force {
+            // Two dhclients on one link fight over it.
+            let f = Failure::new(
+                ErrorCode::Busy,
+                format!(
+                    "{phys} is run by a dhclient netconf did not start; stop that one first, \
+                     or use --force"
+                ),
+            );
+            return finish(d, id, Err(f));
+        }
         next_mapping(d, id, 0);
     } else {
         let Some(record) = record.or_else(|| {

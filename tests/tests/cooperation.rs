@@ -1215,6 +1215,20 @@ iface cli0 inet dhcp
         cli1["dhcp"].as_array().is_none_or(|d| d.is_empty()),
         "netconf claims the hand-started dhclient:\n{cli1:#}"
     );
+
+    // Given a stanza, cli1 is still not netconf's to start a second
+    // dhclient on: ifup refuses, naming why, and the hand-started one lives.
+    let file = w.path("interfaces");
+    let mut text = std::fs::read_to_string(&file).expect("the interfaces file");
+    text.push_str("\niface cli1 inet dhcp\n");
+    std::fs::write(&file, text).expect("writing the interfaces file");
+    let out = w.ifup(&["cli1"]);
+    out.assert_code(1);
+    out.assert_output_contains("run by a dhclient netconf did not start");
+    assert!(
+        process_alive(hand),
+        "ifup cli1 stopped the hand-started dhclient"
+    );
 }
 
 // ---------------------------------------------------------------------------
