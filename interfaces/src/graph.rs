@@ -16,10 +16,10 @@
 //! marked as such: they must exist (or appear) before their uppers, but
 //! there is nothing to configure on them. Port patterns (`bridge_ports all`,
 //! `regex eth.*`) are resolved against the interfaces that exist (given by
-//! the caller) and the file's own stanzas (links that will exist once
-//! netconf creates them).
+//! the caller) and the links the file's stanzas create (which will exist
+//! once netconf creates them).
 
-use crate::linkopts::{references, PortList, Relation};
+use crate::linkopts::{find, references, stanza_kind, PortList, Relation, VETH_PEER};
 use crate::model::{InterfacesFile, Location};
 use crate::variables::Variables;
 use std::collections::HashMap;
@@ -101,11 +101,22 @@ impl Graph {
                 node.place = stanza.location.map(|l| config.describe(l));
             }
         }
-        // Patterns also match the links the file itself creates.
+        // Patterns also match the links the file itself creates (and the
+        // peers of its veths), but not other stanza names: a logical name
+        // such as `eth0-home` is no interface a bridge could take.
         let mut candidates: Vec<String> = existing.to_vec();
         for stanza in &config.stanzas {
-            if !candidates.contains(&stanza.name) {
-                candidates.push(stanza.name.clone());
+            let vars = Variables::from_stanza(stanza);
+            let mut add = |name: &str| {
+                if !candidates.iter().any(|c| c == name) {
+                    candidates.push(name.to_string());
+                }
+            };
+            if stanza_kind(&stanza.name, &vars).is_some() {
+                add(&stanza.name);
+            }
+            if let Some(peer) = find(&vars, VETH_PEER) {
+                peer.value.split_ascii_whitespace().for_each(&mut add);
             }
         }
         for stanza in &config.stanzas {
@@ -575,6 +586,7 @@ iface mv0 inet manual
 iface br0 inet manual
     bridge_ports all regex tap[0-9]+ noregex weird0
 iface tap1 inet manual
+    link-type dummy
     requires eth0
 iface web inet manual
     requires br0 tap1
@@ -598,6 +610,23 @@ iface web inet manual
                 names(&["web"])
             ]
         );
+    }
+
+    #[test]
+    fn patterns_match_links_the_file_creates_not_logical_names() {
+        let g = graph(
+            "\
+iface br0 inet manual
+    bridge_ports regex (eth|ve|tap).*
+iface ve0 inet manual
+    link-type veth
+    veth-peer-name ve9
+iface eth0-home inet dhcp
+iface eth1:1 inet manual
+",
+            &["eth1"],
+        );
+        assert_eq!(g.lowers("br0"), ["eth1", "ve0", "ve9"]);
     }
 
     #[test]
