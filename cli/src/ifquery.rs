@@ -77,6 +77,15 @@ pub struct Args {
     /// Check the configuration and report every problem with file and line; exit 1 on errors
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
+    /// Print what the named interfaces stand on (bridge ports, bond slaves, VLAN raw devices, requires...), recursively, one per line, lowest first
+    #[arg(long = "depends")]
+    pub depends: bool,
+    /// Print the dependency graph (of the whole file, or of the named interfaces) in Graphviz's dot language
+    #[arg(long = "graph")]
+    pub graph: bool,
+    /// ifupdown2's form: "list" prints each interface with its direct lower interfaces, "dot" is --graph
+    #[arg(long = "print-dependency", value_name = "FORMAT")]
+    pub print_dependency: Option<String>,
     // ifupdown accepts these for ifup/ifdown only; ifquery answers with its usage error.
     #[arg(short = 'n', long = "no-act", hide = true)]
     pub no_act: bool,
@@ -90,10 +99,17 @@ pub struct Args {
 }
 
 pub fn main() -> ExitCode {
-    let args: Args = match usage::parse(
-        PROG,
-        &long_options(&["socket", "json", "syntax-check", "running", "check"]),
-    ) {
+    let own = [
+        "socket",
+        "json",
+        "syntax-check",
+        "running",
+        "check",
+        "depends",
+        "graph",
+        "print-dependency",
+    ];
+    let args: Args = match usage::parse(PROG, &long_options(&own)) {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -123,6 +139,9 @@ fn run(mut args: Args) -> ExitCode {
     let options = ParseOptions {
         no_loopback: args.common.no_loopback,
     };
+    if args.depends || args.graph || args.print_dependency.is_some() {
+        return crate::graph::run(&args, &options);
+    }
     if args.syntax_check {
         return syntax_check(&args, &options);
     }

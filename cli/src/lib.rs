@@ -5,6 +5,7 @@
 //! module here.
 
 pub mod check;
+pub mod graph;
 pub mod ifquery;
 pub mod ifreload;
 pub mod ifupdown;

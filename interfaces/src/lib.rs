@@ -7,8 +7,10 @@
 
 pub mod diagnostics;
 pub mod families;
+pub mod graph;
 pub mod include;
 pub mod lines;
+pub mod linkopts;
 pub mod mapping;
 pub mod model;
 pub mod parser;

@@ -163,6 +163,8 @@ impl LinkFields {
     pub const KIND: LinkFields = LinkFields(1 << 5);
     pub const MASTER: LinkFields = LinkFields(1 << 6);
     pub const PARENT: LinkFields = LinkFields(1 << 7);
+    /// The kind's own settings (bridge STP, vlan id, ...).
+    pub const DETAILS: LinkFields = LinkFields(1 << 8);
 
     pub fn contains(self, other: LinkFields) -> bool {
         self.0 & other.0 == other.0
@@ -186,6 +188,7 @@ impl LinkFields {
             kind,
             master,
             parent,
+            details,
         } = old;
         let mut fields = 0;
         let mut differs = |bit: LinkFields, yes: bool| {
@@ -201,6 +204,7 @@ impl LinkFields {
         differs(LinkFields::KIND, *kind != new.kind);
         differs(LinkFields::MASTER, *master != new.master);
         differs(LinkFields::PARENT, *parent != new.parent);
+        differs(LinkFields::DETAILS, *details != new.details);
         LinkFields(fields)
     }
 }
@@ -322,6 +326,9 @@ impl fmt::Display for Change {
                 }
                 if fields.contains(LinkFields::PARENT) {
                     part(f, format_args!("parent"))?;
+                }
+                if fields.contains(LinkFields::DETAILS) {
+                    part(f, format_args!("settings"))?;
                 }
                 Ok(())
             }
@@ -1121,6 +1128,7 @@ mod tests {
             kind: Some("veth".to_string()),
             master: None,
             parent: None,
+            details: None,
         }
     }
 

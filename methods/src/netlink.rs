@@ -24,12 +24,18 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde::{Deserialize, Serialize};
 
 mod error;
+mod kinds;
+mod links;
 mod monitor;
 mod socket;
 mod sysctl;
 mod wire;
 
 pub use error::NetlinkError;
+pub use kinds::{
+    BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
+    NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
+};
 pub use monitor::{Event, Monitor};
 pub use sysctl::{get_ipv6_conf, set_ipv6_conf};
 
@@ -171,6 +177,11 @@ pub struct Link {
     /// `IFLA_LINK`: the lower device of a macvlan or vlan, or a veth's peer
     /// (whose index may belong to another namespace).
     pub parent: Option<u32>,
+    /// The configuration of a bridge, bond, vlan, macvlan, vxlan, veth or
+    /// dummy (`IFLA_INFO_DATA`): what diffing a link netconf creates needs.
+    /// `None` for other kinds and for physical devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<LinkKind>,
 }
 
 /// The `IFA_F_*` flags of an address that netconf cares about.

@@ -369,6 +369,7 @@ pub(super) fn decode_link(kind: u16, payload: &[u8]) -> Result<Option<Link>, Str
         kind: None,
         master: None,
         parent: None,
+        details: None,
     };
     for attr in msg.attributes {
         match attr {
@@ -378,11 +379,12 @@ pub(super) fn decode_link(kind: u16, payload: &[u8]) -> Result<Option<Link>, Str
             LinkAttribute::Controller(master) if master != 0 => link.master = Some(master),
             LinkAttribute::Link(parent) if parent != 0 => link.parent = Some(parent),
             LinkAttribute::LinkInfo(infos) => {
-                for info in infos {
+                for info in &infos {
                     if let LinkInfo::Kind(kind) = info {
                         link.kind = Some(kind.to_string());
                     }
                 }
+                link.details = super::links::decode_details(link.kind.as_deref(), &infos);
             }
             _ => {}
         }
