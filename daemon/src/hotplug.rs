@@ -67,6 +67,9 @@ fn appeared(d: &mut Dispatcher, name: &str, tries: u32) {
         // As udev's `ifup --allow=hotplug` would, read the file as it is now.
         d.config = crate::dispatcher::read_config(&d.settings.interfaces_file);
     }
+    if tries == 0 {
+        crate::ifaces::join_masters(d, name);
+    }
     if !wanted(d, name) {
         return;
     }

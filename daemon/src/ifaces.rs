@@ -8,6 +8,7 @@ use crate::queue::{EventId, Job};
 use crate::state::{IfaceRecord, StanzaRecord};
 use netconf_ctlsock_proto::ErrorCode;
 use netconf_interfaces::families::method_def;
+use netconf_interfaces::graph::Graph;
 use netconf_interfaces::lines::truncate_bytes;
 use netconf_interfaces::pattern::{fnmatch, matches_any};
 use netconf_interfaces::targets::{
@@ -15,10 +16,13 @@ use netconf_interfaces::targets::{
 };
 use netconf_interfaces::variables::overrides;
 use netconf_interfaces::{Stanza, Variables};
-use netconf_methods::apply::{self, device_of, Applied, AppliedAddress, AppliedRoute, Removal};
+use netconf_methods::apply::{
+    self, device_of, Applied, AppliedAddress, AppliedRoute, KernelState, Removal,
+};
 use netconf_methods::hooks::{self, HookContext, Mode, Phase, Step};
+use netconf_methods::links::{stanza_links, LinkSpec, LinkSpecKind, PackageHooks};
 use netconf_methods::provider::{provider_for, DadWait, Desired, StanzaConfig};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -44,6 +48,10 @@ enum Stage {
 struct StanzaWork {
     cfg: Option<StanzaConfig>,
     desired: Option<Desired>,
+    /// The link the stanza creates (bridge, veth, ...), unless a Debian
+    /// package's hook script does that, and the bond slaves whose own
+    /// stanza names it with `bond-master`.
+    link: Option<(LinkSpec, Vec<String>)>,
     /// What `ifup` put in (filled as it happens), or for `ifdown` what to take out.
     applied: Applied,
     link_down: bool,
@@ -123,10 +131,19 @@ const IFACES_IN_FLIGHT: usize = 64;
 /// The interfaces of an `ifup`/`ifdown` request still to do.
 #[derive(Default)]
 pub struct Targets {
+    /// In dependency order: what an interface stands on comes before it
+    /// going up, after it going down.
     waiting: VecDeque<(String, String)>,
     in_flight: usize,
     /// The `--all` pre hooks, which must succeed before any interface starts.
     gate: Option<EventId>,
+    /// Per interface, those of this request it waits for: its lowers going
+    /// up, its uppers going down.
+    deps: HashMap<String, Vec<String>>,
+    /// The event of each interface started, by name.
+    started: HashMap<String, EventId>,
+    /// Interfaces of this request that failed.
+    failed: BTreeSet<String>,
 }
 
 /// Selects the interfaces of an `ifup`/`ifdown` request, then starts them
@@ -169,6 +186,15 @@ pub fn plan_change(d: &mut Dispatcher, id: EventId, ctx: &Arc<ChangeCtx>) {
         }
         waiting.push_back((phys, logical));
     }
+    let (waiting, deps) = match in_graph_order(d, id, ctx, waiting, &system_names(d)) {
+        Ok(ordered) => ordered,
+        Err(f) => {
+            if let Some(e) = d.event_mut(id) {
+                e.failure = Some(f);
+            }
+            return;
+        }
+    };
     let gate = args.all.then(|| {
         let phase = if ctx.up { Phase::PreUp } else { Phase::PreDown };
         meta_hooks(d, id, ctx, phase, &[])
@@ -178,11 +204,155 @@ pub fn plan_change(d: &mut Dispatcher, id: EventId, ctx: &Arc<ChangeCtx>) {
             waiting,
             in_flight: 0,
             gate,
+            deps,
+            started: HashMap::new(),
+            failed: BTreeSet::new(),
         };
     }
     if gate.is_none() {
         start_more(d, id);
     }
+}
+
+/// The names of the links there are, for port patterns.
+fn system_names(d: &Dispatcher) -> Vec<String> {
+    d.kernel
+        .as_ref()
+        .map(|k| k.mirror.links().map(|l| l.name.clone()).collect())
+        .unwrap_or_default()
+}
+
+type Ordered = (VecDeque<(String, String)>, HashMap<String, Vec<String>>);
+
+/// Orders the selected interfaces by the dependency graph of the file,
+/// with what each waits for. Going up, the interfaces a target stands on
+/// that have stanzas of their own come up too (first). Going down, an
+/// interface that others still up stand on is refused, or with `--force`
+/// those others go down first (and the client is told). A cycle is an
+/// error naming its interfaces with file and line.
+fn in_graph_order(
+    d: &mut Dispatcher,
+    id: EventId,
+    ctx: &ChangeCtx,
+    selected: VecDeque<(String, String)>,
+    existing: &[String],
+) -> Result<Ordered, Failure> {
+    let graph = Graph::from_config(&ctx.config, existing);
+    let cycle =
+        |c: netconf_interfaces::graph::Cycle| Failure::new(ErrorCode::ConfigInvalid, c.to_string());
+    let mut logical: HashMap<String, String> = selected.iter().cloned().collect();
+    let mut names: Vec<String> = selected.into_iter().map(|(p, _)| p).collect();
+    if ctx.up {
+        let levels = graph.order(&names).map_err(cycle)?;
+        let order: Vec<String> = levels
+            .into_iter()
+            .flatten()
+            .filter(|n| {
+                logical.contains_key(n)
+                    || (graph.node_named(n).is_some_and(|node| node.has_stanza)
+                        && d.state.get(n).is_none())
+            })
+            .collect();
+        for n in &order {
+            if !logical.contains_key(n) {
+                d.progress(
+                    id,
+                    "depends",
+                    format!("bringing up {n} first: others stand on it"),
+                );
+            }
+        }
+        let deps = order
+            .iter()
+            .map(|n| {
+                let lowers = graph
+                    .closure_down(n)
+                    .into_iter()
+                    .filter(|l| order.contains(l))
+                    .collect();
+                (n.clone(), lowers)
+            })
+            .collect();
+        let waiting = order
+            .into_iter()
+            .map(|n| {
+                let l = logical.remove(&n).unwrap_or_else(|| n.clone());
+                (n, l)
+            })
+            .collect();
+        return Ok((waiting, deps));
+    }
+    // Down: uppers still up that are not going down with it.
+    let mut refused = Vec::new();
+    for name in names.clone() {
+        let above: Vec<String> = graph
+            .closure_up(&name)
+            .into_iter()
+            .filter(|u| d.state.get(u).is_some() && !names.contains(u))
+            .collect();
+        if above.is_empty() {
+            continue;
+        }
+        if ctx.args.force {
+            d.progress(
+                id,
+                "warning",
+                format!(
+                    "taking {} down first: they stand on {name}",
+                    above.join(", ")
+                ),
+            );
+            for u in above {
+                logical.insert(
+                    u.clone(),
+                    d.state.get(&u).map_or(u.clone(), |r| r.logical.clone()),
+                );
+                names.push(u);
+            }
+        } else {
+            refused.push((name, above));
+        }
+    }
+    for (name, above) in &refused {
+        names.retain(|n| n != name);
+        let why = format!(
+            "{name} is needed by {} (up); take that down first, or use --force",
+            above.join(", ")
+        );
+        if let Some(Kind::Change { failed, .. }) = d.event_mut(id).map(|e| &mut e.kind) {
+            failed.push((name.clone(), why.clone()));
+        }
+        if let Some(e) = d.event_mut(id) {
+            e.failure
+                .get_or_insert_with(|| Failure::new(ErrorCode::Busy, why));
+        }
+    }
+    let levels = graph.order(&names).map_err(cycle)?;
+    let order: Vec<String> = levels
+        .into_iter()
+        .rev()
+        .flat_map(|level| level.into_iter().rev())
+        .filter(|n| names.contains(n))
+        .collect();
+    let deps = order
+        .iter()
+        .map(|n| {
+            let uppers = graph
+                .closure_up(n)
+                .into_iter()
+                .filter(|u| order.contains(u))
+                .collect();
+            (n.clone(), uppers)
+        })
+        .collect();
+    let waiting = order
+        .into_iter()
+        .map(|n| {
+            let l = logical.remove(&n).unwrap_or_else(|| n.clone());
+            (n, l)
+        })
+        .collect();
+    Ok((waiting, deps))
 }
 
 fn targets_mut(d: &mut Dispatcher, id: EventId) -> Option<&mut Targets> {
@@ -207,15 +377,36 @@ fn start_more(d: &mut Dispatcher, id: EventId) {
             })
         })
     {
+        let Some(t) = targets_mut(d, id) else {
+            return;
+        };
+        let deps = t.deps.get(&phys).cloned().unwrap_or_default();
+        if let Some(bad) = deps.iter().find(|dep| t.failed.contains(*dep)) {
+            // What it stands on failed: it is not even tried.
+            let why = format!("{bad} failed");
+            t.failed.insert(phys.clone());
+            t.in_flight -= 1;
+            if let Some(Kind::Change { failed, .. }) = d.event_mut(id).map(|e| &mut e.kind) {
+                failed.push((logical, why));
+            }
+            continue;
+        }
+        let after: Vec<EventId> = deps
+            .iter()
+            .filter_map(|dep| t.started.get(dep).copied())
+            .collect();
         let iface = Iface {
             up: ctx.up,
-            phys,
+            phys: phys.clone(),
             logical,
             ctx: ctx.clone(),
             stage: Stage::Running,
             stanzas: Vec::new(),
         };
-        d.spawn(id, Kind::Iface(Box::new(iface)), &[]);
+        let child = d.spawn(id, Kind::Iface(Box::new(iface)), &after);
+        if let Some(t) = targets_mut(d, id) {
+            t.started.insert(phys, child);
+        }
     }
 }
 
@@ -234,6 +425,16 @@ pub fn change_child_done(d: &mut Dispatcher, id: EventId, child: EventId, ok: bo
         }
     } else if t.in_flight > 0 {
         t.in_flight -= 1;
+    }
+    if !ok {
+        if let Some(name) = t
+            .started
+            .iter()
+            .find(|(_, e)| **e == child)
+            .map(|(n, _)| n.clone())
+        {
+            t.failed.insert(name);
+        }
     }
     start_more(d, id);
 }
@@ -376,6 +577,48 @@ pub fn begin(d: &mut Dispatcher, id: EventId) {
     }
 }
 
+/// The link a stanza creates, with the slaves that name it as their bond;
+/// `None` when it creates none, or when bridge-utils', ifenslave's or
+/// vlan's own hook script will (netconf must not do it twice).
+fn link_of(
+    d: &Dispatcher,
+    id: EventId,
+    ctx: &ChangeCtx,
+    cfg: &StanzaConfig,
+    logical: &str,
+) -> Result<Option<(LinkSpec, Vec<String>)>, Failure> {
+    let invalid = |e: &dyn std::fmt::Display| Failure::new(ErrorCode::ConfigInvalid, e.to_string());
+    let links = stanza_links(cfg).map_err(|e| invalid(&e))?;
+    let Some(spec) = links.link else {
+        return Ok(None);
+    };
+    if runs_scripts(ctx, logical) {
+        if let Some(package) =
+            PackageHooks::detect(&d.settings.hooks_root).owner(&cfg.iface, &cfg.vars)
+        {
+            let note = format!(
+                "{}: link left to {}'s hook script",
+                cfg.iface,
+                package.name()
+            );
+            d.progress(id, "link", note);
+            return Ok(None);
+        }
+    }
+    let mut slaves = Vec::new();
+    if matches!(spec.kind, LinkSpecKind::Bond(_)) {
+        for stanza in &ctx.config.stanzas {
+            let other = stanza_config(ctx, stanza, &stanza.name, &stanza.name);
+            if let Ok(l) = stanza_links(&other) {
+                if l.bond_master.as_deref() == Some(cfg.iface.as_str()) {
+                    slaves.push(stanza.name.clone());
+                }
+            }
+        }
+    }
+    Ok(Some((spec, slaves)))
+}
+
 /// Runs the next `mapping` whose pattern matches, or goes on to the stanzas.
 fn next_mapping(d: &mut Dispatcher, id: EventId, from: usize) {
     let Some(iface) = iface_mut(d, id) else {
@@ -468,12 +711,19 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             return finish(d, id, Err(Failure::new(ErrorCode::ConfigInvalid, message)));
         };
         match provider.desired(&cfg) {
-            Ok(desired) => work.push(StanzaWork {
-                cfg: Some(cfg),
-                desired: Some(desired),
-                applied: Applied::default(),
-                link_down: false,
-            }),
+            Ok(desired) => {
+                let link = match link_of(d, id, &ctx, &cfg, &logical) {
+                    Ok(link) => link,
+                    Err(f) => return finish(d, id, Err(f)),
+                };
+                work.push(StanzaWork {
+                    cfg: Some(cfg),
+                    desired: Some(desired),
+                    link,
+                    applied: Applied::default(),
+                    link_down: false,
+                })
+            }
             Err(e) => {
                 let f = Failure::new(ErrorCode::ConfigInvalid, e.to_string());
                 return finish(
@@ -742,6 +992,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         work.push(StanzaWork {
             cfg: Some(cfg),
             desired: None,
+            link: None,
             applied,
             link_down,
         });
@@ -763,6 +1014,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         work.push(StanzaWork {
             cfg: None,
             desired: None,
+            link: None,
             applied,
             link_down: false,
         });
@@ -839,11 +1091,25 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
         return Ok(());
     };
     let desired = work.desired.clone();
+    let link = work.link.clone();
     let mut applied = std::mem::take(&mut work.applied);
     let link_down = work.link_down;
     let (changes, result) = if up {
         let desired = desired.unwrap_or_default();
-        match d.with_kernel(|k| apply::apply(k, &phys, &desired, &mut applied, no_act))? {
+        let outcome = d.with_kernel(|k| {
+            let mut changes = Vec::new();
+            if let Some((spec, slaves)) = &link {
+                let exists = k.link_by_name(&spec.name)?.is_some();
+                changes = apply::ensure_link(k, spec, slaves, &mut applied, no_act)?;
+                if no_act && !exists {
+                    // Nothing more to show on a link that is not there.
+                    return Ok(changes);
+                }
+            }
+            changes.extend(apply::apply(k, &phys, &desired, &mut applied, no_act)?);
+            Ok::<_, apply::ApplyError>(changes)
+        })?;
+        match outcome {
             Ok(changes) => (changes, Ok(())),
             Err(e) => (
                 Vec::new(),
@@ -1084,5 +1350,63 @@ fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) 
     }
     for (step, message) in notes {
         d.progress(id, step, message);
+    }
+}
+
+/// A link that appeared may be a port a bridge (or bond) of netconf's
+/// waits for, named in its `bridge_ports` or matching a pattern there: it
+/// joins now, and goes out with the bridge's `ifdown`.
+pub fn join_masters(d: &mut Dispatcher, port: &str) {
+    let ctx = ChangeCtx {
+        up: true,
+        args: Default::default(),
+        config: d.config.clone(),
+    };
+    let mut joins = Vec::new();
+    for (r, record) in d.state.interfaces.iter().enumerate() {
+        for (s, stanza) in record.config.iter().enumerate() {
+            let cfg = stanza_config(&ctx, stanza, &record.phys, &record.logical);
+            let Ok(links) = stanza_links(&cfg) else {
+                continue;
+            };
+            let wants = match links.link.as_ref().map(|l| &l.kind) {
+                Some(LinkSpecKind::Bridge(b)) => b.ports.matches(port).then_some(false),
+                Some(LinkSpecKind::Bond(b)) => b.slaves.matches(port).then_some(true),
+                _ => None,
+            };
+            if let Some(bond) = wants {
+                joins.push((r, s, record.phys.clone(), bond));
+            }
+        }
+    }
+    for (r, s, master, bond) in joins {
+        let Some(stanza) = d.state.interfaces.get(r).and_then(|rec| rec.stanzas.get(s)) else {
+            continue;
+        };
+        let mut applied = stanza.applied.clone();
+        let result = d.with_kernel(|k| {
+            let (Some(p), Some(m)) = (k.link_by_name(port)?, k.link_by_name(&master)?) else {
+                return Ok(Vec::new());
+            };
+            apply::join(k, &p, m.index, &master, bond, &mut applied, false)
+        });
+        match result {
+            Ok(Ok(changes)) => {
+                for change in changes {
+                    tracing::info!(iface = %master, port, "{change}");
+                }
+                if let Some(stanza) = d
+                    .state
+                    .interfaces
+                    .get_mut(r)
+                    .and_then(|rec| rec.stanzas.get_mut(s))
+                {
+                    stanza.applied = applied;
+                }
+                d.save_state();
+            }
+            Ok(Err(e)) => tracing::warn!(iface = %master, port, "adding the port: {e}"),
+            Err(f) => tracing::warn!(iface = %master, port, "adding the port: {}", f.message),
+        }
     }
 }

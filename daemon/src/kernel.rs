@@ -152,6 +152,11 @@ impl KernelState for Kernel {
         &mut self.nl
     }
 
+    fn links(&mut self) -> Result<Vec<Link>, NetlinkError> {
+        self.drain();
+        Ok(self.mirror.links().cloned().collect())
+    }
+
     fn link_by_name(&mut self, name: &str) -> Result<Option<Link>, NetlinkError> {
         self.drain();
         Ok(self.mirror.link_by_name(name).cloned())

@@ -2,6 +2,7 @@
 //! writes only what differs, and records what it did in [`Applied`] so that
 //! `ifdown` removes it and a failed `ifup` can be rolled back.
 
+use crate::links::{LinkDiff, LinkSpec, LinkSpecKind};
 use crate::netlink::{
     Address, Family as NlFamily, Link, LinkChange, Netlink, NetlinkError, NewAddress, NewRoute,
     Route, NETCONF_ROUTE_PROTOCOL,
@@ -27,6 +28,17 @@ pub struct Applied {
     pub routes: Vec<AppliedRoute>,
     /// IPv6 settings changed, with their previous values.
     pub ipv6_conf: Vec<(String, String)>,
+    /// netconf created the link (a bridge, veth, ...): `ifdown` deletes it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub created_link: bool,
+    /// Ports (or bond slaves) netconf added to the link: `ifdown` takes
+    /// them out again and sets them down, as bridge-utils does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +62,11 @@ pub enum ApplyError {
     NoSuchInterface(String),
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
+    #[error(transparent)]
+    Link(#[from] crate::links::LinkError),
+    /// A link of the name exists and cannot become what the stanza asks.
+    #[error("{0}; netconf does not replace a link it did not create")]
+    LinkConflict(String),
     #[error("setting net.ipv6.conf.{iface}.{key}: {source}")]
     Sysctl {
         iface: String,
@@ -65,6 +82,7 @@ pub enum ApplyError {
 /// the kernel each time.
 pub trait KernelState {
     fn netlink(&mut self) -> &mut Netlink;
+    fn links(&mut self) -> Result<Vec<Link>, NetlinkError>;
     fn link_by_name(&mut self, name: &str) -> Result<Option<Link>, NetlinkError>;
     fn addresses_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Address>, NetlinkError>;
     fn routes_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Route>, NetlinkError>;
@@ -73,6 +91,10 @@ pub trait KernelState {
 impl KernelState for Netlink {
     fn netlink(&mut self) -> &mut Netlink {
         self
+    }
+
+    fn links(&mut self) -> Result<Vec<Link>, NetlinkError> {
+        Netlink::links(self)
     }
 
     fn link_by_name(&mut self, name: &str) -> Result<Option<Link>, NetlinkError> {
@@ -310,6 +332,123 @@ fn new_route(index: u32, r: &RouteWanted) -> NewRoute {
     }
 }
 
+/// Creates the link `spec` describes, or brings the existing one to its
+/// settings, then adds the ports (bridge) or slaves (bond) that exist, and
+/// `extra_ports` (slaves whose own stanza names this bond). Records what it
+/// did in `applied`, for [`remove`]. A port that does not exist yet is
+/// reported and skipped: it joins when it appears (the daemon's hotplug).
+pub fn ensure_link(
+    kernel: &mut impl KernelState,
+    spec: &LinkSpec,
+    extra_ports: &[String],
+    applied: &mut Applied,
+    dry_run: bool,
+) -> Result<Vec<String>, ApplyError> {
+    let links = kernel.links()?;
+    let mut changes = Vec::new();
+    let index = match links.iter().find(|l| l.name == spec.name) {
+        None => {
+            let new = spec.to_new_link(&links)?;
+            changes.push(format!("create {} {}", spec.kind.name(), spec.name));
+            if dry_run {
+                return Ok(changes);
+            }
+            let link = kernel.netlink().add_link(&new)?;
+            applied.created_link = true;
+            link.index
+        }
+        Some(link) => match spec.compare(link, &links) {
+            LinkDiff::Same => link.index,
+            LinkDiff::Change(kind) => {
+                changes.push(format!(
+                    "change the {} settings of {}",
+                    spec.kind.name(),
+                    spec.name
+                ));
+                if !dry_run {
+                    kernel.netlink().set_link_kind(link.index, &kind)?;
+                }
+                link.index
+            }
+            // Debian's own `eth0.10` rule creates the vlan only when no link
+            // of that name exists, and otherwise leaves what is there.
+            LinkDiff::Recreate(_) if vlan_by_name_only(spec) => return Ok(changes),
+            LinkDiff::Recreate(reason) => return Err(ApplyError::LinkConflict(reason)),
+        },
+    };
+    let names: Vec<String> = links.iter().map(|l| l.name.clone()).collect();
+    let (mut ports, bond) = match &spec.kind {
+        LinkSpecKind::Bridge(b) => (b.ports_now(&spec.name, &links), false),
+        LinkSpecKind::Bond(b) => (b.slaves.resolve(&spec.name, &names), true),
+        _ => (Vec::new(), false),
+    };
+    for extra in extra_ports {
+        if !ports.contains(extra) {
+            ports.push(extra.clone());
+        }
+    }
+    for port in ports {
+        let Some(link) = links.iter().find(|l| l.name == port) else {
+            changes.push(format!(
+                "{port} is not there (yet): it joins {} when it appears",
+                spec.name
+            ));
+            continue;
+        };
+        changes.extend(join(
+            kernel, link, index, &spec.name, bond, applied, dry_run,
+        )?);
+    }
+    Ok(changes)
+}
+
+fn vlan_by_name_only(spec: &LinkSpec) -> bool {
+    matches!(
+        &spec.kind,
+        LinkSpecKind::Vlan(v) if v.source == crate::links::VlanSource::Name
+    )
+}
+
+/// Adds `port` to the bridge or bond `master` (index `index`) and sets it
+/// up, unless it is in already.
+pub fn join(
+    kernel: &mut impl KernelState,
+    port: &Link,
+    index: u32,
+    master: &str,
+    bond: bool,
+    applied: &mut Applied,
+    dry_run: bool,
+) -> Result<Vec<String>, ApplyError> {
+    if port.master == Some(index) {
+        return Ok(Vec::new());
+    }
+    let change = format!("add {} to {master}", port.name);
+    if dry_run {
+        return Ok(vec![change]);
+    }
+    if bond && port.up {
+        // A bond takes only slaves that are down.
+        kernel.netlink().set_link(
+            port.index,
+            &LinkChange {
+                up: Some(false),
+                ..LinkChange::default()
+            },
+        )?;
+    }
+    kernel.netlink().set_link(
+        port.index,
+        &LinkChange {
+            master: Some(index),
+            up: Some(true),
+            ..LinkChange::default()
+        },
+    )?;
+    applied.ports.push(port.name.clone());
+    Ok(vec![change])
+}
+
 /// Why `remove` runs: `ifdown` takes away everything the stanza owns; a
 /// rollback only what this very `ifup` added, and restores what it changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -418,6 +557,39 @@ pub fn remove(
         if !dry_run {
             if let Err(e) = kernel.netlink().set_link(index, &change) {
                 errors.push(e.into());
+            }
+        }
+    }
+    // Ports go out (and down, as bridge-utils leaves them) before a link
+    // netconf created is deleted.
+    for port in applied.ports.iter().rev() {
+        let Ok(Some(p)) = kernel.link_by_name(port) else {
+            continue;
+        };
+        if p.master != Some(index) {
+            continue;
+        }
+        changes.push(format!("take {port} out of {device}"));
+        if !dry_run {
+            let release = LinkChange {
+                master: Some(0),
+                up: Some(false),
+                ..LinkChange::default()
+            };
+            if let Err(e) = kernel.netlink().set_link(p.index, &release) {
+                if !is_gone(&e) {
+                    errors.push(e.into());
+                }
+            }
+        }
+    }
+    if applied.created_link {
+        changes.push(format!("delete {device}"));
+        if !dry_run {
+            if let Err(e) = kernel.netlink().del_link(index) {
+                if !is_gone(&e) {
+                    errors.push(e.into());
+                }
             }
         }
     }
