@@ -7,9 +7,15 @@
 //! | line | becomes |
 //! |---|---|
 //! | `@TH@` | the `.TH` line: title, section, `netconf VERSION`; no date, so a page changes only when its sources do |
-//! | `@SYNOPSIS@` | `.SH SYNOPSIS` and the usage clap_mangen derives from the command |
-//! | `@OPTIONS@` | `.SH OPTIONS` and every option that `--help` shows, with its help and default |
+//! | `@SYNOPSIS@` | `.SH SYNOPSIS` and the usage clap_mangen derives from the command; for a command with subcommands, that line and then one line per subcommand (`netconfctl status [--json] [IFACE]`) |
+//! | `@OPTIONS@` | `.SH OPTIONS` and every option that `--help` shows, with its help and default (for a command with subcommands: the options that come before the subcommand, `--socket` included) |
+//! | `@SUBCOMMANDS@` | `.SH COMMANDS` and, for each subcommand in the order of its definition, a `.SS` with its name, its help text and its own options and arguments |
 //! | `@include FILE@` | the fragment `man/FILE`, itself a template |
+//!
+//! A command with subcommands must have `@SUBCOMMANDS@` in its template, and
+//! one without must not, so that a new subcommand cannot be left out of its
+//! page. clap_mangen's own subcommand section is not used: it refers to a
+//! page per subcommand (`netconfctl-status(8)`), which netconf does not have.
 //!
 //! Every other line is copied as it is. `gen-man DIR` writes the pages into
 //! DIR; `tests/man_pages.rs` checks that the pages in `man/` are what it
@@ -38,7 +44,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("ifup-ifdown.in", include_str!("../ifup-ifdown.in")),
 ];
 
-fn sources() -> [Source; 4] {
+fn sources() -> [Source; 6] {
     [
         Source {
             command: netconf_cli::ifquery::Args::command,
@@ -56,6 +62,14 @@ fn sources() -> [Source; 4] {
         Source {
             command: netconf_daemon::Args::command,
             template: include_str!("../netconfd.8.in"),
+        },
+        Source {
+            command: netconf_cli::netconfctl::Args::command,
+            template: include_str!("../netconfctl.8.in"),
+        },
+        Source {
+            command: netconf_cli::ifreload::Args::command,
+            template: include_str!("../ifreload.8.in"),
         },
     ]
 }
@@ -78,7 +92,8 @@ pub fn write_pages(dir: &Path) -> io::Result<Vec<PathBuf>> {
 }
 
 fn render(source: &Source) -> io::Result<(String, Vec<u8>)> {
-    let command = (source.command)();
+    // clap's `help` subcommand is not one of ours: `--help` is in OPTIONS.
+    let command = (source.command)().disable_help_subcommand(true);
     let name = command.get_name().to_owned();
     let file = format!("{name}.{SECTION}");
     let mut out = format!(
@@ -86,11 +101,40 @@ fn render(source: &Source) -> io::Result<(String, Vec<u8>)> {
          .\\\" edit those, then run `cargo run -p netconf-man --bin gen-man -- man/`.\n"
     )
     .into_bytes();
+    // Taken before clap builds the command: without the global options it
+    // propagates and the help flag it adds, each subcommand shows only its own.
+    let subcommands: Vec<Subcommand> = command
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| Subcommand {
+            name: s.get_name().to_owned(),
+            man: Man::new(
+                s.clone()
+                    .bin_name(format!("{name} {}", s.get_name()))
+                    .disable_help_flag(true),
+            ),
+        })
+        .collect();
     let page = Page {
-        man: Man::new(command),
+        man: Man::new(command.subcommand_value_name("COMMAND")),
         title: name.to_uppercase().replace('-', "\\-"),
+        subcommands,
     };
-    page.expand(&format!("{file}.in"), source.template, &mut out, 0)?;
+    let template = format!("{file}.in");
+    let placed = source.template.lines().any(|l| l == "@SUBCOMMANDS@");
+    let problem = match (placed, page.subcommands.is_empty()) {
+        (true, true) => Some(format!(
+            "{template}: @SUBCOMMANDS@, but {name} has no subcommands"
+        )),
+        (false, false) => Some(format!(
+            "{template}: {name} has subcommands, and no @SUBCOMMANDS@ line"
+        )),
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, problem));
+    }
+    page.expand(&template, source.template, &mut out, 0)?;
     Ok((file, out))
 }
 
@@ -98,6 +142,14 @@ fn render(source: &Source) -> io::Result<(String, Vec<u8>)> {
 struct Page {
     man: Man,
     title: String,
+    subcommands: Vec<Subcommand>,
+}
+
+/// A subcommand of the page's command, as a command of its own whose name
+/// is the whole invocation (`netconfctl status`).
+struct Subcommand {
+    name: String,
+    man: Man,
 }
 
 impl Page {
@@ -125,12 +177,11 @@ impl Page {
         for line in template.lines() {
             match line {
                 "@TH@" => out.extend(self.title().as_bytes()),
-                "@SYNOPSIS@" => {
-                    out.extend(section(|w| self.man.render_synopsis_section(w))?.as_bytes())
-                }
+                "@SYNOPSIS@" => out.extend(self.synopsis()?.as_bytes()),
                 "@OPTIONS@" => {
                     out.extend(section(|w| self.man.render_options_section(w))?.as_bytes())
                 }
+                "@SUBCOMMANDS@" => out.extend(self.subcommands()?.as_bytes()),
                 _ => {
                     if let Some(file) = line
                         .strip_prefix("@include ")
@@ -154,6 +205,45 @@ impl Page {
         }
         Ok(())
     }
+
+    /// The command's usage, then each subcommand's on a line of its own.
+    fn synopsis(&self) -> io::Result<String> {
+        let mut text = section(|w| self.man.render_synopsis_section(w))?;
+        for sub in &self.subcommands {
+            let usage = section(|w| sub.man.render_synopsis_section(w))?;
+            text.push_str(".br\n");
+            text.push_str(without_heading(&usage, "SYNOPSIS")?);
+        }
+        Ok(text)
+    }
+
+    /// `.SH COMMANDS`: each subcommand's help text, options and arguments.
+    fn subcommands(&self) -> io::Result<String> {
+        let mut text = String::from(".SH COMMANDS\n");
+        for sub in &self.subcommands {
+            text.push_str(&format!(".SS {}\n", sub.name.replace('-', "\\-")));
+            let about = section(|w| sub.man.render_description_section(w))?;
+            text.push_str(without_heading(&about, "DESCRIPTION")?);
+            let options = section(|w| sub.man.render_options_section(w))?;
+            // A subcommand without options or arguments has no section.
+            if !options.is_empty() {
+                text.push_str(without_heading(&options, "OPTIONS")?);
+            }
+        }
+        Ok(text)
+    }
+}
+
+/// A section clap_mangen rendered, without its `.SH` line.
+fn without_heading<'a>(section: &'a str, heading: &str) -> io::Result<&'a str> {
+    section
+        .strip_prefix(&format!(".SH {heading}\n"))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("clap_mangen's {heading} section does not start with .SH {heading}: {section:?}"),
+            )
+        })
 }
 
 /// What the roff crate puts at the start of everything it renders.
@@ -184,4 +274,73 @@ fn section(render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<
         section.push('\n');
     }
     Ok(section)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Arg, ArgAction, Command};
+
+    fn tool() -> Command {
+        Command::new("tool")
+            .version("1")
+            .arg(
+                Arg::new("socket")
+                    .long("socket")
+                    .value_name("PATH")
+                    .global(true)
+                    .help("The socket"),
+            )
+            .subcommand(
+                Command::new("show").about("Show things").arg(
+                    Arg::new("json")
+                        .long("json")
+                        .action(ArgAction::SetTrue)
+                        .help("As JSON"),
+                ),
+            )
+            .subcommand(Command::new("wait-up").about("Wait"))
+    }
+
+    fn page(command: fn() -> Command, template: &'static str) -> io::Result<String> {
+        let (_, text) = render(&Source { command, template })?;
+        Ok(String::from_utf8(text).unwrap())
+    }
+
+    #[test]
+    fn subcommands_get_a_synopsis_line_and_a_section_each() {
+        let text = page(tool, "@TH@\n@SYNOPSIS@\n@OPTIONS@\n@SUBCOMMANDS@\n").unwrap();
+        let synopsis = concat!(
+            ".SH SYNOPSIS\n",
+            "\\fBtool\\fR [\\fB\\-\\-socket\\fR] [\\fB\\-h\\fR|\\fB\\-\\-help\\fR] ",
+            "[\\fB\\-V\\fR|\\fB\\-\\-version\\fR] [\\fIcommand\\fR]\n",
+            ".br\n\\fBtool show\\fR [\\fB\\-\\-json\\fR]\n",
+            ".br\n\\fBtool wait\\-up\\fR\n",
+        );
+        assert!(text.contains(synopsis), "{text}");
+        // The global option and the help flags are the command's, not the
+        // subcommands'; clap's `help` subcommand is not listed.
+        let commands = &text[text.find(".SH COMMANDS").unwrap()..];
+        assert_eq!(
+            commands,
+            concat!(
+                ".SH COMMANDS\n",
+                ".SS show\nShow things\n.TP\n\\fB\\-\\-json\\fR\nAs JSON\n",
+                ".SS wait\\-up\nWait\n",
+            )
+        );
+        assert!(text[..text.find(".SH COMMANDS").unwrap()]
+            .contains("\\fB\\-\\-socket\\fR \\fI<PATH>\\fR\nThe socket\n"));
+    }
+
+    #[test]
+    fn the_subcommands_placeholder_is_required_where_it_belongs() {
+        let missing = page(tool, "@TH@\n@SYNOPSIS@\n").unwrap_err();
+        assert!(
+            missing.to_string().contains("no @SUBCOMMANDS@ line"),
+            "{missing}"
+        );
+        let stray = page(|| Command::new("plain"), "@TH@\n@SUBCOMMANDS@\n").unwrap_err();
+        assert!(stray.to_string().contains("has no subcommands"), "{stray}");
+    }
 }

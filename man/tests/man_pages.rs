@@ -12,6 +12,8 @@ const PAGES: &[&str] = &[
     "ifup.8",
     "ifdown.8",
     "netconfd.8",
+    "netconfctl.8",
+    "ifreload.8",
     "netconf-dhcp-hook.8",
     "netconf-interfaces.5",
     "netconf-protocol.7",

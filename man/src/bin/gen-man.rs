@@ -1,5 +1,5 @@
 //! `gen-man DIR`: writes the generated man pages (ifquery.8, ifup.8,
-//! ifdown.8, netconfd.8) into DIR. From the workspace root:
+//! ifdown.8, netconfd.8, netconfctl.8, ifreload.8) into DIR. From the workspace root:
 //! `cargo run -p netconf-man --bin gen-man -- man/`.
 
 use std::path::PathBuf;
