@@ -253,7 +253,12 @@ fn wait_online(
     }
     let started = std::time::Instant::now();
     let args = WaitOnlineArgs { targets: ifaces };
-    match client.call(Op::WaitOnline(args), |p| eprintln!("{PROG}: {}", p.message)) {
+    let mut waiting = Vec::new();
+    let result = client.call(Op::WaitOnline(args), |p| {
+        eprintln!("{PROG}: {}", p.message);
+        waiting.extend(p.iface.clone());
+    });
+    match result {
         Ok(_) => {
             eprintln!(
                 "{PROG}: online after {:.1} s",
@@ -262,7 +267,7 @@ fn wait_online(
             ExitCode::SUCCESS
         }
         Err(ClientError::TimedOut { .. }) => {
-            let missing = not_online(socket).unwrap_or_default();
+            let missing = not_online(socket, &waiting).unwrap_or_else(|_| waiting.join(", "));
             crate::usage::warn(
                 PROG,
                 &format!("timed out after {timeout} s; not configured yet: {missing}"),
@@ -273,9 +278,9 @@ fn wait_online(
     }
 }
 
-/// The `auto` interfaces that are not up, with their state, for the
-/// timeout message.
-fn not_online(socket: &std::path::Path) -> Result<String, ClientError> {
+/// Those of `waiting` that are not up, with their state, for the timeout
+/// message.
+fn not_online(socket: &std::path::Path, waiting: &[String]) -> Result<String, ClientError> {
     let mut client = Client::connect(socket)?;
     client.set_read_timeout(Some(Duration::from_secs(5)))?;
     let status = client.call(Op::Status(StatusArgs::default()), |_| {})?;
@@ -283,8 +288,8 @@ fn not_online(socket: &std::path::Path) -> Result<String, ClientError> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|i| !i["config"].as_array().is_none_or(|c| c.is_empty()))
-        .filter(|i| i["state"] != "up")
+        .filter(|i| waiting.iter().any(|w| i["name"] == w.as_str()))
+        .filter(|i| i["state"] != "up" && i["state"] != "differs")
         .map(|i| {
             let mut s = format!("{} ({})", str_of(&i["name"]), str_of(&i["state"]));
             if let Some(e) = i["error"].as_str() {

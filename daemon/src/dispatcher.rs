@@ -79,6 +79,8 @@ pub enum Kind {
         request_id: u64,
         /// The client wants every step, not only hook output and warnings.
         verbose: bool,
+        /// The `ok` reply's result (`reload`: the plan).
+        result: Value,
     },
     /// `ifup`/`ifdown` of a set of interfaces.
     Change {
@@ -312,7 +314,13 @@ impl Dispatcher {
                 self.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
                 self.sync_kernel();
                 let result = if args.records {
-                    serde_json::to_value(&self.state).unwrap_or(Value::Null)
+                    let mut records = serde_json::to_value(&self.state).unwrap_or(Value::Null);
+                    if let (Some(only), Some(list)) =
+                        (&args.iface, records["interfaces"].as_array_mut())
+                    {
+                        list.retain(|r| r["phys"] == only.as_str());
+                    }
+                    records
                 } else {
                     crate::status::status(self, &self.config, args.iface.as_deref())
                 };
@@ -416,6 +424,7 @@ impl Dispatcher {
                 reply,
                 request_id: id,
                 verbose: args.verbose || args.no_act,
+                result: Value::Null,
             },
             info_span!(parent: None, "request", conn, request = id, op = verb),
         );
@@ -672,14 +681,22 @@ impl Dispatcher {
         }
         let dependents = self.dependents.remove(&id).unwrap_or_default();
         if let Kind::Request {
-            reply, request_id, ..
+            conn,
+            reply,
+            request_id,
+            result: answer,
+            ..
         } = &event.kind
         {
             // What the client is told is done is on disk first.
             self.flush_state();
+            if let (0, Err(f)) = (*conn, &result) {
+                // Nobody asked (SIGHUP, hotplug): the log is all there is.
+                warn!(error = %f.message, causes = ?f.causes, "failed");
+            }
             let body = match result {
                 Ok(()) => Body::Ok {
-                    result: Value::Null,
+                    result: answer.clone(),
                 },
                 Err(f) => Body::Error(ErrorReply {
                     code: f.code,
@@ -929,16 +946,16 @@ impl Dispatcher {
                     .interfaces
                     .iter()
                     .any(|r| r.ifindex == Some(index));
-            let origin = if ours {
-                "netconf"
-            } else if by_kernel {
+            let origin = if by_kernel {
                 "kernel"
+            } else if ours {
+                "netconf"
             } else if managed {
                 "external"
             } else {
                 "foreign"
             };
-            if managed && !ours {
+            if managed && origin == "external" {
                 info!(
                     iface = name.as_deref().unwrap_or("?"),
                     origin, "external change: {text}"
@@ -970,6 +987,7 @@ impl Dispatcher {
                 reply,
                 request_id: 0,
                 verbose: false,
+                result: Value::Null,
             },
             info_span!(parent: None, "internal", what = what.to_string()),
         );

@@ -568,6 +568,11 @@ pub fn begin(d: &mut Dispatcher, id: EventId) {
             if !ctx.args.all {
                 warn(d, id, format!("interface {phys} not configured"));
             }
+            // An admin's ifdown ends a failed state and leaving it alone.
+            if !ctx.args.no_act {
+                d.failed.remove(&phys);
+                d.adopted.remove(&phys);
+            }
             return finish(d, id, Ok(()));
         };
         if let Some(i) = iface_mut(d, id) {

@@ -84,26 +84,21 @@ pub fn wait(d: &mut Dispatcher, conn: ConnId, reply: ReplySender, id: u64, args:
         return answer(&waiter);
     }
     let pending: Vec<&String> = waiter.targets.iter().filter(|t| !online(d, t)).collect();
-    let message = format!(
-        "waiting for {}{}",
-        if any { "one of " } else { "" },
-        pending
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let progress = Progress {
-        iface: None,
-        event: None,
-        step: "wait-online".into(),
-        stream: None,
-        message,
-    };
-    let _ = waiter.reply.send(encode(&Response {
-        id,
-        body: Body::Progress(progress),
-    }));
+    // One line per interface, named in `iface`: the client says which
+    // are still missing when it gives up.
+    for name in pending {
+        let progress = Progress {
+            iface: Some(name.clone()),
+            event: None,
+            step: "wait-online".into(),
+            stream: None,
+            message: format!("waiting for {}{name}", if any { "one of: " } else { "" }),
+        };
+        let _ = waiter.reply.send(encode(&Response {
+            id,
+            body: Body::Progress(progress),
+        }));
+    }
     d.waiters.push(waiter);
 }
 

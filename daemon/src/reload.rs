@@ -183,6 +183,7 @@ pub fn start(d: &mut Dispatcher, client: Option<(ConnId, ReplySender, u64)>, arg
             reply,
             request_id: id,
             verbose: args.verbose,
+            result: plan_json,
         },
         info_span!(parent: None, "request", conn, request = id, op = "reload"),
     );
