@@ -193,6 +193,10 @@ impl Dispatcher {
             // Write the state once a burst of work is through, not per interface.
             if messages.is_empty() {
                 self.flush_state();
+                if let Ok(k) = self.kernel.as_mut() {
+                    k.settle();
+                }
+                self.sync_kernel();
                 crate::online::check(&mut self);
                 if self.events.is_empty() {
                     self.give_back_memory();
@@ -312,6 +316,9 @@ impl Dispatcher {
             }
             Op::Status(args) => {
                 self.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
+                if let Ok(k) = self.kernel.as_mut() {
+                    k.settle();
+                }
                 self.sync_kernel();
                 let result = if args.records {
                     let mut records = serde_json::to_value(&self.state).unwrap_or(Value::Null);

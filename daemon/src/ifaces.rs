@@ -1126,13 +1126,16 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
             Kind::Iface(i) => i.stanzas.get(stanza)?.cfg.as_ref().map(|c| c.family),
             _ => None,
         });
+        // Looked up before anything goes: the routes of a link whose
+        // address went must be read from the kernel again.
+        let others = family.map(|f| added_by_others(d, &phys, f));
         let (mut changes, errors) =
             d.with_kernel(|k| apply::remove(k, &applied, Removal::Ifdown { link_down }, no_act))?;
         for e in errors {
             d.progress(id, "warning", format!("{phys}: {e}"));
         }
-        if let Some(family) = family {
-            changes.extend(remove_external(d, id, &phys, family, no_act));
+        if let Some(others) = others {
+            changes.extend(remove_external(d, id, &phys, others, no_act));
         }
         (changes, Ok(()))
     };
@@ -1149,40 +1152,88 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
 /// `ifdown` also takes out what others added to the interface while
 /// netconf managed it (of the stanza's family); the kernel's own entries
 /// stay.
-fn remove_external(
+/// What is on the link (of the stanza's family) besides the kernel's own:
+/// netconf's entries, and what others added while it managed the link.
+struct OnTheLink {
+    index: u32,
+    addresses: Vec<netconf_methods::netlink::Address>,
+    routes: Vec<netconf_methods::netlink::Route>,
+}
+
+fn added_by_others(
     d: &mut Dispatcher,
-    id: EventId,
     phys: &str,
     family: netconf_interfaces::Family,
-    no_act: bool,
-) -> Vec<String> {
-    use netconf_methods::netlink::{Family as NlFamily, NewRoute};
-    let Ok(kernel) = d.kernel.as_ref() else {
-        return Vec::new();
-    };
-    let Some(link) = kernel.mirror.link_by_name(device_of(phys)) else {
-        return Vec::new();
-    };
-    let index = link.index;
+) -> OnTheLink {
+    use netconf_methods::netlink::Family as NlFamily;
     let wanted = match family {
         netconf_interfaces::Family::Inet6 => NlFamily::V6,
         _ => NlFamily::V4,
     };
-    let addresses: Vec<_> = kernel
-        .mirror
-        .addresses_of(index)
-        .filter(|a| NlFamily::of(&a.addr) == wanted && !crate::status::kernel_address(a))
-        .cloned()
+    let mut found = OnTheLink {
+        index: 0,
+        addresses: Vec::new(),
+        routes: Vec::new(),
+    };
+    let Ok(kernel) = d.kernel.as_mut() else {
+        return found;
+    };
+    let Some(index) = kernel
+        .link_by_name(device_of(phys))
+        .ok()
+        .flatten()
+        .map(|l| l.index)
+    else {
+        return found;
+    };
+    found.index = index;
+    found.addresses = kernel
+        .addresses_of(index, wanted)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| !crate::status::kernel_address(a))
         .collect();
-    let routes: Vec<_> = kernel
-        .mirror
-        .routes_of(index)
-        .filter(|r| r.family == wanted && !crate::status::kernel_route(r))
-        .cloned()
+    found.routes = kernel
+        .routes_of(index, wanted)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| {
+            !crate::status::kernel_route(r)
+                && r.protocol != netconf_methods::netlink::NETCONF_ROUTE_PROTOCOL
+        })
         .collect();
+    found
+}
+
+/// Takes out what of `on_link` is still there after netconf's own removal:
+/// what others added while netconf managed the link.
+fn remove_external(
+    d: &mut Dispatcher,
+    id: EventId,
+    phys: &str,
+    on_link: OnTheLink,
+    no_act: bool,
+) -> Vec<String> {
+    use netconf_methods::netlink::NewRoute;
+    let OnTheLink {
+        index,
+        addresses,
+        routes,
+    } = on_link;
+    if index == 0 {
+        return Vec::new();
+    }
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     let _ = d.with_kernel(|k| {
+        let now = k.mirror.addresses_of(index).cloned().collect::<Vec<_>>();
+        let addresses: Vec<_> = addresses
+            .iter()
+            .filter(|a| {
+                now.iter()
+                    .any(|n| n.addr == a.addr && n.prefix_len == a.prefix_len)
+            })
+            .collect();
         for r in &routes {
             changes.push(format!(
                 "remove route {} dev {phys} (added outside netconf)",
@@ -1190,7 +1241,9 @@ fn remove_external(
             ));
             if !no_act {
                 if let Err(e) = k.nl.del_route(&NewRoute::from(r)) {
-                    errors.push(e.to_string());
+                    if !matches!(e.errno(), Some(libc::ESRCH | libc::ENOENT)) {
+                        errors.push(e.to_string());
+                    }
                 }
             }
         }
