@@ -262,25 +262,7 @@ fn in_graph_order(
                 );
             }
         }
-        let deps = order
-            .iter()
-            .map(|n| {
-                let lowers = graph
-                    .closure_down(n)
-                    .into_iter()
-                    .filter(|l| order.contains(l))
-                    .collect();
-                (n.clone(), lowers)
-            })
-            .collect();
-        let waiting = order
-            .into_iter()
-            .map(|n| {
-                let l = logical.remove(&n).unwrap_or_else(|| n.clone());
-                (n, l)
-            })
-            .collect();
-        return Ok((waiting, deps));
+        return Ok(queued(order, logical, |n| graph.closure_down(n)));
     }
     // Down: uppers still up that are not going down with it.
     let mut refused = Vec::new();
@@ -334,15 +316,24 @@ fn in_graph_order(
         .flat_map(|level| level.into_iter().rev())
         .filter(|n| names.contains(n))
         .collect();
+    Ok(queued(order, logical, |n| graph.closure_up(n)))
+}
+
+/// `order` as a request's queue of `(PHYS, LOGICAL)`, with what each waits
+/// for among them (`before`: its lowers going up, its uppers going down).
+fn queued(
+    order: Vec<String>,
+    mut logical: HashMap<String, String>,
+    before: impl Fn(&str) -> Vec<String>,
+) -> Ordered {
     let deps = order
         .iter()
         .map(|n| {
-            let uppers = graph
-                .closure_up(n)
+            let first = before(n)
                 .into_iter()
-                .filter(|u| order.contains(u))
+                .filter(|o| order.contains(o))
                 .collect();
-            (n.clone(), uppers)
+            (n.clone(), first)
         })
         .collect();
     let waiting = order
@@ -352,7 +343,7 @@ fn in_graph_order(
             (n, l)
         })
         .collect();
-    Ok((waiting, deps))
+    (waiting, deps)
 }
 
 fn targets_mut(d: &mut Dispatcher, id: EventId) -> Option<&mut Targets> {

@@ -12,7 +12,8 @@
 //!
 //! Addresses: 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32.
 
-use std::process::Command;
+mod common;
+
 use std::time::Duration;
 
 use netconf_methods::netlink::{
@@ -22,46 +23,13 @@ use netconf_methods::netlink::{
 };
 
 /// Moves this thread into a new network namespace with `lo` up, and opens a
-/// Netlink there. Fails with a clear message when not permitted.
+/// Netlink there.
 fn netns() -> Netlink {
-    // SAFETY: geteuid has no preconditions.
-    let euid = unsafe { libc::geteuid() };
-    assert_eq!(
-        euid, 0,
-        "these tests create a network namespace and links in it: run them as root"
-    );
-    let before = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
-    // SAFETY: unshare only changes this thread's namespace membership.
-    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-    assert_eq!(
-        rc,
-        0,
-        "unshare(CLONE_NEWNET) refused: {} (needs CAP_SYS_ADMIN)",
-        std::io::Error::last_os_error()
-    );
-    let after = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
-    assert_ne!(before, after, "still in the namespace we started in");
-    let mut nl = Netlink::open().unwrap();
-    let lo = nl.link_by_name("lo").unwrap().unwrap();
-    let up = LinkChange {
-        up: Some(true),
-        ..LinkChange::default()
-    };
-    nl.set_link(lo.index, &up).unwrap();
-    nl
+    common::enter_new_netns();
+    Netlink::open().unwrap()
 }
 
-/// `ip ARGS` run from this thread (so in its namespace).
-fn ip(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::ip;
 
 fn find(links: &[Link], name: &str) -> Link {
     links

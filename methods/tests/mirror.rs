@@ -12,6 +12,8 @@
 //!
 //! Addresses: 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32.
 
+mod common;
+
 use std::io::{ErrorKind, Write};
 use std::os::fd::AsRawFd;
 use std::process::{Child, Command, Stdio};
@@ -24,21 +26,7 @@ use netconf_methods::netlink::{set_ipv6_conf, Event, Monitor, Netlink};
 /// Runs `test` in a new thread moved into a fresh network namespace.
 fn in_new_netns<T: Send + 'static>(test: impl FnOnce() -> T + Send + 'static) -> T {
     let thread = thread::spawn(move || {
-        let before = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
-        // SAFETY: unshare only changes this thread's namespace membership.
-        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        if rc != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EPERM) {
-                panic!(
-                    "unshare(CLONE_NEWNET): {err}: the mirror tests create their own network \
-                     namespace and need root (CAP_SYS_ADMIN); run them as root, as CI does"
-                );
-            }
-            panic!("unshare(CLONE_NEWNET): {err}");
-        }
-        let after = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
-        assert_ne!(before, after, "still in the namespace we started in");
+        common::enter_new_netns();
         test()
     });
     match thread.join() {
@@ -48,13 +36,7 @@ fn in_new_netns<T: Send + 'static>(test: impl FnOnce() -> T + Send + 'static) ->
 }
 
 fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ip(args);
 }
 
 /// The burst, as `ip -batch` lines, and how many address changes it asks

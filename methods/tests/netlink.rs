@@ -9,6 +9,8 @@
 //!
 //! Addresses: 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 use std::thread;
@@ -22,37 +24,11 @@ use netconf_methods::netlink::{
 /// Moves this thread into a new, empty network namespace with `lo` up, and
 /// opens a Netlink there.
 fn netns() -> Netlink {
-    // SAFETY: geteuid has no preconditions.
-    let euid = unsafe { libc::geteuid() };
-    assert_eq!(
-        euid, 0,
-        "the netlink tests create network namespaces and links: run them as root (CI does)"
-    );
-    let before = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
-    // SAFETY: unshare only changes this thread's namespace membership.
-    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-    assert_eq!(
-        rc,
-        0,
-        "unshare(CLONE_NEWNET): {}",
-        std::io::Error::last_os_error()
-    );
-    let after = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
-    assert_ne!(before, after, "still in the namespace we started in");
-    ip(&["link", "set", "lo", "up"]);
+    common::enter_new_netns();
     Netlink::open().unwrap()
 }
 
-fn ip(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::ip;
 
 /// A veth pair nc0/nc1, both down.
 fn veth(nl: &mut Netlink) -> (Link, Link) {
