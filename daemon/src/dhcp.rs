@@ -292,9 +292,15 @@ fn apply_lease(
         return Ok(());
     };
     let mut applied = Applied::default();
-    let changes = d
-        .with_kernel(|k| apply::apply(k, iface, desired, &mut applied, false))?
-        .map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))?;
+    let outcome = d.with_kernel(|k| {
+        let outcome = apply::apply(k, iface, desired, &mut applied, false);
+        if outcome.is_err() {
+            // Half a lease is worse than none: take back what went in.
+            let _ = apply::remove(k, &applied, Removal::Rollback, false);
+        }
+        outcome
+    })?;
+    let changes = outcome.map_err(|e| Failure::new(ErrorCode::Netlink, format!("{iface}: {e}")))?;
     // What the old lease had and the new one does not goes, after the new
     // is in place: no moment without an address.
     let stale = Applied {

@@ -302,10 +302,22 @@ pub fn apply(
         for want in &desired.routes {
             let present = existing.iter().any(|r| want.matches(r));
             if !present {
-                changes.push(format!("add route {} dev {device}", describe_route(want)));
                 if !dry_run {
-                    kernel.netlink().add_route(&new_route(index, want), false)?;
+                    let added = kernel.netlink().add_route(&new_route(index, want), false);
+                    match added {
+                        Err(e) if desired.routes_best_effort && e.errno() == Some(libc::EEXIST) => {
+                            changes.push(format!(
+                                "route {} dev {device} not added: another route to it with that \
+                                 metric exists",
+                                describe_route(want)
+                            ));
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                        Ok(()) => {}
+                    }
                 }
+                changes.push(format!("add route {} dev {device}", describe_route(want)));
             }
             if !dry_run {
                 applied.routes.push(AppliedRoute {

@@ -48,6 +48,10 @@ pub struct Desired {
     pub flush_mngtmpaddr: bool,
     /// Wait for IPv6 duplicate address detection to settle.
     pub dad: Option<DadWait>,
+    /// A route the kernel refuses because one like it exists is skipped
+    /// with a note, not an error: dhclient-script ignores `ip route add`
+    /// failing, and a lease must not fail for a static default route.
+    pub routes_best_effort: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

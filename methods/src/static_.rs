@@ -267,6 +267,9 @@ impl Provider for StaticV6 {
             ipv6_mtu,
             flush_mngtmpaddr: vars.get("accept_ra").is_some() && !vars.is_true("accept_ra"),
             dad,
+            // As Debian's static method: a gateway that cannot be added
+            // fails the ifup.
+            routes_best_effort: false,
         })
     }
 }

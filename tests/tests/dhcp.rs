@@ -1084,3 +1084,40 @@ fn carrier_back_restarts_dhcp() {
     );
     assert_lease_applied(&w, &addr);
 }
+
+/// A default route with the lease's metric is there already (another
+/// interface's static gateway): as dhclient-script, netconfd keeps the
+/// lease and leaves that route alone, saying why, instead of failing.
+#[test]
+fn lease_whose_default_route_clashes_is_kept() {
+    let w = World::serving(&[]);
+    w.cli.veth("x0");
+    w.cli.ip(&["link", "set", "x0", "up"]);
+    w.cli.ip(&["addr", "add", "203.0.113.2/24", "dev", "x0"]);
+    w.cli.ip(&[
+        "route",
+        "add",
+        "default",
+        "via",
+        "203.0.113.1",
+        "dev",
+        "x0",
+        "metric",
+        "50",
+    ]);
+    w.ifup(&[CLI]).assert_ok();
+    let (addr, _) = w.leased();
+    assert!(addr.starts_with("198.18.0."), "no lease on cli0: {addr}");
+    let defaults = w.cli.default_routes("-4");
+    assert_eq!(
+        defaults.len(),
+        1,
+        "the other default route must stay alone: {defaults:?}"
+    );
+    assert_eq!(defaults[0]["dev"], "x0", "{defaults:?}");
+    assert!(
+        w.daemon_log()
+            .contains("not added: another route to it with that metric exists"),
+        "netconfd did not say why the lease's route is missing"
+    );
+}

@@ -90,6 +90,7 @@ pub fn desired_v4(lease: &Lease4, metric: Option<u32>) -> Desired {
         },
         addresses: vec![address],
         routes,
+        routes_best_effort: true,
         ..Desired::default()
     }
 }
