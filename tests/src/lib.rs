@@ -483,13 +483,22 @@ impl Netns {
     /// such link has its IPv6 link-local address, and no address is still
     /// tentative (DAD running). Used before watching for "no change at all".
     /// (A link whose driver reports no operstate, such as a vxlan, counts
-    /// as settled with UNKNOWN.)
+    /// as settled with UNKNOWN, and one with `addrgenmode none` needs no
+    /// link-local address.)
     pub fn settle(&self) {
         let ipv6 = !self
             .ip_json(&["-6", "addr", "show", "dev", "lo"])
             .iter()
             .all(|l| l["addr_info"].as_array().is_none_or(|a| a.is_empty()));
         wait_until(&format!("the kernel to settle in {}", self.name), || {
+            // Links that make no IPv6 address of their own (bridge ports:
+            // `addrgenmode none`) never get a link-local one.
+            let no_addrgen: BTreeSet<String> = self
+                .ip_json(&["-d", "link", "show"])
+                .iter()
+                .filter(|l| l["inet6_addr_gen_mode"] == "none")
+                .filter_map(|l| l["ifname"].as_str().map(String::from))
+                .collect();
             let links = self.ip_json(&["addr", "show"]);
             links.iter().all(|l| {
                 let name = l["ifname"].as_str().unwrap_or_default();
@@ -502,6 +511,7 @@ impl Netns {
                 // UNKNOWN for good.
                 let oper = matches!(l["operstate"].as_str(), Some("UP" | "UNKNOWN"));
                 let link_local = !ipv6
+                    || no_addrgen.contains(name)
                     || addrs
                         .iter()
                         .any(|a| a["family"] == "inet6" && a["scope"] == "link");

@@ -76,10 +76,32 @@ fn event_of(events: &[String], needle: &str) -> usize {
         .unwrap_or_else(|| panic!("no event with {needle:?} among:\n{}", events.join("\n")))
 }
 
+/// As bridge-utils leaves a port: no IPv6 address generation of its own
+/// (so no link-local address, the port having been down), and `mtu`.
+fn assert_bridge_port(ns: &Netns, port: &str, mtu: u64) {
+    let d = details(ns, port);
+    assert_eq!(
+        d["inet6_addr_gen_mode"].as_str(),
+        Some("none"),
+        "{port}'s addrgenmode: {d}"
+    );
+    assert_eq!(d["mtu"].as_u64(), Some(mtu), "{port}'s MTU: {d}");
+    let v6 = ns.ip_json(&["-6", "addr", "show", "dev", port]);
+    let addrs = v6
+        .first()
+        .map(|l| l["addr_info"].clone())
+        .unwrap_or_default();
+    assert!(
+        addrs.as_array().is_none_or(|a| a.is_empty()),
+        "{port} has IPv6 addresses: {addrs}"
+    );
+}
+
 /// A bridge over two veth ports with an address, in one spelling: created
-/// with its attributes, the ports in and up; a second `ifup` writes nothing
-/// at all; `ifdown` deletes the bridge and takes the ports out and down.
-fn bridge_lifecycle(options: &str, stp: u64, forward_delay_cs: u64) {
+/// with its attributes, the ports in and up (with the bridge's MTU, no
+/// IPv6 of their own); a second `ifup` writes nothing at all; `ifdown`
+/// deletes the bridge and takes the ports out and down.
+fn bridge_lifecycle(options: &str, stp: u64, forward_delay_cs: u64, mtu: u64) {
     require_root();
     let h = Harness::new();
     h.ns.veth("p0");
@@ -106,6 +128,7 @@ fn bridge_lifecycle(options: &str, stp: u64, forward_delay_cs: u64) {
     assert!(h.ns.is_up("br0"), "br0 is not up");
     assert_eq!(h.ns.global_addrs("br0"), set(&["198.51.100.1/24"]));
     assert_eq!(ports_of(&h.ns, "br0"), set(&["p0", "p1"]));
+    assert_eq!(br["mtu"].as_u64(), Some(mtu), "{br}");
     for port in ["p0", "p1"] {
         assert!(h.ns.is_up(port), "{port} is not up");
         let d = details(&h.ns, port);
@@ -114,6 +137,7 @@ fn bridge_lifecycle(options: &str, stp: u64, forward_delay_cs: u64) {
             Some("bridge"),
             "{d}"
         );
+        assert_bridge_port(&h.ns, port, mtu);
     }
     assert_eq!(h.state(), vec!["br0=br0"]);
 
@@ -143,9 +167,10 @@ fn bridge_lifecycle(options: &str, stp: u64, forward_delay_cs: u64) {
 #[test]
 fn bridge_in_debian_spelling_created_kept_and_deleted() {
     bridge_lifecycle(
-        "    bridge_ports p0 p1\n    bridge_stp off\n    bridge_fd 0\n",
+        "    mtu 1400\n    bridge_ports p0 p1\n    bridge_stp off\n    bridge_fd 0\n",
         0,
         0,
+        1400,
     );
 }
 
@@ -157,6 +182,7 @@ fn bridge_in_ifupdown2_spelling_created_kept_and_deleted() {
         "    bridge-ports p0 p1\n    bridge-stp off\n    bridge-fd 3\n",
         0,
         300,
+        1500,
     );
 }
 
@@ -274,6 +300,7 @@ fn a_port_that_appears_later_joins_its_bridge() {
         master(&h.ns, "lp1").as_deref() == Some("br0")
     });
     assert!(h.ns.is_up("lp1"), "lp1 joined but is not up");
+    assert_bridge_port(&h.ns, "lp1", 1500);
     assert_eq!(ports_of(&h.ns, "br0"), set(&["lp0", "lp1"]));
 
     h.ifdown(&["br0"]).assert_ok();
