@@ -1419,16 +1419,20 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
                 continue;
             };
             let wants = match links.link.as_ref().map(|l| &l.kind) {
-                Some(LinkSpecKind::Bridge(b)) => b.ports.matches(port).then_some(false),
-                Some(LinkSpecKind::Bond(b)) => b.slaves.matches(port).then_some(true),
+                Some(LinkSpecKind::Bridge(b)) => {
+                    b.ports.matches(port).then(|| apply::PortOf::bridge(b))
+                }
+                Some(LinkSpecKind::Bond(b)) => {
+                    b.slaves.matches(port).then_some(apply::PortOf::Bond)
+                }
                 _ => None,
             };
-            if let Some(bond) = wants {
-                joins.push((r, s, record.phys.clone(), bond));
+            if let Some(port_of) = wants {
+                joins.push((r, s, record.phys.clone(), port_of));
             }
         }
     }
-    for (r, s, master, bond) in joins {
+    for (r, s, master, port_of) in joins {
         let Some(stanza) = d.state.interfaces.get(r).and_then(|rec| rec.stanzas.get(s)) else {
             continue;
         };
@@ -1437,7 +1441,7 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
             let (Some(p), Some(m)) = (k.link_by_name(port)?, k.link_by_name(&master)?) else {
                 return Ok(Vec::new());
             };
-            apply::join(k, &p, m.index, &master, bond, &mut applied, false)
+            apply::join(k, &p, m.index, &master, port_of, &mut applied, false)
         });
         match result {
             Ok(Ok(changes)) => {

@@ -389,10 +389,10 @@ pub fn ensure_link(
         },
     };
     let names: Vec<String> = links.iter().map(|l| l.name.clone()).collect();
-    let (mut ports, bond) = match &spec.kind {
-        LinkSpecKind::Bridge(b) => (b.ports_now(&spec.name, &links), false),
-        LinkSpecKind::Bond(b) => (b.slaves.resolve(&spec.name, &names), true),
-        _ => (Vec::new(), false),
+    let (mut ports, port_of) = match &spec.kind {
+        LinkSpecKind::Bridge(b) => (b.ports_now(&spec.name, &links), PortOf::bridge(b)),
+        LinkSpecKind::Bond(b) => (b.slaves.resolve(&spec.name, &names), PortOf::Bond),
+        _ => (Vec::new(), PortOf::Bond),
     };
     for extra in extra_ports {
         if !ports.contains(extra) {
@@ -408,7 +408,7 @@ pub fn ensure_link(
             continue;
         };
         changes.extend(join(
-            kernel, link, index, &spec.name, bond, applied, dry_run,
+            kernel, link, index, &spec.name, port_of, applied, dry_run,
         )?);
     }
     Ok(changes)
@@ -421,6 +421,25 @@ fn vlan_by_name_only(spec: &LinkSpec) -> bool {
     )
 }
 
+/// What a port joins, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortOf {
+    /// A bond, which takes only slaves that are down.
+    Bond,
+    /// A bridge. As bridge-utils' hook does to each port it adds, the port
+    /// gets no IPv6 address of its own (`addrgenmode none`: it is a
+    /// bridge's port, not a host's interface) and the bridge stanza's
+    /// `mtu`, if it has one. Neither is undone when the port leaves (nor
+    /// is it by bridge-utils).
+    Bridge { mtu: Option<u32> },
+}
+
+impl PortOf {
+    pub fn bridge(spec: &crate::links::BridgeSpec) -> PortOf {
+        PortOf::Bridge { mtu: spec.port_mtu }
+    }
+}
+
 /// Adds `port` to the bridge or bond `master` (index `index`) and sets it
 /// up, unless it is in already.
 pub fn join(
@@ -428,7 +447,7 @@ pub fn join(
     port: &Link,
     index: u32,
     master: &str,
-    bond: bool,
+    port_of: PortOf,
     applied: &mut Applied,
     dry_run: bool,
 ) -> Result<Vec<String>, ApplyError> {
@@ -439,7 +458,24 @@ pub fn join(
     if dry_run {
         return Ok(vec![change]);
     }
-    if bond && port.up {
+    let mut mtu = None;
+    if let PortOf::Bridge { mtu: want } = port_of {
+        // `ip link set PORT addrgenmode none`, as a sysctl write: mode 1.
+        // Without IPv6 on the port there is nothing to turn off.
+        match crate::netlink::set_ipv6_conf(&port.name, "addr_gen_mode", "1") {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(ApplyError::Sysctl {
+                    iface: port.name.clone(),
+                    key: "addr_gen_mode".into(),
+                    source,
+                })
+            }
+        }
+        mtu = want.filter(|m| *m != port.mtu);
+    }
+    if port_of == PortOf::Bond && port.up {
         // A bond takes only slaves that are down.
         kernel.netlink().set_link(
             port.index,
@@ -454,6 +490,7 @@ pub fn join(
         &LinkChange {
             master: Some(index),
             up: Some(true),
+            mtu,
             ..LinkChange::default()
         },
     )?;

@@ -137,6 +137,8 @@ pub struct BridgeSpec {
     /// `bridge-vids`/`bridge-pvid` on the bridge's stanza: ifupdown2's
     /// default VLANs for the ports that have none of their own.
     pub port_vlans: Option<PortVlans>,
+    /// The stanza's `mtu`, which bridge-utils also gives each port it adds.
+    pub port_mtu: Option<u32>,
 }
 
 impl BridgeSpec {
@@ -493,6 +495,10 @@ impl<'a> Options<'a> {
             maxwait,
             waitport,
             port_vlans: self.port_vlans(false)?,
+            // As the static and manual methods read it.
+            port_mtu: self.parse(&["mtu"], "is not an MTU (68 to 65535)", |v| {
+                v.parse::<u32>().ok().filter(|m| (68..=65535).contains(m))
+            })?,
         })
     }
 

@@ -1,5 +1,7 @@
 //! `inet loopback` / `inet6 loopback`: the link up; the kernel gives `lo` its
-//! addresses itself.
+//! addresses itself. `ifdown` takes the link down again, as Debian's does
+//! (its `link` method runs `ip link set down dev lo`), which also drops the
+//! kernel's `::1`; `networking.service` keeps `lo` up with `--exclude=lo`.
 
 use crate::provider::{Desired, LinkWanted, MethodError, Provider, StanzaConfig};
 
@@ -14,10 +16,5 @@ impl Provider for Loopback {
             },
             ..Desired::default()
         })
-    }
-
-    /// Debian leaves `lo` up on ifdown.
-    fn link_down_on_ifdown(&self, stanza: &StanzaConfig, _all: bool) -> bool {
-        stanza.iface != "lo"
     }
 }

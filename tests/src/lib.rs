@@ -265,6 +265,54 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 // ---------------------------------------------------------------------------
+// Private mount namespaces: files of Debian packages where their scripts
+// expect them, seen by one command only
+
+/// `text` quoted for `sh`.
+pub fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// A command prefix (for [`Command`], or [`Daemon::start_wrapped`]) that
+/// runs what follows it in a mount namespace of its own (`unshare --mount`,
+/// propagation private: nothing leaks to the machine's), after the `sh`
+/// lines `script` (which fail the whole command on error) ran there.
+pub fn private_mounts(script: &str) -> Vec<std::ffi::OsString> {
+    let body = format!("set -e\n{script}\nexec \"$@\"\n");
+    [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        &body,
+        "sh",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect()
+}
+
+/// `sh` lines that lay the files of `extra` over the directory `target`
+/// (resolved first: `/sbin` is `/usr/sbin` on a merged-usr system), as a
+/// read-only overlay: what `extra` has wins, the rest is still there. For
+/// [`private_mounts`] only.
+pub fn overlay_lines(extra: &Path, target: &str) -> String {
+    let extra = extra.to_string_lossy();
+    assert!(
+        !extra.contains([':', ',']),
+        "an overlay layer's path may not contain ':' or ',': {extra}"
+    );
+    format!(
+        "t=$(readlink -f {target})\nmount -t overlay overlay -o lowerdir={extra}:\"$t\" \"$t\"",
+        target = sh_quote(target),
+        extra = sh_quote(&extra),
+    )
+}
+
+// ---------------------------------------------------------------------------
 // Network namespaces
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -434,12 +482,23 @@ impl Netns {
     /// went up: no link with carrier waits for linkwatch (operstate UP), every
     /// such link has its IPv6 link-local address, and no address is still
     /// tentative (DAD running). Used before watching for "no change at all".
+    /// (A link whose driver reports no operstate, such as a vxlan, counts
+    /// as settled with UNKNOWN, and one with `addrgenmode none` needs no
+    /// link-local address.)
     pub fn settle(&self) {
         let ipv6 = !self
             .ip_json(&["-6", "addr", "show", "dev", "lo"])
             .iter()
             .all(|l| l["addr_info"].as_array().is_none_or(|a| a.is_empty()));
         wait_until(&format!("the kernel to settle in {}", self.name), || {
+            // Links that make no IPv6 address of their own (bridge ports:
+            // `addrgenmode none`) never get a link-local one.
+            let no_addrgen: BTreeSet<String> = self
+                .ip_json(&["-d", "link", "show"])
+                .iter()
+                .filter(|l| l["inet6_addr_gen_mode"] == "none")
+                .filter_map(|l| l["ifname"].as_str().map(String::from))
+                .collect();
             let links = self.ip_json(&["addr", "show"]);
             links.iter().all(|l| {
                 let name = l["ifname"].as_str().unwrap_or_default();
@@ -448,8 +507,11 @@ impl Netns {
                 if name == "lo" || !has_flag(l, "LOWER_UP") || !has_flag(l, "UP") {
                     return no_tentative;
                 }
-                let oper = l["operstate"].as_str() == Some("UP");
+                // Links without a carrier of their own (vxlan) stay
+                // UNKNOWN for good.
+                let oper = matches!(l["operstate"].as_str(), Some("UP" | "UNKNOWN"));
                 let link_local = !ipv6
+                    || no_addrgen.contains(name)
                     || addrs
                         .iter()
                         .any(|a| a["family"] == "inet6" && a["scope"] == "link");
@@ -782,6 +844,19 @@ impl Harness {
         self.daemon = Some(Daemon::start(&self.ns, self.dir.path(), &self.options));
     }
 
+    /// Starts the daemon (stopped, or never started) under `wrapper`: see
+    /// [`Daemon::start_wrapped`].
+    pub fn start_daemon_wrapped(&mut self, wrapper: &[std::ffi::OsString]) {
+        assert!(self.daemon.is_none(), "the daemon is already running");
+        self.daemon = Some(Daemon::start_wrapped(
+            &self.ns,
+            self.dir.path(),
+            &self.options,
+            wrapper,
+            &[],
+        ));
+    }
+
     /// Stops the daemon with `signal` and returns how it ended.
     pub fn stop_daemon(&mut self, signal: libc::c_int) -> ExitStatus {
         self.daemon
@@ -989,12 +1064,34 @@ impl Daemon {
         options: &DaemonOptions,
         extra: &[std::ffi::OsString],
     ) -> Daemon {
+        Daemon::start_wrapped(ns, dir, options, &[], extra)
+    }
+
+    /// As [`Daemon::start_with_args`], the command line (`ip netns exec NS
+    /// netconfd ...`) run by `wrapper` (program and arguments), which must
+    /// `exec` it in the end: the PID is still netconfd's own. How a test
+    /// gives the daemon a mount namespace of its own (`unshare --mount ...
+    /// sh -c 'mount ...; exec "$@"' sh`), e.g. to show it a `/sbin/brctl`.
+    pub fn start_wrapped(
+        ns: &Netns,
+        dir: &Path,
+        options: &DaemonOptions,
+        wrapper: &[std::ffi::OsString],
+        extra: &[std::ffi::OsString],
+    ) -> Daemon {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("netconfd.log"))
             .expect("opening the daemon log");
-        let mut c = Command::new("ip");
+        let mut c = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg("ip");
+                c
+            }
+            None => Command::new("ip"),
+        };
         c.args(["netns", "exec", ns.name()])
             .arg(&bins().netconfd)
             .arg("--socket")

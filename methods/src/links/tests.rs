@@ -76,10 +76,13 @@ fn bridge_in_bridge_utils_spelling() {
             ("bridge_maxwait", "0"),
             ("bridge_waitport", "30 eth1"),
             ("bridge_vlan_aware", "no"),
+            ("mtu", "9000"),
         ],
     ) else {
         panic!()
     };
+    // bridge-utils gives the ports the bridge's MTU too.
+    assert_eq!(br.port_mtu, Some(9000));
     assert_eq!(br.ports, PortList::parse_bridge("eth0 eth1").unwrap());
     assert_eq!(
         br.attrs,
@@ -126,6 +129,7 @@ fn bridge_in_ifupdown2_spelling() {
     assert_eq!(br.attrs.forward_delay, secs(0));
     assert_eq!(br.attrs.vlan_filtering, Some(true));
     assert_eq!(br.hw, Some(BridgeHw::CopyFrom("eth0".into())));
+    assert_eq!(br.port_mtu, None);
     // bridge-utils' estimate without bridge_maxwait: 2 * (fd + 1).
     assert_eq!(br.wait_for_forwarding(), Duration::from_secs(2));
     let vlans = br.port_vlans.unwrap();
