@@ -325,8 +325,7 @@ fn apply_lease(
         ..Applied::default()
     };
     let promoting = PromoteSecondaries::enable(&stale);
-    let (removed, errors) =
-        d.with_kernel(|k| apply::remove(k, &stale, Removal::Ifdown { link_down: false }, false))?;
+    let (removed, errors) = d.with_kernel(|k| apply::remove(k, &stale, Removal::LEASE, false))?;
     drop(promoting);
     for e in errors {
         warn!(iface, "removing what the old lease added: {e}");
@@ -357,9 +356,7 @@ fn lost(d: &mut Dispatcher, key: &Key) {
     };
     let lease = std::mem::take(&mut client.record.lease);
     client.record.info = None;
-    if let Ok((_, errors)) =
-        d.with_kernel(|k| apply::remove(k, &lease, Removal::Ifdown { link_down: false }, false))
-    {
+    if let Ok((_, errors)) = d.with_kernel(|k| apply::remove(k, &lease, Removal::LEASE, false)) {
         for e in errors {
             warn!(iface, "removing what the lease added: {e}");
         }
@@ -565,14 +562,7 @@ pub fn abandon(d: &mut Dispatcher, iface: &str) {
             }
         }
         let _ = std::fs::remove_file(client.spec.pid_file());
-        let _ = d.with_kernel(|k| {
-            apply::remove(
-                k,
-                &client.record.lease,
-                Removal::Ifdown { link_down: false },
-                false,
-            )
-        });
+        let _ = d.with_kernel(|k| apply::remove(k, &client.record.lease, Removal::LEASE, false));
     }
     forget(d, iface);
 }

@@ -128,6 +128,29 @@ fn meta_hooks(
 /// `ifup -a` from holding a thousand plans in memory.
 const IFACES_IN_FLIGHT: usize = 64;
 
+/// The group the links an `ifdown` deletes are put in, to be deleted all
+/// at once when it is done (see [`delete_doomed`]).
+fn doomed_group(d: &mut Dispatcher, iface: EventId) -> Option<u32> {
+    let change = d.event(iface).and_then(|e| e.parent)?;
+    targets_mut(d, change).map(|t| t.doomed_group)
+}
+
+/// An `ifdown` is done: the links it put in its group go, in one request
+/// (one RCU wait for all of them instead of ~40 ms each).
+pub fn delete_doomed(d: &mut Dispatcher, change: EventId) {
+    let Some((group, true)) = targets_mut(d, change).map(|t| (t.doomed_group, t.doomed)) else {
+        return;
+    };
+    if let Some(t) = targets_mut(d, change) {
+        t.doomed = false;
+    }
+    match d.with_kernel(|k| k.nl.del_link_group(group)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => d.progress(change, "warning", format!("deleting links: {e}")),
+        Err(f) => d.progress(change, "warning", format!("deleting links: {}", f.message)),
+    }
+}
+
 /// The interfaces of an `ifup`/`ifdown` request still to do.
 #[derive(Default)]
 pub struct Targets {
@@ -144,6 +167,11 @@ pub struct Targets {
     started: HashMap<String, EventId>,
     /// Interfaces of this request that failed.
     failed: BTreeSet<String>,
+    /// `ifdown`: the links netconf created go into this group, chosen at
+    /// random so that no link of anyone else's is in it, and `doomed` says
+    /// there are some.
+    doomed_group: u32,
+    doomed: bool,
 }
 
 /// Selects the interfaces of an `ifup`/`ifdown` request, then starts them
@@ -207,11 +235,27 @@ pub fn plan_change(d: &mut Dispatcher, id: EventId, ctx: &Arc<ChangeCtx>) {
             deps,
             started: HashMap::new(),
             failed: BTreeSet::new(),
+            doomed_group: random_group(),
+            doomed: false,
         };
     }
     if gate.is_none() {
         start_more(d, id);
     }
+}
+
+/// A link group number no one uses: random, above the small numbers
+/// admins pick (`/etc/iproute2/group`).
+fn random_group() -> u32 {
+    let mut bytes = [0u8; 4];
+    let read = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    let random = match read {
+        Ok(()) => u32::from_ne_bytes(bytes),
+        // No randomness: the process id still differs between daemons.
+        Err(_) => std::process::id().wrapping_mul(2_654_435_761),
+    };
+    random | 0x8000_0000
 }
 
 /// The names of the links there are, for port patterns.
@@ -453,6 +497,9 @@ pub fn change_done(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure
         };
         meta_hooks(d, id, &ctx, phase, &[]);
         return None;
+    }
+    if !ctx.up {
+        delete_doomed(d, id);
     }
     let failure = d.event_mut(id).and_then(|e| e.failure.take());
     match (failed.len(), failure) {
@@ -1120,8 +1167,21 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
         // Looked up before anything goes: the routes of a link whose
         // address went must be read from the kernel again.
         let others = family.map(|f| added_by_others(d, &phys, f));
-        let (mut changes, errors) =
-            d.with_kernel(|k| apply::remove(k, &applied, Removal::Ifdown { link_down }, no_act))?;
+        let delete_as_group = doomed_group(d, parent);
+        let how = Removal::Ifdown {
+            link_down,
+            delete_as_group,
+        };
+        let (mut changes, errors) = d.with_kernel(|k| apply::remove(k, &applied, how, no_act))?;
+        if applied.created_link && !no_act {
+            if let Some(t) = d
+                .event(parent)
+                .and_then(|e| e.parent)
+                .and_then(|c| targets_mut(d, c))
+            {
+                t.doomed = true;
+            }
+        }
         for e in errors {
             d.progress(id, "warning", format!("{phys}: {e}"));
         }

@@ -502,8 +502,22 @@ pub fn join(
 /// rollback only what this very `ifup` added, and restores what it changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {
-    Ifdown { link_down: bool },
+    /// `delete_as_group`: a link netconf created is not deleted here but
+    /// put down into that group, for the caller to delete the whole group
+    /// in one request when its `ifdown` is done.
+    Ifdown {
+        link_down: bool,
+        delete_as_group: Option<u32>,
+    },
     Rollback,
+}
+
+impl Removal {
+    /// What a DHCP lease put in going: addresses and routes only.
+    pub const LEASE: Removal = Removal::Ifdown {
+        link_down: false,
+        delete_as_group: None,
+    };
 }
 
 /// Undoes `applied`. Missing addresses and routes are fine (someone removed
@@ -590,7 +604,7 @@ pub fn remove(
                 }
             }
         }
-        Removal::Ifdown { link_down } => {
+        Removal::Ifdown { link_down, .. } => {
             if link_down && link.up {
                 change.up = Some(false);
             }
@@ -635,7 +649,21 @@ pub fn remove(
     if applied.created_link {
         changes.push(format!("delete {device}"));
         if !dry_run {
-            if let Err(e) = kernel.netlink().del_link(index) {
+            let deleted = match how {
+                Removal::Ifdown {
+                    delete_as_group: Some(group),
+                    ..
+                } => {
+                    let doomed = LinkChange {
+                        up: Some(false),
+                        group: Some(group),
+                        ..LinkChange::default()
+                    };
+                    kernel.netlink().set_link(index, &doomed)
+                }
+                _ => kernel.netlink().del_link(index),
+            };
+            if let Err(e) = deleted {
                 if !is_gone(&e) {
                     errors.push(e.into());
                 }

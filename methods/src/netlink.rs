@@ -336,6 +336,10 @@ pub struct LinkChange {
     pub mac: Option<[u8; 6]>,
     /// Make the link a port of this bridge (or bond); `Some(0)` releases it.
     pub master: Option<u32>,
+    /// The link's group (`IFLA_GROUP`): links of one group can be deleted
+    /// in one request ([`Netlink::del_link_group`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<u32>,
 }
 
 impl LinkChange {
@@ -672,6 +676,15 @@ impl Netlink {
     pub fn del_link(&mut self, index: u32) -> Result<(), NetlinkError> {
         self.write(wire::del_link(index), 0, || {
             format!("deleting link ifindex {index}")
+        })
+    }
+
+    /// Deletes every link of `group` in one request: the kernel unregisters
+    /// them as one batch, waiting for RCU once rather than once per link
+    /// (~40 ms each for a bridge).
+    pub fn del_link_group(&mut self, group: u32) -> Result<(), NetlinkError> {
+        self.write(wire::del_link_group(group), 0, || {
+            format!("deleting the links of group {group}")
         })
     }
 

@@ -138,6 +138,9 @@ pub(super) fn set_link(index: u32, change: &LinkChange) -> Request {
     if let Some(master) = change.master {
         msg.attributes.push(LinkAttribute::Controller(master));
     }
+    if let Some(group) = change.group {
+        msg.attributes.push(LinkAttribute::Group(group));
+    }
     RouteNetlinkMessage::SetLink(msg)
 }
 
@@ -153,6 +156,9 @@ pub(super) fn describe_link_change(change: &LinkChange) -> String {
     }
     if let Some(mac) = change.mac {
         parts.push(format!("address {}", format_mac(&mac)));
+    }
+    if let Some(group) = change.group {
+        parts.push(format!("group {group}"));
     }
     match change.master {
         Some(0) => parts.push("nomaster".to_string()),
@@ -172,6 +178,13 @@ fn format_mac(mac: &[u8; 6]) -> String {
 pub(super) fn del_link(index: u32) -> Request {
     let mut msg = LinkMessage::default();
     msg.header.index = index;
+    RouteNetlinkMessage::DelLink(msg)
+}
+
+/// `RTM_DELLINK` with no index and `IFLA_GROUP`: the whole group.
+pub(super) fn del_link_group(group: u32) -> Request {
+    let mut msg = LinkMessage::default();
+    msg.attributes.push(LinkAttribute::Group(group));
     RouteNetlinkMessage::DelLink(msg)
 }
 
