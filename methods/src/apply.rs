@@ -634,8 +634,11 @@ pub fn remove(
         }
         changes.push(format!("take {port} out of {device}"));
         if !dry_run {
+            // A link that goes lets its ports go itself, all in one batch
+            // with the deletion; taking each out first costs the kernel a
+            // wait for RCU per port.
             let release = LinkChange {
-                master: Some(0),
+                master: (!applied.created_link).then_some(0),
                 up: Some(false),
                 ..LinkChange::default()
             };
