@@ -502,6 +502,7 @@ impl Dispatcher {
                 Job::Mapping { .. } => "mapping",
                 Job::StartDhclient(_) => "start-dhclient",
                 Job::WaitLinkLocal { .. } => "wait-link-local",
+                Job::WaitForwarding { .. } => "wait-forwarding",
                 Job::WatchDhclient { .. } => "watch-dhclient",
                 Job::ReleaseDhclient(_) => "release-dhclient",
                 Job::Timer { .. } => "timer",

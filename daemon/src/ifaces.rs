@@ -856,6 +856,9 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             let device = device_of(&phys).to_string();
             last = d.spawn(id, Kind::WaitCarrier { device, timeout }, &[last]);
         }
+        if let Some(job) = forwarding_wait(d, id, idx).filter(|_| !ctx.args.no_act) {
+            last = d.spawn(id, Kind::Job(Some(Box::new(job))), &[last]);
+        }
         if let Some((desired, wait)) = dad {
             let addresses: Vec<_> = desired
                 .addresses
@@ -920,6 +923,33 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
         }
         prev = vec![spawn_hooks(d, id, post, env_post, &ctx, &[last])];
     }
+}
+
+/// A bridge with STP on waits for its ports to forward before the stanza
+/// goes on, as bridge-utils does (`bridge_maxwait`, by default twice the
+/// forward delay plus one second each). With STP off they forward at once.
+fn forwarding_wait(d: &mut Dispatcher, id: EventId, stanza: usize) -> Option<Job> {
+    let (name, bridge) = match iface_mut(d, id)?.stanzas.get(stanza)?.link.as_ref()? {
+        (
+            LinkSpec {
+                name,
+                kind: LinkSpecKind::Bridge(b),
+            },
+            _,
+        ) if b.attrs.stp == Some(true) => (name.clone(), b.clone()),
+        _ => return None,
+    };
+    let max = bridge.wait_for_forwarding();
+    if max.is_zero() {
+        return None;
+    }
+    let links: Vec<_> = d.kernel.as_ref().ok()?.mirror.links().cloned().collect();
+    let ports = bridge.ports_now(&name, &links);
+    Some(Job::WaitForwarding {
+        bridge: name,
+        ports,
+        max,
+    })
 }
 
 /// `wait-carrier SECONDS` (netconf's own option): how long to wait for

@@ -76,6 +76,13 @@ pub enum Job {
         addresses: Vec<Ipv6Addr>,
         wait: DadWait,
     },
+    /// Wait (up to `max`) for the ports of a bridge with STP on to reach
+    /// forwarding, as bridge-utils does (`bridge_maxwait`).
+    WaitForwarding {
+        bridge: String,
+        ports: Vec<String>,
+        max: Duration,
+    },
     /// Wait for the link-local address dhclient -6 needs (Debian's wait-for-ll6.sh).
     WaitLinkLocal { device: String, wait: DadWait },
     /// Start the long-running dhclient of an interface.

@@ -66,6 +66,10 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
             wait_link_local(&device, wait.attempts, interval).await
         }
         Job::RespawnDhclient { .. } | Job::HotplugCheck { .. } => Ok(JobOutput::Done),
+        Job::WaitForwarding { bridge, ports, max } => {
+            wait_forwarding(&bridge, &ports, max).await;
+            Ok(JobOutput::Done)
+        }
         // ifdown goes on whatever happens here, as Debian's does: what the
         // lease added is removed by the kernel step after it anyway.
         Job::ReleaseDhclient(spec) => match release_dhclient(&spec).await {
@@ -223,6 +227,38 @@ async fn hooks(
 
 /// Debian's wait-for-ll6.sh: poll until the link has a link-local IPv6
 /// address that is no longer tentative (dhclient -6 binds to it).
+/// Polls, as bridge-utils' script does, until every port of `bridge` that
+/// has a carrier forwards (`brport/state` 3), or `max` has passed; then
+/// goes on either way. A port without carrier cannot get there.
+async fn wait_forwarding(bridge: &str, ports: &[String], max: Duration) {
+    const FORWARDING: &str = "3";
+    let deadline = tokio::time::Instant::now() + max;
+    let read = |port: &str, file: &str| {
+        std::fs::read_to_string(format!("/sys/class/net/{port}/{file}"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    loop {
+        let waiting: Vec<&String> = ports
+            .iter()
+            .filter(|p| read(p, "carrier") == "1" && read(p, "brport/state") != FORWARDING)
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                iface = bridge,
+                ports = ?waiting,
+                "ports not forwarding after {} s; going on",
+                max.as_secs_f64()
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn wait_link_local(
     device: &str,
     attempts: u32,

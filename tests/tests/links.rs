@@ -710,3 +710,40 @@ fn bridge_utils_hook_without_brctl_leaves_the_bridge_to_netconf() {
     h.ifdown(&["br0"]).assert_ok();
     assert!(!exists(&h.ns, "br0"));
 }
+
+/// The state of a bridge port, as `ip -d link` names it (`forwarding`,
+/// `listening`, `learning`, ...).
+fn port_state(ns: &Netns, port: &str) -> String {
+    details(ns, port)["linkinfo"]["info_slave_data"]["state"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// With STP on, ports listen and learn for the forward delay each before
+/// they forward: `ifup` returns once they do (bridge-utils'
+/// `bridge_maxwait`), or at once with `bridge_maxwait 0`.
+#[test]
+fn bridge_with_stp_waits_for_its_ports_to_forward() {
+    require_root();
+    let h = Harness::new();
+    h.ns.veth("p0");
+    h.ns.veth("q0");
+    h.write_interfaces(
+        "iface br0 inet manual\n    bridge_ports p0\n    bridge_stp on\n    bridge_fd 2\n\n\
+         iface br1 inet manual\n    bridge_ports q0\n    bridge_stp on\n    bridge_fd 2\n    \
+         bridge_maxwait 0\n",
+    );
+    h.ifup(&["br0"]).assert_ok();
+    assert_eq!(
+        port_state(&h.ns, "p0"),
+        "forwarding",
+        "ifup br0 returned too early"
+    );
+    h.ifup(&["br1"]).assert_ok();
+    let state = port_state(&h.ns, "q0");
+    assert!(
+        matches!(state.as_str(), "listening" | "learning" | "blocking"),
+        "with bridge_maxwait 0 ifup must not wait: q0 is {state}"
+    );
+}
