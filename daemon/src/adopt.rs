@@ -68,6 +68,7 @@ pub fn adopt(d: &mut Dispatcher) {
         up: true,
         args: Default::default(),
         config: d.config.clone(),
+        carried: Default::default(),
     });
     let auto = ctx.config.class("auto");
     let mut records = Vec::new();

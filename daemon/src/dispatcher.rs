@@ -69,6 +69,10 @@ pub struct ChangeCtx {
     pub up: bool,
     pub args: ChangeArgs,
     pub config: InterfacesFile,
+    /// `ifreload` of a changed stanza, by physical interface: what of the
+    /// old stanza the new one wants too, kept through the down and taken
+    /// over by the up, so that only the difference is written.
+    pub carried: HashMap<String, crate::reload::Carried>,
 }
 
 pub enum Kind {
@@ -439,6 +443,7 @@ impl Dispatcher {
             up,
             args,
             config: parsed.config,
+            carried: HashMap::new(),
         });
         self.spawn(
             root,
@@ -1003,6 +1008,7 @@ impl Dispatcher {
             up,
             args,
             config: self.config.clone(),
+            carried: HashMap::new(),
         });
         self.spawn(
             root,

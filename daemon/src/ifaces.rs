@@ -1160,6 +1160,7 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     };
     let phys = iface.phys.clone();
     let no_act = iface.ctx.args.no_act;
+    let carried = iface.ctx.carried.get(&phys).cloned();
     let Some(work) = iface.stanzas.get_mut(stanza) else {
         return Ok(());
     };
@@ -1180,6 +1181,9 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
                 }
             }
             changes.extend(apply::apply(k, &phys, &desired, &mut applied, no_act)?);
+            if let Some(c) = &carried {
+                c.take_over(&mut applied);
+            }
             Ok::<_, apply::ApplyError>(changes)
         })?;
         match outcome {
@@ -1198,12 +1202,18 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
         // address went must be read from the kernel again.
         let others = family.map(|f| added_by_others(d, &phys, f));
         let delete_as_group = doomed_group(d, parent);
+        // A reload that reconfigures: only what the new stanzas do not want
+        // goes, and the link stays up.
+        let (removal, link_down) = match &carried {
+            Some(c) => (c.leave_out(&applied), false),
+            None => (applied.clone(), link_down),
+        };
         let how = Removal::Ifdown {
             link_down,
             delete_as_group,
         };
-        let (mut changes, errors) = d.with_kernel(|k| apply::remove(k, &applied, how, no_act))?;
-        if applied.created_link && !no_act {
+        let (mut changes, errors) = d.with_kernel(|k| apply::remove(k, &removal, how, no_act))?;
+        if removal.created_link && !no_act {
             if let Some(t) = d
                 .event(parent)
                 .and_then(|e| e.parent)
@@ -1215,7 +1225,7 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
         for e in errors {
             d.progress(id, "warning", format!("{phys}: {e}"));
         }
-        if let Some(others) = others {
+        if let Some(others) = others.filter(|_| carried.is_none()) {
             changes.extend(remove_external(d, id, &phys, others, no_act));
         }
         (changes, Ok(()))
@@ -1500,6 +1510,7 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
         up: true,
         args: Default::default(),
         config: d.config.clone(),
+        carried: HashMap::new(),
     };
     let mut joins = Vec::new();
     for (r, record) in d.state.interfaces.iter().enumerate() {

@@ -3,8 +3,9 @@
 //! compared with the stanzas it came up with:
 //!
 //! - unchanged: nothing runs, nothing is written;
-//! - changed: taken down with its old stanzas (their pre-down and down
-//!   hooks run: ifupdown2 forgets these) and brought up with the new ones;
+//! - changed: reconfigured by difference: the old stanzas' pre-down and
+//!   down hooks run (ifupdown2 forgets these), then the new ones' up hooks,
+//!   but only what differs is written to the kernel ([`Carried`]);
 //! - its stanzas gone, or no longer `auto` when it came up as `auto`:
 //!   taken down with its old stanzas;
 //!
@@ -19,8 +20,12 @@ use netconf_ctlsock_proto::{
     encode, Body, ChangeArgs, ErrorCode, ErrorReply, Progress, ReloadArgs, Response,
 };
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions, Stanza};
+use netconf_methods::apply::Applied;
+use netconf_methods::provider::{provider_for, Desired, RouteWanted};
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use tracing::{info, info_span, warn};
 
@@ -40,6 +45,90 @@ pub struct Step {
     pub logical: String,
     pub action: Action,
     pub why: String,
+}
+
+/// What of a reconfigured interface's old stanzas its new ones want too:
+/// left in place by the down step (nor is the link set down or deleted),
+/// and taken over as netconf's by the up step.
+#[derive(Debug, Clone, Default)]
+pub struct Carried {
+    pub addresses: Vec<(IpAddr, u8)>,
+    pub routes: Vec<RouteWanted>,
+    pub created_link: bool,
+    pub ports: Vec<String>,
+}
+
+impl Carried {
+    /// `applied` without what is carried: what the down step takes out.
+    pub fn leave_out(&self, applied: &Applied) -> Applied {
+        let mut rest = applied.clone();
+        rest.addresses
+            .retain(|a| !self.addresses.contains(&(a.addr, a.prefix_len)));
+        rest.routes.retain(|r| !self.routes.contains(&r.route));
+        rest.created_link = false;
+        rest.ports.clear();
+        rest
+    }
+
+    /// Marks what is carried as netconf's in the up step's record.
+    pub fn take_over(&self, applied: &mut Applied) {
+        for a in &mut applied.addresses {
+            if self.addresses.contains(&(a.addr, a.prefix_len)) {
+                a.preexisting = false;
+            }
+        }
+        for r in &mut applied.routes {
+            if self.routes.contains(&r.route) {
+                r.preexisting = false;
+            }
+        }
+        applied.created_link |= self.created_link;
+        for p in &self.ports {
+            if !applied.ports.contains(p) {
+                applied.ports.push(p.clone());
+            }
+        }
+    }
+}
+
+fn carried(new: &InterfacesFile, record: &IfaceRecord) -> Carried {
+    let ctx = ChangeCtx {
+        up: true,
+        args: ChangeArgs::default(),
+        config: new.clone(),
+        carried: HashMap::new(),
+    };
+    let wanted: Vec<Desired> = new
+        .stanzas_named(&record.logical)
+        .filter_map(|stanza| {
+            let cfg = crate::ifaces::stanza_config(&ctx, stanza, &record.phys, &record.logical);
+            provider_for(stanza.family, &stanza.method)?
+                .desired(&cfg)
+                .ok()
+        })
+        .collect();
+    let mut carried = Carried::default();
+    for stanza in &record.stanzas {
+        let applied = &stanza.applied;
+        for a in &applied.addresses {
+            let wanted_too = wanted.iter().any(|w| {
+                w.addresses
+                    .iter()
+                    .any(|n| n.addr == a.addr && n.prefix_len == a.prefix_len)
+            });
+            if wanted_too && !a.preexisting {
+                carried.addresses.push((a.addr, a.prefix_len));
+            }
+        }
+        for r in &applied.routes {
+            if !r.preexisting && wanted.iter().any(|w| w.routes.contains(&r.route)) {
+                carried.routes.push(r.route.clone());
+            }
+        }
+        carried.created_link |= applied.created_link;
+        carried.ports.extend(applied.ports.iter().cloned());
+    }
+    carried
 }
 
 /// A stanza as far as its meaning goes: where it stands in the file is not
@@ -176,6 +265,11 @@ pub fn start(d: &mut Dispatcher, client: Option<(ConnId, ReplySender, u64)>, arg
     if downs.is_empty() && ups.is_empty() {
         return send(&reply, id, Body::Ok { result: plan_json });
     }
+    let carried: HashMap<String, Carried> = steps
+        .iter()
+        .filter(|s| s.action == Action::Reconfigure)
+        .filter_map(|s| Some((s.iface.clone(), carried(&new, d.state.get(&s.iface)?))))
+        .collect();
     let root = d.add_event(
         None,
         Kind::Request {
@@ -199,6 +293,7 @@ pub fn start(d: &mut Dispatcher, client: Option<(ConnId, ReplySender, u64)>, arg
                 ..ChangeArgs::default()
             },
             config,
+            carried: carried.clone(),
         }),
         failed: Vec::new(),
         post_ran: false,

@@ -1875,3 +1875,75 @@ fn wait_online_without_a_dhcp_server_times_out_naming_the_interface() {
     let s = status_of(&sock, "cli0");
     assert_ne!(s["state"], "up", "cli0 with no DHCP server:\n{s:#}");
 }
+
+/// A changed stanza is reconfigured by difference: what the old and the new
+/// stanza both want stays in place (no removal, no re-add, the link not set
+/// down), only the difference is written, the old stanza's down hooks run,
+/// and what stayed counts as netconf's afterwards (ifdown takes it out).
+#[test]
+fn ifreload_reconfigures_a_changed_stanza_by_difference() {
+    let h = Harness::new();
+    h.ns.veth("b0");
+    let marker = h.path("down-ran");
+    let stanza = |second: &str, hook: bool| {
+        let mut text = format!(
+            "auto b0\niface b0 inet static\n    address 198.51.100.1/24\n    \
+             address {second}\n    gateway 198.51.100.254\n"
+        );
+        if hook {
+            text.push_str(&format!("    down echo down >> {}\n", marker.display()));
+        }
+        text
+    };
+    h.write_interfaces(&stanza("203.0.113.1/24", true));
+    h.ifup(&["-a"]).assert_ok();
+    h.ns.settle();
+    let mut monitor = h.ns.monitor();
+    let _ = monitor.fence(&h.ns);
+
+    h.write_interfaces(&stanza("203.0.113.2/24", false));
+    let out = ifreload(&h, &["-a"]);
+    out.assert_ok();
+    out.assert_output_contains("b0: reconfigure");
+    let events = monitor.fence(&h.ns);
+    let text = events.join("\n");
+    assert!(
+        !text.contains("198.51.100.1/24") && !text.contains("198.51.100.254"),
+        "the address and gateway both stanzas want were touched:\n{text}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.contains("b0") && e.contains("state DOWN")),
+        "the link went down:\n{text}"
+    );
+    assert!(
+        text.contains("203.0.113.1/24"),
+        "the old address did not go:\n{text}"
+    );
+    assert!(
+        text.contains("203.0.113.2/24"),
+        "the new address did not come:\n{text}"
+    );
+    assert_eq!(
+        h.ns.global_addrs("b0"),
+        ["198.51.100.1/24", "203.0.113.2/24"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>()
+    );
+    assert_eq!(
+        fs::read_to_string(&marker).unwrap_or_default(),
+        "down\n",
+        "the old stanza's down hook did not run"
+    );
+
+    // What stayed through the reload is netconf's: ifdown takes it all.
+    h.ifdown(&["b0"]).assert_ok();
+    assert!(
+        h.ns.global_addrs("b0").is_empty(),
+        "{:?}",
+        h.ns.global_addrs("b0")
+    );
+    assert!(h.ns.default_routes("-4").is_empty(), "the gateway stayed");
+}
