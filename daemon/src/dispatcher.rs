@@ -939,6 +939,13 @@ impl Dispatcher {
         if changes.is_empty() {
             return;
         }
+        // netconf's own writes are only told to monitors and the debug log:
+        // with neither, there is nothing to say (an `ifup -a` of 1000
+        // interfaces brings some 6000 of them).
+        if ours && self.monitors.is_empty() && !tracing::enabled!(tracing::Level::DEBUG) {
+            crate::online::check(self);
+            return;
+        }
         let Ok(kernel) = self.kernel.as_ref() else {
             return;
         };
