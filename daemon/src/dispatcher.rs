@@ -405,11 +405,14 @@ impl Dispatcher {
         for d in &parsed.diagnostics {
             if d.debian_prints && d.severity() != netconf_interfaces::Severity::Info {
                 let message = d.debian_text(&parsed.config);
+                self.show_monitors(warning(message.clone()));
                 Self::send(&reply, id, Body::Progress(warning(message)));
             }
         }
         if parsed.rejected {
-            let causes = parsed.errors().map(|d| d.report(&parsed.config)).collect();
+            let causes: Vec<String> = parsed.errors().map(|d| d.report(&parsed.config)).collect();
+            let refused = format!("{verb} refused: couldn't read interfaces file \"{file}\"");
+            self.tell_monitors(None, None, "request", refused);
             let body = error(
                 ErrorCode::ConfigInvalid,
                 format!("couldn't read interfaces file \"{file}\""),
@@ -868,7 +871,13 @@ impl Dispatcher {
             warn!(event = id, "{message}");
         }
         if !self.monitors.is_empty() {
-            self.tell_monitors(self.iface_of(id), Some(id), step, message.clone());
+            self.show_monitors(Progress {
+                iface: self.iface_of(id),
+                event: Some(id),
+                step: step.to_string(),
+                stream,
+                message: message.clone(),
+            });
         }
         if let Some((reply, request_id, verbose)) = self.root_reply(id) {
             if !verbose && !matches!(step, "warning" | "output") {
@@ -885,7 +894,7 @@ impl Dispatcher {
         }
     }
 
-    /// Sends a line to every `monitor` client, forgetting those gone.
+    /// Sends a line to every `monitor` client.
     pub fn tell_monitors(
         &self,
         iface: Option<String>,
@@ -893,16 +902,16 @@ impl Dispatcher {
         step: &str,
         message: String,
     ) {
-        if self.monitors.is_empty() {
-            return;
-        }
-        let progress = Progress {
+        self.show_monitors(Progress {
             iface,
             event,
             step: step.to_string(),
             stream: None,
             message,
-        };
+        });
+    }
+
+    fn show_monitors(&self, progress: Progress) {
         for (_, reply, id) in &self.monitors {
             Self::send(reply, *id, Body::Progress(progress.clone()));
         }

@@ -200,6 +200,8 @@ pub fn start(d: &mut Dispatcher, client: Option<(ConnId, ReplySender, u64)>, arg
         let (reply, _) = tokio::sync::mpsc::unbounded_channel();
         (0, reply, 0)
     });
+    let what = if args.no_act { "reload -n" } else { "reload" };
+    d.tell_monitors(None, None, "request", what.to_string());
     let file = d.settings.interfaces_file.to_string_lossy().into_owned();
     let parsed = parse_file(&file, &ParseOptions::default());
     if parsed.rejected {
