@@ -442,10 +442,21 @@ impl Dispatcher {
             },
             info_span!(parent: None, "request", conn, request = id, op = verb),
         );
+        self.spawn_change(root, up, args, parsed.config);
+    }
+
+    /// The `Change` child of a request: `ifup`/`ifdown` of what `args` selects.
+    fn spawn_change(
+        &mut self,
+        root: EventId,
+        up: bool,
+        args: ChangeArgs,
+        config: InterfacesFile,
+    ) -> EventId {
         let ctx = Arc::new(ChangeCtx {
             up,
             args,
-            config: parsed.config,
+            config,
             carried: HashMap::new(),
         });
         self.spawn(
@@ -457,7 +468,7 @@ impl Dispatcher {
                 targets: ifaces::Targets::default(),
             },
             &[],
-        );
+        )
     }
 
     /// `ifquery --state`: `phys=logical`, most recently added first; with
@@ -1020,22 +1031,8 @@ impl Dispatcher {
             },
             info_span!(parent: None, "internal", what = what.to_string()),
         );
-        let ctx = Arc::new(ChangeCtx {
-            up,
-            args,
-            config: self.config.clone(),
-            carried: HashMap::new(),
-        });
-        self.spawn(
-            root,
-            Kind::Change {
-                ctx,
-                failed: Vec::new(),
-                post_ran: false,
-                targets: ifaces::Targets::default(),
-            },
-            &[],
-        )
+        let config = self.config.clone();
+        self.spawn_change(root, up, args, config)
     }
 
     /// The kernel's index of a link, by name.
