@@ -176,7 +176,13 @@ pub fn plan(records: &[IfaceRecord], new: &InterfacesFile) -> Vec<Step> {
     if let Some(auto) = new.class("auto") {
         for name in &auto.interfaces {
             let up = records.iter().any(|r| r.phys == *name);
-            if !up && new.stanzas_named(name).next().is_some() {
+            // A name a `mapping` leads to a stanza counts: `ifup` maps it.
+            let mapped = new.mappings.iter().any(|m| {
+                m.patterns
+                    .iter()
+                    .any(|p| netconf_interfaces::pattern::fnmatch(p, name, false))
+            });
+            if !up && (new.stanzas_named(name).next().is_some() || mapped) {
                 steps.push(Step {
                     iface: name.clone(),
                     logical: name.clone(),
@@ -287,9 +293,14 @@ pub fn start(d: &mut Dispatcher, client: Option<(ConnId, ReplySender, u64)>, arg
         ctx: Arc::new(ChangeCtx {
             up,
             args: ChangeArgs {
+                // A new interface by its name alone, so that `ifup` runs
+                // the mappings as it would for `ifup -a`.
                 targets: steps
                     .iter()
-                    .map(|s| format!("{}={}", s.iface, s.logical))
+                    .map(|s| match s.action {
+                        Action::Up => s.iface.clone(),
+                        _ => format!("{}={}", s.iface, s.logical),
+                    })
                     .collect(),
                 verbose: args.verbose,
                 ..ChangeArgs::default()

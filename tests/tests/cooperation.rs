@@ -1947,3 +1947,37 @@ fn ifreload_reconfigures_a_changed_stanza_by_difference() {
     );
     assert!(h.ns.default_routes("-4").is_empty(), "the gateway stayed");
 }
+
+/// A new `auto` name that only a `mapping` leads to a stanza is brought up
+/// by the reload, through the mapping, as `ifup -a` would.
+#[test]
+fn ifreload_brings_up_a_new_auto_interface_through_its_mapping() {
+    let h = Harness::new();
+    h.ns.veth("m0");
+    let script = h.path("map.sh");
+    fs::write(&script, "#!/bin/sh\necho m0-home\n").expect("mapping script");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    h.write_interfaces("iface m0-home inet static\n    address 198.51.100.7/24\n");
+    h.ifup(&["-a"]).assert_ok();
+    assert!(h.ns.global_addrs("m0").is_empty());
+
+    h.write_interfaces(&format!(
+        "auto m0\nmapping m*\n    script {}\n\niface m0-home inet static\n    address 198.51.100.7/24\n",
+        script.display()
+    ));
+    let out = ifreload(&h, &["-a"]);
+    out.assert_ok();
+    out.assert_output_contains("m0: up (new auto interface)");
+    assert_eq!(
+        h.ns.global_addrs("m0"),
+        ["198.51.100.7/24"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>()
+    );
+    assert!(
+        h.state().contains(&"m0=m0-home".to_string()),
+        "ifquery --state: {:?}",
+        h.state()
+    );
+}
