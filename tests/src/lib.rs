@@ -1146,6 +1146,111 @@ impl Daemon {
 /// Where the DHCP tests expect dnsmasq.
 pub const DNSMASQ: &str = "/usr/sbin/dnsmasq";
 
+/// The DHCP hook binary under test, beside the other binaries.
+pub fn hook_path() -> PathBuf {
+    bins().dir.join("netconf-dhcp-hook")
+}
+
+/// The directory of a DHCP test world (mode 0755, for dhclient, with empty
+/// `hooks/if-*.d`), after checking that dhclient, dnsmasq and the hook are
+/// there; `what` names the tests in the message when one is missing.
+pub fn dhcp_world_dir(prefix: &str, what: &str) -> tempfile::TempDir {
+    require_root();
+    bins();
+    for (path, package) in [
+        ("/sbin/dhclient", "isc-dhcp-client"),
+        (DNSMASQ, "dnsmasq-base"),
+    ] {
+        assert!(
+            Path::new(path).is_file(),
+            "the {what} tests need {path} (apt-get install {package})"
+        );
+    }
+    assert!(
+        hook_path().is_file(),
+        "missing {}: run `cargo build --bins` first",
+        hook_path().display()
+    );
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("temporary directory");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    for sub in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
+        fs::create_dir_all(dir.path().join("hooks").join(sub)).expect("hooks dir");
+    }
+    dir
+}
+
+/// What a dhclient's RENEW names, for [`renew_env`].
+pub struct Renewal<'a> {
+    /// netconfd's control socket.
+    pub socket: &'a Path,
+    pub iface: &'a str,
+    pub token: &'a str,
+    pub pid: u32,
+    pub old: &'a str,
+    pub new: &'a str,
+    pub lease_secs: u64,
+}
+
+/// A real RENEW environment of ISC dhclient
+/// (`hook-script/tests/fixtures/v4-06-RENEW.env`) made to describe `r`:
+/// the socket, interface, token, PID, `old_ip_address` -> `new_ip_address`
+/// and lease times, the `-e IF_METRIC=50` netconfd gives its dhclient, no
+/// option 121 (the tests' servers send none) and no host name (the tests
+/// share the machine's UTS namespace: nothing may ever take a test's name
+/// for its own). The rest of the fixture (router 198.18.0.1, /24, DNS
+/// 198.18.0.53, example.test, MTU 1400) is what the tests' dnsmasq gives.
+pub fn renew_env(r: &Renewal) -> Vec<(String, String)> {
+    let path = repo_root().join("hook-script/tests/fixtures/v4-06-RENEW.env");
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let lease = r.lease_secs;
+    let mut env = vec![
+        (
+            "NETCONF_SOCKET".to_string(),
+            r.socket.to_string_lossy().into_owned(),
+        ),
+        ("IF_METRIC".to_string(), "50".to_string()),
+    ];
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        if k.ends_with("rfc3442_classless_static_routes") || k.ends_with("host_name") {
+            continue;
+        }
+        let v = match k {
+            "NETCONF_TOKEN" => r.token.to_string(),
+            "interface" => r.iface.to_string(),
+            "pid" => r.pid.to_string(),
+            "old_ip_address" => r.old.to_string(),
+            "new_ip_address" => r.new.to_string(),
+            "new_dhcp_lease_time" | "old_dhcp_lease_time" => lease.to_string(),
+            "new_dhcp_renewal_time" | "old_dhcp_renewal_time" => (lease / 2).to_string(),
+            "new_dhcp_rebinding_time" | "old_dhcp_rebinding_time" => (lease * 7 / 8).to_string(),
+            "new_expiry" => (now + lease).to_string(),
+            "old_expiry" => (now + lease / 2).to_string(),
+            _ => v.to_string(),
+        };
+        env.push((k.to_string(), v));
+    }
+    env
+}
+
+/// Runs `netconf-dhcp-hook` with exactly `env`, as dhclient would.
+pub fn run_hook(env: &[(String, String)]) -> Out {
+    let mut c = Command::new(hook_path());
+    c.env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir("/");
+    run(c)
+}
+
 /// A dnsmasq DHCP server (no DNS: `--port=0`) serving one interface of a
 /// namespace, started by us with `ip netns exec NS dnsmasq --no-daemon ...`
 /// (which execs dnsmasq, so the PID is dnsmasq's own). Everything it logs,

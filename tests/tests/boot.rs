@@ -65,9 +65,9 @@
 //! `cargo build --bins && cargo test -p netconf-tests --test boot`.
 
 use netconf_tests::{
-    bins, has_flag, kill_processes_mentioning, process_alive, process_cmdline, process_mentions,
-    repo_root, require_root, run, wait_until, Daemon, DaemonOptions, DhcpServer, Netns, Out,
-    Running, NETCONF_PROTO, WAIT_TIMEOUT,
+    bins, dhcp_world_dir, has_flag, hook_path, kill_processes_mentioning, process_alive,
+    process_cmdline, process_mentions, repo_root, require_root, run, wait_until, Daemon,
+    DaemonOptions, DhcpServer, Netns, Out, Running, NETCONF_PROTO, WAIT_TIMEOUT,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -116,10 +116,6 @@ fn auto_ifaces() -> BTreeSet<String> {
     s.insert(CLI.into());
     s.insert(BRIDGE.into());
     s
-}
-
-fn hook_path() -> PathBuf {
-    bins().dir.join("netconf-dhcp-hook")
 }
 
 fn write_executable(path: &Path, text: &str) {
@@ -307,30 +303,7 @@ struct Boot {
 
 impl Boot {
     fn new(setup: Setup) -> Boot {
-        require_root();
-        bins();
-        for (path, what) in [
-            ("/sbin/dhclient", "ISC dhclient (isc-dhcp-client)"),
-            (netconf_tests::DNSMASQ, "dnsmasq (dnsmasq-base)"),
-        ] {
-            assert!(
-                Path::new(path).is_file(),
-                "the boot tests need {what} at {path}"
-            );
-        }
-        assert!(
-            hook_path().is_file(),
-            "missing {}: run `cargo build --bins` first",
-            hook_path().display()
-        );
-        let dir = tempfile::Builder::new()
-            .prefix("nct-boot-")
-            .tempdir()
-            .expect("temporary directory");
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
-        for sub in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
-            fs::create_dir_all(dir.path().join("hooks").join(sub)).expect("hooks dir");
-        }
+        let dir = dhcp_world_dir("nct-boot-", "boot");
         let srv = Netns::new();
         let cli = Netns::new();
         srv.ip(&[

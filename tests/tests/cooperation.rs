@@ -21,9 +21,9 @@
 //! -p netconf-tests --test cooperation -- --nocapture`.
 
 use netconf_tests::{
-    bins, kill_processes_mentioning, process_alive, process_cmdline, process_mentions, repo_root,
-    require_root, run, wait_until, Daemon, DaemonOptions, DhcpServer, Harness, Netns, Out, Running,
-    WAIT_TIMEOUT,
+    bins, dhcp_world_dir, hook_path, kill_processes_mentioning, process_alive, process_cmdline,
+    process_mentions, repo_root, run, run_hook, wait_until, Daemon, DaemonOptions, DhcpServer,
+    Harness, Netns, Out, Renewal, Running, WAIT_TIMEOUT,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -744,27 +744,7 @@ impl DhcpWorld {
     /// `pairs` veth pairs srvN/cliN (N from 0), srvN at 198.18.N.1/24 and
     /// up; the interfaces file; netconfd not started yet.
     fn new(pairs: usize, interfaces: &str, dhcp_timeout: u64) -> DhcpWorld {
-        require_root();
-        bins();
-        for path in ["/sbin/dhclient", netconf_tests::DNSMASQ] {
-            assert!(
-                Path::new(path).is_file(),
-                "this test needs {path} (isc-dhcp-client, dnsmasq-base)"
-            );
-        }
-        assert!(
-            hook_path().is_file(),
-            "missing {}: run `cargo build --bins` first",
-            hook_path().display()
-        );
-        let dir = tempfile::Builder::new()
-            .prefix("nct-coop-")
-            .tempdir()
-            .expect("temporary directory");
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
-        for sub in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
-            fs::create_dir_all(dir.path().join("hooks").join(sub)).expect("hooks dir");
-        }
+        let dir = dhcp_world_dir("nct-coop-", "cooperation");
         fs::write(dir.path().join("interfaces"), interfaces).expect("interfaces file");
         fs::write(dir.path().join("resolv.conf"), "nameserver 203.0.113.53\n").expect("resolv");
         let srv = Netns::new();
@@ -951,65 +931,21 @@ impl Drop for DhcpWorld {
     }
 }
 
-fn hook_path() -> PathBuf {
-    bins().dir.join("netconf-dhcp-hook")
-}
-
-/// A real RENEW environment of ISC dhclient
-/// (`hook-script/tests/fixtures/v4-06-RENEW.env`) made to describe the
-/// lease of `dev` in this world: our socket, token and dhclient PID,
-/// `old` -> `new`, the `-e IF_METRIC=50` netconfd gives its dhclient, no
-/// option 121 and no host name (as in the DHCP tests).
+/// The RENEW of `dev`'s dhclient in this world
+/// ([`netconf_tests::renew_env`]): `old` -> `new`, with its token and pid.
 fn renew_env(w: &DhcpWorld, dev: &str, old: &str, new: &str) -> Vec<(String, String)> {
-    let path = repo_root().join("hook-script/tests/fixtures/v4-06-RENEW.env");
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let record = w.dhcp_record(dev);
-    let token = record["token"].as_str().expect("a token").to_string();
-    let pid = record["pid"].as_u64().unwrap_or(1).to_string();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let mut env = vec![
-        ("NETCONF_SOCKET".to_string(), w.tag() + "/ctl.sock"),
-        ("IF_METRIC".to_string(), "50".to_string()),
-    ];
-    for line in text.lines() {
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        if k.ends_with("rfc3442_classless_static_routes") || k.ends_with("host_name") {
-            continue;
-        }
-        let v = match k {
-            "NETCONF_TOKEN" => token.clone(),
-            "interface" => dev.to_string(),
-            "pid" => pid.clone(),
-            "old_ip_address" => old.to_string(),
-            "new_ip_address" => new.to_string(),
-            "new_dhcp_lease_time" | "old_dhcp_lease_time" => LEASE_SECS.to_string(),
-            "new_dhcp_renewal_time" | "old_dhcp_renewal_time" => (LEASE_SECS / 2).to_string(),
-            "new_dhcp_rebinding_time" | "old_dhcp_rebinding_time" => {
-                (LEASE_SECS * 7 / 8).to_string()
-            }
-            "new_expiry" => (now + LEASE_SECS).to_string(),
-            "old_expiry" => (now + LEASE_SECS / 2).to_string(),
-            _ => v.to_string(),
-        };
-        env.push((k.to_string(), v));
-    }
-    env
+    let token = record["token"].as_str().expect("a token");
+    netconf_tests::renew_env(&Renewal {
+        socket: &w.socket(),
+        iface: dev,
+        token,
+        pid: record["pid"].as_u64().unwrap_or(1) as u32,
+        old,
+        new,
+        lease_secs: LEASE_SECS,
+    })
 }
-
-/// Runs `netconf-dhcp-hook` with exactly `env`, as dhclient would.
-fn run_hook(env: &[(String, String)]) -> Out {
-    let mut c = Command::new(hook_path());
-    c.env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir("/");
-    run(c)
-}
-
 /// The one global IPv4 address of `dev`, without its length.
 fn leased_address(ns: &Netns, dev: &str) -> String {
     let addrs: Vec<String> = ns

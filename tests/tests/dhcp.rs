@@ -22,15 +22,14 @@
 //! netconf-tests --test dhcp -- --nocapture`.
 
 use netconf_tests::{
-    bins, has_flag, kill_processes_mentioning, process_alive, process_cmdline, process_mentions,
-    processes_mentioning, repo_root, require_root, run, wait_until, Daemon, DaemonOptions,
-    DhcpServer, Netns, Out, NETCONF_PROTO,
+    bins, dhcp_world_dir, has_flag, hook_path, kill_processes_mentioning, process_alive,
+    process_cmdline, process_mentions, processes_mentioning, run, run_hook, wait_until, Daemon,
+    DaemonOptions, DhcpServer, Netns, Out, Renewal, NETCONF_PROTO,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
@@ -86,36 +85,7 @@ impl World {
     /// interfaces file ([`STANZA`]), the original resolv.conf, and netconfd
     /// running in the client namespace. No DHCP server yet.
     fn new(dhcp_timeout: u64) -> World {
-        require_root();
-        bins();
-        for (path, what) in [
-            (
-                "/sbin/dhclient",
-                "ISC dhclient (apt-get install isc-dhcp-client)",
-            ),
-            (
-                netconf_tests::DNSMASQ,
-                "dnsmasq (apt-get install dnsmasq-base)",
-            ),
-        ] {
-            assert!(
-                Path::new(path).is_file(),
-                "the DHCP tests need {what} at {path}"
-            );
-        }
-        assert!(
-            hook_path().is_file(),
-            "missing {}: run `cargo build --bins` first",
-            hook_path().display()
-        );
-        let dir = tempfile::Builder::new()
-            .prefix("nct-dhcp-")
-            .tempdir()
-            .expect("temporary directory");
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
-        for sub in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
-            fs::create_dir_all(dir.path().join("hooks").join(sub)).expect("hooks dir");
-        }
+        let dir = dhcp_world_dir("nct-dhcp-", "DHCP");
         fs::write(dir.path().join("interfaces"), STANZA).expect("interfaces file");
         fs::write(dir.path().join("resolv.conf"), ORIGINAL_RESOLV).expect("resolv.conf");
         let srv = Netns::new();
@@ -405,69 +375,22 @@ impl Drop for World {
     }
 }
 
-fn hook_path() -> PathBuf {
-    bins().dir.join("netconf-dhcp-hook")
-}
-
 // ---------------------------------------------------------------------------
 // The hook, run by hand with an environment like dhclient's
 
-/// A real RENEW environment of ISC dhclient (`hook-script/tests/fixtures/`),
-/// made to describe the lease this test's dhclient holds: our interface,
-/// token and socket, `old_ip_address` = `old`, `new_ip_address` = `new`,
-/// the `-e IF_METRIC=50` netconfd gives its dhclient, no option 121 (our
-/// server sends none) and no host name (the tests share the machine's UTS
-/// namespace: nothing may ever take a test's name for its own). Everything
-/// else in the fixture (router 198.18.0.1, /24, DNS 198.18.0.53,
-/// example.test, MTU 1400) is what [`SERVER_OPTIONS`] gives.
+/// The RENEW of this test's dhclient ([`netconf_tests::renew_env`]):
+/// `old` -> `new`, with `token`.
 fn renew_env(w: &World, token: &str, old: &str, new: &str) -> Vec<(String, String)> {
-    let path = repo_root().join("hook-script/tests/fixtures/v4-06-RENEW.env");
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let pid = w.dhclient_pid().unwrap_or(1).to_string();
-    let mut env = vec![
-        ("NETCONF_SOCKET".to_string(), w.tag() + "/ctl.sock"),
-        ("IF_METRIC".to_string(), "50".to_string()),
-    ];
-    for line in text.lines() {
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        if k.ends_with("rfc3442_classless_static_routes") || k.ends_with("host_name") {
-            continue;
-        }
-        let v = match k {
-            "NETCONF_TOKEN" => token.to_string(),
-            "interface" => CLI.to_string(),
-            "pid" => pid.clone(),
-            "old_ip_address" => old.to_string(),
-            "new_ip_address" => new.to_string(),
-            "new_dhcp_lease_time" | "old_dhcp_lease_time" => LEASE_SECS.to_string(),
-            "new_dhcp_renewal_time" | "old_dhcp_renewal_time" => (LEASE_SECS / 2).to_string(),
-            "new_dhcp_rebinding_time" | "old_dhcp_rebinding_time" => {
-                (LEASE_SECS * 7 / 8).to_string()
-            }
-            "new_expiry" => (now + LEASE_SECS).to_string(),
-            "old_expiry" => (now + LEASE_SECS / 2).to_string(),
-            _ => v.to_string(),
-        };
-        env.push((k.to_string(), v));
-    }
-    env
+    netconf_tests::renew_env(&Renewal {
+        socket: &w.path("ctl.sock"),
+        iface: CLI,
+        token,
+        pid: w.dhclient_pid().unwrap_or(1),
+        old,
+        new,
+        lease_secs: LEASE_SECS,
+    })
 }
-
-/// Runs `netconf-dhcp-hook` with exactly `env` (as dhclient would).
-fn run_hook(env: &[(String, String)]) -> Out {
-    let mut c = Command::new(hook_path());
-    c.env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir("/");
-    run(c)
-}
-
 /// The hook was accepted: exit 0 and nothing on stderr (any refusal or
 /// non-zero verdict is reported there).
 fn assert_hook_accepted(out: &Out) {
