@@ -596,6 +596,28 @@ pub struct Monitor {
 
 const MARKER_DEV: &str = "nctmk";
 
+/// Starts `cmd` (standard input and error closed) with a thread that hands
+/// over each line of its standard output as it comes, until it ends.
+pub fn spawn_lines(mut cmd: Command) -> (Child, mpsc::Receiver<String>) {
+    let what = describe(&cmd);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+    let stdout = child.stdout.take().expect("a piped stdout");
+    let (tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, lines)
+}
+
 impl Monitor {
     fn start(ns: &Netns) -> Monitor {
         if ns.try_ip(&["link", "show", "dev", MARKER_DEV]).code() != Some(0) {
@@ -603,23 +625,9 @@ impl Monitor {
                 "link add {MARKER_DEV} type veth peer name {MARKER_DEV}p\n"
             ));
         }
-        let mut child = Command::new("ip")
-            .args(["-n", ns.name(), "monitor", "link", "address", "route"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting ip monitor");
-        let stdout = child.stdout.take().expect("monitor stdout");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let mut ip = Command::new("ip");
+        ip.args(["-n", ns.name(), "monitor", "link", "address", "route"]);
+        let (child, lines) = spawn_lines(ip);
         let mut m = Monitor {
             child,
             lines,

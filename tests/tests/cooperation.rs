@@ -22,8 +22,8 @@
 
 use netconf_tests::{
     bins, dhcp_world_dir, hook_path, kill_processes_mentioning, process_alive, process_cmdline,
-    process_mentions, repo_root, run, run_hook, wait_until, Daemon, DaemonOptions, DhcpServer,
-    Harness, Netns, Out, Renewal, Running, WAIT_TIMEOUT,
+    process_mentions, repo_root, run, run_hook, spawn_lines, wait_until, Daemon, DaemonOptions,
+    DhcpServer, Harness, Netns, Out, Renewal, Running, WAIT_TIMEOUT,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -1578,21 +1578,7 @@ struct MonitorClient {
 
 impl MonitorClient {
     fn start(socket: &Path) -> MonitorClient {
-        let mut child = netconfctl(socket, &["monitor", "--json"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting netconfctl monitor");
-        let stdout = child.stdout.take().expect("monitor's stdout");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (child, lines) = spawn_lines(netconfctl(socket, &["monitor", "--json"]));
         MonitorClient {
             child,
             lines,
