@@ -45,14 +45,7 @@ fn missing(mirror: &Mirror, link: &Link, desired: &Desired) -> Vec<String> {
     }
     for want in &desired.routes {
         if !mirror.routes_of(link.index).any(|r| want.matches(r)) {
-            let dest = want
-                .destination
-                .map_or_else(|| "default".to_string(), |(a, l)| format!("{a}/{l}"));
-            let via = want
-                .gateway
-                .map(|g| format!(" via {g}"))
-                .unwrap_or_default();
-            diffs.push(format!("route {dest}{via} is missing"));
+            diffs.push(format!("route {want} is missing"));
         }
     }
     diffs

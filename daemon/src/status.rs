@@ -160,19 +160,6 @@ pub fn describe_route(r: &Route) -> String {
     s
 }
 
-fn describe_wanted(r: &RouteWanted) -> String {
-    let mut s = r
-        .destination
-        .map_or_else(|| "default".to_string(), |(a, l)| format!("{a}/{l}"));
-    if let Some(g) = r.gateway {
-        s.push_str(&format!(" via {g}"));
-    }
-    if let Some(m) = r.metric {
-        s.push_str(&format!(" metric {m}"));
-    }
-    s
-}
-
 /// The kernel link a record stands for: by name, or by its index when it
 /// was renamed.
 fn record_link<'m>(mirror: &'m Mirror, record: &IfaceRecord) -> Option<&'m Link> {
@@ -212,7 +199,7 @@ pub fn differences(d: &Dispatcher, mirror: &Mirror, record: &IfaceRecord) -> Vec
     let routes: Vec<&Route> = mirror.routes_of(link.index).collect();
     for want in &owned.routes {
         if !routes.iter().any(|r| want.matches(r)) {
-            diffs.push(format!("route {} is missing", describe_wanted(want)));
+            diffs.push(format!("route {want} is missing"));
         }
     }
     for r in &routes {

@@ -122,15 +122,6 @@ fn describe_address(a: &AddressWanted) -> String {
     }
 }
 
-fn describe_route(r: &RouteWanted) -> String {
-    let dest = r
-        .destination
-        .map_or_else(|| "default".to_string(), |(a, l)| format!("{a}/{l}"));
-    let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
-    let metric = r.metric.map(|m| format!(" metric {m}")).unwrap_or_default();
-    format!("{dest}{via}{metric}")
-}
-
 fn family_of(addr: &IpAddr) -> NlFamily {
     match addr {
         IpAddr::V4(_) => NlFamily::V4,
@@ -309,7 +300,7 @@ pub fn apply(
                             changes.push(format!(
                                 "route {} dev {device} not added: another route to it with that \
                                  metric exists",
-                                describe_route(want)
+                                want
                             ));
                             continue;
                         }
@@ -317,7 +308,7 @@ pub fn apply(
                         Ok(()) => {}
                     }
                 }
-                changes.push(format!("add route {} dev {device}", describe_route(want)));
+                changes.push(format!("add route {} dev {device}", want));
             }
             if !dry_run {
                 applied.routes.push(AppliedRoute {
@@ -546,10 +537,7 @@ pub fn remove(
         .rev()
         .filter(|r| !(rollback && r.preexisting))
     {
-        changes.push(format!(
-            "remove route {} dev {device}",
-            describe_route(&r.route)
-        ));
+        changes.push(format!("remove route {} dev {device}", r.route));
         if !dry_run {
             if let Err(e) = kernel.netlink().del_route(&new_route(index, &r.route)) {
                 if !is_gone(&e) {

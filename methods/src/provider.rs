@@ -86,6 +86,23 @@ pub struct RouteWanted {
     pub onlink: bool,
 }
 
+/// `default via 198.51.100.1 metric 50`, as `ip route` words it.
+impl std::fmt::Display for RouteWanted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.destination {
+            Some((addr, len)) => write!(f, "{addr}/{len}")?,
+            None => f.write_str("default")?,
+        }
+        if let Some(g) = self.gateway {
+            write!(f, " via {g}")?;
+        }
+        if let Some(m) = self.metric {
+            write!(f, " metric {m}")?;
+        }
+        Ok(())
+    }
+}
+
 impl RouteWanted {
     /// Whether the kernel's `route` is this one. An IPv6 route added
     /// without a metric gets 1024 from the kernel, an IPv4 one 0.
