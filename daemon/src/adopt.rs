@@ -63,7 +63,6 @@ pub fn adopt(d: &mut Dispatcher) {
         config: d.config.clone(),
         carried: Default::default(),
     });
-    let auto = ctx.config.class("auto");
     let mut records = Vec::new();
     let mut left_alone = Vec::new();
     for link in mirror.links() {
@@ -119,7 +118,7 @@ pub fn adopt(d: &mut Dispatcher) {
                 stanzas: stanza_records,
                 ifindex: Some(link.index),
                 config: stanzas.into_iter().cloned().collect(),
-                auto: auto.is_some_and(|c| c.interfaces.iter().any(|i| i == name)),
+                auto: ctx.config.in_class("auto", name),
                 adopted: true,
             });
         } else {

@@ -41,11 +41,7 @@ pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change]) {
 
 /// Whether `name` is an `allow-hotplug` interface that is not up yet.
 fn wanted(d: &Dispatcher, name: &str) -> bool {
-    d.config
-        .class("hotplug")
-        .is_some_and(|c| c.interfaces.iter().any(|i| i == name))
-        && d.state.get(name).is_none()
-        && !d.is_busy(name)
+    d.config.in_class("hotplug", name) && d.state.get(name).is_none() && !d.is_busy(name)
 }
 
 /// udev handles the links of the initial network namespace only, and only

@@ -1417,10 +1417,8 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
                         })
                     })
                     .collect();
-                let auto = ctx
-                    .config
-                    .class("auto")
-                    .is_some_and(|c| c.interfaces.iter().any(|i| *i == phys || *i == logical));
+                let auto =
+                    ctx.config.in_class("auto", &phys) || ctx.config.in_class("auto", &logical);
                 let ifindex = d.link_index(&phys);
                 d.failed.remove(&phys);
                 d.adopted.remove(&phys);

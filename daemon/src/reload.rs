@@ -147,9 +147,7 @@ fn same_stanzas(old: &[Stanza], new: &[&Stanza]) -> bool {
 }
 
 fn in_auto(config: &InterfacesFile, phys: &str, logical: &str) -> bool {
-    config
-        .class("auto")
-        .is_some_and(|c| c.interfaces.iter().any(|i| i == phys || i == logical))
+    config.in_class("auto", phys) || config.in_class("auto", logical)
 }
 
 /// What reloading `new` would do, interface by interface.

@@ -122,6 +122,13 @@ impl InterfacesFile {
         self.classes.iter().find(|c| c.name == class)
     }
 
+    /// Whether `name` is on a line of `class` (`auto`, `hotplug`, ...),
+    /// as written (patterns are not expanded).
+    pub fn in_class(&self, class: &str, name: &str) -> bool {
+        self.class(class)
+            .is_some_and(|c| c.interfaces.iter().any(|i| i == name))
+    }
+
     /// Stanzas whose logical name is `name`, in file order.
     pub fn stanzas_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Stanza> + 'a {
         self.stanzas.iter().filter(move |s| s.name == name)
