@@ -9,8 +9,7 @@ use crate::dispatcher::Dispatcher;
 use crate::kernel::Change;
 use crate::queue::Job;
 use netconf_ctlsock_proto::ChangeArgs;
-use netconf_methods::netlink::{Event, Link};
-use std::os::unix::fs::MetadataExt;
+use netconf_methods::netlink::{shares_network_namespace, Event, Link};
 use std::path::Path;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -48,13 +47,9 @@ fn wanted(d: &Dispatcher, name: &str) -> bool {
 /// when it runs; it is done with a link once it has written its database
 /// entry.
 fn udev_done(index: u32) -> bool {
-    let same_ns = |a: &str, b: &str| match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
-        _ => false,
-    };
     let udev_runs = Path::new("/run/udev/control").exists();
     !udev_runs
-        || !same_ns("/proc/self/ns/net", "/proc/1/ns/net")
+        || !shares_network_namespace(Path::new("/proc/1"))
         || Path::new(&format!("/run/udev/data/n{index}")).exists()
 }
 

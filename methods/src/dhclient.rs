@@ -373,7 +373,6 @@ fn token_in(cmdline: &[u8]) -> Option<String> {
 /// those interfaces to whoever runs them.
 pub fn foreign_interfaces() -> std::collections::BTreeSet<String> {
     let mut found = std::collections::BTreeSet::new();
-    let here = std::fs::metadata("/proc/self/ns/net").ok();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return found;
     };
@@ -383,14 +382,7 @@ pub fn foreign_interfaces() -> std::collections::BTreeSet<String> {
             continue;
         }
         let dir = entry.path();
-        let same_netns = match (&here, std::fs::metadata(dir.join("ns/net"))) {
-            (Some(a), Ok(b)) => {
-                use std::os::unix::fs::MetadataExt;
-                a.ino() == b.ino() && a.dev() == b.dev()
-            }
-            _ => false,
-        };
-        if !same_netns {
+        if !crate::netlink::shares_network_namespace(&dir) {
             continue;
         }
         let Ok(cmdline) = std::fs::read(dir.join("cmdline")) else {

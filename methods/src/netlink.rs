@@ -37,7 +37,7 @@ pub use kinds::{
     NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
 };
 pub use monitor::{Event, Monitor};
-pub use sysctl::{get_ipv6_conf, set_ipv6_conf};
+pub use sysctl::{get_ipv6_conf, set_ipv6_conf, shares_network_namespace};
 
 use socket::Socket;
 

@@ -69,6 +69,20 @@ fn conf_path(iface: &str, key: &str) -> io::Result<PathBuf> {
     Ok([CONF, iface, key].iter().collect())
 }
 
+/// Whether the process whose `/proc` directory is `proc_dir` (`/proc/1`,
+/// `/proc/PID`) lives in the calling thread's network namespace; `false`
+/// when either cannot be read.
+pub fn shares_network_namespace(proc_dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        fs::metadata("/proc/thread-self/ns/net"),
+        fs::metadata(proc_dir.join("ns/net")),
+    ) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
