@@ -274,7 +274,7 @@ impl Dispatcher {
                 };
                 self.kernel_changed(&events, false);
             }
-            Message::HotplugCheck { name, tries } => crate::hotplug::check(self, &name, tries),
+            Message::HotplugCheck { name, tries } => crate::hotplug::appeared(self, &name, tries),
             Message::Hangup { conn } => {
                 self.monitors.retain(|(c, _, _)| *c != conn);
                 crate::online::hangup(self, conn);
@@ -838,12 +838,6 @@ impl Dispatcher {
 
     pub fn event_mut(&mut self, id: EventId) -> Option<&mut Event> {
         self.events.get_mut(&id)
-    }
-
-    pub fn new_span(&self, id: EventId) -> Span {
-        self.events
-            .get(&id)
-            .map_or_else(Span::none, |e| e.span.clone())
     }
 
     fn root_reply(&self, mut id: EventId) -> Option<(&ReplySender, u64, bool)> {

@@ -53,7 +53,9 @@ fn udev_done(index: u32) -> bool {
         || Path::new(&format!("/run/udev/data/n{index}")).exists()
 }
 
-fn appeared(d: &mut Dispatcher, name: &str, tries: u32) {
+/// A link appeared (or is looked at again, `tries` times, while udev may
+/// still be busy with it).
+pub fn appeared(d: &mut Dispatcher, name: &str, tries: u32) {
     if tries == 0 {
         // As udev's `ifup --allow=hotplug` would, read the file as it is now.
         d.config = crate::dispatcher::read_config(&d.settings.interfaces_file);
@@ -89,11 +91,6 @@ fn appeared(d: &mut Dispatcher, name: &str, tries: u32) {
         ..ChangeArgs::default()
     };
     d.internal_change("hotplug", true, args);
-}
-
-/// A link udev may still be busy with, looked at again.
-pub fn check(d: &mut Dispatcher, name: &str, tries: u32) {
-    appeared(d, name, tries);
 }
 
 fn gone(d: &mut Dispatcher, link: &Link) {

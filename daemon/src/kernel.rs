@@ -33,8 +33,6 @@ pub struct Kernel {
     pub mirror: Mirror,
     /// Lets the watcher poll again once the dispatcher has drained.
     drained: crossbeam_channel::Sender<()>,
-    /// Notifications were lost and the mirror re-read, since start.
-    pub overruns: u64,
     /// Notifications read into the mirror, not yet handed out by `sync`.
     unreported: Vec<Change>,
     /// Links whose routes the kernel may have removed without a notification
@@ -77,7 +75,6 @@ impl Kernel {
             monitor,
             mirror,
             drained,
-            overruns: 0,
             unreported: Vec::new(),
             stale_routes: BTreeSet::new(),
         })
@@ -128,7 +125,6 @@ impl Kernel {
             }
         }
         if resync == Resync::Everything {
-            self.overruns += 1;
             debug!("kernel notifications were lost; reading everything again");
         }
         if resync != Resync::Nothing {
