@@ -91,17 +91,13 @@ impl Carried {
     }
 }
 
-fn carried(new: &InterfacesFile, record: &IfaceRecord) -> Carried {
-    let ctx = ChangeCtx {
-        up: true,
-        args: ChangeArgs::default(),
-        config: new.clone(),
-        carried: HashMap::new(),
-    };
+/// `new` is the reload's file, as the `ifup` of it will read it.
+fn carried(new: &ChangeCtx, record: &IfaceRecord) -> Carried {
     let wanted: Vec<Desired> = new
+        .config
         .stanzas_named(&record.logical)
         .filter_map(|stanza| {
-            let cfg = crate::ifaces::stanza_config(&ctx, stanza, &record.phys, &record.logical);
+            let cfg = crate::ifaces::stanza_config(new, stanza, &record.phys, &record.logical);
             provider_for(stanza.family, &stanza.method)?
                 .desired(&cfg)
                 .ok()
@@ -271,11 +267,24 @@ pub fn start(d: &mut Dispatcher, client: Option<(ConnId, ReplySender, u64)>, arg
     if downs.is_empty() && ups.is_empty() {
         return send(&reply, id, Body::Ok { result: plan_json });
     }
-    let carried: HashMap<String, Carried> = steps
+    let reconfigured: Vec<&Step> = steps
         .iter()
         .filter(|s| s.action == Action::Reconfigure)
-        .filter_map(|s| Some((s.iface.clone(), carried(&new, d.state.get(&s.iface)?))))
         .collect();
+    let mut carried_over = HashMap::new();
+    if !reconfigured.is_empty() {
+        let probe = ChangeCtx {
+            up: true,
+            args: ChangeArgs::default(),
+            config: new.clone(),
+            carried: HashMap::new(),
+        };
+        for s in reconfigured {
+            if let Some(record) = d.state.get(&s.iface) {
+                carried_over.insert(s.iface.clone(), carried(&probe, record));
+            }
+        }
+    }
     let root = d.add_event(
         None,
         Kind::Request {
@@ -304,7 +313,7 @@ pub fn start(d: &mut Dispatcher, client: Option<(ConnId, ReplySender, u64)>, arg
                 ..ChangeArgs::default()
             },
             config,
-            carried: carried.clone(),
+            carried: carried_over.clone(),
         }),
         failed: Vec::new(),
         post_ran: false,
