@@ -91,7 +91,8 @@ impl Op {
     }
 
     /// Whether the op may change the network, and so needs a peer with uid 0
-    /// or `CAP_NET_ADMIN`; the others are open to every local user.
+    /// (or, but for [`root_only`](Op::root_only) ops, in netconfd's admin
+    /// group); the others are open to every local user.
     pub fn changes_network(&self) -> bool {
         match self {
             Op::Ifup(_) | Op::Ifdown(_) | Op::Reload(_) | Op::DhcpEvent(_) => true,
@@ -100,7 +101,7 @@ impl Op {
     }
 
     /// Whether only a peer with uid 0 may make the request, whatever its
-    /// capabilities: `dhcp-event`, which only the hook run by a dhclient that
+    /// groups: `dhcp-event`, which only the hook run by a dhclient that
     /// netconfd started (as root) sends. The daemon also checks its token.
     pub fn root_only(&self) -> bool {
         matches!(self, Op::DhcpEvent(_))

@@ -150,7 +150,7 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// The request's `op` is not one the daemon knows.
     UnknownOp,
-    /// The peer may not do this (changing ops need uid 0 or `CAP_NET_ADMIN`).
+    /// The peer may not do this (changing ops need uid 0 or netconfd's admin group).
     PermissionDenied,
     /// No such interface in the configuration (or in the kernel, for status).
     UnknownInterface,

@@ -10,7 +10,7 @@ use crate::queue::EventId;
 use netconf_ctlsock_proto::{DhcpEventArgs, ErrorCode};
 use netconf_interfaces::Family;
 use netconf_methods::apply::{self, Applied, Removal};
-use netconf_methods::dhclient::{mode6, Dhclient};
+use netconf_methods::dhclient::{mode6, Dhclient, OwnDhclient};
 use netconf_methods::dhcp::{self as lease, Reason};
 use netconf_methods::provider::{Desired, LinkWanted, StanzaConfig};
 use netconf_methods::resolv::{DnsConfig, Resolver, Source};
@@ -454,15 +454,13 @@ pub fn carrier_back(d: &mut Dispatcher, iface: &str) {
         if client.stopping || client.waiter.is_some() {
             continue;
         }
-        if netconf_methods::dhclient::token_of(pid).as_deref() != Some(client.record.token.as_str())
-        {
+        let Some(dhclient) = OwnDhclient::find(pid, &client.record.token) else {
             continue;
-        }
+        };
         info!(iface, pid, "carrier is back: DHCP starts over");
         client.restart = true;
-        // SAFETY: a plain kill(2) of a process we verified is ours.
-        unsafe {
-            libc::kill(pid as i32, libc::SIGTERM);
+        if let Err(e) = dhclient.terminate() {
+            warn!(iface, pid, "stopping dhclient: {e}");
         }
     }
 }
@@ -551,15 +549,12 @@ pub fn abandon(d: &mut Dispatcher, iface: &str) {
         let Some(client) = d.dhcp.get(&(iface.to_string(), v6)).cloned() else {
             continue;
         };
-        if let Some(pid) = client.record.pid {
-            if netconf_methods::dhclient::token_of(pid).as_deref()
-                == Some(client.record.token.as_str())
-            {
-                // SAFETY: a plain kill(2) of a process we verified is ours.
-                unsafe {
-                    libc::kill(pid as i32, libc::SIGTERM);
-                }
-            }
+        let running = client
+            .record
+            .pid
+            .and_then(|pid| OwnDhclient::find(pid, &client.record.token));
+        if let Some(Err(e)) = running.map(|dhclient| dhclient.terminate()) {
+            warn!(iface, "stopping dhclient: {e}");
         }
         let _ = std::fs::remove_file(client.spec.pid_file());
         let _ = d.with_kernel(|k| apply::remove(k, &client.record.lease, Removal::LEASE, false));

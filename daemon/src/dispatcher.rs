@@ -5,6 +5,7 @@
 //! child's cause and cancels what waited on it. Events for one interface run
 //! one at a time; different interfaces proceed concurrently.
 
+use crate::access::Role;
 use crate::ifaces::{self, Iface};
 use crate::kernel::Kernel;
 use crate::queue::{ConnId, EventId, Job, JobOutput, Message, Receiver, ReplySender, Sender};
@@ -29,6 +30,8 @@ pub struct Settings {
     /// Where `if-pre-up.d` and friends live (`/etc/network`).
     pub hooks_root: PathBuf,
     pub hook_timeout: Duration,
+    /// Who may do what over the control socket.
+    pub access: crate::access::Policy,
 }
 
 /// Why an event failed: a stable code, a sentence, and the causes below it.
@@ -123,6 +126,15 @@ impl Event {
     }
 }
 
+/// A `monitor` client: its connection, reply channel, request id, and role
+/// (what root's hook scripts print is not for everyone).
+struct MonitorClient {
+    conn: ConnId,
+    reply: ReplySender,
+    id: u64,
+    role: Role,
+}
+
 pub struct Dispatcher {
     pub settings: Settings,
     pub dhcp_settings: crate::dhcp::DhcpSettings,
@@ -139,8 +151,8 @@ pub struct Dispatcher {
     pub failed: HashMap<String, String>,
     /// Interfaces a dhclient runs on that netconf did not start.
     foreign_dhclients: BTreeSet<String>,
-    /// `monitor` clients: connection, reply channel, request id.
-    monitors: Vec<(ConnId, ReplySender, u64)>,
+    /// `monitor` clients.
+    monitors: Vec<MonitorClient>,
     /// `wait-online` requests still waiting.
     pub waiters: Vec<crate::online::Waiter>,
     /// `wait-carrier` events still waiting, by device.
@@ -218,8 +230,8 @@ impl Dispatcher {
                 conn,
                 reply,
                 request,
-                privileged,
-            } => self.request(conn, reply, request.id, request.op, privileged),
+                role,
+            } => self.request(conn, reply, request.id, request.op, role),
             Message::Run(id) => self.start(id),
             Message::JobDone { event, result } => match result {
                 Ok(output) => {
@@ -276,7 +288,7 @@ impl Dispatcher {
             }
             Message::HotplugCheck { name, tries } => crate::hotplug::appeared(self, &name, tries),
             Message::Hangup { conn } => {
-                self.monitors.retain(|(c, _, _)| *c != conn);
+                self.monitors.retain(|m| m.conn != conn);
                 crate::online::hangup(self, conn);
             }
             Message::Shutdown => return false,
@@ -289,7 +301,7 @@ impl Dispatcher {
         let _ = reply.send(encode(&Response { id, body }));
     }
 
-    fn request(&mut self, conn: ConnId, reply: ReplySender, id: u64, op: Op, privileged: bool) {
+    fn request(&mut self, conn: ConnId, reply: ReplySender, id: u64, mut op: Op, role: Role) {
         let span = info_span!("request", conn, request = id);
         let _enter = span.enter();
         let error = |code, message: String, causes: Vec<String>| {
@@ -299,6 +311,14 @@ impl Dispatcher {
                 causes,
             })
         };
+        let admitted = self
+            .settings
+            .access
+            .admit(role, &mut op, &self.settings.interfaces_file);
+        if let Err(why) = admitted {
+            info!(op = op.name(), ?role, "refused: {why}");
+            return Self::send(&reply, id, error(ErrorCode::PermissionDenied, why, vec![]));
+        }
         let (up, args) = match op {
             Op::Ping => {
                 return Self::send(
@@ -338,7 +358,12 @@ impl Dispatcher {
                 return Self::send(&reply, id, Body::Ok { result });
             }
             Op::Monitor => {
-                self.monitors.push((conn, reply.clone(), id));
+                self.monitors.push(MonitorClient {
+                    conn,
+                    reply: reply.clone(),
+                    id,
+                    role,
+                });
                 let hello = Progress {
                     iface: None,
                     event: None,
@@ -352,25 +377,9 @@ impl Dispatcher {
                 return crate::online::wait(self, conn, reply, id, args);
             }
             Op::Reload(args) => {
-                if !privileged {
-                    let body = error(
-                        ErrorCode::PermissionDenied,
-                        "permission denied: reload needs root or CAP_NET_ADMIN".into(),
-                        vec![],
-                    );
-                    return Self::send(&reply, id, body);
-                }
-                return crate::reload::start(self, Some((conn, reply, id)), args);
+                return crate::reload::start(self, Some((conn, reply, id, role)), args);
             }
             Op::DhcpEvent(args) => {
-                if !privileged {
-                    let body = error(
-                        ErrorCode::PermissionDenied,
-                        "permission denied: DHCP events come from root's dhclient only".into(),
-                        vec![],
-                    );
-                    return Self::send(&reply, id, body);
-                }
                 let body = match crate::dhcp::event(self, &args) {
                     Ok(exit) => Body::Ok {
                         result: json!({ "exit": exit }),
@@ -383,15 +392,6 @@ impl Dispatcher {
             Op::Ifdown(args) => (false, args),
         };
         let verb = if up { "ifup" } else { "ifdown" };
-        // Even `-n` reads files and runs mapping scripts as root: no exceptions.
-        if !privileged {
-            let body = error(
-                ErrorCode::PermissionDenied,
-                format!("permission denied: {verb} changes the network, which needs root or CAP_NET_ADMIN"),
-                vec![],
-            );
-            return Self::send(&reply, id, body);
-        }
         let file = args
             .interfaces
             .clone()
@@ -402,6 +402,10 @@ impl Dispatcher {
                 no_loopback: args.no_loopback,
             },
         );
+        if let Err(why) = self.settings.access.check_files(role, &parsed.config.files) {
+            info!(op = verb, ?role, "refused: {why}");
+            return Self::send(&reply, id, error(ErrorCode::PermissionDenied, why, vec![]));
+        }
         for d in &parsed.diagnostics {
             if d.debian_prints && d.severity() != netconf_interfaces::Severity::Info {
                 let message = d.debian_text(&parsed.config);
@@ -917,8 +921,12 @@ impl Dispatcher {
     }
 
     fn show_monitors(&self, progress: Progress) {
-        for (_, reply, id) in &self.monitors {
-            Self::send(reply, *id, Body::Progress(progress.clone()));
+        let hook_output = progress.step == "output";
+        for m in &self.monitors {
+            if hook_output && !m.role.sees_hook_output() {
+                continue;
+            }
+            Self::send(&m.reply, m.id, Body::Progress(progress.clone()));
         }
     }
 

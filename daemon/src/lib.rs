@@ -4,6 +4,7 @@
 //! chained events and does the netlink work. They talk through one crossbeam
 //! queue into the dispatcher and one channel of jobs back.
 
+pub mod access;
 pub mod adopt;
 pub mod dhcp;
 pub mod dispatcher;
@@ -64,6 +65,10 @@ pub struct Args {
     /// The resolv.conf to write DNS servers from leases to when resolvconf is not installed
     #[arg(long, value_name = "FILE", default_value = "/etc/resolv.conf")]
     pub resolv_conf: PathBuf,
+    /// Members of this group (a name or a gid) may run ifup, ifdown and ifreload
+    /// on the daemon's interfaces file, never with -i or -o; only root may by default
+    #[arg(long, value_name = "GROUP", env = "NETCONF_ADMIN_GROUP")]
+    pub admin_group: Option<String>,
     /// error, warn, info, debug or trace (or a tracing filter such as netconf_daemon=debug)
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
@@ -111,6 +116,8 @@ pub enum StartError {
     State(#[from] state::StateError),
     #[error("another netconfd is already serving {0}")]
     AlreadyRunning(PathBuf),
+    #[error(transparent)]
+    Access(#[from] access::AccessError),
     #[error("listening on {path}: {source}")]
     Listen {
         path: PathBuf,
@@ -171,6 +178,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
         ms = ms(started),
         "state read"
     );
+    let access = access::Policy::new(args.admin_group.as_deref())?;
     let listener = bind(&args.socket)?;
 
     let (queue, messages) = crossbeam_channel::unbounded::<Message>();
@@ -180,6 +188,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
         state_file,
         hooks_root: args.hooks_dir.clone(),
         hook_timeout: Duration::from_secs(args.hook_timeout),
+        access: access.clone(),
     };
     let hook = args.dhcp_hook.clone().unwrap_or_else(|| {
         std::env::current_exe()
@@ -226,7 +235,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
                 path: socket.clone(),
                 source,
             })?;
-        tokio::spawn(server::serve(listener, queue.clone()));
+        tokio::spawn(server::serve(listener, queue.clone(), access));
         tokio::task::spawn_local(runner::run_jobs(job_queue, queue.clone()));
         info!(socket = %socket.display(), ms = ms(started), "netconfd ready");
         // The socket has listened since bind() and its accept loop runs as

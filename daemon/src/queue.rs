@@ -26,8 +26,8 @@ pub enum Message {
         conn: ConnId,
         reply: ReplySender,
         request: Request,
-        /// The peer may change the network (uid 0 or CAP_NET_ADMIN).
-        privileged: bool,
+        /// What the peer may do, from its credentials at connect().
+        role: crate::access::Role,
     },
     /// An event created by the dispatcher is ready to start.
     Run(EventId),

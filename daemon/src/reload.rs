@@ -12,6 +12,7 @@
 //! and `auto` interfaces that are not up yet are brought up. All downs come
 //! first, then the ups. `-n` only shows the plan.
 
+use crate::access::Role;
 use crate::dispatcher::{ChangeCtx, Dispatcher, Kind};
 use crate::ifaces::Targets;
 use crate::queue::{ConnId, ReplySender};
@@ -194,16 +195,24 @@ fn send(reply: &ReplySender, id: u64, body: Body) {
 }
 
 /// Starts a reload; `client` is who asked (none for SIGHUP).
-pub fn start(d: &mut Dispatcher, client: Option<(ConnId, ReplySender, u64)>, args: ReloadArgs) {
-    let (conn, reply, id) = client.unwrap_or_else(|| {
+pub fn start(
+    d: &mut Dispatcher,
+    client: Option<(ConnId, ReplySender, u64, Role)>,
+    args: ReloadArgs,
+) {
+    let (conn, reply, id, role) = client.unwrap_or_else(|| {
         // Nobody listens to a SIGHUP's replies: a channel with no receiver.
         let (reply, _) = tokio::sync::mpsc::unbounded_channel();
-        (0, reply, 0)
+        (0, reply, 0, Role::Root)
     });
     let what = if args.no_act { "reload -n" } else { "reload" };
     d.tell_monitors(None, None, "request", what.to_string());
     let file = d.settings.interfaces_file.to_string_lossy().into_owned();
     let parsed = parse_file(&file, &ParseOptions::default());
+    if let Err(why) = d.settings.access.check_files(role, &parsed.config.files) {
+        let body = Body::Error(ErrorReply::new(ErrorCode::PermissionDenied, why));
+        return send(&reply, id, body);
+    }
     if parsed.rejected {
         let causes: Vec<String> = parsed.errors().map(|e| e.report(&parsed.config)).collect();
         warn!(file, errors = ?causes, "reload refused: the configuration has errors");

@@ -136,17 +136,10 @@ fn start_dhclient(spec: Dhclient, queue: &Sender) -> Result<JobOutput, JobError>
 /// Waits until a process that is not our child exits: its pidfd becomes
 /// readable then. Without pidfds (old kernels) it polls /proc.
 async fn watch_exit(pid: u32) {
-    use std::os::fd::{FromRawFd, OwnedFd};
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
-    if fd >= 0 {
-        // SAFETY: the kernel just gave us this fd; nothing else owns it, and
-        // the OwnedFd keeps it open and the same for as long as AsyncFd lives.
-        let registered = unsafe {
-            let owned = OwnedFd::from_raw_fd(fd as i32);
-            tokio::io::unix::AsyncFd::register(owned)
-        };
-        if let Ok(async_fd) = registered {
+    if let Ok(pidfd) = netconf_methods::dhclient::pidfd_open(pid) {
+        // SAFETY: the OwnedFd is moved in: it stays open and the same for as
+        // long as the AsyncFd lives.
+        if let Ok(async_fd) = unsafe { tokio::io::unix::AsyncFd::register(pidfd) } {
             let _ = async_fd.readable().await;
             return;
         }

@@ -9,6 +9,7 @@ use crate::provider::{link_options, Desired, MethodError, Provider, StanzaConfig
 use netconf_interfaces::{Family, Variables};
 use std::ffi::OsString;
 use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -344,10 +345,82 @@ pub fn new_token() -> io::Result<String> {
 }
 
 /// The token a running process was given (`-e NETCONF_TOKEN=...` in its
-/// command line), if it is a dhclient of ours.
+/// command line), if it is a dhclient of ours: see [`root_dhclient_cmdline`].
 pub fn token_of(pid: u32) -> Option<String> {
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    token_in(&cmdline)
+    token_in(&root_dhclient_cmdline(Path::new(&format!("/proc/{pid}")))?)
+}
+
+/// The command line of the process of `proc_dir` (`/proc/PID`), if it is a
+/// dhclient that root runs. Anyone can name a process `dhclient` and give it
+/// our token (command lines are public): what no one but root can make is a
+/// process whose real uid is 0 (a setuid program keeps its caller's) running
+/// the dhclient executable (the kernel's `exe` link, not `argv[0]`).
+fn root_dhclient_cmdline(proc_dir: &Path) -> Option<Vec<u8>> {
+    let status = std::fs::read_to_string(proc_dir.join("status")).ok()?;
+    let real_uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?;
+    if real_uid != "0" {
+        return None;
+    }
+    let exe = std::fs::read_link(proc_dir.join("exe")).ok()?;
+    // After an upgrade replaced the binary it still runs, as "... (deleted)".
+    let exe = exe.to_string_lossy();
+    let exe = exe.strip_suffix(" (deleted)").unwrap_or(&exe);
+    if Path::new(exe).file_name()? != "dhclient" {
+        return None;
+    }
+    std::fs::read(proc_dir.join("cmdline")).ok()
+}
+
+/// A running dhclient of ours, held by a pidfd: a signal sent through it
+/// reaches that process, or none if it has exited, never another process
+/// that took its PID since it was checked.
+pub struct OwnDhclient(OwnedFd);
+
+impl OwnDhclient {
+    /// Process `pid`, if it is root's dhclient carrying `token`. The pidfd
+    /// is taken first, so the process checked is the one it holds (or, if
+    /// that exited in between, the pidfd holds a dead one).
+    pub fn find(pid: u32, token: &str) -> Option<OwnDhclient> {
+        let pidfd = pidfd_open(pid).ok()?;
+        (token_of(pid)? == token).then_some(OwnDhclient(pidfd))
+    }
+
+    /// SIGTERM: dhclient exits without releasing its lease.
+    pub fn terminate(&self) -> io::Result<()> {
+        // SAFETY: pidfd_send_signal takes a valid fd, a signal number, no
+        // siginfo and no flags.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                libc::SIGTERM,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}
+
+/// A pidfd for `pid` (Linux 5.3): it stays bound to that process.
+pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    let pid =
+        libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just gave us this fd and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 fn token_in(cmdline: &[u8]) -> Option<String> {
@@ -370,7 +443,9 @@ fn token_in(cmdline: &[u8]) -> Option<String> {
 
 /// The interfaces a dhclient runs on that netconf did not start (no token
 /// of ours in its command line), in this network namespace: netconf leaves
-/// those interfaces to whoever runs them.
+/// those interfaces to whoever runs them. Only root's dhclients count
+/// ([`root_dhclient_cmdline`]): a user's process named `dhclient` must not
+/// keep netconf off an interface.
 pub fn foreign_interfaces() -> std::collections::BTreeSet<String> {
     let mut found = std::collections::BTreeSet::new();
     let Ok(procs) = std::fs::read_dir("/proc") else {
@@ -385,7 +460,7 @@ pub fn foreign_interfaces() -> std::collections::BTreeSet<String> {
         if !crate::netlink::shares_network_namespace(&dir) {
             continue;
         }
-        let Ok(cmdline) = std::fs::read(dir.join("cmdline")) else {
+        let Some(cmdline) = root_dhclient_cmdline(&dir) else {
             continue;
         };
         if token_in(&cmdline).is_none() {
@@ -445,6 +520,61 @@ fn dhclient_interfaces(cmdline: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A process that runs an executable named `dhclient` (a copy of `sh`
+    /// waiting on its standard input, given our token) counts only when its
+    /// real uid is 0; a process that only calls itself `dhclient` never does.
+    #[test]
+    fn only_roots_dhclient_executables_count() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let exe = dir.path().join("dhclient");
+        std::fs::copy("/bin/sh", &exe).unwrap();
+        let start = |program: &Path, argv0: &str, uid: Option<u32>| {
+            let mut c = Command::new(program);
+            c.arg0(argv0)
+                .args(["-c", "read line", "-e", "NETCONF_TOKEN=abc"])
+                .stdin(Stdio::piped());
+            if let Some(uid) = uid {
+                c.uid(uid);
+            }
+            c.spawn().unwrap()
+        };
+        let proc_dir = |c: &Child| PathBuf::from(format!("/proc/{}", c.id()));
+        // SAFETY: getuid has no preconditions.
+        let root = unsafe { libc::getuid() } == 0;
+
+        let mut named = start(Path::new("/bin/sh"), "dhclient", None);
+        assert_eq!(root_dhclient_cmdline(&proc_dir(&named)), None);
+        let mut ours = start(&exe, "dhclient", None);
+        assert_eq!(root_dhclient_cmdline(&proc_dir(&ours)).is_some(), root);
+        let mut others = root.then(|| start(&exe, "dhclient", Some(65534)));
+        if let Some(user) = &others {
+            assert_eq!(root_dhclient_cmdline(&proc_dir(user)), None);
+            assert!(OwnDhclient::find(user.id(), "abc").is_none());
+        }
+        if root {
+            assert_eq!(token_of(ours.id()).as_deref(), Some("abc"));
+            assert!(OwnDhclient::find(ours.id(), "abd").is_none());
+            let found = OwnDhclient::find(ours.id(), "abc").expect("our dhclient");
+            found.terminate().unwrap();
+            let status = ours.wait().unwrap();
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&status),
+                Some(libc::SIGTERM)
+            );
+            // Exited and reaped: the pidfd signals no one.
+            assert!(found.terminate().is_err());
+        }
+        for c in [Some(&mut named), Some(&mut ours), others.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 
     #[test]
     fn interfaces_of_a_dhclient_command_line() {

@@ -716,6 +716,8 @@ impl Drop for Monitor {
 pub struct DaemonOptions {
     /// `--hook-timeout SECS`
     pub hook_timeout: Option<u64>,
+    /// `--admin-group GROUP`
+    pub admin_group: Option<String>,
 }
 
 /// A netconfd running in a namespace, started by us. Dropping it kills it
@@ -1114,6 +1116,9 @@ impl Daemon {
             .arg(dir.join("hooks"));
         if let Some(t) = options.hook_timeout {
             c.arg("--hook-timeout").arg(t.to_string());
+        }
+        if let Some(g) = &options.admin_group {
+            c.arg("--admin-group").arg(g);
         }
         c.args(extra)
             .args(["--log-level", "debug"])

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -252,6 +252,7 @@ impl Drop for GroupReaper {
 fn hung_hook_times_out_and_its_process_group_is_killed() {
     let h = Harness::with_options(DaemonOptions {
         hook_timeout: Some(2),
+        ..Default::default()
     });
     // v0 through ifup (the message), v1 through a raw request (the code),
     // at the same time.
@@ -324,6 +325,7 @@ fn hook_output_streams_to_the_client_and_scripts_see_the_environment() {
     // test then never opens the gate) fails in a minute, not five.
     let h = Harness::with_options(DaemonOptions {
         hook_timeout: Some(60),
+        ..Default::default()
     });
     h.ns.veth("v0");
     let gate = h.path("gate");
@@ -672,45 +674,7 @@ fn malformed_and_oversized_requests_get_errors_and_the_connection_goes_on() {
     assert_eq!(r["result"]["daemon"], "netconfd", "{r}");
 }
 
-// ---------------------------------------------------------------------------
-// 11. an unprivileged client
-
-const NOBODY: u32 = 65534;
-
-fn as_nobody(mut cmd: Command) -> Out {
-    cmd.uid(NOBODY).gid(NOBODY);
-    run(cmd)
-}
-
-#[test]
-fn unprivileged_client_is_refused_and_may_query_state() {
-    let h = static_v0_harness();
-    // The build directory may be out of the user's reach; copies are not.
-    let ifup = h.public_copy(&bins().ifup);
-    let ifdown = h.public_copy(&bins().ifdown);
-    let ifquery = h.public_copy(&bins().ifquery);
-
-    let out = as_nobody(h.client(&ifup, &["v0"]));
-    out.assert_code(4);
-    out.assert_output_contains("needs root or CAP_NET_ADMIN");
-    assert_clean(&h, "v0");
-    assert!(h.state().is_empty());
-
-    h.ifup(&["v0"]).assert_ok();
-    let out = as_nobody(h.client(&ifdown, &["v0"]));
-    out.assert_code(4);
-    out.assert_output_contains("needs root or CAP_NET_ADMIN");
-    assert_static_v0_configured(&h);
-
-    let mut q = Command::new(&ifquery);
-    q.arg("--state")
-        .arg("--state-dir")
-        .arg(h.run_dir())
-        .current_dir("/");
-    let out = as_nobody(q);
-    out.assert_ok();
-    assert_eq!(out.stdout, "v0=v0\n", "ifquery --state as nobody:\n{out}");
-}
+// 11. an unprivileged client: tests/tests/security.rs
 
 // ---------------------------------------------------------------------------
 // 12. restarting the daemon changes nothing

@@ -650,6 +650,10 @@ fn expected_files() -> Vec<(String, Option<&'static str>)> {
         ("/usr/share/man/man5/interfaces.5.gz", None),
         ("/usr/share/doc/netconf/copyright", Some("debian/copyright")),
         ("/usr/share/doc/netconf/changelog.gz", None),
+        (
+            "/usr/share/doc/netconf/SECURITY.md",
+            Some("docs/SECURITY.md"),
+        ),
     ]
     .into_iter()
     .map(|(p, s)| (p.to_string(), s))
