@@ -19,8 +19,8 @@
 use crate::kernel_view::{format_mac, metric_of, KernelView};
 use netconf_interfaces::model::is_command_option;
 use netconf_interfaces::{Family as ConfigFamily, Stanza, Variable, Variables};
+use netconf_kernel::netlink::{Address, Family, Link};
 use netconf_methods::apply::device_of;
-use netconf_methods::netlink::{Address, Family, Link};
 use netconf_methods::provider::{provider_for, AddressWanted, Desired, MethodError, StanzaConfig};
 use serde_json::{json, Value};
 use std::fmt::Write as _;

@@ -1,13 +1,13 @@
 //! One snapshot of what the kernel holds, for `ifquery --running` and
 //! `--check`: every link, every address and the main table's routes, read
-//! over rtnetlink (through `netconf_methods::netlink`, the one module that
+//! over rtnetlink (through `netconf_kernel::netlink`, the one module that
 //! speaks it) in the calling process's network namespace. No daemon needed.
 //!
 //! Reading everything once and answering from memory keeps the answers of one
 //! run consistent with each other, and costs four dumps whatever the number of
 //! interfaces asked about.
 
-use netconf_methods::netlink::{
+use netconf_kernel::netlink::{
     get_ipv6_conf, Address, Family, Link, Netlink, NetlinkError, Route, Scope, MAIN_TABLE,
 };
 use std::net::IpAddr;

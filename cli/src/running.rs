@@ -21,8 +21,8 @@
 //!   for an alias without any).
 
 use crate::kernel_view::{format_mac, metric_of, KernelView, IPV6_DEFAULT_METRIC};
+use netconf_kernel::netlink::{Address, Family, Link};
 use netconf_methods::apply::device_of;
-use netconf_methods::netlink::{Address, Family, Link};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -199,7 +199,7 @@ fn push_addresses(options: &mut Vec<(&'static str, String)>, addresses: &[&Addre
 
 fn push_gateway(
     options: &mut Vec<(&'static str, String)>,
-    route: &netconf_methods::netlink::Route,
+    route: &netconf_kernel::netlink::Route,
     default_metric: u32,
 ) {
     if let Some(gw) = route.gateway {

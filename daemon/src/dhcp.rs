@@ -8,14 +8,16 @@
 use crate::dispatcher::{Dispatcher, Failure};
 use crate::queue::EventId;
 use netconf_ctlsock_proto::{DhcpEventArgs, ErrorCode};
+use netconf_dns::{DnsConfig, Resolver, Source};
 use netconf_interfaces::Family;
 use netconf_methods::apply::{self, Applied, Removal};
-use netconf_methods::dhclient::{mode6, Dhclient, OwnDhclient};
-use netconf_methods::dhcp::{self as lease, Reason};
+use netconf_methods::dhclient::{self, Dhclient, OwnDhclient};
+use netconf_methods::dhcp::{mode6, Mode6};
+use netconf_methods::lease::{self, Reason};
 use netconf_methods::provider::{Desired, LinkWanted, StanzaConfig};
-use netconf_methods::resolv::{DnsConfig, Resolver, Source};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -51,25 +53,37 @@ pub struct DhcpRecord {
     pub info: Option<Value>,
 }
 
+/// The dhclients netconf runs, by interface and family. Other modules see
+/// them only through this module's functions and [`Clients::record`].
+#[derive(Debug, Default)]
+pub struct Clients(HashMap<Key, Client>);
+
+impl Clients {
+    /// What the state file keeps of the dhclient `key`, if netconf runs one.
+    pub fn record(&self, key: &Key) -> Option<&DhcpRecord> {
+        self.0.get(key).map(|c| &c.record)
+    }
+}
+
 /// A dhclient of ours, running or about to.
 #[derive(Debug, Clone)]
-pub struct Client {
-    pub spec: Dhclient,
-    pub record: DhcpRecord,
-    pub metric: Option<u32>,
+struct Client {
+    spec: Dhclient,
+    record: DhcpRecord,
+    metric: Option<u32>,
     /// The `ifup` waiting for the first lease.
-    pub waiter: Option<EventId>,
+    waiter: Option<EventId>,
     /// `ifdown` is releasing it: its exit is expected.
-    pub stopping: bool,
+    stopping: bool,
     /// Times it died and was started again, for the backoff.
-    pub respawns: u32,
+    respawns: u32,
     /// Stopped on purpose to start over (the carrier came back): start it
     /// again at once when it exits.
-    pub restart: bool,
+    restart: bool,
 }
 
 impl Client {
-    pub fn new(spec: Dhclient, record: DhcpRecord, metric: Option<u32>) -> Client {
+    fn new(spec: Dhclient, record: DhcpRecord, metric: Option<u32>) -> Client {
         Client {
             spec,
             record,
@@ -100,7 +114,7 @@ pub fn dhclient_for(settings: &DhcpSettings, cfg: &StanzaConfig, token: String) 
                 .map(|h| h.saturating_mul(3600))
         });
     let v6 = if cfg.family == Family::Inet6 {
-        Some(mode6(cfg).unwrap_or(netconf_methods::dhclient::Mode6::Stateful))
+        Some(mode6(cfg).unwrap_or(Mode6::Stateful))
     } else {
         None
     };
@@ -158,6 +172,7 @@ pub fn event(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
 fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
     let key = d
         .dhcp
+        .0
         .iter()
         .find(|(k, c)| k.0 == args.interface && c.record.token == args.token)
         .map(|(k, _)| k.clone());
@@ -170,7 +185,7 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
             ),
         ));
     };
-    let event = lease::parse_event(&args.env)
+    let event = dhclient::parse_event(&args.env)
         .map_err(|e| Failure::new(ErrorCode::BadRequest, e.to_string()))?;
     let applied = match event.reason {
         Reason::Preinit | Reason::Preinit6 => {
@@ -186,6 +201,7 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
             // `-e IF_METRIC`, as Debian's script reads it.
             let metric = d
                 .dhcp
+                .0
                 .get(&key)
                 .and_then(|c| c.metric)
                 .or_else(|| event.extra("IF_METRIC").and_then(|m| m.trim().parse().ok()));
@@ -203,13 +219,7 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
                 "rebinding": new.rebinding,
                 "expiry": new.expiry,
             });
-            apply_lease(
-                d,
-                &key,
-                &lease::desired_v4(new, metric),
-                &DnsConfig::from_lease(new),
-                info,
-            )
+            apply_lease(d, &key, &lease::desired_v4(new, metric), &new.dns(), info)
         }
         Reason::Bound6 | Reason::Renew6 | Reason::Rebind6 => {
             let Some(new) = event.new_v6() else {
@@ -224,13 +234,7 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
                 "preferred_life": new.preferred_life,
                 "max_life": new.max_life,
             });
-            apply_lease(
-                d,
-                &key,
-                &lease::desired_v6(new),
-                &DnsConfig::from_lease6(new),
-                info,
-            )
+            apply_lease(d, &key, &lease::desired_v6(new), &new.dns(), info)
         }
         Reason::Expire
         | Reason::Fail
@@ -250,12 +254,93 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
         // applied (for DHCPv6 that takes exit 3).
         Err(f) => {
             warn!(iface = %key.0, "{}", f.message);
-            if let Some(waiter) = d.dhcp.get_mut(&key).and_then(|c| c.waiter.take()) {
+            if let Some(waiter) = d.dhcp.0.get_mut(&key).and_then(|c| c.waiter.take()) {
                 d.complete(waiter, Err(f));
             }
             Ok(if key.1 { 3 } else { 1 })
         }
     }
+}
+
+/// An `ifup` is about to start the dhclient `spec`: it is known from now
+/// on. False when one for that interface and family runs already (`ifup
+/// --force`): that one is kept, since a second would fight it for the link.
+pub fn register(d: &mut Dispatcher, spec: &Dhclient, metric: Option<u32>) -> bool {
+    let key = spec.key();
+    if d.dhcp.0.get(&key).is_some_and(|c| c.record.pid.is_some()) {
+        return false;
+    }
+    let record = DhcpRecord {
+        token: spec.token.clone(),
+        ..Default::default()
+    };
+    d.dhcp
+        .0
+        .insert(key, Client::new(spec.clone(), record, metric));
+    true
+}
+
+/// The `WaitLease` event `id` starts: done at once if the dhclient has a
+/// lease, else the first one completes it, or a timer fails it.
+pub fn wait_lease(d: &mut Dispatcher, id: EventId, key: &Key) {
+    let iface = key.0.clone();
+    let Some(client) = d.dhcp.0.get_mut(key) else {
+        let gone = Failure::new(ErrorCode::Internal, format!("no dhclient for {iface}"));
+        return d.complete(id, Err(gone));
+    };
+    if client.record.info.is_some() {
+        return d.complete(id, Ok(()));
+    }
+    client.waiter = Some(id);
+    let after = d.dhcp_settings.timeout;
+    let message = format!("no DHCP lease on {iface} within {} s", after.as_secs());
+    d.progress(id, "dhcp", format!("waiting for a DHCP lease on {iface}"));
+    let _ = d
+        .jobs_sender()
+        .send((id, crate::queue::Job::Timer { after, message }));
+}
+
+/// The backoff after the dhclient `key` died has passed: it starts again,
+/// unless it was stopped or started meanwhile.
+pub fn respawn_due(d: &mut Dispatcher, key: &Key) {
+    let spec = d
+        .dhcp
+        .0
+        .get(key)
+        .filter(|c| !c.stopping && c.record.pid.is_none())
+        .map(|c| c.spec.clone());
+    if let Some(spec) = spec {
+        info!(iface = %key.0, "starting dhclient again");
+        // No event waits on it: its pid comes back as a job of event 0.
+        let _ = d
+            .jobs_sender()
+            .send((0, crate::queue::Job::StartDhclient(spec)));
+    }
+}
+
+/// The dhclient `ifdown` must release: known to the daemon, or (after a
+/// restart) rebuilt from the state file so that its RELEASE is accepted.
+/// What its lease added is taken out too, should the RELEASE not come.
+pub fn to_release(
+    d: &mut Dispatcher,
+    cfg: &StanzaConfig,
+    record: &DhcpRecord,
+    applied: &mut Applied,
+) -> Dhclient {
+    let spec = dhclient_for(&d.dhcp_settings, cfg, record.token.clone());
+    let client = d
+        .dhcp
+        .0
+        .entry(key_of(cfg))
+        .or_insert_with(|| Client::new(spec.clone(), record.clone(), None));
+    client.stopping = true;
+    applied
+        .addresses
+        .extend(client.record.lease.addresses.iter().cloned());
+    applied
+        .routes
+        .extend(client.record.lease.routes.iter().cloned());
+    spec
 }
 
 /// Seconds since the epoch, for `status`.
@@ -288,7 +373,7 @@ fn apply_lease(
     info: Value,
 ) -> Result<(), Failure> {
     let iface = key.0.as_str();
-    let Some(previous) = d.dhcp.get(key).map(|c| c.record.lease.clone()) else {
+    let Some(previous) = d.dhcp.0.get(key).map(|c| c.record.lease.clone()) else {
         return Ok(());
     };
     let mut applied = Applied::default();
@@ -333,7 +418,7 @@ fn apply_lease(
     if let Err(e) = resolver(&d.dhcp_settings).apply_for(iface, source(key), dns) {
         warn!(iface, "DNS: {e}");
     }
-    if let Some(client) = d.dhcp.get_mut(key) {
+    if let Some(client) = d.dhcp.0.get_mut(key) {
         client.record.lease = applied;
         client.record.info = Some(info);
         client.respawns = 0;
@@ -351,7 +436,7 @@ fn apply_lease(
 /// The lease is gone (expired, released, dhclient stopped): take out what it added.
 fn lost(d: &mut Dispatcher, key: &Key) {
     let iface = key.0.as_str();
-    let Some(client) = d.dhcp.get_mut(key) else {
+    let Some(client) = d.dhcp.0.get_mut(key) else {
         return;
     };
     let lease = std::mem::take(&mut client.record.lease);
@@ -371,7 +456,7 @@ fn lost(d: &mut Dispatcher, key: &Key) {
 /// state file at once (its first events may already have been recorded
 /// without it), so that a daemon killed now still finds it.
 pub fn started(d: &mut Dispatcher, key: &Key, pid: u32) {
-    if let Some(client) = d.dhcp.get_mut(key) {
+    if let Some(client) = d.dhcp.0.get_mut(key) {
         client.record.pid = Some(pid);
         record_lease(d, key);
     }
@@ -379,7 +464,7 @@ pub fn started(d: &mut Dispatcher, key: &Key, pid: u32) {
 
 /// Keeps the state file's copy of the dhclient record current.
 fn record_lease(d: &mut Dispatcher, key: &Key) {
-    let Some(record) = d.dhcp.get(key).map(|c| c.record.clone()) else {
+    let Some(record) = d.dhcp.0.get(key).map(|c| c.record.clone()) else {
         return;
     };
     let family = if key.1 { Family::Inet6 } else { Family::Inet };
@@ -399,7 +484,7 @@ fn record_lease(d: &mut Dispatcher, key: &Key) {
 /// same address. Waits 1 s, 2 s, 4 s... up to a minute between attempts.
 pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, success: bool, status: &str) {
     let iface = key.0.as_str();
-    let Some(client) = d.dhcp.get_mut(key) else {
+    let Some(client) = d.dhcp.0.get_mut(key) else {
         return;
     };
     if client.record.pid != Some(pid) {
@@ -419,7 +504,7 @@ pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, success: bool, status: &s
         return;
     }
     // Stateless DHCPv6 asks once and is done.
-    if client.spec.v6 == Some(netconf_methods::dhclient::Mode6::Stateless) && success {
+    if client.spec.v6 == Some(Mode6::Stateless) && success {
         return;
     }
     warn!(iface, pid, "dhclient exited: {status}");
@@ -445,7 +530,7 @@ pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, success: bool, status: &s
 /// another network. One still waiting for its first lease is left alone.
 pub fn carrier_back(d: &mut Dispatcher, iface: &str) {
     for v6 in [false, true] {
-        let Some(client) = d.dhcp.get_mut(&(iface.to_string(), v6)) else {
+        let Some(client) = d.dhcp.0.get_mut(&(iface.to_string(), v6)) else {
             continue;
         };
         let Some(pid) = client.record.pid else {
@@ -525,7 +610,7 @@ pub fn restore(d: &mut Dispatcher) {
                 },
             ));
         }
-        d.dhcp.insert(key, Client::new(spec, record, metric));
+        d.dhcp.0.insert(key, Client::new(spec, record, metric));
     }
 }
 
@@ -534,7 +619,7 @@ pub fn restore(d: &mut Dispatcher) {
 pub fn forget(d: &mut Dispatcher, iface: &str) {
     for v6 in [false, true] {
         let key = (iface.to_string(), v6);
-        if d.dhcp.remove(&key).is_some() {
+        if d.dhcp.0.remove(&key).is_some() {
             if let Err(e) = resolver(&d.dhcp_settings).remove_for(iface, source(&key)) {
                 warn!(iface, "DNS: {e}");
             }
@@ -546,7 +631,7 @@ pub fn forget(d: &mut Dispatcher, iface: &str) {
 /// nothing to release that we want kept) and takes out their leases.
 pub fn abandon(d: &mut Dispatcher, iface: &str) {
     for v6 in [false, true] {
-        let Some(client) = d.dhcp.get(&(iface.to_string(), v6)).cloned() else {
+        let Some(client) = d.dhcp.0.get(&(iface.to_string(), v6)).cloned() else {
             continue;
         };
         let running = client

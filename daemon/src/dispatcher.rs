@@ -135,11 +135,17 @@ struct MonitorClient {
     role: Role,
 }
 
+/// Everything the daemon knows and does, owned by one thread. Handlers
+/// (`ifaces`, `dhcp`, `hotplug`, `reload`, `online`, `status`, `adopt`) take
+/// `&mut Dispatcher`: they read and write the shared facts below, keep their
+/// own tables in types only their module can open, and reach the event
+/// machinery through the dispatcher's methods.
 pub struct Dispatcher {
+    // Fixed at start.
     pub settings: Settings,
     pub dhcp_settings: crate::dhcp::DhcpSettings,
-    /// The dhclients netconf runs, by interface.
-    pub dhcp: HashMap<crate::dhcp::Key, crate::dhcp::Client>,
+
+    // What every handler shares: the records, the kernel, the file.
     pub state: State,
     pub kernel: Result<Kernel, String>,
     /// The configuration as last read (at start, by a request or a reload).
@@ -149,21 +155,35 @@ pub struct Dispatcher {
     pub adopted: HashMap<String, Vec<String>>,
     /// Interfaces whose last `ifup` failed, with why.
     pub failed: HashMap<String, String>,
-    /// Interfaces a dhclient runs on that netconf did not start.
-    foreign_dhclients: BTreeSet<String>,
-    /// `monitor` clients.
-    monitors: Vec<MonitorClient>,
-    /// `wait-online` requests still waiting.
-    pub waiters: Vec<crate::online::Waiter>,
-    /// `wait-carrier` events still waiting, by device.
-    pub carrier_waiters: Vec<(String, EventId)>,
+
+    // Each handler's own table.
+    /// The dhclients netconf runs (`dhcp`'s).
+    pub dhcp: crate::dhcp::Clients,
+    /// `wait-online` requests still waiting (`online`'s).
+    pub waiters: crate::online::Waiters,
+    /// `wait-carrier` events still waiting (`hotplug`'s).
+    pub carrier_waits: crate::hotplug::CarrierWaits,
+
+    /// The dispatcher's own state: no handler sees it.
+    own: Own,
+}
+
+/// The event machinery and the clients the dispatcher talks to.
+struct Own {
     events: HashMap<EventId, Event>,
     dependents: HashMap<EventId, Vec<EventId>>,
     /// Per physical interface: the event running on it first, then those waiting.
     iface_queues: HashMap<String, VecDeque<EventId>>,
     next_id: EventId,
+    /// The records changed since the state file was last written.
     state_dirty: bool,
+    /// `monitor` clients.
+    monitors: Vec<MonitorClient>,
+    /// Interfaces a dhclient runs on that netconf did not start.
+    foreign_dhclients: BTreeSet<String>,
+    /// The dispatcher's own queue (events it creates come back through it).
     queue: Sender,
+    /// Work for the I/O thread.
     jobs: tokio::sync::mpsc::UnboundedSender<(EventId, Job)>,
 }
 
@@ -180,23 +200,25 @@ impl Dispatcher {
         Dispatcher {
             settings,
             dhcp_settings,
-            dhcp: HashMap::new(),
             state,
             kernel,
             config,
             adopted: HashMap::new(),
             failed: HashMap::new(),
-            foreign_dhclients: netconf_methods::dhclient::foreign_interfaces(),
-            monitors: Vec::new(),
-            waiters: Vec::new(),
-            carrier_waiters: Vec::new(),
-            events: HashMap::new(),
-            dependents: HashMap::new(),
-            iface_queues: HashMap::new(),
-            next_id: 1,
-            state_dirty: false,
-            queue,
-            jobs,
+            dhcp: Default::default(),
+            waiters: Default::default(),
+            carrier_waits: Default::default(),
+            own: Own {
+                events: HashMap::new(),
+                dependents: HashMap::new(),
+                iface_queues: HashMap::new(),
+                next_id: 1,
+                state_dirty: false,
+                monitors: Vec::new(),
+                foreign_dhclients: netconf_methods::dhclient::foreign_interfaces(),
+                queue,
+                jobs,
+            },
         }
     }
 
@@ -214,7 +236,7 @@ impl Dispatcher {
                 }
                 self.sync_kernel();
                 crate::online::check(&mut self);
-                if self.events.is_empty() {
+                if self.own.events.is_empty() {
                     self.give_back_memory();
                 }
             }
@@ -240,19 +262,15 @@ impl Dispatcher {
                         JobOutput::Started { key, pid } => crate::dhcp::started(self, key, *pid),
                         JobOutput::Done => {}
                     }
-                    if let Some(i) = self.carrier_waiters.iter().position(|(_, e)| *e == event) {
-                        let (device, _) = self.carrier_waiters.remove(i);
-                        let message = format!("no carrier on {device}; configuring it anyway");
-                        self.progress(event, "warning", message);
-                    }
+                    crate::hotplug::carrier_wait_over(self, event);
                     self.complete(event, Ok(()));
                 }
                 Err(e) => self.complete(event, Err(Failure::new(e.code, e.message))),
             },
             Message::Output { event, line } => {
                 let stream = match line.stream {
-                    netconf_methods::hooks::Stream::Stdout => Stream::Stdout,
-                    netconf_methods::hooks::Stream::Stderr => Stream::Stderr,
+                    netconf_hooks::Stream::Stdout => Stream::Stdout,
+                    netconf_hooks::Stream::Stderr => Stream::Stderr,
                 };
                 self.progress_stream(event, "output", Some(stream), line.line);
             }
@@ -262,18 +280,7 @@ impl Dispatcher {
                 success,
                 status,
             } => crate::dhcp::exited(self, &key, pid, success, &status),
-            Message::RespawnDue { key } => {
-                let spec = self
-                    .dhcp
-                    .get(&key)
-                    .filter(|c| !c.stopping && c.record.pid.is_none())
-                    .map(|c| c.spec.clone());
-                if let Some(spec) = spec {
-                    info!(iface = %key.0, "starting dhclient again");
-                    // No event waits on it: its pid comes back as a job of event 0.
-                    let _ = self.jobs.send((0, Job::StartDhclient(spec)));
-                }
-            }
+            Message::RespawnDue { key } => crate::dhcp::respawn_due(self, &key),
             Message::Reload => crate::reload::start(self, None, ReloadArgs::default()),
             Message::Kernel => {
                 let events = match self.kernel.as_mut() {
@@ -288,7 +295,7 @@ impl Dispatcher {
             }
             Message::HotplugCheck { name, tries } => crate::hotplug::appeared(self, &name, tries),
             Message::Hangup { conn } => {
-                self.monitors.retain(|m| m.conn != conn);
+                self.own.monitors.retain(|m| m.conn != conn);
                 crate::online::hangup(self, conn);
             }
             Message::Shutdown => return false,
@@ -339,7 +346,7 @@ impl Dispatcher {
                 )
             }
             Op::Status(args) => {
-                self.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
+                self.own.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
                 if let Ok(k) = self.kernel.as_mut() {
                     k.settle();
                 }
@@ -358,7 +365,7 @@ impl Dispatcher {
                 return Self::send(&reply, id, Body::Ok { result });
             }
             Op::Monitor => {
-                self.monitors.push(MonitorClient {
+                self.own.monitors.push(MonitorClient {
                     conn,
                     reply: reply.clone(),
                     id,
@@ -425,7 +432,7 @@ impl Dispatcher {
             return Self::send(&reply, id, body);
         }
         info!(op = verb, targets = ?args.targets, all = args.all, "request");
-        self.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
+        self.own.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
         if args.interfaces.is_none() {
             self.config = parsed.config.clone();
         }
@@ -493,9 +500,9 @@ impl Dispatcher {
     }
 
     pub fn add_event(&mut self, parent: Option<EventId>, kind: Kind, span: Span) -> EventId {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.events.insert(
+        let id = self.own.next_id;
+        self.own.next_id += 1;
+        self.own.events.insert(
             id,
             Event {
                 parent,
@@ -542,8 +549,8 @@ impl Dispatcher {
             Kind::Iface(i) => Some(i.phys.clone()),
             _ => None,
         };
-        let parent_span = self.events.get(&parent).map(|e| e.span.clone());
-        let id = self.next_id;
+        let parent_span = self.own.events.get(&parent).map(|e| e.span.clone());
+        let id = self.own.next_id;
         let span = match (parent_span, iface) {
             (Some(p), Some(iface)) => {
                 info_span!(parent: &p, "event", id, parent = parent, kind = label, iface = %iface)
@@ -552,17 +559,17 @@ impl Dispatcher {
             (None, _) => info_span!("event", id, parent = parent, kind = label),
         };
         let id = self.add_event(Some(parent), kind, span);
-        if let Some(p) = self.events.get_mut(&parent) {
+        if let Some(p) = self.own.events.get_mut(&parent) {
             p.children += 1;
         }
         let mut waiting = 0;
         for dep in after {
-            if self.events.contains_key(dep) {
-                self.dependents.entry(*dep).or_default().push(id);
+            if self.own.events.contains_key(dep) {
+                self.own.dependents.entry(*dep).or_default().push(id);
                 waiting += 1;
             }
         }
-        if let Some(e) = self.events.get_mut(&id) {
+        if let Some(e) = self.own.events.get_mut(&id) {
             e.waiting_on = waiting;
         }
         if waiting == 0 {
@@ -573,11 +580,11 @@ impl Dispatcher {
 
     fn enqueue(&self, id: EventId) {
         // The receiver lives as long as the dispatcher: this cannot fail.
-        let _ = self.queue.send(Message::Run(id));
+        let _ = self.own.queue.send(Message::Run(id));
     }
 
     fn start(&mut self, id: EventId) {
-        let Some(event) = self.events.get_mut(&id) else {
+        let Some(event) = self.own.events.get_mut(&id) else {
             return;
         };
         let span = event.span.clone();
@@ -591,11 +598,15 @@ impl Dispatcher {
             }
             Kind::Iface(iface) => {
                 let phys = iface.phys.clone();
-                let busy = self.iface_queues.get(&phys).is_some_and(|q| !q.is_empty());
+                let busy = self
+                    .own
+                    .iface_queues
+                    .get(&phys)
+                    .is_some_and(|q| !q.is_empty());
                 if let Some(f) = busy.then(|| ifaces::recursion(&iface.ctx, &phys)).flatten() {
                     return self.complete(id, Err(f));
                 }
-                let queue = self.iface_queues.entry(phys.clone()).or_default();
+                let queue = self.own.iface_queues.entry(phys.clone()).or_default();
                 queue.push_back(id);
                 if queue.front() == Some(&id) {
                     ifaces::begin(self, id);
@@ -607,7 +618,7 @@ impl Dispatcher {
             Kind::Job(job) => match job.take().map(|j| *j) {
                 Some(Job::Hooks { ref steps, .. }) if steps.is_empty() => self.complete(id, Ok(())),
                 Some(job) => {
-                    if let Err(unsent) = self.jobs.send((id, job)) {
+                    if let Err(unsent) = self.own.jobs.send((id, job)) {
                         drop(unsent);
                         let gone = Failure::new(ErrorCode::Internal, "the I/O thread is gone");
                         self.complete(id, Err(gone));
@@ -617,36 +628,11 @@ impl Dispatcher {
             },
             Kind::WaitLease { key } => {
                 let key = key.clone();
-                let iface = key.0.clone();
-                let Some(client) = self.dhcp.get_mut(&key) else {
-                    let gone =
-                        Failure::new(ErrorCode::Internal, format!("no dhclient for {iface}"));
-                    return self.complete(id, Err(gone));
-                };
-                if client.record.info.is_some() {
-                    return self.complete(id, Ok(()));
-                }
-                client.waiter = Some(id);
-                let after = self.dhcp_settings.timeout;
-                let message = format!("no DHCP lease on {iface} within {} s", after.as_secs());
-                self.progress(id, "dhcp", format!("waiting for a DHCP lease on {iface}"));
-                let _ = self.jobs.send((id, Job::Timer { after, message }));
+                crate::dhcp::wait_lease(self, id, &key);
             }
             Kind::WaitCarrier { device, timeout } => {
                 let (device, timeout) = (device.clone(), *timeout);
-                self.sync_kernel();
-                let carrier = self
-                    .kernel
-                    .as_ref()
-                    .ok()
-                    .and_then(|k| k.mirror.link_by_name(&device))
-                    .is_some_and(|l| l.lower_up);
-                if carrier {
-                    return self.complete(id, Ok(()));
-                }
-                self.progress(id, "carrier", format!("waiting for a carrier on {device}"));
-                self.carrier_waiters.push((device, id));
-                let _ = self.jobs.send((id, Job::Sleep(timeout)));
+                crate::hotplug::wait_carrier(self, id, device, timeout);
             }
             Kind::Kernel { stanza, up } => {
                 let (stanza, up) = (*stanza, *up);
@@ -658,19 +644,19 @@ impl Dispatcher {
 
     /// A parent whose planning spawned no children completes right away.
     fn settle(&mut self, id: EventId) {
-        if self.events.get(&id).is_some_and(|e| e.children == 0) {
+        if self.own.events.get(&id).is_some_and(|e| e.children == 0) {
             self.children_done(id);
         }
     }
 
     fn mapped(&mut self, job: EventId, logical: String) {
-        let Some(parent) = self.events.get(&job).and_then(|e| e.parent) else {
+        let Some(parent) = self.own.events.get(&job).and_then(|e| e.parent) else {
             return;
         };
         if let Some(Event {
             kind: Kind::Iface(iface),
             ..
-        }) = self.events.get_mut(&parent)
+        }) = self.own.events.get_mut(&parent)
         {
             iface.logical = logical;
         }
@@ -678,7 +664,7 @@ impl Dispatcher {
 
     /// Ends an event, tells its parent, and wakes or cancels what waited on it.
     pub fn complete(&mut self, id: EventId, result: Result<(), Failure>) {
-        let Some(mut event) = self.events.remove(&id) else {
+        let Some(mut event) = self.own.events.remove(&id) else {
             return;
         };
         let result = match (result, event.failure.take()) {
@@ -693,7 +679,7 @@ impl Dispatcher {
                 Err(f) => debug!(error = %f.message, "failed"),
             }
         }
-        if !self.monitors.is_empty() {
+        if !self.own.monitors.is_empty() {
             let what = match &event.kind {
                 Kind::Iface(i) => Some((
                     Some(i.phys.clone()),
@@ -710,7 +696,7 @@ impl Dispatcher {
                 self.tell_monitors(iface, Some(id), "event", outcome);
             }
         }
-        let dependents = self.dependents.remove(&id).unwrap_or_default();
+        let dependents = self.own.dependents.remove(&id).unwrap_or_default();
         if let Kind::Request {
             conn,
             reply,
@@ -738,7 +724,7 @@ impl Dispatcher {
             Self::send(reply, *request_id, body);
             return;
         }
-        if let Some(p) = event.parent.and_then(|p| self.events.get_mut(&p)) {
+        if let Some(p) = event.parent.and_then(|p| self.own.events.get_mut(&p)) {
             p.children -= 1;
             if let Err(f) = &result {
                 // A cancellation only echoes the failure that caused it.
@@ -751,7 +737,7 @@ impl Dispatcher {
         for dep in dependents {
             match &result {
                 Ok(()) => {
-                    let ready = self.events.get_mut(&dep).is_some_and(|d| {
+                    let ready = self.own.events.get_mut(&dep).is_some_and(|d| {
                         d.waiting_on -= 1;
                         d.waiting_on == 0
                     });
@@ -768,12 +754,17 @@ impl Dispatcher {
         }
         if let Some(parent) = event.parent {
             if matches!(
-                self.events.get(&parent).map(|p| &p.kind),
+                self.own.events.get(&parent).map(|p| &p.kind),
                 Some(Kind::Change { .. })
             ) {
                 ifaces::change_child_done(self, parent, id, result.is_ok());
             }
-            if self.events.get(&parent).is_some_and(|p| p.children == 0) {
+            if self
+                .own
+                .events
+                .get(&parent)
+                .is_some_and(|p| p.children == 0)
+            {
                 self.children_done(parent);
             }
         }
@@ -781,7 +772,7 @@ impl Dispatcher {
 
     /// All children of `id` have completed: the event decides what is next.
     fn children_done(&mut self, id: EventId) {
-        let Some(event) = self.events.get(&id) else {
+        let Some(event) = self.own.events.get(&id) else {
             return;
         };
         match &event.kind {
@@ -800,7 +791,7 @@ impl Dispatcher {
             }
             Kind::Iface(_) => {
                 if let Some(result) = ifaces::iface_step(self, id) {
-                    let phys = match self.events.get(&id).map(|e| &e.kind) {
+                    let phys = match self.own.events.get(&id).map(|e| &e.kind) {
                         Some(Kind::Iface(i)) => Some(i.phys.clone()),
                         _ => None,
                     };
@@ -815,38 +806,38 @@ impl Dispatcher {
 
     /// The interface is free: start the next request waiting for it.
     fn release(&mut self, phys: &str, id: EventId) {
-        let Some(queue) = self.iface_queues.get_mut(phys) else {
+        let Some(queue) = self.own.iface_queues.get_mut(phys) else {
             return;
         };
         queue.retain(|e| *e != id);
         match queue.front().copied() {
             Some(next) => {
-                let span = self.events.get(&next).map(|e| e.span.clone());
+                let span = self.own.events.get(&next).map(|e| e.span.clone());
                 let _enter = span.as_ref().map(Span::enter);
                 ifaces::begin(self, next);
                 self.settle(next);
             }
             None => {
-                self.iface_queues.remove(phys);
+                self.own.iface_queues.remove(phys);
             }
         }
     }
 
     pub fn jobs_sender(&self) -> &tokio::sync::mpsc::UnboundedSender<(EventId, Job)> {
-        &self.jobs
+        &self.own.jobs
     }
 
     pub fn event(&self, id: EventId) -> Option<&Event> {
-        self.events.get(&id)
+        self.own.events.get(&id)
     }
 
     pub fn event_mut(&mut self, id: EventId) -> Option<&mut Event> {
-        self.events.get_mut(&id)
+        self.own.events.get_mut(&id)
     }
 
     fn root_reply(&self, mut id: EventId) -> Option<(&ReplySender, u64, bool)> {
         loop {
-            let event = self.events.get(&id)?;
+            let event = self.own.events.get(&id)?;
             if let Kind::Request {
                 reply,
                 request_id,
@@ -862,7 +853,7 @@ impl Dispatcher {
 
     fn iface_of(&self, mut id: EventId) -> Option<String> {
         loop {
-            let event = self.events.get(&id)?;
+            let event = self.own.events.get(&id)?;
             if let Kind::Iface(i) = &event.kind {
                 return Some(i.phys.clone());
             }
@@ -879,7 +870,7 @@ impl Dispatcher {
         if step == "warning" {
             warn!(event = id, "{message}");
         }
-        if !self.monitors.is_empty() {
+        if !self.own.monitors.is_empty() {
             self.show_monitors(Progress {
                 iface: self.iface_of(id),
                 event: Some(id),
@@ -922,7 +913,7 @@ impl Dispatcher {
 
     fn show_monitors(&self, progress: Progress) {
         let hook_output = progress.step == "output";
-        for m in &self.monitors {
+        for m in &self.own.monitors {
             if hook_output && !m.role.sees_hook_output() {
                 continue;
             }
@@ -964,7 +955,7 @@ impl Dispatcher {
         // netconf's own writes are only told to monitors and the debug log:
         // with neither, there is nothing to say (an `ifup -a` of 1000
         // interfaces brings some 6000 of them).
-        if ours && self.monitors.is_empty() && !tracing::enabled!(tracing::Level::DEBUG) {
+        if ours && self.own.monitors.is_empty() && !tracing::enabled!(tracing::Level::DEBUG) {
             crate::online::check(self);
             return;
         }
@@ -1048,23 +1039,26 @@ impl Dispatcher {
 
     /// An event runs (or waits) on this physical interface.
     pub fn is_busy(&self, phys: &str) -> bool {
-        self.iface_queues.get(phys).is_some_and(|q| !q.is_empty())
+        self.own
+            .iface_queues
+            .get(phys)
+            .is_some_and(|q| !q.is_empty())
     }
 
     pub fn foreign_dhclient(&self, iface: &str) -> bool {
-        self.foreign_dhclients.contains(iface)
+        self.own.foreign_dhclients.contains(iface)
     }
 
     /// An idle daemon should be small: after a burst (say `ifup -a` of a
     /// thousand interfaces) the tables shrink and the allocator returns what
     /// it no longer needs to the kernel.
     fn give_back_memory(&mut self) {
-        if self.events.capacity() == 0 {
+        if self.own.events.capacity() == 0 {
             return;
         }
-        self.events = HashMap::new();
-        self.dependents = HashMap::new();
-        self.iface_queues = HashMap::new();
+        self.own.events = HashMap::new();
+        self.own.dependents = HashMap::new();
+        self.own.iface_queues = HashMap::new();
         // SAFETY: malloc_trim only releases free heap pages; it is always safe.
         unsafe {
             libc::malloc_trim(0);
@@ -1074,15 +1068,15 @@ impl Dispatcher {
     /// Marks the state changed; it is written before the next reply or
     /// when the queue runs dry.
     pub fn save_state(&mut self) {
-        self.state_dirty = true;
+        self.own.state_dirty = true;
     }
 
     fn flush_state(&mut self) {
-        if !self.state_dirty {
+        if !self.own.state_dirty {
             return;
         }
         match self.state.save(&self.settings.state_file) {
-            Ok(()) => self.state_dirty = false,
+            Ok(()) => self.own.state_dirty = false,
             Err(e) => error!("{e}"),
         }
     }

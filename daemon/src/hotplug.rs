@@ -7,12 +7,49 @@
 
 use crate::dispatcher::Dispatcher;
 use crate::kernel::Change;
-use crate::queue::Job;
+use crate::queue::{EventId, Job};
 use netconf_ctlsock_proto::ChangeArgs;
-use netconf_methods::netlink::{shares_network_namespace, Event, Link};
+use netconf_kernel::netlink::{shares_network_namespace, Event, Link};
 use std::path::Path;
 use std::time::Duration;
 use tracing::{info, warn};
+
+/// `wait-carrier` events still waiting: device, event.
+#[derive(Default)]
+pub struct CarrierWaits(Vec<(String, EventId)>);
+
+/// The `WaitCarrier` event `id` starts: done at once if `device` has a
+/// carrier, else when it gets one, or when `timeout` has passed (then the
+/// interface is configured anyway, with a warning).
+pub fn wait_carrier(d: &mut Dispatcher, id: EventId, device: String, timeout: Duration) {
+    d.sync_kernel();
+    let carrier = d
+        .kernel
+        .as_ref()
+        .ok()
+        .and_then(|k| k.mirror.link_by_name(&device))
+        .is_some_and(|l| l.lower_up);
+    if carrier {
+        return d.complete(id, Ok(()));
+    }
+    d.progress(id, "carrier", format!("waiting for a carrier on {device}"));
+    d.carrier_waits.0.push((device, id));
+    let _ = d.jobs_sender().send((id, Job::Sleep(timeout)));
+}
+
+/// The job of event `id` finished: if that was a carrier wait's timeout,
+/// it goes on without the carrier, saying so.
+pub fn carrier_wait_over(d: &mut Dispatcher, id: EventId) {
+    let waits = &mut d.carrier_waits.0;
+    if let Some(i) = waits.iter().position(|(_, e)| *e == id) {
+        let (device, _) = waits.remove(i);
+        d.progress(
+            id,
+            "warning",
+            format!("no carrier on {device}; configuring it anyway"),
+        );
+    }
+}
 
 /// How often, and how many times, to look whether udev is done with a link.
 const UDEV_POLL: Duration = Duration::from_millis(100);
@@ -108,10 +145,10 @@ fn gone(d: &mut Dispatcher, link: &Link) {
 
 /// The carrier came: `wait-carrier` waits end, dhclients start over.
 fn carrier_on(d: &mut Dispatcher, device: &str) {
-    let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut d.carrier_waiters)
+    let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut d.carrier_waits.0)
         .into_iter()
         .partition(|(dev, _)| dev == device);
-    d.carrier_waiters = waiting;
+    d.carrier_waits.0 = waiting;
     for (_, event) in done {
         d.complete(event, Ok(()));
     }

@@ -7,6 +7,7 @@ use crate::dispatcher::{ChangeCtx, Dispatcher, Failure, Kind};
 use crate::queue::{EventId, Job};
 use crate::state::{IfaceRecord, StanzaRecord};
 use netconf_ctlsock_proto::ErrorCode;
+use netconf_hooks::{self as hooks, HookContext, Mode, Phase, Step};
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::graph::Graph;
 use netconf_interfaces::lines::truncate_bytes;
@@ -19,7 +20,6 @@ use netconf_interfaces::{Stanza, Variables};
 use netconf_methods::apply::{
     self, device_of, Applied, AppliedAddress, AppliedRoute, KernelState, Removal,
 };
-use netconf_methods::hooks::{self, HookContext, Mode, Phase, Step};
 use netconf_methods::links::{stanza_links, LinkSpec, LinkSpecKind, PackageHooks};
 use netconf_methods::provider::{provider_for, DadWait, Desired, StanzaConfig};
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -880,19 +880,8 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
         }
         if let Some((spec, vars)) = dhcp {
             let key = spec.key();
-            // `ifup --force` of an interface whose dhclient still runs: keep
-            // that one (a second would fight it for the interface).
-            let running = d.dhcp.get(&key).is_some_and(|c| c.record.pid.is_some());
-            if !running {
-                let metric = vars.get("metric").and_then(|m| m.parse().ok());
-                let record = crate::dhcp::DhcpRecord {
-                    token: spec.token.clone(),
-                    ..Default::default()
-                };
-                d.dhcp.insert(
-                    key.clone(),
-                    crate::dhcp::Client::new(spec.clone(), record, metric),
-                );
+            let metric = vars.get("metric").and_then(|m| m.parse().ok());
+            if crate::dhcp::register(d, &spec, metric) {
                 if spec.v6.is_some() {
                     // dhclient -6 binds to the link-local address: wait for it.
                     let wait = DadWait {
@@ -1030,7 +1019,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         };
         let release = recorded
             .and_then(|r| r.dhcp.as_ref())
-            .map(|rec| dhclient_to_release(d, &cfg, rec, &mut applied));
+            .map(|rec| crate::dhcp::to_release(d, &cfg, rec, &mut applied));
         let converted = cfg.converted();
         let hctx = hook_context(&ctx, &cfg);
         let scripts = runs_scripts(&ctx, &logical);
@@ -1081,7 +1070,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
                 method: r.method.clone(),
                 vars: Variables::default(),
             };
-            dhclient_to_release(d, &cfg, rec, &mut applied)
+            crate::dhcp::to_release(d, &cfg, rec, &mut applied)
         });
         plans.push((None, release));
         work.push(StanzaWork {
@@ -1124,30 +1113,6 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             prev = vec![spawn_hooks(d, id, steps, env, &ctx, &prev)];
         }
     }
-}
-
-/// The dhclient `ifdown` must release: known to the daemon, or (after a
-/// restart) rebuilt from the state file so that its RELEASE is accepted.
-/// What its lease added is taken out too, should the RELEASE not come.
-fn dhclient_to_release(
-    d: &mut Dispatcher,
-    cfg: &StanzaConfig,
-    record: &crate::dhcp::DhcpRecord,
-    applied: &mut Applied,
-) -> netconf_methods::dhclient::Dhclient {
-    let spec = crate::dhcp::dhclient_for(&d.dhcp_settings, cfg, record.token.clone());
-    let client = d
-        .dhcp
-        .entry(crate::dhcp::key_of(cfg))
-        .or_insert_with(|| crate::dhcp::Client::new(spec.clone(), record.clone(), None));
-    client.stopping = true;
-    applied
-        .addresses
-        .extend(client.record.lease.addresses.iter().cloned());
-    applied
-        .routes
-        .extend(client.record.lease.routes.iter().cloned());
-    spec
 }
 
 /// The kernel part of a stanza, run on the dispatcher thread (netlink is fast).
@@ -1247,8 +1212,8 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
 /// netconf's entries, and what others added while it managed the link.
 struct OnTheLink {
     index: u32,
-    addresses: Vec<netconf_methods::netlink::Address>,
-    routes: Vec<netconf_methods::netlink::Route>,
+    addresses: Vec<netconf_kernel::netlink::Address>,
+    routes: Vec<netconf_kernel::netlink::Route>,
 }
 
 fn added_by_others(
@@ -1256,7 +1221,7 @@ fn added_by_others(
     phys: &str,
     family: netconf_interfaces::Family,
 ) -> OnTheLink {
-    use netconf_methods::netlink::Family as NlFamily;
+    use netconf_kernel::netlink::Family as NlFamily;
     let wanted = match family {
         netconf_interfaces::Family::Inet6 => NlFamily::V6,
         _ => NlFamily::V4,
@@ -1290,7 +1255,7 @@ fn added_by_others(
         .into_iter()
         .filter(|r| {
             !crate::status::kernel_route(r)
-                && r.protocol != netconf_methods::netlink::NETCONF_ROUTE_PROTOCOL
+                && r.protocol != netconf_kernel::netlink::NETCONF_ROUTE_PROTOCOL
         })
         .collect();
     found
@@ -1305,7 +1270,7 @@ fn remove_external(
     on_link: OnTheLink,
     no_act: bool,
 ) -> Vec<String> {
-    use netconf_methods::netlink::NewRoute;
+    use netconf_kernel::netlink::NewRoute;
     let OnTheLink {
         index,
         addresses,
@@ -1405,11 +1370,7 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
                     .filter_map(|w| {
                         w.cfg.map(|cfg| StanzaRecord {
                             dhcp: is_dhcp(&cfg)
-                                .then(|| {
-                                    d.dhcp
-                                        .get(&crate::dhcp::key_of(&cfg))
-                                        .map(|c| c.record.clone())
-                                })
+                                .then(|| d.dhcp.record(&crate::dhcp::key_of(&cfg)).cloned())
                                 .flatten(),
                             family: cfg.family,
                             method: cfg.method,

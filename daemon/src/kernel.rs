@@ -10,11 +10,11 @@
 //! arrived unasked (a change made by someone else).
 
 use crate::queue::{Message, Sender};
-use netconf_methods::apply::KernelState;
-use netconf_methods::mirror::{Mirror, Resync};
-use netconf_methods::netlink::{
+use netconf_kernel::mirror::{Mirror, Resync};
+use netconf_kernel::netlink::{
     Address, Event as MonitorEvent, Family, Link, Monitor, Netlink, NetlinkError, Route, MAIN_TABLE,
 };
+use netconf_methods::apply::KernelState;
 use std::collections::BTreeSet;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};

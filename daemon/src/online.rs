@@ -9,7 +9,11 @@ use crate::queue::{ConnId, ReplySender};
 use netconf_ctlsock_proto::{encode, Body, Progress, Response, WaitOnlineArgs};
 use serde_json::json;
 
-pub struct Waiter {
+/// The `wait-online` requests still waiting, in arrival order.
+#[derive(Default)]
+pub struct Waiters(Vec<Waiter>);
+
+struct Waiter {
     conn: ConnId,
     reply: ReplySender,
     id: u64,
@@ -99,24 +103,24 @@ pub fn wait(d: &mut Dispatcher, conn: ConnId, reply: ReplySender, id: u64, args:
             body: Body::Progress(progress),
         }));
     }
-    d.waiters.push(waiter);
+    d.waiters.0.push(waiter);
 }
 
 /// Answers every waiter whose interfaces are all configured now.
 pub fn check(d: &mut Dispatcher) {
-    if d.waiters.is_empty() {
+    if d.waiters.0.is_empty() {
         return;
     }
-    let waiters = std::mem::take(&mut d.waiters);
+    let waiters = std::mem::take(&mut d.waiters.0);
     for waiter in waiters {
         if waiter.satisfied(d) {
             answer(&waiter);
         } else {
-            d.waiters.push(waiter);
+            d.waiters.0.push(waiter);
         }
     }
 }
 
 pub fn hangup(d: &mut Dispatcher, conn: ConnId) {
-    d.waiters.retain(|w| w.conn != conn);
+    d.waiters.0.retain(|w| w.conn != conn);
 }

@@ -3,9 +3,9 @@
 //! thread for work that takes time (hook scripts, waiting for DAD).
 
 use netconf_ctlsock_proto::{ErrorCode, Request};
+use netconf_hooks::{OutputLine, Step};
 use netconf_interfaces::Mapping;
 use netconf_methods::dhclient::Dhclient;
-use netconf_methods::hooks::{OutputLine, Step};
 use netconf_methods::provider::DadWait;
 use std::net::Ipv6Addr;
 use std::time::Duration;

@@ -5,9 +5,9 @@
 
 use crate::queue::{EventId, Job, JobError, JobOutput, Message, Sender};
 use netconf_ctlsock_proto::ErrorCode;
+use netconf_hooks::{self as hooks, OutputLine, Step, Stream};
+use netconf_kernel::netlink::{Family, Netlink};
 use netconf_methods::dhclient::{Action, Dhclient};
-use netconf_methods::hooks::{self, OutputLine, Step, Stream};
-use netconf_methods::netlink::{Family, Netlink};
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;

@@ -7,11 +7,11 @@
 use crate::dispatcher::Dispatcher;
 use crate::state::IfaceRecord;
 use netconf_interfaces::{Family, InterfacesFile};
-use netconf_methods::apply::Applied;
-use netconf_methods::mirror::Mirror;
-use netconf_methods::netlink::{
+use netconf_kernel::mirror::Mirror;
+use netconf_kernel::netlink::{
     Address, Family as NlFamily, Link, Route, RouteKind, NETCONF_ROUTE_PROTOCOL,
 };
+use netconf_methods::apply::Applied;
 use netconf_methods::provider::RouteWanted;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -77,8 +77,8 @@ impl Owned {
         for stanza in &record.stanzas {
             owned.add(&stanza.applied);
             let key = (record.phys.clone(), stanza.family == Family::Inet6);
-            match (d.dhcp.get(&key), &stanza.dhcp) {
-                (Some(client), _) => owned.add(&client.record.lease),
+            match (d.dhcp.record(&key), &stanza.dhcp) {
+                (Some(running), _) => owned.add(&running.lease),
                 (None, Some(rec)) => owned.add(&rec.lease),
                 (None, None) => {}
             }
@@ -154,7 +154,7 @@ pub fn describe_route(r: &Route) -> String {
     if let Some(m) = r.priority {
         s.push_str(&format!(" metric {m}"));
     }
-    if r.table != netconf_methods::netlink::MAIN_TABLE {
+    if r.table != netconf_kernel::netlink::MAIN_TABLE {
         s.push_str(&format!(" table {}", r.table));
     }
     s
@@ -340,11 +340,11 @@ fn interface(d: &Dispatcher, mirror: &Mirror, config: &InterfacesFile, name: &st
     let dhcp: Vec<Value> = [false, true]
         .iter()
         .filter_map(|v6| {
-            let client = d.dhcp.get(&(name.to_string(), *v6))?;
+            let record = d.dhcp.record(&(name.to_string(), *v6))?;
             Some(json!({
                 "family": if *v6 { "inet6" } else { "inet" },
-                "pid": client.record.pid,
-                "lease": client.record.info,
+                "pid": record.pid,
+                "lease": record.info,
             }))
         })
         .collect();
@@ -399,7 +399,7 @@ pub fn management(d: &Dispatcher, name: &str) -> Management {
 /// (carrier, prefix and local routes, link-local addresses); `None` for a
 /// notification that changes nothing worth telling.
 pub fn describe_change(change: &crate::kernel::Change) -> Option<(u32, String, bool)> {
-    use netconf_methods::netlink::Event;
+    use netconf_kernel::netlink::Event;
     Some(match &change.event {
         Event::NewLink(l) => {
             let Some(b) = &change.before else {

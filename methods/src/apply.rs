@@ -3,11 +3,11 @@
 //! `ifdown` removes it and a failed `ifup` can be rolled back.
 
 use crate::links::{LinkDiff, LinkSpec, LinkSpecKind};
-use crate::netlink::{
+use crate::provider::{AddressWanted, Desired, RouteWanted};
+use netconf_kernel::netlink::{
     Address, Family as NlFamily, Link, LinkChange, Netlink, NetlinkError, NewAddress, NewRoute,
     Route, NETCONF_ROUTE_PROTOCOL,
 };
-use crate::provider::{AddressWanted, Desired, RouteWanted};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -154,13 +154,13 @@ pub fn apply(
             source,
         };
         // Interfaces without IPv6 have no such file; Debian ignores that too.
-        let Ok(current) = crate::netlink::get_ipv6_conf(device, key) else {
+        let Ok(current) = netconf_kernel::netlink::get_ipv6_conf(device, key) else {
             continue;
         };
         if current.trim() != value {
             changes.push(format!("set net.ipv6.conf.{device}.{key} = {value}"));
             if !dry_run {
-                crate::netlink::set_ipv6_conf(device, key, value).map_err(sysctl_error)?;
+                netconf_kernel::netlink::set_ipv6_conf(device, key, value).map_err(sysctl_error)?;
                 applied
                     .ipv6_conf
                     .push((key.clone(), current.trim().to_string()));
@@ -237,19 +237,19 @@ pub fn apply(
         // Debian: raise the link MTU if it is lower, else set IPv6's own.
         if link.mtu < v6_mtu {
             mtu = Some(v6_mtu);
-        } else if crate::netlink::get_ipv6_conf(device, "mtu")
+        } else if netconf_kernel::netlink::get_ipv6_conf(device, "mtu")
             .is_ok_and(|c| c.trim() != v6_mtu.to_string())
         {
             changes.push(format!("set net.ipv6.conf.{device}.mtu = {v6_mtu}"));
             if !dry_run {
-                let previous = crate::netlink::get_ipv6_conf(device, "mtu").unwrap_or_default();
-                crate::netlink::set_ipv6_conf(device, "mtu", &v6_mtu.to_string()).map_err(
-                    |source| ApplyError::Sysctl {
+                let previous =
+                    netconf_kernel::netlink::get_ipv6_conf(device, "mtu").unwrap_or_default();
+                netconf_kernel::netlink::set_ipv6_conf(device, "mtu", &v6_mtu.to_string())
+                    .map_err(|source| ApplyError::Sysctl {
                         iface: device.to_string(),
                         key: "mtu".into(),
                         source,
-                    },
-                )?;
+                    })?;
                 applied
                     .ipv6_conf
                     .push(("mtu".into(), previous.trim().to_string()));
@@ -330,7 +330,7 @@ fn new_route(index: u32, r: &RouteWanted) -> NewRoute {
         priority: r.metric,
         table: MAIN_TABLE,
         protocol: NETCONF_ROUTE_PROTOCOL,
-        scope: crate::netlink::Scope::Universe,
+        scope: netconf_kernel::netlink::Scope::Universe,
         onlink: r.onlink,
     }
 }
@@ -453,7 +453,7 @@ pub fn join(
     if let PortOf::Bridge { mtu: want } = port_of {
         // `ip link set PORT addrgenmode none`, as a sysctl write: mode 1.
         // Without IPv6 on the port there is nothing to turn off.
-        match crate::netlink::set_ipv6_conf(&port.name, "addr_gen_mode", "1") {
+        match netconf_kernel::netlink::set_ipv6_conf(&port.name, "addr_gen_mode", "1") {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {
@@ -582,7 +582,9 @@ pub fn remove(
             for (key, previous) in applied.ipv6_conf.iter().rev() {
                 changes.push(format!("set net.ipv6.conf.{device}.{key} = {previous}"));
                 if !dry_run {
-                    if let Err(source) = crate::netlink::set_ipv6_conf(device, key, previous) {
+                    if let Err(source) =
+                        netconf_kernel::netlink::set_ipv6_conf(device, key, previous)
+                    {
                         errors.push(ApplyError::Sysctl {
                             iface: device.to_string(),
                             key: key.clone(),

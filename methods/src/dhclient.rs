@@ -1,12 +1,17 @@
-//! The ISC dhclient processes netconf runs: Debian's command line with our
-//! hook as `-sf`, a config file carrying the stanza's `hostname`, `vendor`,
-//! `client` and `leasetime`, pid and lease files in netconf's own
-//! directories, and a start that detaches them (own session, no pipes) so
-//! they outlive a restart of the daemon. A per-process token passed with
-//! `-e` identifies ours, in the hook's events and in `/proc/PID/cmdline`.
+//! ISC dhclient, the DHCP client netconf runs: Debian's command line with
+//! our hook as `-sf`, a config file carrying the stanza's `hostname`,
+//! `vendor`, `client` and `leasetime`, pid and lease files in netconf's own
+//! directories, and a start that detaches it (own session, no pipes) so it
+//! outlives a restart of the daemon. A per-process token passed with `-e`
+//! identifies ours, in the hook's events and in `/proc/PID/cmdline`. What
+//! dhclient gives its script is read into the shared lease model by
+//! [`parse_event`].
 
-use crate::provider::{link_options, Desired, MethodError, Provider, StanzaConfig};
-use netconf_interfaces::{Family, Variables};
+mod env;
+
+pub use env::parse_event;
+
+use crate::dhcp::Mode6;
 use std::ffi::OsString;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -16,34 +21,6 @@ use std::process::{Child, Command, Stdio};
 
 /// Where dhclient lives on Debian.
 pub const DHCLIENT: &str = "/sbin/dhclient";
-
-/// Which DHCPv6 exchange to run (`inet6 dhcp` or `inet6 auto` with `dhcp 1`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode6 {
-    /// Addresses from the server (`inet6 dhcp`).
-    Stateful,
-    /// Only other configuration, addresses by SLAAC (`-S`).
-    Stateless,
-    /// A delegated prefix only (`-P`: `inet6 auto` with `request_prefix 1`).
-    PrefixDelegation,
-    /// Addresses and a delegated prefix (`-P -N`: `inet6 dhcp` with
-    /// `request_prefix 1`).
-    AddressAndPrefix,
-}
-
-/// The DHCPv6 exchange a stanza asks for, as Debian's `inet6.defn` runs it;
-/// `None` for stanzas without DHCPv6.
-pub fn mode6(stanza: &StanzaConfig) -> Option<Mode6> {
-    let vars = stanza.converted();
-    let prefix = vars.is_true("request_prefix");
-    match (stanza.family, stanza.method.as_str()) {
-        (Family::Inet6, "dhcp") if prefix => Some(Mode6::AddressAndPrefix),
-        (Family::Inet6, "dhcp") => Some(Mode6::Stateful),
-        (Family::Inet6, "auto") if vars.is_true("dhcp") && prefix => Some(Mode6::PrefixDelegation),
-        (Family::Inet6, "auto") if vars.is_true("dhcp") => Some(Mode6::Stateless),
-        _ => None,
-    }
-}
 
 /// One dhclient: for which interface, how, and what to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,88 +227,6 @@ impl Dhclient {
     }
 }
 
-/// `inet dhcp`'s own kernel work, before dhclient runs: the link up, with
-/// `hwaddress` if given (the address is dhclient's business).
-pub struct DhcpLink;
-
-impl Provider for DhcpLink {
-    fn desired(&self, stanza: &StanzaConfig) -> Result<Desired, MethodError> {
-        let vars = stanza.converted();
-        let mut link = link_options(stanza, &vars)?;
-        link.mtu = None;
-        Ok(Desired {
-            link,
-            ..Desired::default()
-        })
-    }
-}
-
-/// The IPv6 settings both `inet6 dhcp` and `inet6 auto` make: Debian's
-/// sysctls, and the kernel's RA-made addresses flushed when RA is off.
-fn ipv6_settings(
-    stanza: &StanzaConfig,
-    vars: &Variables,
-    options: &[(&str, &str)],
-) -> Result<Desired, MethodError> {
-    let mut link = link_options(stanza, vars)?;
-    link.mtu = None;
-    let mut ipv6_conf = Vec::new();
-    for (option, key) in options {
-        if let Some(v) = vars.get(option) {
-            if v.parse::<i32>().is_err() {
-                return Err(MethodError::InvalidOption {
-                    iface: stanza.iface.clone(),
-                    option: (*option).to_string(),
-                    value: v.to_string(),
-                    reason: "is not a number".into(),
-                });
-            }
-            ipv6_conf.push(((*key).to_string(), v.to_string()));
-        }
-    }
-    Ok(Desired {
-        link,
-        ipv6_conf,
-        flush_mngtmpaddr: vars.get("accept_ra").is_some() && !vars.is_true("accept_ra"),
-        ..Desired::default()
-    })
-}
-
-/// `inet6 dhcp`: `accept_ra` (default 1) and `autoconf` as set, the link up;
-/// then dhclient -6 once the link-local address is there.
-pub struct Dhcp6Link;
-
-impl Provider for Dhcp6Link {
-    fn desired(&self, stanza: &StanzaConfig) -> Result<Desired, MethodError> {
-        let vars = stanza.converted();
-        ipv6_settings(
-            stanza,
-            &vars,
-            &[("accept_ra", "accept_ra"), ("autoconf", "autoconf")],
-        )
-    }
-}
-
-/// `inet6 auto`: SLAAC (`autoconf` 1, `accept_ra` default 2, `privext` as
-/// `use_tempaddr`), the link up; stateless DHCPv6 with `dhcp 1`.
-pub struct Auto6;
-
-impl Provider for Auto6 {
-    fn desired(&self, stanza: &StanzaConfig) -> Result<Desired, MethodError> {
-        let mut vars = stanza.converted();
-        vars.set("autoconf", "1");
-        ipv6_settings(
-            stanza,
-            &vars,
-            &[
-                ("privext", "use_tempaddr"),
-                ("accept_ra", "accept_ra"),
-                ("autoconf", "autoconf"),
-            ],
-        )
-    }
-}
-
 /// dhclient.conf strings: backslash and double quote escaped.
 fn quote(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
@@ -457,7 +352,7 @@ pub fn foreign_interfaces() -> std::collections::BTreeSet<String> {
             continue;
         }
         let dir = entry.path();
-        if !crate::netlink::shares_network_namespace(&dir) {
+        if !netconf_kernel::netlink::shares_network_namespace(&dir) {
             continue;
         }
         let Some(cmdline) = root_dhclient_cmdline(&dir) else {

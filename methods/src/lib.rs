@@ -1,21 +1,27 @@
-//! Providers: each method (`loopback`, `manual`, `static_`) turns a stanza
-//! into the kernel state it asks for; `apply` writes only the difference over
-//! `netlink` (the one module that speaks rtnetlink) and records what it did;
-//! `hooks` runs the stanza's commands and the if-*.d scripts as Debian does;
-//! `mirror` keeps a live copy of the kernel's links, addresses and routes;
-//! `links` reads the links a stanza creates (bridge, bond, vlan, macvlan,
-//! veth, vxlan) from its options. Nothing here knows of sockets, queues or
-//! the daemon.
+//! Methods: what turns a stanza (or a DHCP lease) into the kernel state it
+//! asks for, and writes only the difference.
+//!
+//! * [`provider`]: the [`Provider`](provider::Provider) trait, the
+//!   [`Desired`](provider::Desired) state, and the lookup of a stanza's
+//!   family and method ([`provider_for`](provider::provider_for));
+//! * one file per method: [`loopback`], [`manual`], [`static_`], [`dhcp`]
+//!   (`inet dhcp`, `inet6 dhcp`, `inet6 auto`);
+//! * one file per DHCP client: [`dhclient`] (ISC's: its processes, and its
+//!   script's environment read into the shared lease model, [`lease`]);
+//! * [`links`]: the link a stanza creates (bridge, bond, vlan, macvlan,
+//!   veth, vxlan) from its options;
+//! * [`apply`]: the difference between wanted and present state, written
+//!   through `netconf_kernel`, and recorded so that it can be taken back.
+//!
+//! Nothing here knows of sockets, queues or the daemon; the kernel is
+//! `netconf_kernel`'s, hook scripts are `netconf_hooks`', DNS `netconf_dns`'.
 
 pub mod apply;
 pub mod dhclient;
 pub mod dhcp;
-pub mod hooks;
+pub mod lease;
 pub mod links;
 pub mod loopback;
 pub mod manual;
-pub mod mirror;
-pub mod netlink;
 pub mod provider;
-pub mod resolv;
 pub mod static_;

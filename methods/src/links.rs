@@ -27,15 +27,15 @@
 //! `bond-fail-over-mac`, ...); vxlan head-end replication (several
 //! `vxlan-peer-ips`), which is refused rather than half done.
 
-use crate::netlink::{
-    BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, Link, LinkKind, MacvlanAttrs,
-    MacvlanMode, NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy,
-};
 use crate::provider::{parse_mac, StanzaConfig};
 use netconf_interfaces::linkopts::{
     self, find, stanza_kind, vlan_name, Found, PortList, PortListError, StanzaKind, VlanName,
 };
 use netconf_interfaces::Variables;
+use netconf_kernel::netlink::{
+    BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, Link, LinkKind, MacvlanAttrs,
+    MacvlanMode, NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy,
+};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -754,7 +754,7 @@ impl<'a> Options<'a> {
             remote,
             port: self
                 .number(&["vxlan-port", "vxlan-dstport"], "is not a UDP port")?
-                .unwrap_or(crate::netlink::VXLAN_PORT),
+                .unwrap_or(netconf_kernel::netlink::VXLAN_PORT),
             learning: self.boolean(&["vxlan-learning"])?,
             ageing: self.number(&["vxlan-ageing"], "is not a number of seconds")?,
             link: None,
@@ -801,7 +801,7 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 pub enum LinkDiff {
     /// It is what the stanza asks for.
     Same,
-    /// Change these attributes in place ([`crate::netlink::Netlink::set_link_kind`]).
+    /// Change these attributes in place ([`netconf_kernel::netlink::Netlink::set_link_kind`]).
     Change(LinkKind),
     /// It cannot become what the stanza asks for in place: another kind, or
     /// another identity (raw device, id, VNI, ...). Delete and create it, or
@@ -1026,7 +1026,7 @@ impl PackageHooks {
 
     /// As [`PackageHooks::detect`], with bridge-utils' `brctl` at `brctl`.
     pub fn detect_with(hooks_dir: &Path, brctl: &Path) -> PackageHooks {
-        let pre_up = crate::hooks::run_parts(&hooks_dir.join("if-pre-up.d"));
+        let pre_up = netconf_hooks::run_parts(&hooks_dir.join("if-pre-up.d"));
         let runs = |script: &str| {
             pre_up
                 .iter()

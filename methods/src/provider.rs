@@ -2,9 +2,9 @@
 //! asks for ([`Desired`]); [`crate::apply`] then writes only the difference.
 //! Providers know nothing of sockets, queues or hooks.
 
-use crate::netlink::Scope;
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::{Family, Variables};
+use netconf_kernel::netlink::Scope;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -106,10 +106,10 @@ impl std::fmt::Display for RouteWanted {
 impl RouteWanted {
     /// Whether the kernel's `route` is this one. An IPv6 route added
     /// without a metric gets 1024 from the kernel, an IPv4 one 0.
-    pub fn matches(&self, route: &crate::netlink::Route) -> bool {
+    pub fn matches(&self, route: &netconf_kernel::netlink::Route) -> bool {
         let default_metric = match route.family {
-            crate::netlink::Family::V6 => 1024,
-            crate::netlink::Family::V4 => 0,
+            netconf_kernel::netlink::Family::V6 => 1024,
+            netconf_kernel::netlink::Family::V4 => 0,
         };
         route.destination == self.destination
             && route.gateway == self.gateway
@@ -173,9 +173,9 @@ pub fn provider_for(family: Family, method: &str) -> Option<&'static dyn Provide
         (Family::Inet, "static") => Some(&crate::static_::StaticV4),
         (Family::Inet6, "static") => Some(&crate::static_::StaticV6),
         (Family::Meta, "none") => Some(&crate::manual::Nothing),
-        (Family::Inet, "dhcp") => Some(&crate::dhclient::DhcpLink),
-        (Family::Inet6, "dhcp") => Some(&crate::dhclient::Dhcp6Link),
-        (Family::Inet6, "auto") => Some(&crate::dhclient::Auto6),
+        (Family::Inet, "dhcp") => Some(&crate::dhcp::DhcpLink),
+        (Family::Inet6, "dhcp") => Some(&crate::dhcp::Dhcp6Link),
+        (Family::Inet6, "auto") => Some(&crate::dhcp::Auto6),
         _ => None,
     }
 }

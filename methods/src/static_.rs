@@ -2,7 +2,6 @@
 //! `inet6.defn` static methods that Linux supports, as kernel state. Unlike
 //! Debian, several `address` lines give several addresses.
 
-use crate::netlink::Scope;
 use crate::provider::{
     link_options, parse_option, AddressWanted, DadWait, Desired, MethodError, Provider,
     RouteWanted, StanzaConfig,
@@ -10,6 +9,7 @@ use crate::provider::{
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::variables::inet_pton4;
 use netconf_interfaces::{Family, Variables};
+use netconf_kernel::netlink::Scope;
 use std::net::{IpAddr, Ipv6Addr};
 
 pub struct StaticV4;

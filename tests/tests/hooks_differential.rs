@@ -3,7 +3,7 @@
 //! running the same hooks for the same configuration.
 //!
 //! It goes through the real binaries, the control socket and the daemon's
-//! event dispatcher, down to `netconf_methods::hooks`.
+//! event dispatcher, down to `netconf_hooks`.
 //!
 //! The test re-executes itself under `unshare --net --mount`, so everything
 //! below happens in one fresh network and mount namespace; Debian's commands,

@@ -2,8 +2,8 @@
 //! becomes, comparison with what exists, and the package-hook detection.
 
 use super::*;
-use crate::netlink::Link;
 use netconf_interfaces::Family;
+use netconf_kernel::netlink::Link;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 

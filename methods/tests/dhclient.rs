@@ -7,12 +7,11 @@
 //! 121 = 198.19.0.0/16 via 198.18.0.1 + default via 198.18.0.1; DHCPv6
 //! 2001:db8:7::100 to ::1ff, DNS 2001:db8:7::53, search example.test.
 
-use netconf_methods::dhcp::{
-    desired_v4, desired_v6, parse_event, plan, unchanged, DhcpEvent, Lease, LeaseError, Plan,
-    Reason,
+use netconf_methods::dhclient::parse_event;
+use netconf_methods::lease::{
+    desired_v4, desired_v6, plan, unchanged, DhcpEvent, Lease, LeaseError, Plan, Reason,
 };
 use netconf_methods::provider::{AddressWanted, LinkWanted, RouteWanted};
-use netconf_methods::resolv::DnsConfig;
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
@@ -227,12 +226,12 @@ fn bound_lease_in_the_kernel() {
 fn bound_lease_dns() {
     let ev = event("v4-02-BOUND.env");
     assert_eq!(
-        DnsConfig::from_lease(ev.new_v4().unwrap()).render("cli0"),
+        ev.new_v4().unwrap().dns().render("cli0"),
         "domain example.test\nsearch example.test lab.example.test\nnameserver 198.18.0.53\n"
     );
     let ev = event("v6-02-BOUND6.env");
     assert_eq!(
-        DnsConfig::from_lease6(ev.new_v6().unwrap()).render("cli0"),
+        ev.new_v6().unwrap().dns().render("cli0"),
         "search example.test\nnameserver 2001:db8:7::53\n"
     );
 }

@@ -640,7 +640,7 @@ fn signal_name(sig: i32) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::HOOK_PATH;
+    use crate::HOOK_PATH;
     use std::os::unix::fs::PermissionsExt;
     use std::path::{Path, PathBuf};
     use std::time::Instant as StdInstant;

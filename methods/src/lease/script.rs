@@ -153,7 +153,7 @@ pub fn desired_v6(lease: &Lease6) -> Desired {
 /// DHCPv6 the same address and delegated prefix. Lifetimes, timers, the
 /// server and DNS are not compared: a renewal that changes only those needs
 /// a lifetime refresh (see the module documentation), and DNS is compared
-/// by [`crate::resolv`] itself. Leases of different families are never
+/// by `netconf_dns` itself. Leases of different families are never
 /// unchanged.
 ///
 /// netconf is stricter here than Debian, which on a RENEW/REBIND with the
@@ -218,7 +218,7 @@ pub enum Plan<'a> {
 /// The [`Plan`] for an event. RENEW/REBIND/RENEW6/REBIND6 whose lease is
 /// [`unchanged`] get [`Plan::Refresh`]; everything else that brings a lease
 /// gets [`Plan::Configure`]. A lease-bringing event without its lease (which
-/// [`super::parse_event`] refuses, except for RENEW6) plans nothing.
+/// [`crate::dhclient::parse_event`] refuses, except for RENEW6) plans nothing.
 pub fn plan(event: &DhcpEvent) -> Plan<'_> {
     let new = event.new.as_ref();
     let old = event.old.as_ref();

@@ -29,7 +29,6 @@
 //! netconf writes (a comment) tells it so, and that content is not taken for
 //! the original.
 
-use crate::dhcp::{Lease4, Lease6};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
@@ -66,48 +65,6 @@ pub struct DnsConfig {
 }
 
 impl DnsConfig {
-    /// A DHCPv4 lease's DNS, by `make_resolv_conf`'s rules: `domain` is the
-    /// first name of `domain_name`; the search list is `domain_search` with
-    /// `domain_name` put in front unless the list already holds it, or
-    /// `domain_name` alone when there is no search list.
-    pub fn from_lease(lease: &Lease4) -> Self {
-        let words: Vec<&str> = lease
-            .domain
-            .as_deref()
-            .map(|d| d.split_whitespace().collect())
-            .unwrap_or_default();
-        let owned = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let search = if lease.search.is_empty() {
-            owned(&words)
-        } else {
-            // Debian compares the whole domain_name with each entry, so a
-            // domain_name of several names is never "in the list".
-            let listed = matches!(words.as_slice(), [one] if lease.search.iter().any(|s| s == one));
-            if words.is_empty() || listed {
-                lease.search.clone()
-            } else {
-                let mut search = owned(&words);
-                search.extend(lease.search.iter().cloned());
-                search
-            }
-        };
-        DnsConfig {
-            nameservers: lease.dns.clone(),
-            domain: words.first().map(|s| s.to_string()),
-            search,
-        }
-    }
-
-    /// A DHCPv6 lease's DNS: its name servers and search list (DHCPv6 has no
-    /// `domain`).
-    pub fn from_lease6(lease: &Lease6) -> Self {
-        DnsConfig {
-            nameservers: lease.dns.iter().copied().map(IpAddr::V6).collect(),
-            domain: None,
-            search: lease.search.clone(),
-        }
-    }
-
     /// Nothing to tell the resolver.
     pub fn is_empty(&self) -> bool {
         self.nameservers.is_empty() && self.domain.is_none() && self.search.is_empty()
@@ -744,31 +701,12 @@ mod tests {
         IpAddr::V4(s.parse::<Ipv4Addr>().unwrap())
     }
 
-    fn lease(domain: Option<&str>, search: &[&str]) -> Lease4 {
-        Lease4 {
-            address: "198.18.0.126".parse().unwrap(),
-            prefix_len: 24,
-            broadcast: None,
-            routers: vec![],
-            classless_routes: vec![],
-            mtu: None,
-            dns: vec![v4("198.18.0.53"), v4("198.18.0.54")],
-            domain: domain.map(str::to_string),
-            search: search.iter().map(|s| s.to_string()).collect(),
-            hostname: None,
-            lease_time: None,
-            renewal: None,
-            rebinding: None,
-            expiry: None,
-            server: None,
-        }
-    }
-
     fn example() -> DnsConfig {
-        DnsConfig::from_lease(&lease(
-            Some("example.test"),
-            &["example.test", "lab.example.test"],
-        ))
+        DnsConfig {
+            nameservers: vec![v4("198.18.0.53"), v4("198.18.0.54")],
+            domain: Some("example.test".into()),
+            search: vec!["example.test".into(), "lab.example.test".into()],
+        }
     }
 
     #[test]
@@ -783,37 +721,17 @@ mod tests {
     }
 
     #[test]
-    fn domain_goes_in_front_of_the_search_list_unless_there() {
-        let dns = DnsConfig::from_lease(&lease(Some("corp.test"), &["lab.example.test"]));
-        assert_eq!(dns.search, ["corp.test", "lab.example.test"]);
-        assert_eq!(dns.domain.as_deref(), Some("corp.test"));
-        let dns = DnsConfig::from_lease(&lease(Some("corp.test"), &[]));
-        assert_eq!(dns.search, ["corp.test"]);
-        let dns = DnsConfig::from_lease(&lease(None, &["lab.example.test"]));
-        assert_eq!(
-            (dns.domain, dns.search),
-            (None, vec!["lab.example.test".into()])
-        );
-        // Several names in domain_name: `domain` takes the first, and the
-        // search list gets all of them in front (Debian compares the whole
-        // value with each entry).
-        let dns = DnsConfig::from_lease(&lease(Some("a.test b.test"), &["a.test"]));
-        assert_eq!(dns.domain.as_deref(), Some("a.test"));
-        assert_eq!(dns.search, ["a.test", "b.test", "a.test"]);
-    }
-
-    #[test]
     fn v6_link_local_servers_get_the_interface() {
-        let l = Lease6 {
-            dns: vec![
+        let dns = DnsConfig {
+            nameservers: vec![
                 "2001:db8:7::53".parse().unwrap(),
-                "fe80::1".parse::<Ipv6Addr>().unwrap(),
+                "fe80::1".parse::<Ipv6Addr>().unwrap().into(),
             ],
+            domain: None,
             search: vec!["example.test".into()],
-            ..Lease6::default()
         };
         assert_eq!(
-            DnsConfig::from_lease6(&l).render("eth0"),
+            dns.render("eth0"),
             "search example.test\nnameserver 2001:db8:7::53\nnameserver fe80::1%eth0\n"
         );
     }

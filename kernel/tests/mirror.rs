@@ -20,8 +20,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use netconf_methods::mirror::{Mirror, Resync};
-use netconf_methods::netlink::{set_ipv6_conf, Event, Monitor, Netlink};
+use netconf_kernel::mirror::{Mirror, Resync};
+use netconf_kernel::netlink::{set_ipv6_conf, Event, Monitor, Netlink};
 
 /// Runs `test` in a new thread moved into a fresh network namespace.
 fn in_new_netns<T: Send + 'static>(test: impl FnOnce() -> T + Send + 'static) -> T {

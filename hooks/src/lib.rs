@@ -2,7 +2,7 @@
 //! the `/etc/network/if-*.d` scripts, run exactly as Debian's ifupdown 0.8.41
 //! runs them, so that every package's hook script keeps working unchanged.
 //!
-//! The module has three layers, each usable alone:
+//! Three layers, each usable alone:
 //!
 //! * [`environment`]: the environment ifupdown's `set_environ` builds for one
 //!   phase of one stanza (`IF_<OPTION>`, `IFACE`, `LOGICAL`, `ADDRFAM`,

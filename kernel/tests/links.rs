@@ -16,7 +16,7 @@ mod common;
 
 use std::time::Duration;
 
-use netconf_methods::netlink::{
+use netconf_kernel::netlink::{
     BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, Link, LinkChange, LinkKind,
     MacvlanAttrs, MacvlanMode, Netlink, NetlinkError, NewAddress, NewLink, VethAttrs, VlanAttrs,
     VlanProtocol, VxlanAttrs, XmitHashPolicy,

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use netconf_methods::netlink::{
+use netconf_kernel::netlink::{
     get_ipv6_conf, set_ipv6_conf, Address, Event, Family, Link, LinkChange, Monitor, Netlink,
     NetlinkError, NewAddress, NewRoute, RouteKind, Scope, MAIN_TABLE, NETCONF_ROUTE_PROTOCOL,
 };

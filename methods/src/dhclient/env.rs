@@ -7,7 +7,7 @@
 //! `*starts` epoch seconds. A variable that is set but empty is treated as
 //! absent, as Debian's script does with its `[ -n "$var" ]` tests.
 
-use super::{rfc3442, DhcpEvent, Lease, Lease4, Lease6, LeaseError, Reason};
+use crate::lease::{rfc3442, DhcpEvent, Lease, Lease4, Lease6, LeaseError, Reason};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
