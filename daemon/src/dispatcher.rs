@@ -11,9 +11,7 @@ use crate::kernel::Kernel;
 use crate::queue::{ConnId, EventId, Job, JobOutput, Message, Receiver, ReplySender, Sender};
 use crate::state::State;
 use netconf_ctlsock_proto::ReloadArgs;
-use netconf_ctlsock_proto::{
-    encode, Body, ChangeArgs, ErrorCode, ErrorReply, Op, Progress, Response, Stream,
-};
+use netconf_ctlsock_proto::{Body, ChangeArgs, ErrorCode, ErrorReply, Op, Progress, Stream};
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -21,6 +19,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, error, info, info_span, warn, Span};
+
+/// How often an unwritable state file is tried again.
+const STATE_RETRY: Duration = Duration::from_secs(5);
 
 /// Fixed by the command line of netconfd.
 #[derive(Debug, Clone)]
@@ -177,6 +178,9 @@ struct Own {
     next_id: EventId,
     /// The records changed since the state file was last written.
     state_dirty: bool,
+    /// Why the state file could not be written, while it cannot (a retry
+    /// is due then).
+    state_unsaved: Option<String>,
     /// `monitor` clients.
     monitors: Vec<MonitorClient>,
     /// Interfaces a dhclient runs on that netconf did not start.
@@ -214,6 +218,7 @@ impl Dispatcher {
                 iface_queues: HashMap::new(),
                 next_id: 1,
                 state_dirty: false,
+                state_unsaved: None,
                 monitors: Vec::new(),
                 foreign_dhclients: netconf_methods::dhclient::foreign_interfaces(),
                 queue,
@@ -230,7 +235,7 @@ impl Dispatcher {
             }
             // Write the state once a burst of work is through, not per interface.
             if messages.is_empty() {
-                self.flush_state();
+                let _ = self.flush_state();
                 if let Ok(k) = self.kernel.as_mut() {
                     k.settle();
                 }
@@ -241,7 +246,7 @@ impl Dispatcher {
                 }
             }
         }
-        self.flush_state();
+        let _ = self.flush_state();
         info!("dispatcher stopped; the network is left as it is");
     }
 
@@ -294,6 +299,10 @@ impl Dispatcher {
                 self.kernel_changed(&events, false);
             }
             Message::HotplugCheck { name, tries } => crate::hotplug::appeared(self, &name, tries),
+            Message::SaveState => {
+                self.own.state_unsaved = None;
+                let _ = self.flush_state();
+            }
             Message::Hangup { conn } => {
                 self.own.monitors.retain(|m| m.conn != conn);
                 crate::online::hangup(self, conn);
@@ -304,8 +313,7 @@ impl Dispatcher {
     }
 
     fn send(reply: &ReplySender, id: u64, body: Body) {
-        // A client that went away is no reason to stop the work.
-        let _ = reply.send(encode(&Response { id, body }));
+        reply.send(id, body);
     }
 
     fn request(&mut self, conn: ConnId, reply: ReplySender, id: u64, mut op: Op, role: Role) {
@@ -539,6 +547,7 @@ impl Dispatcher {
                 Job::Sleep(_) => "sleep",
                 Job::RespawnDhclient { .. } => "respawn-dhclient",
                 Job::HotplugCheck { .. } => "hotplug-check",
+                Job::RetrySaveState { .. } => "retry-save-state",
             },
             Kind::WaitLease { .. } => "wait-lease",
             Kind::WaitCarrier { .. } => "wait-carrier",
@@ -705,8 +714,15 @@ impl Dispatcher {
             ..
         } = &event.kind
         {
-            // What the client is told is done is on disk first.
-            self.flush_state();
+            // What the client is told is done is on disk first, or the
+            // client hears that it is not.
+            if let Err(why) = self.flush_state() {
+                let warning = warning(format!(
+                    "the state could not be saved ({why}); netconfd keeps trying, and until \
+                     it can, a restarted netconfd finds these interfaces by adoption only"
+                ));
+                Self::send(reply, *request_id, Body::Progress(warning));
+            }
             if let (0, Err(f)) = (*conn, &result) {
                 // Nobody asked (SIGHUP, hotplug): the log is all there is.
                 warn!(error = %f.message, causes = ?f.causes, "failed");
@@ -1011,8 +1027,7 @@ impl Dispatcher {
     /// SIGHUP): its progress goes to the log and to `monitor` clients.
     pub fn internal_change(&mut self, what: &str, up: bool, args: ChangeArgs) -> EventId {
         info!(what, up, targets = ?args.targets, "starting on our own");
-        // Nobody reads the replies: a channel without a receiver.
-        let (reply, _) = tokio::sync::mpsc::unbounded_channel();
+        let reply = ReplySender::nowhere();
         let root = self.add_event(
             None,
             Kind::Request {
@@ -1071,13 +1086,30 @@ impl Dispatcher {
         self.own.state_dirty = true;
     }
 
-    fn flush_state(&mut self) {
+    /// Writes the state file if the records changed. When it cannot be
+    /// written (a full run directory), it is tried again every few seconds
+    /// until it can; the error is returned for the client to hear.
+    fn flush_state(&mut self) -> Result<(), String> {
         if !self.own.state_dirty {
-            return;
+            return Ok(());
+        }
+        if let Some(why) = &self.own.state_unsaved {
+            // A retry is already due.
+            return Err(why.clone());
         }
         match self.state.save(&self.settings.state_file) {
-            Ok(()) => self.own.state_dirty = false,
-            Err(e) => error!("{e}"),
+            Ok(()) => {
+                self.own.state_dirty = false;
+                Ok(())
+            }
+            Err(e) => {
+                let why = e.to_string();
+                error!("{why}; trying again every {} s", STATE_RETRY.as_secs());
+                self.own.state_unsaved = Some(why.clone());
+                let retry = Job::RetrySaveState { after: STATE_RETRY };
+                let _ = self.own.jobs.send((0, retry));
+                Err(why)
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod ifaces;
 pub mod kernel;
 pub mod notify;
 pub mod online;
+pub mod outbox;
 pub mod queue;
 pub mod reload;
 pub mod runner;
@@ -167,6 +168,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
+    raise_fd_limit();
     let started = std::time::Instant::now();
     let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1000.0;
     make_dir(&args.run_dir)?;
@@ -253,6 +255,29 @@ pub fn run(args: Args) -> Result<(), StartError> {
     let _ = dispatcher_thread.join();
     drop(runtime);
     result
+}
+
+/// Clients, hook pipes and dhclients all take file descriptors: the soft
+/// limit goes up to the hard one (at most 65536), as systemd advises
+/// services to do themselves. What is left after the daemon's own needs is
+/// how many clients it serves at once (`server::max_clients`).
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write one rlimit we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            let wanted = limit.rlim_max.min(65536);
+            if wanted > limit.rlim_cur {
+                limit.rlim_cur = wanted;
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    warn!("raising RLIMIT_NOFILE: {}", std::io::Error::last_os_error());
+                }
+            }
+        }
+    }
 }
 
 /// Tells the service manager (systemd's `Type=notify`, start-stop-daemon's

@@ -6,7 +6,7 @@
 
 use crate::dispatcher::Dispatcher;
 use crate::queue::{ConnId, ReplySender};
-use netconf_ctlsock_proto::{encode, Body, Progress, Response, WaitOnlineArgs};
+use netconf_ctlsock_proto::{Body, Progress, WaitOnlineArgs};
 use serde_json::json;
 
 /// The `wait-online` requests still waiting, in arrival order.
@@ -69,10 +69,7 @@ fn answer(waiter: &Waiter) {
     let body = Body::Ok {
         result: json!({ "online": waiter.targets }),
     };
-    let _ = waiter.reply.send(encode(&Response {
-        id: waiter.id,
-        body,
-    }));
+    waiter.reply.send(waiter.id, body);
 }
 
 pub fn wait(d: &mut Dispatcher, conn: ConnId, reply: ReplySender, id: u64, args: WaitOnlineArgs) {
@@ -98,10 +95,7 @@ pub fn wait(d: &mut Dispatcher, conn: ConnId, reply: ReplySender, id: u64, args:
             stream: None,
             message: format!("waiting for {}{name}", if any { "one of: " } else { "" }),
         };
-        let _ = waiter.reply.send(encode(&Response {
-            id,
-            body: Body::Progress(progress),
-        }));
+        waiter.reply.send(id, Body::Progress(progress));
     }
     d.waiters.0.push(waiter);
 }

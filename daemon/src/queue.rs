@@ -13,8 +13,7 @@ use std::time::Duration;
 pub type EventId = u64;
 pub type ConnId = u64;
 
-/// Where a connection's reply lines go (already encoded, newline included).
-pub type ReplySender = tokio::sync::mpsc::UnboundedSender<Vec<u8>>;
+pub use crate::outbox::ReplySender;
 
 pub type Sender = crossbeam_channel::Sender<Message>;
 pub type Receiver = crossbeam_channel::Receiver<Message>;
@@ -54,6 +53,8 @@ pub enum Message {
     Kernel,
     /// Look again whether udev is done with a new link (hotplug).
     HotplugCheck { name: String, tries: u32 },
+    /// Try again to write the state file, which could not be written.
+    SaveState,
     /// A client hung up: forget its subscriptions.
     Hangup { conn: ConnId },
     /// SIGTERM/SIGINT: stop, leaving the network as it is.
@@ -97,6 +98,8 @@ pub enum Job {
         tries: u32,
         after: Duration,
     },
+    /// Send [`Message::SaveState`] after `after`.
+    RetrySaveState { after: Duration },
     /// `dhclient -r`: release the lease and stop the running one; waits for it.
     ReleaseDhclient(Dhclient),
     /// Fails with `message` after `after`, unless the event completed first.

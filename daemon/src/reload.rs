@@ -17,9 +17,7 @@ use crate::dispatcher::{ChangeCtx, Dispatcher, Kind};
 use crate::ifaces::Targets;
 use crate::queue::{ConnId, ReplySender};
 use crate::state::IfaceRecord;
-use netconf_ctlsock_proto::{
-    encode, Body, ChangeArgs, ErrorCode, ErrorReply, Progress, ReloadArgs, Response,
-};
+use netconf_ctlsock_proto::{Body, ChangeArgs, ErrorCode, ErrorReply, Progress, ReloadArgs};
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions, Stanza};
 use netconf_methods::apply::Applied;
 use netconf_methods::provider::{provider_for, Desired, RouteWanted};
@@ -191,7 +189,7 @@ pub fn plan(records: &[IfaceRecord], new: &InterfacesFile) -> Vec<Step> {
 }
 
 fn send(reply: &ReplySender, id: u64, body: Body) {
-    let _ = reply.send(encode(&Response { id, body }));
+    reply.send(id, body);
 }
 
 /// Starts a reload; `client` is who asked (none for SIGHUP).
@@ -201,9 +199,8 @@ pub fn start(
     args: ReloadArgs,
 ) {
     let (conn, reply, id, role) = client.unwrap_or_else(|| {
-        // Nobody listens to a SIGHUP's replies: a channel with no receiver.
-        let (reply, _) = tokio::sync::mpsc::unbounded_channel();
-        (0, reply, 0, Role::Root)
+        // Nobody listens to a SIGHUP's replies.
+        (0, ReplySender::nowhere(), 0, Role::Root)
     });
     let what = if args.no_act { "reload -n" } else { "reload" };
     d.tell_monitors(None, None, "request", what.to_string());

@@ -38,6 +38,11 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
         let _ = queue.send(Message::RespawnDue { key: spec.key() });
         return;
     }
+    if let Job::RetrySaveState { after } = job {
+        tokio::time::sleep(after).await;
+        let _ = queue.send(Message::SaveState);
+        return;
+    }
     if let Job::HotplugCheck { name, tries, after } = job {
         tokio::time::sleep(after).await;
         let _ = queue.send(Message::HotplugCheck { name, tries });
@@ -65,7 +70,9 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
             let interval = Duration::from_millis(wait.interval_ms);
             wait_link_local(&device, wait.attempts, interval).await
         }
-        Job::RespawnDhclient { .. } | Job::HotplugCheck { .. } => Ok(JobOutput::Done),
+        Job::RespawnDhclient { .. } | Job::HotplugCheck { .. } | Job::RetrySaveState { .. } => {
+            Ok(JobOutput::Done)
+        }
         Job::WaitForwarding { bridge, ports, max } => {
             wait_forwarding(&bridge, &ports, max).await;
             Ok(JobOutput::Done)

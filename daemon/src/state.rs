@@ -100,18 +100,34 @@ impl State {
     }
 
     /// Writes a temporary file next to `path` and renames it over: a crash
-    /// leaves the old state or the new one, never half of one.
+    /// leaves the old state or the new one, never half of one; the
+    /// directory is synced after the rename, so that a power cut does not
+    /// lose the new name. A failed write (a full disk) leaves the old file
+    /// and no temporary one.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
         let err = |source| StateError::Write {
             path: path.to_path_buf(),
             source,
         };
         let tmp = path.with_extension("tmp");
-        let mut file = std::fs::File::create(&tmp).map_err(err)?;
-        let text = serde_json::to_vec_pretty(self).map_err(|e| err(std::io::Error::other(e)))?;
-        file.write_all(&text).map_err(err)?;
-        file.sync_all().map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(err)
+        let written = (|| {
+            let mut file = std::fs::File::create(&tmp)?;
+            let text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+            file.write_all(&text)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err(e));
+        }
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)
     }
 
     pub fn get(&self, phys: &str) -> Option<&IfaceRecord> {

@@ -875,6 +875,11 @@ impl Harness {
             .stop(signal)
     }
 
+    /// The PID of the daemon we started, while it runs.
+    pub fn daemon_pid(&self) -> Option<u32> {
+        self.daemon.as_ref().map(Daemon::pid)
+    }
+
     /// Whether the daemon we started is still alive.
     pub fn daemon_alive(&mut self) -> bool {
         self.daemon.as_mut().is_some_and(Daemon::is_running)
@@ -929,17 +934,24 @@ impl Harness {
         out.stdout.lines().map(String::from).collect()
     }
 
-    /// A copy of `program` in `DIR/bin` (mode 0755), for commands run as
-    /// another user: the build directory may lie where that user cannot go
-    /// (a checkout under /root), the test's own directory never does.
+    /// `program` in `DIR/bin` (mode 0755), for commands run as another
+    /// user: the build directory may lie where that user cannot go (a
+    /// checkout under /root), the test's own directory never does. A hard
+    /// link where it can be (a copy just written may not be executed while
+    /// another thread's child still holds it open: ETXTBSY), made once.
     pub fn public_copy(&self, program: &Path) -> PathBuf {
         let bin = self.path("bin");
         fs::create_dir_all(&bin).expect("bin dir");
         fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod bin");
         let name = program.file_name().expect("a program name");
         let copy = bin.join(name);
-        fs::copy(program, &copy).expect("copying a binary");
-        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod binary");
+        if copy.exists() {
+            return copy;
+        }
+        if fs::hard_link(program, &copy).is_err() {
+            fs::copy(program, &copy).expect("copying a binary");
+            fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).expect("chmod binary");
+        }
         copy
     }
 

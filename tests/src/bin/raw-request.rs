@@ -11,6 +11,13 @@
 //! 0 in `/proc/PPID/status`), sends REQUEST on the connection made before the
 //! exec, prints the final reply line, and kills the parent.
 //!
+//! `raw-request SOCKET --hold N [REQUEST]` opens N connections, sends
+//! REQUEST (a `ping` by default) on each and reads the first line of the
+//! answer, prints `ok=A busy=B other=C` (a `monitor`'s greeting counts as
+//! ok), then holds them open, reading nothing more, until its standard
+//! input ends: how a test fills the daemon's client slots, or its outboxes,
+//! as some user.
+//!
 //! Exit status 0 once a reply was printed, 2 if PROGRAM never ran as root (a
 //! `nosuid` mount, say), 1 on any other failure; with PROGRAM that is the
 //! child's, and the caller sees PROGRAM's (killed).
@@ -27,6 +34,13 @@ fn main() -> ExitCode {
         eprintln!("usage: raw-request SOCKET REQUEST [PROGRAM [ARGS...]]");
         return ExitCode::from(1);
     };
+    if request == "--hold" {
+        let count = exec_first.first().and_then(|n| n.parse().ok()).unwrap_or(0);
+        let request = exec_first
+            .get(1)
+            .map_or(r#"{"version":1,"id":1,"op":"ping"}"#, String::as_str);
+        return hold(socket, count, request);
+    }
     let stream = match UnixStream::connect(socket) {
         Ok(s) => s,
         Err(e) => {
@@ -98,6 +112,34 @@ fn exchange(mut stream: UnixStream, request: &str) -> std::io::Result<String> {
             return Ok(line);
         }
     }
+}
+
+fn hold(socket: &str, count: usize, request: &str) -> ExitCode {
+    let (mut ok, mut busy, mut other) = (0, 0, 0);
+    let mut held = Vec::new();
+    for _ in 0..count {
+        let Ok(mut stream) = UnixStream::connect(socket) else {
+            other += 1;
+            continue;
+        };
+        // A refused client may find the connection closed before it writes.
+        let _ = stream.write_all(format!("{request}\n").as_bytes());
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+        let mut first = String::new();
+        let _ = BufReader::new(&stream).read_line(&mut first);
+        if first.contains(r#""code":"busy""#) {
+            busy += 1;
+        } else if first.contains(r#""type":"ok""#) || first.contains(r#""step":"monitor""#) {
+            ok += 1;
+        } else {
+            other += 1;
+        }
+        held.push(stream);
+    }
+    println!("ok={ok} busy={busy} other={other}");
+    let _ = std::io::stdout().flush();
+    let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+    ExitCode::SUCCESS
 }
 
 fn effective_uid(pid: libc::pid_t) -> Option<u32> {
