@@ -322,6 +322,15 @@ struct StateFile {
 struct StateEntry {
     phys: String,
     logical: String,
+    /// An `ifdown` of it has begun: it is not listed (as Debian's state
+    /// file no longer lists it by then).
+    #[serde(default)]
+    in_progress: Option<InProgress>,
+}
+
+#[derive(serde::Deserialize)]
+struct InProgress {
+    up: bool,
 }
 
 fn state_from_file(dir: &str) -> Result<Vec<String>, String> {
@@ -344,6 +353,7 @@ fn state_from_file(dir: &str) -> Result<Vec<String>, String> {
     Ok(entries
         .iter()
         .rev()
+        .filter(|e| e.in_progress.as_ref().is_none_or(|p| p.up))
         .map(|e| format!("{}={}", e.phys, e.logical))
         .collect())
 }

@@ -120,6 +120,7 @@ pub fn adopt(d: &mut Dispatcher) {
                 config: stanzas.into_iter().cloned().collect(),
                 auto: ctx.config.in_class("auto", name),
                 adopted: true,
+                in_progress: None,
             });
         } else {
             info!(iface = name, differs = ?diffs, "configured outside netconf, not as the file says: left alone");

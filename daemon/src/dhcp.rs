@@ -162,7 +162,10 @@ fn source(key: &Key) -> Source {
 /// and say which exit code the hook should give dhclient.
 pub fn event(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
     let started = std::time::Instant::now();
+    let point = format!("dhcp-{}", args.reason);
+    crate::faults::point("start", &point);
     let result = handle(d, args);
+    crate::faults::point("done", &point);
     // The time dhclient waits on us, beyond the hook's own start-up.
     let elapsed_us = started.elapsed().as_micros() as u64;
     info!(iface = %args.interface, reason = %args.reason, elapsed_us, exit = ?result.as_ref().ok(), "dhclient event answered");
@@ -589,16 +592,23 @@ pub fn restore(d: &mut Dispatcher) {
             method,
             vars,
         };
-        let alive = record.pid.is_some_and(|pid| {
-            netconf_methods::dhclient::token_of(pid).as_deref() == Some(record.token.as_str())
-        });
-        if !alive {
-            record.pid = None;
-        }
-        let what = if alive { "adopted" } else { "is gone" };
+        let spec = dhclient_for(&d.dhcp_settings, &cfg, record.token.clone());
+        let alive = record
+            .pid
+            .filter(|&pid| {
+                netconf_methods::dhclient::token_of(pid).as_deref() == Some(record.token.as_str())
+            })
+            // One started just before the daemon stopped may not have its
+            // pid recorded yet: it is found by its token.
+            .or_else(|| netconf_methods::dhclient::pid_with_token(&record.token));
+        record.pid = alive;
+        let what = if alive.is_some() {
+            "adopted"
+        } else {
+            "is gone"
+        };
         info!(iface = %cfg.iface, pid = ?record.pid, "dhclient of an earlier netconfd {what}");
         let metric = cfg.converted().get("metric").and_then(|m| m.parse().ok());
-        let spec = dhclient_for(&d.dhcp_settings, &cfg, record.token.clone());
         let key = key_of(&cfg);
         // Not our child any more: its exit is seen through a pidfd.
         if let Some(pid) = record.pid {

@@ -20,6 +20,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, error, info, info_span, warn, Span};
 
+/// Messages handled at the most while jobs wait for the state file to be
+/// written: a long burst of work does not hold them to its end.
+const HELD_MESSAGES: usize = 64;
+
 /// How often an unwritable state file is tried again.
 const STATE_RETRY: Duration = Duration::from_secs(5);
 
@@ -112,6 +116,39 @@ pub enum Kind {
     Kernel { stanza: usize, up: bool },
 }
 
+impl Kind {
+    /// What the event is, in a word (logs, crash points).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Kind::Request { .. } => "request",
+            Kind::Change { ctx, .. } if ctx.up => "ifup",
+            Kind::Change { .. } => "ifdown",
+            Kind::Iface(i) if i.up => "iface-up",
+            Kind::Iface(_) => "iface-down",
+            Kind::Job(None) => "job",
+            Kind::Job(Some(job)) => match **job {
+                Job::Hooks { .. } => "hooks",
+                Job::WaitDad { .. } => "wait-dad",
+                Job::Mapping { .. } => "mapping",
+                Job::StartDhclient(_) => "start-dhclient",
+                Job::WaitLinkLocal { .. } => "wait-link-local",
+                Job::WaitForwarding { .. } => "wait-forwarding",
+                Job::WatchDhclient { .. } => "watch-dhclient",
+                Job::ReleaseDhclient(_) => "release-dhclient",
+                Job::Timer { .. } => "timer",
+                Job::Sleep(_) => "sleep",
+                Job::RespawnDhclient { .. } => "respawn-dhclient",
+                Job::HotplugCheck { .. } => "hotplug-check",
+                Job::RetrySaveState { .. } => "retry-save-state",
+            },
+            Kind::WaitLease { .. } => "wait-lease",
+            Kind::WaitCarrier { .. } => "wait-carrier",
+            Kind::Kernel { up: true, .. } => "apply",
+            Kind::Kernel { up: false, .. } => "remove",
+        }
+    }
+}
+
 pub struct Event {
     pub parent: Option<EventId>,
     pub kind: Kind,
@@ -181,6 +218,10 @@ struct Own {
     /// Why the state file could not be written, while it cannot (a retry
     /// is due then).
     state_unsaved: Option<String>,
+    /// Jobs that start once the state file says they do, and the messages
+    /// handled since the first of them was held.
+    held: Vec<(EventId, Job)>,
+    held_for: usize,
     /// `monitor` clients.
     monitors: Vec<MonitorClient>,
     /// Interfaces a dhclient runs on that netconf did not start.
@@ -219,6 +260,8 @@ impl Dispatcher {
                 next_id: 1,
                 state_dirty: false,
                 state_unsaved: None,
+                held: Vec::new(),
+                held_for: 0,
                 monitors: Vec::new(),
                 foreign_dhclients: netconf_methods::dhclient::foreign_interfaces(),
                 queue,
@@ -232,6 +275,15 @@ impl Dispatcher {
         while let Ok(message) = messages.recv() {
             if !self.handle(message) {
                 break;
+            }
+            // Jobs that wait for the state file go once it is written: when
+            // the burst is through, or after a few messages in a long one.
+            if !self.own.held.is_empty() {
+                self.own.held_for += 1;
+                if messages.is_empty() || self.own.held_for >= HELD_MESSAGES {
+                    let _ = self.flush_state();
+                    self.release_held();
+                }
             }
             // Write the state once a burst of work is through, not per interface.
             if messages.is_empty() {
@@ -401,6 +453,10 @@ impl Dispatcher {
                     },
                     Err(f) => error(f.code, f.message, f.causes),
                 };
+                // The lease is on disk before dhclient hears it was taken:
+                // a daemon that crashes before that hears it again from
+                // the hook, one that crashes after finds it in the state.
+                let _ = self.flush_state();
                 return Self::send(&reply, id, body);
             }
             Op::Ifup(args) => (true, args),
@@ -494,16 +550,26 @@ impl Dispatcher {
     /// targets, those of them that are up, in their order.
     fn state_result(&self, targets: &[String]) -> Value {
         let line = |r: &crate::state::IfaceRecord| format!("{}={}", r.phys, r.logical);
+        let listed = |r: &&crate::state::IfaceRecord| r.listed();
         let lines: Vec<String> = if targets.is_empty() {
-            self.state.interfaces.iter().rev().map(line).collect()
+            self.state
+                .interfaces
+                .iter()
+                .rev()
+                .filter(listed)
+                .map(line)
+                .collect()
         } else {
             targets
                 .iter()
                 .filter_map(|t| self.state.get(t))
+                .filter(listed)
                 .map(line)
                 .collect()
         };
-        let all_up = targets.iter().all(|t| self.state.get(t).is_some());
+        let all_up = targets
+            .iter()
+            .all(|t| self.state.get(t).is_some_and(|r| r.listed()));
         json!({ "interfaces": lines, "all_up": all_up })
     }
 
@@ -527,33 +593,7 @@ impl Dispatcher {
     /// Creates a child of `parent` that starts once every event in `after`
     /// has completed successfully.
     pub fn spawn(&mut self, parent: EventId, kind: Kind, after: &[EventId]) -> EventId {
-        let label = match &kind {
-            Kind::Request { .. } => "request",
-            Kind::Change { ctx, .. } if ctx.up => "ifup",
-            Kind::Change { .. } => "ifdown",
-            Kind::Iface(i) if i.up => "iface-up",
-            Kind::Iface(_) => "iface-down",
-            Kind::Job(None) => "job",
-            Kind::Job(Some(job)) => match **job {
-                Job::Hooks { .. } => "hooks",
-                Job::WaitDad { .. } => "wait-dad",
-                Job::Mapping { .. } => "mapping",
-                Job::StartDhclient(_) => "start-dhclient",
-                Job::WaitLinkLocal { .. } => "wait-link-local",
-                Job::WaitForwarding { .. } => "wait-forwarding",
-                Job::WatchDhclient { .. } => "watch-dhclient",
-                Job::ReleaseDhclient(_) => "release-dhclient",
-                Job::Timer { .. } => "timer",
-                Job::Sleep(_) => "sleep",
-                Job::RespawnDhclient { .. } => "respawn-dhclient",
-                Job::HotplugCheck { .. } => "hotplug-check",
-                Job::RetrySaveState { .. } => "retry-save-state",
-            },
-            Kind::WaitLease { .. } => "wait-lease",
-            Kind::WaitCarrier { .. } => "wait-carrier",
-            Kind::Kernel { up: true, .. } => "apply",
-            Kind::Kernel { up: false, .. } => "remove",
-        };
+        let label = kind.label();
         let iface = match &kind {
             Kind::Iface(i) => Some(i.phys.clone()),
             _ => None,
@@ -596,6 +636,7 @@ impl Dispatcher {
         let Some(event) = self.own.events.get_mut(&id) else {
             return;
         };
+        crate::faults::point("start", event.kind.label());
         let span = event.span.clone();
         let _enter = span.enter();
         match &mut event.kind {
@@ -626,11 +667,23 @@ impl Dispatcher {
             }
             Kind::Job(job) => match job.take().map(|j| *j) {
                 Some(Job::Hooks { ref steps, .. }) if steps.is_empty() => self.complete(id, Ok(())),
+                Some(Job::Hooks {
+                    phase: Some((family, phase)),
+                    no_act: false,
+                    ..
+                }) if !ifaces::hooks_start(self, id, family, phase) => self.complete(id, Ok(())),
                 Some(job) => {
-                    if let Err(unsent) = self.own.jobs.send((id, job)) {
-                        drop(unsent);
-                        let gone = Failure::new(ErrorCode::Internal, "the I/O thread is gone");
-                        self.complete(id, Err(gone));
+                    // Hooks and dhclients start only once the record that
+                    // says so is on disk: after a crash, the daemon must
+                    // know what it had started.
+                    let announced = matches!(
+                        job,
+                        Job::Hooks { phase: Some(_), .. } | Job::StartDhclient(_)
+                    );
+                    if announced && self.own.state_dirty {
+                        self.own.held.push((id, job));
+                    } else {
+                        self.send_job(id, job);
                     }
                 }
                 None => {}
@@ -676,6 +729,7 @@ impl Dispatcher {
         let Some(mut event) = self.own.events.remove(&id) else {
             return;
         };
+        crate::faults::point("done", event.kind.label());
         let result = match (result, event.failure.take()) {
             (Err(f), _) | (Ok(()), Some(f)) => Err(f),
             (Ok(()), None) => Ok(()),
@@ -839,6 +893,23 @@ impl Dispatcher {
         }
     }
 
+    fn send_job(&mut self, id: EventId, job: Job) {
+        if let Err(unsent) = self.own.jobs.send((id, job)) {
+            drop(unsent);
+            let gone = Failure::new(ErrorCode::Internal, "the I/O thread is gone");
+            self.complete(id, Err(gone));
+        }
+    }
+
+    /// The held jobs go, the state that announces them written (or, on a
+    /// full disk, not: they cannot wait for ever).
+    fn release_held(&mut self) {
+        self.own.held_for = 0;
+        for (id, job) in std::mem::take(&mut self.own.held) {
+            self.send_job(id, job);
+        }
+    }
+
     pub fn jobs_sender(&self) -> &tokio::sync::mpsc::UnboundedSender<(EventId, Job)> {
         &self.own.jobs
     }
@@ -867,7 +938,8 @@ impl Dispatcher {
         }
     }
 
-    fn iface_of(&self, mut id: EventId) -> Option<String> {
+    /// The physical interface an event works on (its `Iface` ancestor's).
+    pub fn iface_of(&self, mut id: EventId) -> Option<String> {
         loop {
             let event = self.own.events.get(&id)?;
             if let Kind::Iface(i) = &event.kind {

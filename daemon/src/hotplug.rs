@@ -77,7 +77,9 @@ pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change]) {
 
 /// Whether `name` is an `allow-hotplug` interface that is not up yet.
 fn wanted(d: &Dispatcher, name: &str) -> bool {
-    d.config.in_class("hotplug", name) && d.state.get(name).is_none() && !d.is_busy(name)
+    d.config.in_class("hotplug", name)
+        && d.state.get(name).is_none_or(|r| !r.listed())
+        && !d.is_busy(name)
 }
 
 /// udev handles the links of the initial network namespace only, and only

@@ -5,7 +5,7 @@
 
 use crate::dispatcher::{ChangeCtx, Dispatcher, Failure, Kind};
 use crate::queue::{EventId, Job};
-use crate::state::{IfaceRecord, StanzaRecord};
+use crate::state::{IfaceRecord, InProgress, StanzaRecord};
 use netconf_ctlsock_proto::ErrorCode;
 use netconf_hooks::{self as hooks, HookContext, Mode, Phase, Step};
 use netconf_interfaces::families::method_def;
@@ -16,7 +16,7 @@ use netconf_interfaces::targets::{
     apply_renames, class_targets, expand, is_ignored, SystemInterfaces,
 };
 use netconf_interfaces::variables::overrides;
-use netconf_interfaces::{Stanza, Variables};
+use netconf_interfaces::{Family, Stanza, Variables};
 use netconf_methods::apply::{
     self, device_of, Applied, AppliedAddress, AppliedRoute, KernelState, Removal,
 };
@@ -34,6 +34,9 @@ pub struct Iface {
     pub ctx: Arc<ChangeCtx>,
     stage: Stage,
     stanzas: Vec<StanzaWork>,
+    /// The interface's record before this `ifup --force` (complete): a
+    /// failure puts it back.
+    previous: Option<IfaceRecord>,
 }
 
 enum Stage {
@@ -54,6 +57,9 @@ struct StanzaWork {
     link: Option<(LinkSpec, Vec<String>)>,
     /// What `ifup` put in (filled as it happens), or for `ifdown` what to take out.
     applied: Applied,
+    /// What an interrupted `ifup` or `ifdown` of this stanza left in the
+    /// kernel: taken over if still wanted, else taken out.
+    leftover: Applied,
     link_down: bool,
 }
 
@@ -79,6 +85,7 @@ fn hooks_job(
     steps: Vec<Step>,
     env: Vec<(String, String)>,
     ctx: &ChangeCtx,
+    phase: Option<(Family, Phase)>,
 ) -> Kind {
     let steps = steps
         .into_iter()
@@ -91,19 +98,44 @@ fn hooks_job(
         // ifdown goes on whatever fails, as Debian's does.
         ignore_errors: ctx.args.ignore_errors || !ctx.up,
         no_act: ctx.args.no_act,
+        phase: phase.map(|(family, phase)| (family, phase.as_str())),
     })))
 }
 
 fn spawn_hooks(
     d: &mut Dispatcher,
     parent: EventId,
-    steps: Vec<Step>,
-    env: Vec<(String, String)>,
+    (steps, env): (Vec<Step>, Vec<(String, String)>),
     ctx: &ChangeCtx,
+    phase: (Family, Phase),
     after: &[EventId],
 ) -> EventId {
-    let kind = hooks_job(d, steps, env, ctx);
+    let kind = hooks_job(d, steps, env, ctx, Some(phase));
     d.spawn(parent, kind, after)
+}
+
+/// The hooks of `phase` of the interface of event `id` are about to start:
+/// marked in its record (on disk before they run, see the dispatcher's held
+/// jobs), or, when an interrupted `ifup` or `ifdown` had started them
+/// already, skipped: no hook runs twice for one ifup or ifdown.
+pub fn hooks_start(d: &mut Dispatcher, id: EventId, family: Family, phase: &str) -> bool {
+    let Some(phys) = d.iface_of(id) else {
+        return true;
+    };
+    let Some(progress) = d.state.get_mut(&phys).and_then(|r| r.in_progress.as_mut()) else {
+        return true;
+    };
+    let key = (family, phase.to_string());
+    if progress.hooks_started.contains(&key) {
+        let message = format!(
+            "{phys}: the {phase} hooks ({family}) already ran before netconfd stopped: not again"
+        );
+        d.progress(id, "warning", message);
+        return false;
+    }
+    progress.hooks_started.push(key);
+    d.save_state();
+    true
 }
 
 /// The `--all` hook calls (`IFACE=--all`, `ADDRFAM=meta`).
@@ -120,7 +152,8 @@ fn meta_hooks(
     let steps = hooks::plan(&vars, phase, &d.settings.hooks_root, !ctx.args.no_scripts);
     let mode = if ctx.up { Mode::Start } else { Mode::Stop };
     let env = hooks::environment(&vars, &hctx, mode, phase, &ctx.args.inherited);
-    spawn_hooks(d, parent, steps, env, ctx, after)
+    let kind = hooks_job(d, steps, env, ctx, None);
+    d.spawn(parent, kind, after)
 }
 
 /// How many interfaces of one request are worked on at once: enough to
@@ -145,7 +178,21 @@ pub fn delete_doomed(d: &mut Dispatcher, change: EventId) {
         t.doomed = false;
     }
     match d.with_kernel(|k| k.nl.del_link_group(group)) {
-        Ok(Ok(())) => {}
+        Ok(Ok(())) => {
+            // Their `ifdown` is done now.
+            let gone: Vec<String> = targets_mut(d, change)
+                .map(|t| t.started.keys().cloned().collect())
+                .unwrap_or_default();
+            for phys in gone {
+                if d.state
+                    .get(&phys)
+                    .is_some_and(|r| r.in_progress.as_ref().is_some_and(|p| !p.up))
+                {
+                    d.state.remove(&phys);
+                    d.save_state();
+                }
+            }
+        }
         Ok(Err(e)) => d.progress(change, "warning", format!("deleting links: {e}")),
         Err(f) => d.progress(change, "warning", format!("deleting links: {}", f.message)),
     }
@@ -294,7 +341,7 @@ fn in_graph_order(
             .filter(|n| {
                 logical.contains_key(n)
                     || (graph.node_named(n).is_some_and(|node| node.has_stanza)
-                        && d.state.get(n).is_none())
+                        && !d.state.configured(n))
             })
             .collect();
         for n in &order {
@@ -437,6 +484,7 @@ fn start_more(d: &mut Dispatcher, id: EventId) {
             ctx: ctx.clone(),
             stage: Stage::Running,
             stanzas: Vec::new(),
+            previous: None,
         };
         let child = d.spawn(id, Kind::Iface(Box::new(iface)), &after);
         if let Some(t) = targets_mut(d, id) {
@@ -572,7 +620,10 @@ pub fn begin(d: &mut Dispatcher, id: EventId) {
     let known = ctx.config.stanzas.iter().any(|s| s.name == logical) || has_mapping(&ctx, &logical);
     let record = d.state.get(&phys).cloned();
     if up {
-        if record.is_some() && !ctx.args.force {
+        // One whose `ifup` or `ifdown` was cut short (netconfd crashed) is
+        // not configured: this `ifup` finishes the work.
+        let configured = record.as_ref().is_some_and(|r| r.in_progress.is_none());
+        if configured && !ctx.args.force {
             if !ctx.args.all {
                 warn(d, id, format!("interface {phys} already configured"));
             }
@@ -764,6 +815,7 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                     desired: Some(desired),
                     link,
                     applied: Applied::default(),
+                    leftover: Applied::default(),
                     link_down: false,
                 })
             }
@@ -837,13 +889,36 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                 return finish(d, id, Err(Failure::new(ErrorCode::ConfigInvalid, message)));
             }
         };
-        chains.push((idx, pre, post, env_pre, env_post, dad, dhcp, carrier));
+        chains.push((
+            idx, cfg.family, pre, post, env_pre, env_post, dad, dhcp, carrier,
+        ));
+    }
+    // An `ifup` or `ifdown` that was under way when netconfd stopped left
+    // what it had done: taken over, or out, by this one's kernel step.
+    let previous = d.state.get(&phys).cloned();
+    let down_cut_short = previous
+        .as_ref()
+        .and_then(|r| r.in_progress.as_ref())
+        .is_some_and(|p| !p.up);
+    if down_cut_short && !ctx.args.no_act {
+        // The `ifdown` would have stopped its dhclients: a new one starts
+        // with this stanza's options.
+        crate::dhcp::abandon(d, &phys);
+    }
+    if let Some(before) = previous.as_ref().filter(|r| r.in_progress.is_some()) {
+        for w in &mut work {
+            let family = w.cfg.as_ref().map(|c| c.family);
+            if let Some(r) = before.stanzas.iter().find(|r| Some(r.family) == family) {
+                w.leftover = r.applied.clone();
+            }
+        }
     }
     if let Some(i) = iface_mut(d, id) {
         i.stanzas = work;
+        i.previous = previous.clone().filter(|r| r.in_progress.is_none());
     }
-    for (idx, pre, post, env_pre, env_post, dad, dhcp, carrier) in chains {
-        let h1 = spawn_hooks(d, id, pre, env_pre, &ctx, &prev);
+    for (idx, family, pre, post, env_pre, env_post, dad, dhcp, carrier) in chains {
+        let h1 = spawn_hooks(d, id, (pre, env_pre), &ctx, (family, Phase::PreUp), &prev);
         let mut last = d.spawn(
             id,
             Kind::Kernel {
@@ -910,10 +985,72 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                 last = d.spawn(id, Kind::WaitLease { key }, &[last]);
             }
         }
-        prev = vec![spawn_hooks(d, id, post, env_post, &ctx, &[last])];
+        prev = vec![spawn_hooks(
+            d,
+            id,
+            (post, env_post),
+            &ctx,
+            (family, Phase::PostUp),
+            &[last],
+        )];
+    }
+    if !ctx.args.no_act {
+        record_going_up(d, id, previous);
     }
 }
 
+/// The record of an `ifup` under way, written before its first hook runs
+/// (as Debian's ifupdown does): after a crash the daemon knows it had
+/// begun, which hooks had started (an interrupted `ifup` taken up again
+/// keeps those), and which of its links existed before it.
+fn record_going_up(d: &mut Dispatcher, id: EventId, previous: Option<IfaceRecord>) {
+    let Some(iface) = iface_mut(d, id) else {
+        return;
+    };
+    let (phys, logical, ctx) = (iface.phys.clone(), iface.logical.clone(), iface.ctx.clone());
+    let work: Vec<(StanzaConfig, Applied, Option<String>)> = iface
+        .stanzas
+        .iter()
+        .filter_map(|w| {
+            let link = w.link.as_ref().map(|(spec, _)| spec.name.clone());
+            Some((w.cfg.clone()?, w.leftover.clone(), link))
+        })
+        .collect();
+    let in_progress = match previous.and_then(|r| r.in_progress).filter(|p| p.up) {
+        Some(resumed) => resumed,
+        None => InProgress {
+            up: true,
+            hooks_started: Vec::new(),
+            links_before: work
+                .iter()
+                .filter_map(|(_, _, link)| link.clone())
+                .filter(|name| d.link_index(name).is_some())
+                .collect(),
+        },
+    };
+    let stanzas = work
+        .into_iter()
+        .map(|(cfg, leftover, _)| StanzaRecord {
+            dhcp: is_dhcp(&cfg)
+                .then(|| d.dhcp.record(&crate::dhcp::key_of(&cfg)).cloned())
+                .flatten(),
+            family: cfg.family,
+            method: cfg.method,
+            applied: leftover,
+        })
+        .collect();
+    d.state.set(IfaceRecord {
+        config: ctx.config.stanzas_named(&logical).cloned().collect(),
+        auto: ctx.config.in_class("auto", &phys) || ctx.config.in_class("auto", &logical),
+        ifindex: d.link_index(&phys),
+        phys,
+        logical,
+        stanzas,
+        adopted: false,
+        in_progress: Some(in_progress),
+    });
+    d.save_state();
+}
 /// A bridge with STP on waits for its ports to forward before the stanza
 /// goes on, as bridge-utils does (`bridge_maxwait`, by default twice the
 /// forward delay plus one second each). With STP off they forward at once.
@@ -992,6 +1129,55 @@ pub fn applied_from_desired(phys: &str, desired: &Desired) -> Applied {
     }
 }
 
+/// For the `ifdown` of an interface whose `ifup` was cut short: `applied`
+/// (what it recorded) with what its stanza wants (it may have been written
+/// and not recorded yet: taking out what is not there is no error), and
+/// the stanza's link as netconf's if it came after the `ifup` began.
+fn with_stanza_link(
+    d: &Dispatcher,
+    cfg: &StanzaConfig,
+    links_before: &[String],
+    applied: &mut Applied,
+    wanted: Applied,
+) {
+    for a in wanted.addresses {
+        if !applied
+            .addresses
+            .iter()
+            .any(|x| x.addr == a.addr && x.prefix_len == a.prefix_len)
+        {
+            applied.addresses.push(a);
+        }
+    }
+    for r in wanted.routes {
+        if !applied.routes.iter().any(|x| x.route == r.route) {
+            applied.routes.push(r);
+        }
+    }
+    if applied.device.is_empty() {
+        applied.device = wanted.device;
+    }
+    let spec = stanza_links(cfg).ok().and_then(|l| l.link);
+    let Some(spec) = spec.filter(|s| !links_before.contains(&s.name)) else {
+        return;
+    };
+    let Ok(kernel) = d.kernel.as_ref() else {
+        return;
+    };
+    if let Some(link) = kernel.mirror.link_by_name(&spec.name) {
+        applied.created_link = true;
+        for port in kernel
+            .mirror
+            .links()
+            .filter(|p| p.master == Some(link.index))
+        {
+            if !applied.ports.contains(&port.name) {
+                applied.ports.push(port.name.clone());
+            }
+        }
+    }
+}
+
 fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
     let Some(iface) = iface_mut(d, id) else {
         return;
@@ -999,6 +1185,13 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
     iface.stage = Stage::Running;
     let ctx = iface.ctx.clone();
     let (phys, logical) = (iface.phys.clone(), iface.logical.clone());
+    // An `ifup` that was cut short: the links its stanzas create that were
+    // there before it.
+    let interrupted_up = record
+        .in_progress
+        .as_ref()
+        .filter(|p| p.up)
+        .map(|p| p.links_before.clone());
     let mut records: Vec<Option<&StanzaRecord>> = record.stanzas.iter().map(Some).collect();
     let mut work = Vec::new();
     let mut plans = Vec::new();
@@ -1010,12 +1203,21 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             .iter_mut()
             .find(|r| r.is_some_and(|r| r.family == stanza.family))
             .and_then(Option::take);
-        let mut applied = match recorded {
-            Some(r) => r.applied.clone(),
-            None => provider
+        let from_stanza = || {
+            provider
                 .and_then(|p| p.desired(&cfg).ok())
                 .map(|desired| applied_from_desired(&phys, &desired))
-                .unwrap_or_default(),
+                .unwrap_or_default()
+        };
+        let mut applied = match (recorded, &interrupted_up) {
+            (Some(r), Some(links_before)) => {
+                // An `ifup` cut short may have written more than it recorded.
+                let mut applied = r.applied.clone();
+                with_stanza_link(d, &cfg, links_before, &mut applied, from_stanza());
+                applied
+            }
+            (Some(r), None) => r.applied.clone(),
+            (None, _) => from_stanza(),
         };
         let release = recorded
             .and_then(|r| r.dhcp.as_ref())
@@ -1042,7 +1244,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
                 &ctx.args.inherited,
             ),
         );
-        plans.push((Some(hooks), release));
+        plans.push((stanza.family, Some(hooks), release));
         d.progress(
             id,
             "deconfigure",
@@ -1056,6 +1258,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             desired: None,
             link: None,
             applied,
+            leftover: Applied::default(),
             link_down,
         });
     }
@@ -1072,26 +1275,47 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             };
             crate::dhcp::to_release(d, &cfg, rec, &mut applied)
         });
-        plans.push((None, release));
+        plans.push((r.family, None, release));
         work.push(StanzaWork {
             cfg: None,
             desired: None,
             link: None,
             applied,
+            leftover: Applied::default(),
             link_down: false,
         });
+    }
+    if !ctx.args.no_act {
+        // Written before the first down hook runs: after a crash it is not
+        // up any more (as Debian's state file says), and the `ifdown` is
+        // finished without running a hook twice.
+        let hooks_started = record
+            .in_progress
+            .as_ref()
+            .filter(|p| !p.up)
+            .map(|p| p.hooks_started.clone())
+            .unwrap_or_default();
+        if let Some(r) = d.state.get_mut(&phys) {
+            r.in_progress = Some(InProgress {
+                up: false,
+                hooks_started,
+                links_before: Vec::new(),
+            });
+            d.save_state();
+        }
     }
     if let Some(i) = iface_mut(d, id) {
         i.stanzas = work;
     }
     let mut prev: Vec<EventId> = Vec::new();
-    for (idx, (hooks, release)) in plans.into_iter().enumerate() {
+    for (idx, (family, hooks, release)) in plans.into_iter().enumerate() {
         let (pre, post) = match hooks {
             Some((pre, post, env_pre, env_post)) => (Some((pre, env_pre)), Some((post, env_post))),
             None => (None, None),
         };
         if let Some((steps, env)) = pre {
-            prev = vec![spawn_hooks(d, id, steps, env, &ctx, &prev)];
+            let phase = (family, Phase::PreDown);
+            prev = vec![spawn_hooks(d, id, (steps, env), &ctx, phase, &prev)];
         }
         if let Some(spec) = release.filter(|_| !ctx.args.no_act) {
             d.progress(id, "dhcp", format!("releasing the DHCP lease of {phys}"));
@@ -1110,7 +1334,8 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             &prev,
         )];
         if let Some((steps, env)) = post {
-            prev = vec![spawn_hooks(d, id, steps, env, &ctx, &prev)];
+            let phase = (family, Phase::PostDown);
+            prev = vec![spawn_hooks(d, id, (steps, env), &ctx, phase, &prev)];
         }
     }
 }
@@ -1132,11 +1357,33 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     let desired = work.desired.clone();
     let link = work.link.clone();
     let mut applied = std::mem::take(&mut work.applied);
+    let leftover = std::mem::take(&mut work.leftover);
     let link_down = work.link_down;
+    let links_before = d
+        .state
+        .get(&phys)
+        .and_then(|r| r.in_progress.as_ref())
+        .map(|p| p.links_before.clone())
+        .unwrap_or_default();
+    // What of the stanza is in the kernel after this step.
+    let mut left = Applied::default();
     let (changes, result) = if up {
         let desired = desired.unwrap_or_default();
+        // What an interrupted ifup or ifdown left that this stanza does not
+        // want goes first (a stale primary address would take the new
+        // one, a secondary of it, along when it goes).
+        let stale = crate::reload::Carried::all_of(&applied_from_desired(&phys, &desired))
+            .leave_out(&leftover);
         let outcome = d.with_kernel(|k| {
             let mut changes = Vec::new();
+            let nothing_stale = stale.addresses.is_empty() && stale.routes.is_empty();
+            if !no_act && !nothing_stale {
+                let (removed, errors) = apply::remove(k, &stale, Removal::LEASE, false);
+                changes.extend(removed);
+                if let Some(e) = errors.into_iter().next() {
+                    return Err(e);
+                }
+            }
             if let Some((spec, slaves)) = &link {
                 let exists = k.link_by_name(&spec.name)?.is_some();
                 changes = apply::ensure_link(k, spec, slaves, &mut applied, no_act)?;
@@ -1148,6 +1395,16 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
             changes.extend(apply::apply(k, &phys, &desired, &mut applied, no_act)?);
             if let Some(c) = &carried {
                 c.take_over(&mut applied);
+            }
+            if !no_act {
+                let spec = link.as_ref().map(|(spec, _)| spec);
+                changes.extend(take_over_leftover(
+                    k,
+                    spec,
+                    &links_before,
+                    &leftover,
+                    &mut applied,
+                )?);
             }
             Ok::<_, apply::ApplyError>(changes)
         })?;
@@ -1178,6 +1435,18 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
             delete_as_group,
         };
         let (mut changes, errors) = d.with_kernel(|k| apply::remove(k, &removal, how, no_act))?;
+        // What is left after this step: what a reconfigure keeps, and a
+        // link netconf created, which goes only at the end of the
+        // `ifdown` (with the others, by group).
+        let mut kept = applied.clone();
+        kept.addresses.retain(|a| !removal.addresses.contains(a));
+        kept.routes.retain(|r| !removal.routes.contains(r));
+        kept.ipv6_conf.clear();
+        if delete_as_group.is_none() {
+            kept.created_link = false;
+            kept.ports.clear();
+        }
+        left = kept;
         if removal.created_link && !no_act {
             if let Some(t) = d
                 .event(parent)
@@ -1199,10 +1468,65 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     for change in changes {
         d.progress(id, "apply", format!("{prefix}{change}"));
     }
+    let family = iface_mut(d, parent)
+        .and_then(|i| i.stanzas.get(stanza))
+        .and_then(|w| w.cfg.as_ref())
+        .map(|c| c.family);
+    // The record under way learns what is in the kernel now, for a
+    // daemon that has to take this work up again after a crash.
+    if let (Some(record), Some(family), false) = (d.state.get_mut(&phys), family, no_act) {
+        if let Some(s) = record.stanzas.iter_mut().find(|s| s.family == family) {
+            s.applied = if up { applied.clone() } else { left };
+            d.save_state();
+        }
+    }
     if let Some(work) = iface_mut(d, parent).and_then(|i| i.stanzas.get_mut(stanza)) {
         work.applied = applied;
     }
     result
+}
+
+/// What an interrupted `ifup` or `ifdown` left (`leftover`, and the link of
+/// the stanza if it came after the `ifup` began) and this `ifup` wants too
+/// is netconf's; ports it had that this one does not want go out.
+fn take_over_leftover(
+    k: &mut crate::kernel::Kernel,
+    spec: Option<&LinkSpec>,
+    links_before: &[String],
+    leftover: &Applied,
+    applied: &mut Applied,
+) -> Result<Vec<String>, apply::ApplyError> {
+    let mut changes = Vec::new();
+    let carried = crate::reload::Carried {
+        ports: Vec::new(),
+        ..crate::reload::Carried::all_of(leftover)
+    };
+    carried.take_over(applied);
+    let Some(spec) = spec else {
+        return Ok(changes);
+    };
+    let Some(link) = k.link_by_name(&spec.name)? else {
+        return Ok(changes);
+    };
+    if !links_before.contains(&spec.name) {
+        applied.created_link = true;
+    }
+    for port in leftover.ports.iter().filter(|p| !applied.ports.contains(p)) {
+        let Some(p) = k
+            .link_by_name(port)?
+            .filter(|p| p.master == Some(link.index))
+        else {
+            continue;
+        };
+        let out = netconf_kernel::netlink::LinkChange {
+            master: Some(0),
+            up: Some(false),
+            ..netconf_kernel::netlink::LinkChange::default()
+        };
+        k.nl.set_link(p.index, &out)?;
+        changes.push(format!("take {port} out of {}", spec.name));
+    }
+    Ok(changes)
 }
 
 /// `ifdown` also takes out what others added to the interface while
@@ -1359,8 +1683,20 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
         },
         Stage::Running if up => {
             let work = std::mem::take(&mut iface_mut(d, id)?.stanzas);
+            let previous = iface_mut(d, id)?.previous.take();
             if let Some(f) = failure {
                 rollback(d, id, &work, ctx.args.no_act);
+                if !ctx.args.no_act {
+                    // What was up before an `ifup --force` still is; else
+                    // nothing is (Debian takes it out of its state too).
+                    match previous {
+                        Some(record) => d.state.set(record),
+                        None => {
+                            d.state.remove(&phys);
+                        }
+                    }
+                    d.save_state();
+                }
                 note_failed(d, id, &logical, &f);
                 return Some(Err(f.wrap(f.code, format!("failed to bring up {logical}"))));
             }
@@ -1391,6 +1727,7 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
                     ifindex,
                     auto,
                     adopted: false,
+                    in_progress: None,
                 });
                 d.save_state();
             }
@@ -1398,7 +1735,17 @@ pub fn iface_step(d: &mut Dispatcher, id: EventId) -> Option<Result<(), Failure>
         }
         Stage::Running => {
             if !ctx.args.no_act {
-                d.state.remove(&phys);
+                // A link netconf created goes at the end of the request,
+                // with the others (`delete_doomed`); until then its record
+                // stays (its `ifdown` under way), so that a crash before
+                // that leaves no link no one knows of.
+                let doomed = d
+                    .state
+                    .get(&phys)
+                    .is_some_and(|r| r.stanzas.iter().any(|s| s.applied.created_link));
+                if !doomed {
+                    d.state.remove(&phys);
+                }
                 d.failed.remove(&phys);
                 d.adopted.remove(&phys);
                 crate::dhcp::forget(d, &phys);

@@ -8,6 +8,7 @@ pub mod access;
 pub mod adopt;
 pub mod dhcp;
 pub mod dispatcher;
+pub mod faults;
 pub mod hotplug;
 pub mod ifaces;
 pub mod kernel;
@@ -253,7 +254,9 @@ pub fn run(args: Args) -> Result<(), StartError> {
     });
     let _ = std::fs::remove_file(&args.socket);
     let _ = dispatcher_thread.join();
-    drop(runtime);
+    // Not a plain drop: that would wait for the threads that wait on our
+    // dhclients, which go on running (a restart adopts them).
+    runtime.shutdown_background();
     result
 }
 

@@ -62,7 +62,7 @@ impl Waiter {
 /// Configured: netconf brought it up (or adopted it as up) and nothing
 /// runs on it now.
 fn online(d: &Dispatcher, iface: &str) -> bool {
-    d.state.get(iface).is_some() && !d.is_busy(iface)
+    d.state.configured(iface) && !d.is_busy(iface)
 }
 
 fn answer(waiter: &Waiter) {

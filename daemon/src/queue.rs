@@ -70,6 +70,10 @@ pub enum Job {
         ignore_errors: bool,
         /// `-n`: say what would run, run nothing.
         no_act: bool,
+        /// The stanza family and phase (`pre-up`, ...) of an interface's
+        /// hooks, marked in its record before they start; `None` for the
+        /// `--all` calls.
+        phase: Option<(netconf_interfaces::Family, &'static str)>,
     },
     /// Wait until the addresses are no longer tentative (Debian's settle-dad.sh).
     WaitDad {

@@ -20,6 +20,7 @@ use crate::state::IfaceRecord;
 use netconf_ctlsock_proto::{Body, ChangeArgs, ErrorCode, ErrorReply, Progress, ReloadArgs};
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions, Stanza};
 use netconf_methods::apply::Applied;
+use netconf_methods::links::LinkSpecKind;
 use netconf_methods::provider::{provider_for, Desired, RouteWanted};
 use serde::Serialize;
 use serde_json::json;
@@ -58,14 +59,29 @@ pub struct Carried {
 }
 
 impl Carried {
-    /// `applied` without what is carried: what the down step takes out.
+    /// Everything of `applied`.
+    pub fn all_of(applied: &Applied) -> Carried {
+        Carried {
+            addresses: applied
+                .addresses
+                .iter()
+                .map(|a| (a.addr, a.prefix_len))
+                .collect(),
+            routes: applied.routes.iter().map(|r| r.route.clone()).collect(),
+            created_link: applied.created_link,
+            ports: applied.ports.clone(),
+        }
+    }
+
+    /// `applied` without what is carried: what the down step takes out
+    /// (ports the new stanza no longer names among it).
     pub fn leave_out(&self, applied: &Applied) -> Applied {
         let mut rest = applied.clone();
         rest.addresses
             .retain(|a| !self.addresses.contains(&(a.addr, a.prefix_len)));
         rest.routes.retain(|r| !self.routes.contains(&r.route));
         rest.created_link = false;
-        rest.ports.clear();
+        rest.ports.retain(|p| !self.ports.contains(p));
         rest
     }
 
@@ -90,8 +106,28 @@ impl Carried {
     }
 }
 
-/// `new` is the reload's file, as the `ifup` of it will read it.
-fn carried(new: &ChangeCtx, record: &IfaceRecord) -> Carried {
+/// `new` is the reload's file, as the `ifup` of it will read it; `links`
+/// the links there are now (to resolve the new stanza's port list).
+fn carried(
+    new: &ChangeCtx,
+    record: &IfaceRecord,
+    links: &[netconf_kernel::netlink::Link],
+) -> Carried {
+    let names: Vec<String> = links.iter().map(|l| l.name.clone()).collect();
+    let mut ports_wanted = Vec::new();
+    for stanza in new.config.stanzas_named(&record.logical) {
+        let cfg = crate::ifaces::stanza_config(new, stanza, &record.phys, &record.logical);
+        if let Ok(netconf_methods::links::StanzaLinks {
+            link: Some(spec), ..
+        }) = netconf_methods::links::stanza_links(&cfg)
+        {
+            match &spec.kind {
+                LinkSpecKind::Bridge(b) => ports_wanted.extend(b.ports_now(&spec.name, links)),
+                LinkSpecKind::Bond(b) => ports_wanted.extend(b.slaves.resolve(&spec.name, &names)),
+                _ => {}
+            }
+        }
+    }
     let wanted: Vec<Desired> = new
         .config
         .stanzas_named(&record.logical)
@@ -121,7 +157,13 @@ fn carried(new: &ChangeCtx, record: &IfaceRecord) -> Carried {
             }
         }
         carried.created_link |= applied.created_link;
-        carried.ports.extend(applied.ports.iter().cloned());
+        carried.ports.extend(
+            applied
+                .ports
+                .iter()
+                .filter(|p| ports_wanted.contains(p))
+                .cloned(),
+        );
     }
     carried
 }
@@ -156,10 +198,20 @@ pub fn plan(records: &[IfaceRecord], new: &InterfacesFile) -> Vec<Step> {
             action,
             why: why.to_string(),
         };
+        let cut_short = r.in_progress.as_ref().map(|p| p.up);
         steps.push(if stanzas.is_empty() {
             step(Action::Down, "its stanza is no longer in the configuration")
+        } else if cut_short == Some(false) && in_auto(new, &r.phys, &r.logical) {
+            step(
+                Action::Up,
+                "its ifdown was cut short; it is an auto interface",
+            )
+        } else if cut_short == Some(false) {
+            step(Action::Down, "its ifdown was cut short: it is finished")
         } else if r.auto && !in_auto(new, &r.phys, &r.logical) {
             step(Action::Down, "it is no longer an auto interface")
+        } else if cut_short == Some(true) && same_stanzas(&r.config, &stanzas) {
+            step(Action::Up, "its ifup was cut short: it is finished")
         } else if r.config.is_empty() || same_stanzas(&r.config, &stanzas) {
             step(Action::Unchanged, "unchanged")
         } else {
@@ -285,9 +337,14 @@ pub fn start(
             config: new.clone(),
             carried: HashMap::new(),
         };
+        let links: Vec<netconf_kernel::netlink::Link> = d
+            .kernel
+            .as_ref()
+            .map(|k| k.mirror.links().cloned().collect())
+            .unwrap_or_default();
         for s in reconfigured {
             if let Some(record) = d.state.get(&s.iface) {
-                carried_over.insert(s.iface.clone(), carried(&probe, record));
+                carried_over.insert(s.iface.clone(), carried(&probe, record, &links));
             }
         }
     }

@@ -55,6 +55,7 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
             timeout,
             ignore_errors,
             no_act,
+            ..
         } => hooks(event, &steps, &env, timeout, ignore_errors, no_act, &queue).await,
         Job::WaitDad {
             device,

@@ -34,6 +34,28 @@ pub struct IfaceRecord {
     /// over without a change.
     #[serde(default, skip_serializing_if = "is_false")]
     pub adopted: bool,
+    /// An `ifup` or `ifdown` of it has begun and not finished; after a
+    /// crash, what of it was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<InProgress>,
+}
+
+/// An `ifup` or `ifdown` under way. It is on disk before the first hook of
+/// the work runs (as Debian's ifupdown writes its state file before the
+/// first hook), and each hook phase is marked before it starts: a daemon
+/// that crashed and was started again finishes the work without running a
+/// hook twice ([`crate::ifaces`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InProgress {
+    pub up: bool,
+    /// The hook phases that have started, by stanza family: they do not run
+    /// again when the work is taken up again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks_started: Vec<(Family, String)>,
+    /// For an `ifup`: the links its stanzas create that existed when it
+    /// began (any other one found later is netconf's own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links_before: Vec<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -50,7 +72,14 @@ impl IfaceRecord {
             config: Vec::new(),
             auto: false,
             adopted: false,
+            in_progress: None,
         }
+    }
+
+    /// Whether ifupdown's state file would list it: it is up, or an `ifup`
+    /// of it has begun (an `ifdown` that has begun takes it out).
+    pub fn listed(&self) -> bool {
+        self.in_progress.as_ref().is_none_or(|p| p.up)
     }
 }
 
@@ -128,6 +157,16 @@ impl State {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(err)
+    }
+
+    pub fn get_mut(&mut self, phys: &str) -> Option<&mut IfaceRecord> {
+        self.interfaces.iter_mut().find(|r| r.phys == phys)
+    }
+
+    /// It is up: brought up (or adopted) and no `ifup` or `ifdown` of it
+    /// under way or cut short.
+    pub fn configured(&self, phys: &str) -> bool {
+        self.get(phys).is_some_and(|r| r.in_progress.is_none())
     }
 
     pub fn get(&self, phys: &str) -> Option<&IfaceRecord> {

@@ -52,6 +52,8 @@ pub enum Management {
 pub enum IfState {
     Down,
     Configuring,
+    /// An `ifup` or `ifdown` of it was cut short (netconfd stopped).
+    Interrupted,
     Up,
     Failed,
     Differs,
@@ -282,6 +284,8 @@ fn interface(d: &Dispatcher, mirror: &Mirror, config: &InterfacesFile, name: &st
     };
     let state = if d.is_busy(name) {
         IfState::Configuring
+    } else if record.is_some_and(|r| r.in_progress.is_some()) {
+        IfState::Interrupted
     } else if d.failed.contains_key(name) {
         IfState::Failed
     } else if !differs.is_empty() {

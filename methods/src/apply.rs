@@ -321,9 +321,17 @@ pub fn apply(
     Ok(changes)
 }
 
+/// A route's family: its gateway's, else its destination's.
+fn route_family(r: &RouteWanted) -> NlFamily {
+    r.gateway
+        .or(r.destination.map(|(addr, _)| addr))
+        .as_ref()
+        .map_or(NlFamily::V4, family_of)
+}
+
 fn new_route(index: u32, r: &RouteWanted) -> NewRoute {
     NewRoute {
-        family: r.gateway.as_ref().map_or(NlFamily::V4, family_of),
+        family: route_family(r),
         destination: r.destination,
         gateway: r.gateway,
         oif: Some(index),
@@ -443,7 +451,20 @@ pub fn join(
     dry_run: bool,
 ) -> Result<Vec<String>, ApplyError> {
     if port.master == Some(index) {
-        return Ok(Vec::new());
+        // Joined already (an earlier ifup of it was cut short): it is the
+        // link's port all the same, and up as a port is.
+        if !applied.ports.contains(&port.name) {
+            applied.ports.push(port.name.clone());
+        }
+        if port.up || dry_run {
+            return Ok(Vec::new());
+        }
+        let up = LinkChange {
+            up: Some(true),
+            ..LinkChange::default()
+        };
+        kernel.netlink().set_link(port.index, &up)?;
+        return Ok(vec![format!("set {} up", port.name)]);
     }
     let change = format!("add {} to {master}", port.name);
     if dry_run {
@@ -531,11 +552,28 @@ pub fn remove(
     let index = link.index;
     let rollback = how == Removal::Rollback;
 
+    // A route's delete request without a metric matches any metric: one
+    // that is gone already must not take another of the same destination
+    // with it (a lease's new route, after a crash).
+    let mut present = Vec::new();
+    for family in [NlFamily::V4, NlFamily::V6] {
+        if applied
+            .routes
+            .iter()
+            .any(|r| route_family(&r.route) == family)
+        {
+            match kernel.routes_of(index, family) {
+                Ok(routes) => present.extend(routes),
+                Err(e) => return (changes, vec![e.into()]),
+            }
+        }
+    }
     for r in applied
         .routes
         .iter()
         .rev()
         .filter(|r| !(rollback && r.preexisting))
+        .filter(|r| present.iter().any(|p| r.route.matches(p)))
     {
         changes.push(format!("remove route {} dev {device}", r.route));
         if !dry_run {

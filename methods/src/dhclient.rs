@@ -336,6 +336,23 @@ fn token_in(cmdline: &[u8]) -> Option<String> {
     })
 }
 
+/// The dhclient of ours that carries `token`, in this network namespace:
+/// one started just before the daemon stopped, whose pid was never
+/// recorded.
+pub fn pid_with_token(token: &str) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let dir = entry.path();
+            if !netconf_kernel::netlink::shares_network_namespace(&dir) {
+                return None;
+            }
+            (token_in(&root_dhclient_cmdline(&dir)?)? == token).then_some(pid)
+        })
+}
+
 /// The interfaces a dhclient runs on that netconf did not start (no token
 /// of ours in its command line), in this network namespace: netconf leaves
 /// those interfaces to whoever runs them. Only root's dhclients count

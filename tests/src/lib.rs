@@ -718,6 +718,10 @@ pub struct DaemonOptions {
     pub hook_timeout: Option<u64>,
     /// `--admin-group GROUP`
     pub admin_group: Option<String>,
+    /// More arguments (`--dhclient PATH`, ...).
+    pub extra: Vec<std::ffi::OsString>,
+    /// `NETCONF_CRASH_AT`: where the daemon kills itself (docs/RELIABILITY.md).
+    pub crash_at: Option<String>,
 }
 
 /// A netconfd running in a namespace, started by us. Dropping it kills it
@@ -1132,7 +1136,11 @@ impl Daemon {
         if let Some(g) = &options.admin_group {
             c.arg("--admin-group").arg(g);
         }
-        c.args(extra)
+        if let Some(point) = &options.crash_at {
+            c.env("NETCONF_CRASH_AT", point);
+        }
+        c.args(&options.extra)
+            .args(extra)
             .args(["--log-level", "debug"])
             .current_dir("/")
             .env_remove("NETCONF_SOCKET")

@@ -1,0 +1,479 @@
+//! netconfd killed (SIGKILL, from a crash point: `NETCONF_CRASH_AT`, see
+//! `daemon/src/faults.rs`) at every event boundary of `ifup -a`, `ifdown -a`
+//! and `ifreload -a`, and as it handles a DHCP lease's BOUND, RENEW and
+//! EXPIRE, for a static stanza, a bridge and a DHCP stanza. After each
+//! crash the daemon is started again and the admin does what an admin
+//! does: the command again, then `ifup -a` and `ifdown -a`. The kernel
+//! must then be as after the same commands without the crash, nothing may
+//! be left behind, and no hook may run more often than without the crash.
+//!
+//! Each case runs in namespaces of its own; the crash points of one
+//! command are tried one after another (`start:*#1`, `#2`, ... until the
+//! command runs through without reaching one).
+
+use netconf_tests::{
+    hook_path, kill_processes_mentioning, processes_mentioning, run, wait_until, DhcpServer,
+    Harness, Netns, Out, Running,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Static,
+    Bridge,
+    Dhcp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Command {
+    Up,
+    Down,
+    Reload,
+    /// A lease event dhclient's hook posts (a RENEW or an EXPIRE made from
+    /// a real dhclient environment, for the running dhclient).
+    Lease(&'static str),
+}
+
+const STATIC: &str = "auto v0
+iface v0 inet static
+    address 198.51.100.10/24
+    gateway 198.51.100.1
+iface v0 inet6 static
+    address 2001:db8:10::10/64
+    dad-attempts 0
+";
+const STATIC_CHANGED: &str = "auto v0
+iface v0 inet static
+    address 198.51.100.11/24
+    gateway 198.51.100.1
+iface v0 inet6 static
+    address 2001:db8:10::10/64
+    dad-attempts 0
+";
+const BRIDGE: &str = "auto br0
+iface br0 inet static
+    bridge_ports p0 p1
+    bridge_stp off
+    bridge_fd 0
+    bridge_maxwait 0
+    address 203.0.113.1/24
+";
+const BRIDGE_CHANGED: &str = "auto br0
+iface br0 inet static
+    bridge_ports p0
+    bridge_stp off
+    bridge_fd 0
+    bridge_maxwait 0
+    address 203.0.113.2/24
+";
+const DHCP: &str = "auto cli0
+iface cli0 inet dhcp
+";
+const DHCP_CHANGED: &str = "auto cli0
+iface cli0 inet dhcp
+    metric 50
+";
+
+/// A hook for every phase that notes which ran, for which interface.
+const HOOK: &str =
+    "#!/bin/sh\necho \"$PHASE $IFACE $ADDRFAM\" >> \"$(dirname \"$0\")/../../hooks.log\"\n";
+
+struct World {
+    kind: Kind,
+    // Drop order: dhclients (in Drop), then the daemon and the client
+    // namespace (h), then the server.
+    h: Harness,
+    _server: Option<(DhcpServer, Netns)>,
+}
+
+impl World {
+    fn new(kind: Kind) -> World {
+        let mut h = Harness::new();
+        for dir in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
+            h.write_hook(dir, "log", HOOK);
+        }
+        let mut server = None;
+        match kind {
+            Kind::Static => {
+                h.ns.veth("v0");
+                h.write_interfaces(STATIC);
+            }
+            Kind::Bridge => {
+                h.ns.veth("p0");
+                h.ns.veth("p1");
+                h.write_interfaces(BRIDGE);
+            }
+            Kind::Dhcp => {
+                let srv = Netns::new();
+                srv.ip(&[
+                    "link", "add", "srv0", "type", "veth", "peer", "name", "cli0",
+                ]);
+                srv.ip(&["link", "set", "cli0", "netns", h.ns.name()]);
+                srv.ip(&["addr", "add", "198.18.0.1/24", "dev", "srv0"]);
+                srv.ip(&["link", "set", "srv0", "up"]);
+                // One address to give: the same lease whatever the run.
+                let options = [
+                    "--dhcp-range=198.18.0.100,198.18.0.100,255.255.255.0,10m",
+                    "--dhcp-option=option:router,198.18.0.1",
+                ];
+                let dnsmasq = DhcpServer::start(&srv, "srv0", h.dir(), "dnsmasq", &options);
+                server = Some((dnsmasq, srv));
+                fs::write(h.path("resolv.conf"), "").unwrap();
+                h.write_interfaces(DHCP);
+                h.options.extra = [
+                    "--dhcp-hook".into(),
+                    hook_path().into_os_string(),
+                    "--dhclient".into(),
+                    "/sbin/dhclient".into(),
+                    "--resolv-conf".into(),
+                    h.path("resolv.conf").into_os_string(),
+                    "--dhcp-timeout".into(),
+                    "30".into(),
+                ]
+                .into_iter()
+                .collect::<Vec<OsString>>();
+                h.stop_daemon(libc::SIGTERM);
+                h.start_daemon();
+            }
+        }
+        World {
+            kind,
+            h,
+            _server: server,
+        }
+    }
+
+    fn changed(&self) -> &'static str {
+        match self.kind {
+            Kind::Static => STATIC_CHANGED,
+            Kind::Bridge => BRIDGE_CHANGED,
+            Kind::Dhcp => DHCP_CHANGED,
+        }
+    }
+
+    /// Runs `command` to its end, whatever its exit status (a client
+    /// whose daemon died fails, which is what happens).
+    fn command(&self, command: Command) {
+        let h = &self.h;
+        let _: Out = match command {
+            Command::Up => run(h.ifup_cmd(&["-a"])),
+            Command::Down => run(h.ifdown_cmd(&["-a"])),
+            Command::Reload => run(h.client(&netconf_tests::bins().ifreload, &["-a"])),
+            Command::Lease(reason) => self.lease_event(reason).wait(),
+        };
+    }
+
+    /// dhclient's hook posting `reason` for the running dhclient, started.
+    fn lease_event(&self, reason: &str) -> Running {
+        let state: Value = serde_json::from_slice(
+            &fs::read(self.h.run_dir().join("state.json")).expect("the state file"),
+        )
+        .expect("state.json");
+        let cli0 = state["interfaces"]
+            .as_array()
+            .and_then(|list| list.iter().find(|r| r["phys"] == "cli0"))
+            .expect("cli0's record");
+        let dhcp = &cli0["stanzas"][0]["dhcp"];
+        let token = dhcp["token"].as_str().expect("a token").to_string();
+        let pid = dhcp["pid"].as_u64().expect("a pid") as u32;
+        let env = match reason {
+            "RENEW" => netconf_tests::renew_env(&netconf_tests::Renewal {
+                socket: &self.h.socket(),
+                iface: "cli0",
+                token: &token,
+                pid,
+                old: "198.18.0.100",
+                new: "198.18.0.100",
+                lease_secs: 600,
+            }),
+            _ => {
+                let fixture =
+                    netconf_tests::repo_root().join("hook-script/tests/fixtures/v4-03-EXPIRE.env");
+                let mut env = vec![(
+                    "NETCONF_SOCKET".to_string(),
+                    self.h.socket().to_string_lossy().into_owned(),
+                )];
+                for line in fs::read_to_string(fixture).unwrap().lines() {
+                    let Some((k, v)) = line.split_once('=') else {
+                        continue;
+                    };
+                    let v = match k {
+                        "NETCONF_TOKEN" => token.clone(),
+                        "pid" => pid.to_string(),
+                        "old_ip_address" => "198.18.0.100".into(),
+                        _ => v.to_string(),
+                    };
+                    if !k.contains("rfc3442") && !k.contains("host_name") {
+                        env.push((k.to_string(), v));
+                    }
+                }
+                env
+            }
+        };
+        let mut hook = std::process::Command::new(hook_path());
+        hook.env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir("/");
+        Running::spawn(hook)
+    }
+
+    /// The kernel as the comparison sees it: every link (kind, up, master,
+    /// mtu), the global addresses, netconf's routes and the default routes.
+    fn kernel(&self) -> String {
+        let ns = &self.h.ns;
+        let links: Vec<String> = ns
+            .ip_json(&["-d", "link", "show"])
+            .iter()
+            .map(|l| {
+                let master = l["master"].as_str().unwrap_or("-");
+                format!(
+                    "{} {} up={} master={master} mtu={}",
+                    l["ifname"].as_str().unwrap_or("?"),
+                    l["linkinfo"]["info_kind"].as_str().unwrap_or("-"),
+                    netconf_tests::has_flag(l, "UP"),
+                    l["mtu"]
+                )
+            })
+            .collect();
+        let defaults: Vec<String> = ["-4", "-6"]
+            .iter()
+            .flat_map(|f| ns.default_routes(f))
+            .map(|r| format!("{} via {} dev {}", r["dst"], r["gateway"], r["dev"]))
+            .collect();
+        format!(
+            "links {links:#?}\naddresses {:#?}\nnetconf routes {:#?}\ndefault routes {defaults:#?}",
+            ns.all_global_addrs(),
+            ns.netconf_routes()
+        )
+    }
+
+    /// How often each interface's hooks ran, by phase and family (the
+    /// `--all` calls, which every `ifup -a` makes, left out).
+    fn hooks(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for line in fs::read_to_string(self.h.path("hooks.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.contains(" --all "))
+        {
+            *counts.entry(line.to_string()).or_default() += 1;
+        }
+        counts
+    }
+
+    fn dhclients(&self) -> Vec<u32> {
+        processes_mentioning(
+            &self.h.ns,
+            &self.h.dir().to_string_lossy(),
+            Some("dhclient"),
+        )
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        kill_processes_mentioning(&self.h.ns, &self.h.dir().to_string_lossy());
+    }
+}
+
+/// What one run ended with.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    after_up: String,
+    after_down: String,
+}
+
+/// `command` (after what it needs first), the command again, `ifup -a`
+/// and `ifdown -a`; with `crash_at`, the daemon that runs the command
+/// has that crash point and is started again afterwards. `None` when the
+/// crash point was not reached.
+fn run_case(kind: Kind, command: Command, crash_at: Option<&str>) -> Option<(Outcome, World)> {
+    let mut w = World::new(kind);
+    if command != Command::Up {
+        w.command(Command::Up);
+    }
+    if command == Command::Reload {
+        w.h.write_interfaces(w.changed());
+    }
+    if let Some(point) = crash_at {
+        w.h.stop_daemon(libc::SIGTERM);
+        w.h.options.crash_at = Some(point.to_string());
+        w.h.start_daemon();
+    }
+    match command {
+        Command::Lease(reason) => {
+            // The hook waits for an answer; if the daemon dies, it posts
+            // the event again to the daemon that comes back (its retry
+            // window), as it does for dhclient.
+            let hook = w.lease_event(reason);
+            if crash_at.is_some() {
+                wait_until("the hook to be answered or netconfd to die", || {
+                    !w.h.daemon_alive() || !netconf_tests::process_alive(hook.pid())
+                });
+                let crashed = restart_if_crashed(&mut w);
+                hook.wait();
+                if !crashed {
+                    return None;
+                }
+            } else {
+                hook.wait();
+            }
+        }
+        _ => {
+            w.command(command);
+            if crash_at.is_some() && !restart_if_crashed(&mut w) {
+                return None;
+            }
+            w.command(command);
+        }
+    }
+    w.command(Command::Up);
+    let after_up = w.kernel();
+    w.command(Command::Down);
+    let after_down = w.kernel();
+    Some((
+        Outcome {
+            after_up,
+            after_down,
+        },
+        w,
+    ))
+}
+
+/// The daemon with the crash point is dead: a plain one starts. False if
+/// it is still alive (its crash point was not reached).
+fn restart_if_crashed(w: &mut World) -> bool {
+    // A SIGKILL takes effect at once, but the client may hear the socket
+    // close a moment before the process is gone.
+    let grace = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while w.h.daemon_alive() {
+        if std::time::Instant::now() > grace {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    w.h.stop_daemon(libc::SIGKILL);
+    w.h.options.crash_at = None;
+    w.h.start_daemon();
+    true
+}
+
+/// The crash points of `command` on `kind`, each compared with the run
+/// without a crash; with `until_unreached`, the points are tried in order
+/// until one is not reached (the command ran through).
+fn crash_at_each(kind: Kind, command: Command, points: &[String], until_unreached: bool) {
+    let (reference, w) = run_case(kind, command, None).expect("the run without a crash");
+    let reference_hooks = w.hooks();
+    drop(w);
+    let mut tried = 0;
+    for point in points {
+        let Some((outcome, w)) = run_case(kind, command, Some(point)) else {
+            if until_unreached {
+                break;
+            }
+            continue;
+        };
+        tried += 1;
+        assert_eq!(
+            outcome.after_up, reference.after_up,
+            "{kind:?} {command:?}, killed at {point}: the kernel after ifup -a differs"
+        );
+        assert_eq!(
+            outcome.after_down, reference.after_down,
+            "{kind:?} {command:?}, killed at {point}: the kernel after ifdown -a differs"
+        );
+        let hooks = w.hooks();
+        for (hook, times) in &hooks {
+            let without = reference_hooks.get(hook).copied().unwrap_or(0);
+            assert!(
+                *times <= without,
+                "{kind:?} {command:?}, killed at {point}: `{hook}` ran {times} times, \
+                 {without} without the crash\n{hooks:#?}"
+            );
+        }
+        assert!(
+            w.h.state().is_empty(),
+            "{point}: left in the state: {:?}",
+            w.h.state()
+        );
+        assert!(
+            w.dhclients().is_empty(),
+            "{point}: dhclients left: {:?}",
+            w.dhclients()
+        );
+    }
+    eprintln!("{kind:?} {command:?}: {tried} crash points tried");
+    assert!(tried > 0, "no crash point was reached");
+}
+
+/// `start:*#N` and `done:*#N` for every N until the command runs through.
+fn every_event(kind: Kind, command: Command) {
+    for when in ["start", "done"] {
+        let points: Vec<String> = (1..=80).map(|n| format!("{when}:*#{n}")).collect();
+        crash_at_each(kind, command, &points, true);
+    }
+}
+
+#[test]
+fn static_ifup() {
+    every_event(Kind::Static, Command::Up);
+}
+
+#[test]
+fn static_ifdown() {
+    every_event(Kind::Static, Command::Down);
+}
+
+#[test]
+fn static_ifreload() {
+    every_event(Kind::Static, Command::Reload);
+}
+
+#[test]
+fn bridge_ifup() {
+    every_event(Kind::Bridge, Command::Up);
+}
+
+#[test]
+fn bridge_ifdown() {
+    every_event(Kind::Bridge, Command::Down);
+}
+
+#[test]
+fn bridge_ifreload() {
+    every_event(Kind::Bridge, Command::Reload);
+}
+
+#[test]
+fn dhcp_ifup() {
+    every_event(Kind::Dhcp, Command::Up);
+}
+
+#[test]
+fn dhcp_ifdown() {
+    every_event(Kind::Dhcp, Command::Down);
+}
+
+#[test]
+fn dhcp_ifreload() {
+    every_event(Kind::Dhcp, Command::Reload);
+}
+
+#[test]
+fn dhcp_lease_events() {
+    let bound: Vec<String> = ["start:dhcp-BOUND", "done:dhcp-BOUND"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    crash_at_each(Kind::Dhcp, Command::Up, &bound, false);
+    for reason in ["RENEW", "EXPIRE"] {
+        let points: Vec<String> = ["start", "done"]
+            .iter()
+            .map(|w| format!("{w}:dhcp-{reason}"))
+            .collect();
+        crash_at_each(Kind::Dhcp, Command::Lease(reason), &points, false);
+    }
+}
