@@ -346,6 +346,42 @@ pub fn to_release(
     spec
 }
 
+/// The daemon was stopped (SIGSTOP, a debugger) and goes on: its
+/// dhclients may have renewed meanwhile, their hook giving up on the
+/// daemon after its retry window and dhclient keeping the lease. The
+/// newest lease of each lease file that ends later than the recorded one
+/// is applied as the RENEW it was.
+pub fn catch_up(d: &mut Dispatcher) {
+    let renewed: Vec<DhcpEventArgs> = d
+        .dhcp
+        .0
+        .iter()
+        .filter(|(key, client)| !key.1 && client.record.pid.is_some())
+        .filter_map(|(key, client)| {
+            let text = std::fs::read_to_string(client.spec.lease_file()).ok()?;
+            let env = dhclient::leases::latest(&text, &key.0, "RENEW")?;
+            let expiry = dhclient::parse_event(&env).ok()?.new_v4()?.expiry?;
+            let recorded = client
+                .record
+                .info
+                .as_ref()
+                .and_then(|i| i["expiry"].as_u64());
+            (recorded < Some(expiry)).then(|| DhcpEventArgs {
+                token: client.record.token.clone(),
+                interface: key.0.clone(),
+                reason: "RENEW".into(),
+                env,
+            })
+        })
+        .collect();
+    for args in renewed {
+        info!(iface = %args.interface, "a lease renewed while netconfd was stopped: applied now");
+        if let Err(f) = event(d, &args) {
+            warn!(iface = %args.interface, "catching up on the lease: {}", f.message);
+        }
+    }
+}
+
 /// Seconds since the epoch, for `status`.
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -485,7 +521,10 @@ fn record_lease(d: &mut Dispatcher, key: &Key) {
 
 /// dhclient died on its own: the lease file lets a new one REBOOT into the
 /// same address. Waits 1 s, 2 s, 4 s... up to a minute between attempts.
-pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, success: bool, status: &str) {
+/// `(success, by_itself)`: it exited with status 0; it exited with a
+/// status (not killed by a signal).
+pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, how: (bool, bool), status: &str) {
+    let (success, by_itself) = how;
     let iface = key.0.as_str();
     let Some(client) = d.dhcp.0.get_mut(key) else {
         return;
@@ -511,12 +550,18 @@ pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, success: bool, status: &s
         return;
     }
     warn!(iface, pid, "dhclient exited: {status}");
-    if let Some(waiter) = client.waiter.take() {
+    // One that gave up by itself before its first lease (a bad option, a
+    // missing interface) will not do better: the ifup fails, naming it.
+    // One that was killed starts again, as later on, while the ifup waits.
+    if by_itself && client.waiter.is_some() {
+        let waiter = client.waiter.take();
         let f = Failure::new(
             ErrorCode::Internal,
             format!("dhclient on {iface} exited before a lease: {status}"),
         );
-        d.complete(waiter, Err(f));
+        if let Some(waiter) = waiter {
+            d.complete(waiter, Err(f));
+        }
         return;
     }
     let after = Duration::from_secs(1u64 << client.respawns.min(6)).min(Duration::from_secs(60));

@@ -335,10 +335,12 @@ impl Dispatcher {
                 key,
                 pid,
                 success,
+                by_itself,
                 status,
-            } => crate::dhcp::exited(self, &key, pid, success, &status),
+            } => crate::dhcp::exited(self, &key, pid, (success, by_itself), &status),
             Message::RespawnDue { key } => crate::dhcp::respawn_due(self, &key),
             Message::Reload => crate::reload::start(self, None, ReloadArgs::default()),
+            Message::Continued => crate::dhcp::catch_up(self),
             Message::Kernel => {
                 let events = match self.kernel.as_mut() {
                     Ok(k) => {

@@ -298,10 +298,11 @@ fn tell_manager(notifier: &notify::Notifier, state: &str) {
 /// without touching the network.
 async fn signals(queue: queue::Sender) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut cont)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
+        signal(SignalKind::from_raw(libc::SIGCONT)),
     ) else {
         error!("cannot install signal handlers; stop netconfd with SIGKILL");
         return std::future::pending().await;
@@ -312,6 +313,9 @@ async fn signals(queue: queue::Sender) {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 let _ = queue.send(Message::Reload);
+            }
+            _ = cont.recv() => {
+                let _ = queue.send(Message::Continued);
             }
         }
     }

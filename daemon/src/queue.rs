@@ -43,12 +43,17 @@ pub enum Message {
         pid: u32,
         /// It exited by itself with status 0.
         success: bool,
+        /// It exited by itself (with a status), not killed by a signal.
+        by_itself: bool,
         status: String,
     },
     /// The backoff after a dhclient died has passed: start it again if wanted.
     RespawnDue { key: (String, bool) },
     /// SIGHUP: read the configuration again and apply what changed.
     Reload,
+    /// SIGCONT: the daemon was stopped; what happened meanwhile is caught
+    /// up on (leases renewed without it).
+    Continued,
     /// Kernel notifications are waiting on the monitor socket.
     Kernel,
     /// Look again whether udev is done with a new link (hotplug).

@@ -24,10 +24,12 @@ pub async fn run_jobs(mut jobs: UnboundedReceiver<(EventId, Job)>, queue: Sender
 async fn run_job(event: EventId, job: Job, queue: Sender) {
     if let Job::WatchDhclient { key, pid } = job {
         watch_exit(pid).await;
+        // Not our child: how it ended is not known.
         let _ = queue.send(Message::DhclientExited {
             key,
             pid,
             success: false,
+            by_itself: false,
             status: "exited".into(),
         });
         return;
@@ -124,14 +126,15 @@ fn start_dhclient(spec: Dhclient, queue: &Sender) -> Result<JobOutput, JobError>
     let queue = queue.clone();
     let key = spec.key();
     tokio::task::spawn_blocking(move || {
-        let (success, status) = match child.wait() {
-            Ok(s) => (s.success(), s.to_string()),
-            Err(e) => (false, e.to_string()),
+        let (success, by_itself, status) = match child.wait() {
+            Ok(s) => (s.success(), s.code().is_some(), s.to_string()),
+            Err(e) => (false, false, e.to_string()),
         };
         let _ = queue.send(Message::DhclientExited {
             key,
             pid,
             success,
+            by_itself,
             status,
         });
     });

@@ -8,6 +8,7 @@
 //! [`parse_event`].
 
 mod env;
+pub mod leases;
 
 pub use env::parse_event;
 

@@ -91,6 +91,12 @@ struct World {
 
 impl World {
     fn new(kind: Kind) -> World {
+        World::with_lease(kind, "10m")
+    }
+
+    /// A world whose DHCP server gives leases of `lease` (`2m`: dnsmasq's
+    /// shortest, renewed after a minute).
+    fn with_lease(kind: Kind, lease: &str) -> World {
         let mut h = Harness::new();
         for dir in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
             h.write_hook(dir, "log", HOOK);
@@ -115,10 +121,8 @@ impl World {
                 srv.ip(&["addr", "add", "198.18.0.1/24", "dev", "srv0"]);
                 srv.ip(&["link", "set", "srv0", "up"]);
                 // One address to give: the same lease whatever the run.
-                let options = [
-                    "--dhcp-range=198.18.0.100,198.18.0.100,255.255.255.0,10m",
-                    "--dhcp-option=option:router,198.18.0.1",
-                ];
+                let range = format!("--dhcp-range=198.18.0.100,198.18.0.100,255.255.255.0,{lease}");
+                let options = [range.as_str(), "--dhcp-option=option:router,198.18.0.1"];
                 let dnsmasq = DhcpServer::start(&srv, "srv0", h.dir(), "dnsmasq", &options);
                 server = Some((dnsmasq, srv));
                 fs::write(h.path("resolv.conf"), "").unwrap();
@@ -476,4 +480,262 @@ fn dhcp_lease_events() {
             .collect();
         crash_at_each(Kind::Dhcp, Command::Lease(reason), &points, false);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Other faults: a dhclient killed, the file changing under a request, hooks
+// that misbehave, an ifdown during a slow ifup.
+
+/// A dhclient killed (SIGKILL, from its own `-sf` script, once) as it runs
+/// its script for `reason`: netconfd starts another, which gets the lease;
+/// `ifdown` then leaves nothing.
+fn dhclient_killed_at(reason: &str) {
+    let mut w = World::new(Kind::Dhcp);
+    let marker = w.h.path(&format!("killed-{reason}"));
+    let wrapper = w.h.path("kill-hook");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n\
+             if [ \"$reason\" = {reason} ] && [ ! -e {m} ]; then\n\
+               : > {m}; kill -9 $PPID; exit 0\n\
+             fi\n\
+             exec {hook}\n",
+            m = marker.display(),
+            hook = hook_path().display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let at =
+        w.h.options
+            .extra
+            .iter()
+            .position(|a| a == "--dhcp-hook")
+            .unwrap();
+    w.h.options.extra[at + 1] = wrapper.into_os_string();
+    w.h.stop_daemon(libc::SIGTERM);
+    w.h.start_daemon();
+
+    let out = run(w.h.ifup_cmd(&["cli0"]));
+    if reason == "RELEASE" {
+        out.assert_ok();
+        run(w.h.ifdown_cmd(&["cli0"])).assert_ok();
+    } else {
+        out.assert_ok();
+        assert!(
+            marker.exists(),
+            "dhclient never ran its script for {reason}"
+        );
+        assert!(
+            w.h.ns.global_addrs("cli0").contains("198.18.0.100/24"),
+            "no lease after dhclient was killed at {reason}"
+        );
+        assert_eq!(w.dhclients().len(), 1, "{:?}", w.dhclients());
+        run(w.h.ifdown_cmd(&["cli0"])).assert_ok();
+    }
+    assert!(
+        marker.exists(),
+        "dhclient never ran its script for {reason}"
+    );
+    assert!(w.h.ns.global_addrs("cli0").is_empty());
+    assert!(w.h.state().is_empty());
+    wait_until("the dhclients to be gone", || w.dhclients().is_empty());
+}
+
+#[test]
+fn a_dhclient_killed_at_preinit_is_started_again() {
+    dhclient_killed_at("PREINIT");
+}
+
+#[test]
+fn a_dhclient_killed_at_bound_is_started_again() {
+    dhclient_killed_at("BOUND");
+}
+
+#[test]
+fn a_dhclient_killed_at_release_leaves_nothing() {
+    dhclient_killed_at("RELEASE");
+}
+
+/// The request reads the file once: a hook that rewrites it changes
+/// nothing of this `ifup`, and `ifdown` takes out what was put in.
+#[test]
+fn the_file_changing_during_a_request_changes_nothing_of_it() {
+    let w = World::new(Kind::Static);
+    let file = w.h.path("interfaces");
+    w.h.write_hook(
+        "if-pre-up.d",
+        "rewrite",
+        &format!(
+            "#!/bin/sh\nsed -i 's/198.51.100.10/198.51.100.20/' {}\n",
+            file.display()
+        ),
+    );
+    run(w.h.ifup_cmd(&["v0"])).assert_ok();
+    assert!(fs::read_to_string(&file).unwrap().contains("198.51.100.20"));
+    assert!(w.h.ns.global_addrs("v0").contains("198.51.100.10/24"));
+    run(w.h.ifdown_cmd(&["v0"])).assert_ok();
+    assert!(
+        w.h.ns.global_addrs("v0").is_empty(),
+        "{:?}",
+        w.h.ns.global_addrs("v0")
+    );
+    assert!(w.h.ns.netconf_routes().is_empty());
+}
+
+/// A hook that leaves a child running (holding its output) is over when
+/// it exits; one that closes its output early is fine too.
+#[test]
+fn hooks_that_leave_children_or_close_their_output_do_not_hold_the_ifup() {
+    let mut w = World::new(Kind::Static);
+    w.h.options.hook_timeout = Some(20);
+    w.h.stop_daemon(libc::SIGTERM);
+    w.h.start_daemon();
+    let pid_file = w.h.path("child.pid");
+    w.h.write_hook(
+        "if-up.d",
+        "leave-a-child",
+        &format!(
+            "#!/bin/sh\nsleep 60 &\necho $! > {}\necho started\n",
+            pid_file.display()
+        ),
+    );
+    w.h.write_hook(
+        "if-up.d",
+        "zz-close-output",
+        "#!/bin/sh\nexec 1>&-\necho closed >&2\n",
+    );
+    let out = run(w.h.ifup_cmd(&["v0"]));
+    let child: Option<i32> = fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse().ok());
+    if let Some(pid) = child {
+        // SAFETY: kill has no memory-safety preconditions; the sleep our
+        // hook started, by the PID it wrote.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    out.assert_ok();
+    out.assert_output_contains("started");
+    out.assert_output_contains("closed");
+    assert!(w.h.ns.global_addrs("v0").contains("198.51.100.10/24"));
+}
+
+/// An `ifdown` that comes while the `ifup` of the same interface runs
+/// waits for it, then takes it down: nothing is left.
+#[test]
+fn an_ifdown_during_a_slow_ifup_waits_for_it() {
+    let w = World::new(Kind::Static);
+    let gate = w.h.path("gate");
+    w.h.write_hook(
+        "if-pre-up.d",
+        "slow",
+        &format!(
+            "#!/bin/sh\ni=0\nwhile [ ! -e {} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\n",
+            gate.display()
+        ),
+    );
+    let up = Running::spawn(w.h.ifup_cmd(&["v0"]));
+    wait_until("the ifup to wait in its hook", || {
+        w.h.daemon_log().contains("if-pre-up.d/slow")
+    });
+    let down = Running::spawn(w.h.ifdown_cmd(&["v0"]));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        netconf_tests::process_alive(down.pid()),
+        "the ifdown did not wait for the ifup"
+    );
+    fs::write(&gate, "").unwrap();
+    up.wait().assert_ok();
+    down.wait().assert_ok();
+    assert!(w.h.ns.global_addrs("v0").is_empty());
+    assert!(!w.h.ns.is_up("v0"));
+    assert!(w.h.state().is_empty());
+}
+
+/// netconfd stopped (SIGSTOP) for longer than the hook's retry window while
+/// dhclient renews: dhclient keeps its lease (the hook gives up and exits
+/// 0), and the daemon, continued, applies the renewal from the lease file.
+#[test]
+fn a_renewal_while_netconfd_is_stopped_is_caught_up_on() {
+    let mut w = World::with_lease(Kind::Dhcp, "2m");
+    // The hook waits 5 s for a daemon that took its event and says nothing
+    // (60 s by default: more than half of dnsmasq's shortest lease).
+    let wrapper = w.h.path("impatient-hook");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nNETCONF_HOOK_TIMEOUT_MS=5000 exec {}\n",
+            hook_path().display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let at =
+        w.h.options
+            .extra
+            .iter()
+            .position(|a| a == "--dhcp-hook")
+            .unwrap();
+    w.h.options.extra[at + 1] = wrapper.into_os_string();
+    w.h.stop_daemon(libc::SIGTERM);
+    w.h.start_daemon();
+    run(w.h.ifup_cmd(&["cli0"])).assert_ok();
+    let pid = w.h.daemon_pid().expect("netconfd");
+    let dhclient = w.dhclients();
+    assert_eq!(dhclient.len(), 1, "{dhclient:?}");
+    let leases = fs::read_dir(w.h.path("lib"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".leases"))
+        .expect("dhclient's lease file");
+    let before = fs::read_to_string(&leases).unwrap();
+    let expiry = || -> u64 {
+        let mut conn = w.h.connect();
+        let s = conn.request(r#"{"version":1,"id":1,"op":"status","args":{"iface":"cli0"}}"#);
+        s["result"]["interfaces"][0]["dhcp"][0]["lease"]["expiry"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let first = expiry();
+
+    // SAFETY: kill has no memory-safety preconditions; our own daemon.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) };
+    // dhclient renews after half the lease (a minute), waits for its hook
+    // (5 s), then writes the lease down.
+    let renewed = std::time::Instant::now() + std::time::Duration::from_secs(110);
+    while fs::read_to_string(&leases).unwrap_or_default() == before {
+        assert!(
+            std::time::Instant::now() < renewed,
+            "dhclient did not renew within 110 s (safety net)"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+    assert_eq!(w.dhclients(), dhclient, "dhclient was replaced");
+    wait_until("netconfd to apply the renewal", || expiry() > first);
+    let addr = w.h.ns.ip_json(&["-4", "addr", "show", "dev", "cli0"]);
+    let valid = addr[0]["addr_info"][0]["valid_life_time"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        valid > 90,
+        "the address's lifetime was not refreshed: {valid} s left"
+    );
+    assert!(w
+        .h
+        .daemon_log()
+        .contains("a lease renewed while netconfd was stopped"));
+    run(w.h.ifdown_cmd(&["cli0"])).assert_ok();
+    assert!(w.h.ns.global_addrs("cli0").is_empty());
 }

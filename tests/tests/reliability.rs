@@ -7,7 +7,7 @@
 //! (VmRSS); the bounds are generous: what they catch is growth with the
 //! number of lines, not a few pages.
 
-use netconf_tests::{private_mounts, run, sh_quote, wait_until, Harness, WAIT_TIMEOUT};
+use netconf_tests::{private_mounts, run, sh_quote, wait_until, Harness, RawConn, WAIT_TIMEOUT};
 use serde_json::Value;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -338,4 +338,162 @@ fn clients_beyond_the_descriptor_limit_are_refused_and_root_is_still_served() {
     });
     reply.assert_ok();
     assert!(reply.stdout.contains("\"type\":\"ok\""), "{reply}");
+}
+
+// ---------------------------------------------------------------------------
+// 4. load
+
+/// Raises this process's soft RLIMIT_NOFILE to at least `want` (within the
+/// hard limit): a test holding a thousand connections needs the descriptors.
+fn descriptors(want: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write one rlimit we own.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        if limit.rlim_cur < want {
+            limit.rlim_cur = want.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+fn open_fds(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// 1000 clients at once (`status`, `monitor`, and an `ifup` or `ifdown` of
+/// each of 100 interfaces), twice over: every one answered, the kernel as
+/// the last requests asked, and the daemon, once they are gone, back to its
+/// descriptors and to the size it had after the first round (the first
+/// round grows the allocator's and tokio's tables to what such a crowd
+/// needs; a leak would grow it again).
+#[test]
+fn a_thousand_clients_at_once() {
+    const IFACES: usize = 100;
+    descriptors(4096);
+    let h = Harness::new();
+    let mut file = String::new();
+    let mut batch = String::new();
+    for i in 0..IFACES {
+        batch.push_str(&format!(
+            "link add l{i} type veth peer name l{i}p\nlink set l{i}p up\n"
+        ));
+        file.push_str(&format!(
+            "iface l{i} inet static\n    address 198.18.{}.{}/24\n",
+            i / 200,
+            i % 200 + 1
+        ));
+    }
+    h.ns.batch(&batch);
+    h.write_interfaces(&file);
+    let pid = daemon_pid(&h);
+    let r = h.connect().request(r#"{"version":1,"id":1,"op":"ping"}"#);
+    assert_eq!(r["type"], "ok");
+    let (cold, idle_fds) = (rss_kib(pid), open_fds(pid));
+    let mut after_first = 0;
+    for round in 1..=2 {
+        for (op, up) in [("ifup", true), ("ifdown", false)] {
+            crowd(&h, op);
+            for i in 0..IFACES {
+                let addrs = h.ns.global_addrs(&format!("l{i}"));
+                assert_eq!(addrs.is_empty(), !up, "l{i} after the {op}s: {addrs:?}");
+            }
+        }
+        let r = h.connect().request(r#"{"version":1,"id":1,"op":"ping"}"#);
+        assert_eq!(r["type"], "ok");
+        let settled = |limit: u64| rss_kib(pid) < limit && open_fds(pid) <= idle_fds;
+        if round == 1 {
+            wait_until("netconfd's descriptors to be back", || settled(u64::MAX));
+            after_first = rss_kib(pid);
+        } else {
+            wait_until(
+                "netconfd to be back to its size after the first round",
+                || settled(after_first + 1024),
+            );
+        }
+        eprintln!(
+            "after round {round}: VmRSS {} KiB (cold {cold}), {} descriptors (idle {idle_fds})",
+            rss_kib(pid),
+            open_fds(pid)
+        );
+    }
+}
+
+/// 1000 clients connect and send before any reads: 800 `status`, 100
+/// `monitor`, 100 `op` of one interface each; every one is answered.
+fn crowd(h: &Harness, op: &str) {
+    let mut conns: Vec<(UnixStream, String)> = (0..1000)
+        .map(|i| {
+            let line = match i % 10 {
+                0 => format!(
+                    r#"{{"version":1,"id":{},"op":"{op}","args":{{"targets":["l{}"]}}}}"#,
+                    i + 1,
+                    i / 10
+                ),
+                1 => r#"{"version":1,"id":1,"op":"monitor"}"#.to_string(),
+                _ => format!(r#"{{"version":1,"id":{},"op":"status"}}"#, i + 1),
+            };
+            let mut s = UnixStream::connect(h.socket()).expect("connecting");
+            s.write_all(format!("{line}\n").as_bytes())
+                .expect("sending");
+            (s, line)
+        })
+        .collect();
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for chunk in conns.chunks_mut(50) {
+            scope.spawn(move || {
+                for (s, line) in chunk {
+                    s.set_read_timeout(Some(WAIT_TIMEOUT)).unwrap();
+                    let monitor = line.contains("\"monitor\"");
+                    let mut reader = BufReader::new(&*s);
+                    loop {
+                        let mut reply = String::new();
+                        let n = reader.read_line(&mut reply).expect("a reply (safety net)");
+                        assert!(n > 0, "no answer to {line}");
+                        let v: Value = serde_json::from_str(&reply).expect("JSON");
+                        if monitor && v["step"] == "monitor" {
+                            break;
+                        }
+                        if v["type"] != "progress" {
+                            assert_eq!(v["type"], "ok", "{line}: {v}");
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    eprintln!("1000 clients ({op}) answered in {:?}", started.elapsed());
+}
+
+/// Ten thousand connections, one after another: no descriptor and no
+/// memory left behind.
+#[test]
+fn ten_thousand_connections_leave_nothing_behind() {
+    let h = Harness::new();
+    let pid = daemon_pid(&h);
+    let ping = |i: usize| {
+        let mut c = RawConn::connect(&h.socket());
+        let r = c.request(&format!(r#"{{"version":1,"id":{},"op":"ping"}}"#, i + 1));
+        assert_eq!(r["type"], "ok", "{r}");
+    };
+    for i in 0..100 {
+        ping(i);
+    }
+    let (fds, rss) = (open_fds(pid), rss_kib(pid));
+    for i in 0..10_000 {
+        ping(i);
+    }
+    wait_until("netconfd's descriptors and memory to settle", || {
+        open_fds(pid) <= fds && rss_kib(pid) < rss + 1024
+    });
+    eprintln!(
+        "after 10,000 connections: {} descriptors (was {fds}), VmRSS {} KiB (was {rss})",
+        open_fds(pid),
+        rss_kib(pid)
+    );
 }
