@@ -391,4 +391,24 @@ mod tests {
         );
         assert_eq!(ErrorReply::new(ErrorCode::Busy, "busy").to_string(), "busy");
     }
+
+    /// Found by `scripts/fuzz` (ctlsock_frame): a number that is no `u64`
+    /// is read as an `f64`; serde_json without `float_roundtrip` printed this
+    /// one as `1.8400000000081002e20` and read that back a unit in the last
+    /// place off, so a client that decodes a reply and prints it again
+    /// (`netconfctl status --json`) would change the daemon's numbers. The
+    /// line is the fuzzer's.
+    #[test]
+    fn numbers_survive_decode_and_encode() {
+        let line = r#"{"id":7,"type":"ok","result":184000000000810016996}"#;
+        let reply: Response = serde_json::from_str(line).unwrap();
+        let again: Response = serde_json::from_slice(&crate::encode(&reply)).unwrap();
+        assert_eq!(again, reply);
+        assert_eq!(
+            reply.body,
+            Body::Ok {
+                result: json!(1.8400000000081002e20)
+            }
+        );
+    }
 }

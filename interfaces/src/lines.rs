@@ -175,6 +175,12 @@ mod tests {
     fn continuation_at_end_of_file() {
         assert_eq!(lines("auto a\\"), vec![("auto a".into(), 1, 2)]);
         assert_eq!(lines("auto a\n\\"), vec![("auto a".into(), 1, 1)]);
+        // Each trailing backslash at the end counts a line, as get_line's
+        // loop does (Debian's ifquery reports line 3 and line 5 for these,
+        // the inputs with which scripts/fuzz found it).
+        let at_end = |b: &[u8]| Lines::new(b).map(|l| (l.first, l.last)).collect::<Vec<_>>();
+        assert_eq!(at_end(b"\x0e%\\\\"), [(1, 3)]);
+        assert_eq!(at_end(b"\xbf\\\\\\\\\n\n"), [(1, 5)]);
     }
 
     #[test]

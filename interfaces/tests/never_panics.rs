@@ -2,7 +2,9 @@
 //! loses track of where a problem is, and what it builds survives a JSON
 //! round trip.
 
-use netconf_interfaces::{parse_bytes, InterfacesFile, ParseOptions, Parsed, Severity};
+use netconf_interfaces::{
+    parse_bytes, DiagnosticKind, InterfacesFile, ParseOptions, Parsed, Severity,
+};
 use proptest::prelude::*;
 
 /// Valid files to mutate, covering every kind of line the parser knows.
@@ -15,22 +17,38 @@ const SEEDS: &[&str] = &[
     "iface t0 inet tunnel\n  mode gre\n  endpoint 198.18.0.1\n  address 198.18.1.1\n  netmask 255.255.255.0\niface s0 inet6 6to4\n  local 198.51.100.7\nauto t0 s0\n",
 ];
 
+/// A bound on the line numbers Debian can report for `input`: its physical
+/// lines, plus one for each backslash in it. At the end of the file,
+/// ifupdown's `get_line` counts a line for every trailing backslash it
+/// removes, though no line follows (a file of `x\\` and no newline has an
+/// error at line 3), and a continuation can carry backslashes across empty
+/// lines to the end.
+fn max_line(input: &[u8]) -> u32 {
+    let physical = input.split(|&b| b == b'\n').count();
+    let backslashes = input.iter().filter(|&&b| b == b'\\').count();
+    u32::try_from(physical + backslashes).unwrap_or(u32::MAX)
+}
+
 fn check(parsed: &Parsed, input: &[u8]) {
-    let physical_lines = input.split(|&b| b == b'\n').count() as u32;
+    let max_line = max_line(input);
     for d in parsed.errors() {
         let loc = d
             .location
             .unwrap_or_else(|| panic!("error without a location: {d:?}"));
         assert!(loc.line >= 1, "line 0 in {d:?}");
         if loc.file == 0 {
-            // A trailing backslash at the end counts one line more, as in Debian.
-            assert!(loc.line <= physical_lines + 1, "line past the end in {d:?}");
+            assert!(loc.line <= max_line, "line past the end in {d:?}");
         }
         assert!(!d.report(&parsed.config).is_empty());
         assert!(!d.debian_text(&parsed.config).is_empty());
     }
+    // A sourced file that cannot be read is located at the line that sources
+    // it, but Debian only stops reading that file, as for its other errors.
     let main_file_error = parsed.diagnostics.iter().any(|d| {
-        d.debian_prints && d.severity() == Severity::Error && d.location.map(|l| l.file) == Some(0)
+        d.debian_prints
+            && d.severity() == Severity::Error
+            && d.location.map(|l| l.file) == Some(0)
+            && !matches!(d.kind, DiagnosticKind::ReadFailed { .. })
     });
     assert_eq!(
         parsed.rejected, main_file_error,
@@ -150,4 +168,57 @@ fn seeds_are_valid() {
             parsed.diagnostics
         );
     }
+}
+
+/// Found by `scripts/fuzz` (interfaces_bytes; the first two inputs are its
+/// reproducers): each backslash that ends the file counts a line, as in
+/// Debian's `get_line` (its `ifquery` reports each of these at the same
+/// line), so an error may lie past the last physical line plus one, also
+/// after empty lines. The parser was right; the bound in `check` was not.
+#[test]
+fn trailing_backslashes_count_lines() {
+    for (input, line) in [
+        (&b"\x0e%\\\\"[..], 3),
+        (b"\xbf\\\\\\\\\n\n", 5),
+        (b"x\\\\\\", 4),
+        (b"x\\\\\n", 3),
+        (b"a\\\n\\\\", 4),
+        (b"x\\\\\0yz", 3),
+    ] {
+        let parsed = parse(input);
+        let error = parsed.errors().next().expect("misplaced option");
+        assert_eq!(error.location.map(|l| l.line), Some(line), "{input:?}");
+        check(&parsed, input);
+    }
+}
+
+/// Found by `scripts/fuzz` (interfaces_bytes, after 3.3 million runs): a
+/// `source` line naming a directory (there `$@`, which glibc's `wordexp`
+/// expands to the process's own arguments, among them libFuzzer's corpus
+/// directory) fails to read with an error located at the `source` line of
+/// the main file; Debian prints `DIR: Is a directory` and reads on, so the
+/// configuration is not rejected. The parser was right; `check` counted the
+/// error as one of the main file.
+#[test]
+fn unreadable_sourced_file_does_not_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = format!(
+        "source {}\nauto eth0\niface eth0 inet manual\n",
+        dir.path().display()
+    );
+    let parsed = parse(input.as_bytes());
+    assert!(!parsed.rejected);
+    assert!(
+        parsed
+            .errors()
+            .any(|d| matches!(d.kind, DiagnosticKind::ReadFailed { .. })
+                && d.location.map(|l| (l.file, l.line)) == Some((0, 1))),
+        "{:?}",
+        parsed.diagnostics
+    );
+    check(&parsed, input.as_bytes());
+    // The fuzzer's input as it was; what `$@` names depends on the process.
+    let found = b"#:rce @DIRPrce /th5 /th5 inet al\nsource /th5 i souzArcce.d/*source @DIR@\n\
+        source /th5 inet al\nsource /th5$@\nsource /tipxinet al\n";
+    check(&parse(found), found);
 }

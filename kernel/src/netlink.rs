@@ -36,7 +36,7 @@ pub use kinds::{
     BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
     NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
 };
-pub use monitor::{Event, Monitor};
+pub use monitor::{decode_notifications, Event, Monitor};
 pub use sysctl::{get_ipv6_conf, set_ipv6_conf, shares_network_namespace};
 
 use socket::Socket;

@@ -4,13 +4,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use netlink_packet_core::{NlasIterator, Parseable, ParseableParametrized};
+use netlink_packet_core::{NlaBuffer, NlasIterator, Parseable, ParseableParametrized};
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags as WireAddressFlags, AddressHeader, AddressHeaderFlags,
     AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{
-    LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo, LinkMessage,
+    InfoKind, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteLwEnCapType, RouteMessage,
@@ -360,10 +360,7 @@ pub(super) fn decode_link(kind: u16, payload: &[u8]) -> Result<Option<Link>, Str
     if kind != RTM_NEWLINK && kind != RTM_DELLINK {
         return Ok(None);
     }
-    let msg = match LinkMessage::parse(payload) {
-        Ok(msg) => msg,
-        Err(_) => lenient_link(payload)?,
-    };
+    let msg = link_message(payload)?;
     // The bridge announces its ports' bridge state in the same group, as
     // link messages of family AF_BRIDGE, and says RTM_DELLINK when a port
     // merely leaves the bridge. They describe a port, not the link: taken
@@ -411,25 +408,110 @@ pub(super) fn decode_link(kind: u16, payload: &[u8]) -> Result<Option<Link>, Str
     Ok(Some(link))
 }
 
-fn lenient_link(payload: &[u8]) -> Result<LinkMessage, String> {
+// The link attributes `decode_link` reads (linux/if_link.h).
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+const IFLA_LINK: u16 = 5;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+
+/// The kinds whose `IFLA_INFO_DATA` [`super::links`] reads.
+const DATA_KINDS: &[&str] = &["bridge", "bond", "vlan", "macvlan", "vxlan"];
+
+/// A link message with only the attributes `decode_link` reads, each
+/// decoded alone: one the crate cannot parse is skipped, not fatal.
+///
+/// The others never reach netlink-packet-route, nor does the
+/// `IFLA_INFO_DATA` of a kind netconf does not read (nor port data or
+/// statistics): some of its parsers panic on malformed input instead of
+/// failing (bareudp's `IFLA_BAREUDP_SRCPORT_MIN` of the wrong length, found
+/// by fuzzing), and in the daemon a panic is an abort.
+fn link_message(payload: &[u8]) -> Result<LinkMessage, String> {
     let header = LinkHeader::parse(payload).map_err(|e| e.to_string())?;
     let mut msg = LinkMessage::default();
     let mut skipped = Vec::new();
     for nla in NlasIterator::new(payload.get(LINK_HEADER_LEN..).unwrap_or_default()) {
         // A broken attribute length leaves the rest unreadable.
         let Ok(nla) = nla else { break };
-        match LinkAttribute::parse_with_param(&nla, header.interface_family) {
+        let attr = match nla.kind() {
+            IFLA_LINKINFO => link_info(nla.value()).map(LinkAttribute::LinkInfo),
+            IFLA_ADDRESS | IFLA_IFNAME | IFLA_MTU | IFLA_LINK | IFLA_MASTER => {
+                LinkAttribute::parse_with_param(&nla, header.interface_family)
+                    .map_err(|e| e.to_string())
+            }
+            _ => continue,
+        };
+        match attr {
             Ok(attr) => msg.attributes.push(attr),
             Err(_) => skipped.push(nla.kind()),
         }
     }
-    tracing::debug!(
-        ifindex = header.index,
-        ?skipped,
-        "link message decoded without the attributes netlink-packet-route could not parse"
-    );
+    if !skipped.is_empty() {
+        tracing::debug!(
+            ifindex = header.index,
+            ?skipped,
+            "link message decoded without the attributes netlink-packet-route could not parse"
+        );
+    }
     msg.header = header;
     Ok(msg)
+}
+
+/// `IFLA_LINKINFO`: the kind, and the kind's data for [`DATA_KINDS`] (the
+/// kind alone when its data cannot be parsed).
+fn link_info(nest: &[u8]) -> Result<Vec<LinkInfo>, String> {
+    let mut kind = None;
+    let mut data = None;
+    for nla in NlasIterator::new(nest) {
+        let nla = nla.map_err(|e| format!("IFLA_LINKINFO: {e}"))?;
+        match nla.kind() {
+            IFLA_INFO_KIND => {
+                let value = nla.value();
+                let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
+                kind = Some(String::from_utf8_lossy(&value[..end]).into_owned());
+            }
+            IFLA_INFO_DATA => data = Some(nla.value().to_vec()),
+            _ => {}
+        }
+    }
+    let Some(kind) = kind else {
+        return Ok(Vec::new());
+    };
+    let just_kind = vec![LinkInfo::Kind(InfoKind::from(kind.as_str()))];
+    let Some(data) = data.filter(|_| DATA_KINDS.contains(&kind.as_str())) else {
+        return Ok(just_kind);
+    };
+    // Only the kind and its data, nested again, go to the crate.
+    let mut nest = nla_bytes(IFLA_INFO_KIND, kind.as_bytes());
+    nest.extend(nla_bytes(IFLA_INFO_DATA, &data));
+    let outer = nla_bytes(IFLA_LINKINFO, &nest);
+    let parsed = NlaBuffer::new_checked(&outer[..])
+        .map_err(|e| e.to_string())
+        .and_then(|nla| {
+            LinkAttribute::parse_with_param(&nla, AddressFamily::Unspec).map_err(|e| e.to_string())
+        });
+    match parsed {
+        Ok(LinkAttribute::LinkInfo(infos)) => Ok(infos),
+        Ok(_) | Err(_) => Ok(just_kind),
+    }
+}
+
+/// One attribute (length, type, value, padding to 4 bytes); an empty one
+/// when the value does not fit its 16-bit length, which the caller's parse
+/// then refuses.
+fn nla_bytes(kind: u16, value: &[u8]) -> Vec<u8> {
+    let Ok(len) = u16::try_from(value.len() + 4) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(value.len() + 7);
+    out.extend_from_slice(&len.to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(value);
+    out.resize(out.len().next_multiple_of(4), 0);
+    out
 }
 
 /// Decodes RTM_NEWADDR/RTM_DELADDR of IPv4 and IPv6; other messages are
@@ -798,6 +880,41 @@ mod tests {
         assert!(decode_link(kind, &bytes[..8]).is_err());
         // Messages of other types are skipped.
         assert_eq!(decode_link(RTM_NEWADDR, &bytes).unwrap(), None);
+    }
+
+    /// Found by `scripts/fuzz` (netlink_events; its datagram is in
+    /// `monitor.rs`'s tests): netlink-packet-route 0.34 panics on a bareudp
+    /// link whose `IFLA_BAREUDP_SRCPORT_MIN` is not 2 bytes. Data of kinds
+    /// netconf does not read is no longer handed to it, and data it cannot
+    /// parse leaves the kind known.
+    #[test]
+    fn link_data_is_parsed_only_for_the_kinds_read() {
+        let mut msg = LinkMessage::default();
+        msg.header.index = 7;
+        msg.attributes.push(LinkAttribute::IfName("bu0".into()));
+        let (kind, bytes) = emit(&RouteNetlinkMessage::NewLink(msg));
+        let with_info = |info_kind: &[u8; 8], data: &[u8]| {
+            let mut nest = nla_bytes(IFLA_INFO_KIND, info_kind);
+            nest.extend(nla_bytes(IFLA_INFO_DATA, data));
+            let mut bytes = bytes.clone();
+            bytes.extend(nla_bytes(IFLA_LINKINFO, &nest));
+            bytes
+        };
+        // IFLA_BAREUDP_SRCPORT_MIN (3) with 6 bytes instead of 2.
+        let srcport_min = nla_bytes(3, &[0x64, 0x30, 0, 0, 0, 0]);
+        let link = decode_link(kind, &with_info(b"bareudp\0", &srcport_min))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (link.name.as_str(), link.kind.as_deref()),
+            ("bu0", Some("bareudp"))
+        );
+        // A bridge's data that the crate refuses: the kind stays.
+        let broken = nla_bytes(1, &[1]);
+        let link = decode_link(kind, &with_info(b"bridge\0\0", &broken))
+            .unwrap()
+            .unwrap();
+        assert_eq!(link.kind.as_deref(), Some("bridge"));
     }
 
     #[test]

@@ -92,7 +92,13 @@ fn epoch(value: &str) -> Option<u64> {
             let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
             let mut t = time.split(':').map(str::parse::<i64>);
             let (h, min, s) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-            if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 60 {
+            let in_range = (1970..=9999).contains(&y)
+                && (1..=12).contains(&m)
+                && (1..=31).contains(&day)
+                && (0..=23).contains(&h)
+                && (0..=59).contains(&min)
+                && (0..=60).contains(&s);
+            if !in_range {
                 return None;
             }
             let days = days_from_civil(y, m, day);
@@ -172,6 +178,10 @@ lease {
         assert_eq!(epoch("epoch 1796000000"), Some(1_796_000_000));
         assert_eq!(epoch("never"), Some(u64::from(u32::MAX)));
         assert_eq!(epoch("0 2026/13/06 23:44:13"), None);
+        // Found by fuzzing (dhcp_lease_file): a year that overflowed the
+        // seconds.
+        assert_eq!(epoch("0 8888888888888888/1/1 0:0:0"), None);
+        assert_eq!(epoch("0 2026/1/1 -1:0:0"), None);
         assert_eq!(epoch("garbage"), None);
         for text in [
             "",
