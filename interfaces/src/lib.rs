@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod families;
 pub mod graph;
 pub mod include;
+pub mod invariants;
 pub mod lines;
 pub mod linkopts;
 pub mod mapping;

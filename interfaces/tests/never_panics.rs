@@ -2,9 +2,7 @@
 //! loses track of where a problem is, and what it builds survives a JSON
 //! round trip.
 
-use netconf_interfaces::{
-    parse_bytes, DiagnosticKind, InterfacesFile, ParseOptions, Parsed, Severity,
-};
+use netconf_interfaces::{parse_bytes, DiagnosticKind, InterfacesFile, ParseOptions, Parsed};
 use proptest::prelude::*;
 
 /// Valid files to mutate, covering every kind of line the parser knows.
@@ -17,43 +15,8 @@ const SEEDS: &[&str] = &[
     "iface t0 inet tunnel\n  mode gre\n  endpoint 198.18.0.1\n  address 198.18.1.1\n  netmask 255.255.255.0\niface s0 inet6 6to4\n  local 198.51.100.7\nauto t0 s0\n",
 ];
 
-/// A bound on the line numbers Debian can report for `input`: its physical
-/// lines, plus one for each backslash in it. At the end of the file,
-/// ifupdown's `get_line` counts a line for every trailing backslash it
-/// removes, though no line follows (a file of `x\\` and no newline has an
-/// error at line 3), and a continuation can carry backslashes across empty
-/// lines to the end.
-fn max_line(input: &[u8]) -> u32 {
-    let physical = input.split(|&b| b == b'\n').count();
-    let backslashes = input.iter().filter(|&&b| b == b'\\').count();
-    u32::try_from(physical + backslashes).unwrap_or(u32::MAX)
-}
-
 fn check(parsed: &Parsed, input: &[u8]) {
-    let max_line = max_line(input);
-    for d in parsed.errors() {
-        let loc = d
-            .location
-            .unwrap_or_else(|| panic!("error without a location: {d:?}"));
-        assert!(loc.line >= 1, "line 0 in {d:?}");
-        if loc.file == 0 {
-            assert!(loc.line <= max_line, "line past the end in {d:?}");
-        }
-        assert!(!d.report(&parsed.config).is_empty());
-        assert!(!d.debian_text(&parsed.config).is_empty());
-    }
-    // A sourced file that cannot be read is located at the line that sources
-    // it, but Debian only stops reading that file, as for its other errors.
-    let main_file_error = parsed.diagnostics.iter().any(|d| {
-        d.debian_prints
-            && d.severity() == Severity::Error
-            && d.location.map(|l| l.file) == Some(0)
-            && !matches!(d.kind, DiagnosticKind::ReadFailed { .. })
-    });
-    assert_eq!(
-        parsed.rejected, main_file_error,
-        "rejected iff Debian saw an error in the main file"
-    );
+    netconf_interfaces::invariants::assert_invariants(parsed, input);
     let json = serde_json::to_string(&parsed.config).expect("model serialises");
     let back: InterfacesFile = serde_json::from_str(&json).expect("model deserialises");
     assert_eq!(back, parsed.config);
