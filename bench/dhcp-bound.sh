@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How long netconfd takes to apply a DHCP lease: N ifup/ifdown cycles of an
 # `inet dhcp` interface against dnsmasq, in two throwaway namespaces, then the
-# median of the daemon's own "dhclient event answered ... elapsed_us" for
+# median of the daemon's own "DHCP event answered ... elapsed_us" for
 # BOUND events (request in to answer out: address, routes, DNS, state).
 # Add the hook's own cost (bench/dhcp-hook-cost.sh) for hook start to exit.
 #

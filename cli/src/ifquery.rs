@@ -17,7 +17,7 @@ use netconf_interfaces::pattern::fnmatch;
 use netconf_interfaces::targets::{
     apply_renames, class_targets, expand, is_ignored, SystemInterfaces,
 };
-use netconf_interfaces::validate::missing_required;
+use netconf_interfaces::validate::{dhcp_client_options, missing_required};
 use netconf_interfaces::variables::overrides;
 use netconf_interfaces::{
     parse_file, DiagnosticKind, InterfacesFile, ParseOptions, Parsed, Severity, Variable, Variables,
@@ -246,7 +246,7 @@ fn state(args: &Args) -> ExitCode {
 }
 
 /// `--state --json`: everything netconfd records per interface (logical
-/// name, what was applied, the DHCP lease and dhclient pid).
+/// name, what was applied, the DHCP lease and the DHCP client pid).
 fn state_json(args: &Args) -> ExitCode {
     let from_file = |dir: &str| -> Result<Value, String> {
         let path = std::path::Path::new(dir).join("state.json");
@@ -370,6 +370,7 @@ fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
     let parsed = parse_file(&args.interfaces, options);
     let mut diagnostics = parsed.diagnostics.clone();
     diagnostics.extend(missing_required(&parsed.config));
+    diagnostics.extend(dhcp_client_options(&parsed.config));
     let mut errors = 0;
     let mut warnings = 0;
     for d in &diagnostics {

@@ -188,7 +188,9 @@ fn show_interface(i: &Value) -> String {
     }
     for d in i["dhcp"].as_array().into_iter().flatten() {
         let lease = &d["lease"];
-        let mut text = format!("{} dhclient", str_of(&d["family"]));
+        // A daemon from before other clients has no "client".
+        let client = d["client"].as_str().unwrap_or("dhclient");
+        let mut text = format!("{} {client}", str_of(&d["family"]));
         match d["pid"].as_u64() {
             Some(pid) => text.push_str(&format!(" pid {pid}")),
             None => text.push_str(" (not running)"),

@@ -390,6 +390,7 @@ mod tests {
         let mut client = Client::connect(&path).unwrap();
         let args = crate::DhcpEventArgs {
             token: "abc123".into(),
+            client: "dhclient".into(),
             interface: "eth0".into(),
             reason: "BOUND".into(),
             env: vec![("reason".into(), "BOUND".into()), ("a".into(), "b".into())],

@@ -17,7 +17,54 @@ use std::fmt;
 /// [`DhcpEventArgs::token`].
 pub const TOKEN_ENV: &str = "NETCONF_TOKEN";
 
-/// Arguments of `dhcp-event`: one call of the hook by dhclient.
+/// The DHCP clients the hook reports for (`client`): ISC dhclient,
+/// dhcpcd, busybox udhcpc.
+pub const DHCP_CLIENTS: [&str; 3] = ["dhclient", "dhcpcd", "udhcpc"];
+
+/// The reasons dhcpcd 9 gives its script (`dhcpcd-run-hooks(8)`).
+pub const DHCPCD_REASONS: &[&str] = &[
+    "PREINIT",
+    "CARRIER",
+    "NOCARRIER",
+    "NOCARRIER_ROAMING",
+    "DEPARTED",
+    "STOPPED",
+    "BOUND",
+    "RENEW",
+    "REBIND",
+    "REBOOT",
+    "RECONFIGURE",
+    "TIMEOUT",
+    "EXPIRE",
+    "EXPIRED",
+    "NAK",
+    "FAIL",
+    "STOP",
+    "RELEASE",
+    "TEST",
+    "DUMP",
+    "IPV4LL",
+    "STATIC",
+    "INFORM",
+    "3RDPARTY",
+    "ROUTERADVERT",
+    "BOUND6",
+    "REBOOT6",
+    "RENEW6",
+    "REBIND6",
+    "INFORM6",
+    "DELEGATED6",
+    "EXPIRE6",
+    "RELEASE6",
+    "STOP6",
+    "TIMEOUT6",
+    "UNKNOWN",
+];
+
+/// The events udhcpc gives its script, as its first argument.
+pub const UDHCPC_EVENTS: &[&str] = &["deconfig", "bound", "renew", "nak", "leasefail"];
+
+/// Arguments of `dhcp-event`: one call of the hook by a DHCP client.
 ///
 /// `token`, `interface` and `reason` are copies of the `NETCONF_TOKEN`,
 /// `interface` and `reason` variables, so that the daemon can route and
@@ -27,17 +74,29 @@ pub const TOKEN_ENV: &str = "NETCONF_TOKEN";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DhcpEventArgs {
-    /// `NETCONF_TOKEN`: identifies the dhclient netconfd started (or
+    /// `NETCONF_TOKEN`: identifies the client netconfd started (or
     /// adopted); the daemon refuses a token it did not issue.
     pub token: String,
+    /// Which client ran the hook, one of [`DHCP_CLIENTS`], as the hook
+    /// tells from the environment; `dhclient` when absent (hooks before
+    /// netconf ran other clients).
+    #[serde(default = "dhclient")]
+    pub client: String,
     /// `interface`: the interface dhclient runs on.
     pub interface: String,
-    /// `reason`, as dhclient gives it: one of [`DhcpReason::ALL`]'s names.
+    /// `reason` as the client gives it: for dhclient one of
+    /// [`DhcpReason::ALL`]'s names, for dhcpcd one of [`DHCPCD_REASONS`],
+    /// for udhcpc one of [`UDHCPC_EVENTS`] (its first argument).
     pub reason: String,
-    /// dhclient's whole environment, in its order, nothing removed; names
+    /// The client's whole environment, in its order, nothing removed (for
+    /// udhcpc the hook appends its event as `ARGV1`); names
     /// and values that are not UTF-8 arrive with U+FFFD in place of the bad
     /// bytes. `[["reason","BOUND"],["interface","eth0"],…]` on the wire.
     pub env: Vec<(String, String)>,
+}
+
+fn dhclient() -> String {
+    "dhclient".to_string()
 }
 
 impl DhcpEventArgs {
@@ -64,15 +123,24 @@ impl DhcpEventArgs {
         if self.interface.is_empty() {
             return Some("\"interface\" must not be empty".into());
         }
-        if self.reason().is_none() {
+        let dhclient: Vec<&str> = DhcpReason::ALL.iter().map(|r| r.as_str()).collect();
+        let known: &[&str] = match self.client.as_str() {
+            "dhclient" => &dhclient,
+            "dhcpcd" => DHCPCD_REASONS,
+            "udhcpc" => UDHCPC_EVENTS,
+            other => {
+                return Some(format!(
+                    "unknown DHCP client \"{other}\" (known: {})",
+                    DHCP_CLIENTS.join(", ")
+                ))
+            }
+        };
+        if !known.contains(&self.reason.as_str()) {
             return Some(format!(
-                "unknown DHCP reason \"{}\" (known: {})",
+                "unknown {} reason \"{}\" (known: {})",
+                self.client,
                 self.reason,
-                DhcpReason::ALL
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                known.join(", ")
             ));
         }
         None
@@ -380,6 +448,7 @@ mod tests {
     fn args() -> DhcpEventArgs {
         DhcpEventArgs {
             token: "abc123".into(),
+            client: "dhclient".into(),
             interface: "eth0".into(),
             reason: "BOUND".into(),
             env: vec![
@@ -413,7 +482,24 @@ mod tests {
             "\"interface\" must not be empty"
         );
         let e = with(|a| a.reason = "bound".into());
-        assert!(e.starts_with("unknown DHCP reason \"bound\" (known: MEDIUM, PREINIT, BOUND,"));
+        assert!(e.starts_with("unknown dhclient reason \"bound\" (known: MEDIUM, PREINIT, BOUND,"));
         assert!(e.ends_with("STOP6, RELEASE6)"), "{e}");
+        let e = with(|a| a.client = "pump".into());
+        assert!(e.starts_with("unknown DHCP client \"pump\""), "{e}");
+        let e = with(|a| a.client = "udhcpc".into());
+        assert!(e.starts_with("unknown udhcpc reason \"BOUND\""), "{e}");
+        let mut a = args();
+        a.client = "udhcpc".into();
+        a.reason = "bound".into();
+        assert_eq!(a.problem(), None);
+        a.client = "dhcpcd".into();
+        a.reason = "ROUTERADVERT".into();
+        assert_eq!(a.problem(), None);
+        // A hook from before `client` existed is dhclient's.
+        let old: DhcpEventArgs = serde_json::from_value(
+            json!({"token": "t", "interface": "eth0", "reason": "BOUND", "env": []}),
+        )
+        .unwrap();
+        assert_eq!(old.client, "dhclient");
     }
 }

@@ -66,7 +66,10 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 pub use client::{Client, ClientError};
-pub use dhcp::{DhcpEventArgs, DhcpReason, DhcpVerdict, ExitEffect, TOKEN_ENV};
+pub use dhcp::{
+    DhcpEventArgs, DhcpReason, DhcpVerdict, ExitEffect, DHCPCD_REASONS, DHCP_CLIENTS, TOKEN_ENV,
+    UDHCPC_EVENTS,
+};
 pub use frame::{encode, read_line, FrameError, LineDecoder};
 pub use request::{
     parse_request, ChangeArgs, Op, ReloadArgs, Request, RequestError, StateArgs, StatusArgs,

@@ -471,6 +471,7 @@ mod tests {
     fn dhcp_args() -> DhcpEventArgs {
         DhcpEventArgs {
             token: "abc123".into(),
+            client: "dhclient".into(),
             interface: "eth0".into(),
             reason: "BOUND".into(),
             env: vec![
@@ -515,7 +516,7 @@ mod tests {
             json(&Request::new(10, Op::DhcpEvent(dhcp_args()))),
             concat!(
                 r#"{"version":1,"id":10,"op":"dhcp-event","args":{"token":"abc123","#,
-                r#""interface":"eth0","reason":"BOUND","env":[["NETCONF_TOKEN","abc123"],"#,
+                r#""client":"dhclient","interface":"eth0","reason":"BOUND","env":[["NETCONF_TOKEN","abc123"],"#,
                 r#"["new_ip_address","198.51.100.7"],"#,
                 r#"["new_domain_search","example.test. lab.example.test."],"#,
                 r#"["reason","BOUND"],["interface","eth0"],"#,
@@ -612,7 +613,7 @@ mod tests {
             ),
             (
                 r#"{"token":"t","interface":"eth0","reason":"NBI","env":[]}"#,
-                "unknown DHCP reason \"NBI\"",
+                "unknown dhclient reason \"NBI\"",
             ),
         ] {
             let e = refused(&line(args));

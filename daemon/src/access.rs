@@ -150,7 +150,7 @@ impl Policy {
         match (role, op) {
             (Role::Root, _) => Ok(()),
             (_, op) if op.root_only() => {
-                Err("permission denied: DHCP events come from root's dhclient only".into())
+                Err("permission denied: DHCP events come from root's DHCP clients only".into())
             }
             (Role::Reader, op) if op.changes_network() => Err(format!(
                 "permission denied: {} changes the network, which needs root{}",
@@ -328,6 +328,7 @@ mod tests {
         let op = || {
             Op::DhcpEvent(DhcpEventArgs {
                 token: "t".into(),
+                client: "dhclient".into(),
                 interface: "eth0".into(),
                 reason: "BOUND".into(),
                 env: Vec::new(),

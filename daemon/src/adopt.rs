@@ -67,7 +67,7 @@ pub fn adopt(d: &mut Dispatcher) {
     let mut left_alone = Vec::new();
     for link in mirror.links() {
         let name = link.name.as_str();
-        if d.state.get(name).is_some() || !configured(mirror, link) || d.foreign_dhclient(name) {
+        if d.state.get(name).is_some() || !configured(mirror, link) || d.foreign_dhcp_client(name) {
             continue;
         }
         let stanzas: Vec<_> = ctx.config.stanzas_named(name).collect();

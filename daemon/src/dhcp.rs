@@ -1,9 +1,10 @@
-//! DHCP in the daemon: the dhclients netconf runs (one per interface and
-//! family: `inet dhcp`, `inet6 dhcp`, `inet6 auto` with `dhcp 1`), and what
-//! each of their hook events does to the kernel. An event is answered with
-//! the exit code the hook returns to dhclient (non-zero on BOUND/RENEW/
-//! REBIND/REBOOT declines the lease), so it is answered only once the lease
-//! is applied, or has failed to be.
+//! DHCP in the daemon: the DHCP clients netconf runs (dhclient, dhcpcd or
+//! udhcpc; one per interface and family: `inet dhcp`, `inet6 dhcp`, `inet6
+//! auto` with `dhcp 1`), and what each of their hook events does to the
+//! kernel. An event is answered with the exit code the hook returns to the
+//! client (for dhclient, non-zero on BOUND/RENEW/REBIND/REBOOT declines the
+//! lease; dhcpcd and udhcpc ignore it), so it is answered only once the
+//! lease is applied, or has failed to be.
 
 use crate::dispatcher::{Dispatcher, Failure};
 use crate::queue::EventId;
@@ -11,8 +12,9 @@ use netconf_ctlsock_proto::{DhcpEventArgs, ErrorCode};
 use netconf_dns::{DnsConfig, Resolver, Source};
 use netconf_interfaces::Family;
 use netconf_methods::apply::{self, Applied, Removal};
-use netconf_methods::dhclient::{self, Dhclient, OwnDhclient};
+use netconf_methods::dhclient;
 use netconf_methods::dhcp::{mode6, Mode6};
+use netconf_methods::dhcp_client::{installed, ClientKind, DhcpClient, OwnClient};
 use netconf_methods::lease::{self, Reason};
 use netconf_methods::provider::{Desired, LinkWanted, StanzaConfig};
 use serde::{Deserialize, Serialize};
@@ -22,15 +24,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tracing::{info, warn};
 
-/// A dhclient is known by its interface and whether it speaks DHCPv6.
+/// A DHCP client is known by its interface and whether it speaks DHCPv6.
 pub type Key = (String, bool);
 
 /// Fixed by netconfd's command line.
 #[derive(Debug, Clone)]
 pub struct DhcpSettings {
-    /// `netconf-dhcp-hook`, dhclient's `-sf`.
+    /// `netconf-dhcp-hook`, the clients' script.
     pub hook: PathBuf,
+    /// `--dhcp-client`: for stanzas without `dhcp-client`.
+    pub default_client: Option<ClientKind>,
     pub dhclient: PathBuf,
+    pub dhcpcd: PathBuf,
+    pub udhcpc: PathBuf,
     /// The control socket, for the hook.
     pub socket: PathBuf,
     pub run_dir: PathBuf,
@@ -41,11 +47,25 @@ pub struct DhcpSettings {
     pub resolv_conf: PathBuf,
 }
 
-/// What the state file keeps of a dhclient, so that a restarted daemon can
-/// still serve its events and release its lease.
+impl DhcpSettings {
+    /// Where the client `kind` is.
+    pub fn program(&self, kind: ClientKind) -> &PathBuf {
+        match kind {
+            ClientKind::Dhclient => &self.dhclient,
+            ClientKind::Dhcpcd => &self.dhcpcd,
+            ClientKind::Udhcpc => &self.udhcpc,
+        }
+    }
+}
+
+/// What the state file keeps of a DHCP client, so that a restarted daemon
+/// can still serve its events and release its lease.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DhcpRecord {
     pub token: String,
+    /// Which client (state files from before it was recorded: dhclient).
+    #[serde(default)]
+    pub client: ClientKind,
     pub pid: Option<u32>,
     /// What the current lease put into the kernel.
     pub lease: Applied,
@@ -68,7 +88,7 @@ impl Clients {
 /// A dhclient of ours, running or about to.
 #[derive(Debug, Clone)]
 struct Client {
-    spec: Dhclient,
+    spec: DhcpClient,
     record: DhcpRecord,
     metric: Option<u32>,
     /// The `ifup` waiting for the first lease.
@@ -80,10 +100,13 @@ struct Client {
     /// Stopped on purpose to start over (the carrier came back): start it
     /// again at once when it exits.
     restart: bool,
+    /// Started and not yet handed a lease: udhcpc's first `deconfig` then
+    /// only means "none yet", and the lease of the one it replaces stays.
+    fresh: bool,
 }
 
 impl Client {
-    fn new(spec: Dhclient, record: DhcpRecord, metric: Option<u32>) -> Client {
+    fn new(spec: DhcpClient, record: DhcpRecord, metric: Option<u32>) -> Client {
         Client {
             spec,
             record,
@@ -92,17 +115,60 @@ impl Client {
             stopping: false,
             respawns: 0,
             restart: false,
+            fresh: true,
         }
     }
 }
 
-/// Whether a stanza runs a dhclient.
-pub fn runs_dhclient(cfg: &StanzaConfig) -> bool {
+/// Whether a stanza runs a DHCP client.
+pub fn runs_dhcp_client(cfg: &StanzaConfig) -> bool {
     (cfg.family == Family::Inet && cfg.method == "dhcp") || mode6(cfg).is_some()
 }
 
-/// The dhclient for a stanza: Debian's `inet dhcp`/`inet6` options, our files.
-pub fn dhclient_for(settings: &DhcpSettings, cfg: &StanzaConfig, token: String) -> Dhclient {
+/// The client a stanza runs: its `dhcp-client` option, else netconfd's
+/// `--dhcp-client`, else the first installed in Debian's order (dhclient,
+/// udhcpc, dhcpcd). `Err` names what to install when it is missing.
+pub fn choose(settings: &DhcpSettings, cfg: &StanzaConfig) -> Result<ClientKind, String> {
+    let named = match cfg.converted().get("dhcp-client") {
+        Some(name) => Some(
+            name.parse::<ClientKind>()
+                .map_err(|e| format!("{}: dhcp-client: {e}", cfg.iface))?,
+        ),
+        None => settings.default_client,
+    };
+    if let Some(kind) = named {
+        let program = settings.program(kind);
+        return if installed(program) {
+            Ok(kind)
+        } else {
+            Err(format!(
+                "{}: the DHCP client {kind} is not installed ({} is missing): apt install {}",
+                cfg.iface,
+                program.display(),
+                kind.package()
+            ))
+        };
+    }
+    ClientKind::DEBIAN_ORDER
+        .into_iter()
+        .filter(|k| cfg.family == Family::Inet || k.speaks_v6())
+        .find(|&k| installed(settings.program(k)))
+        .ok_or_else(|| {
+            format!(
+                "{}: no DHCP client is installed: apt install isc-dhcp-client (or dhcpcd-base, or udhcpc)",
+                cfg.iface
+            )
+        })
+}
+
+/// The `kind` client for a stanza: Debian's `inet dhcp`/`inet6` options,
+/// our files.
+pub fn client_for(
+    settings: &DhcpSettings,
+    cfg: &StanzaConfig,
+    kind: ClientKind,
+    token: String,
+) -> DhcpClient {
     let vars = cfg.converted();
     let get = |name: &str| vars.get(name).map(str::to_string);
     let lease_seconds = vars
@@ -122,7 +188,9 @@ pub fn dhclient_for(settings: &DhcpSettings, cfg: &StanzaConfig, token: String) 
     if let (Some(metric), None) = (vars.get("metric"), v6) {
         extra_env.push(("IF_METRIC".to_string(), metric.to_string()));
     }
-    Dhclient {
+    DhcpClient {
+        kind,
+        program: settings.program(kind).clone(),
         iface: cfg.iface.clone(),
         v6,
         hook: settings.hook.clone(),
@@ -135,7 +203,7 @@ pub fn dhclient_for(settings: &DhcpSettings, cfg: &StanzaConfig, token: String) 
         vendor: get("vendor"),
         client: get("client"),
         lease_seconds,
-        program: settings.dhclient.clone(),
+        anonymize: vars.is_true("anonymize"),
     }
 }
 
@@ -158,8 +226,8 @@ fn source(key: &Key) -> Source {
     }
 }
 
-/// A hook event: find our dhclient by its token, apply what the reason says,
-/// and say which exit code the hook should give dhclient.
+/// A hook event: find our client by its token, apply what the reason says,
+/// and say which exit code the hook should give the client.
 pub fn event(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
     let started = std::time::Instant::now();
     let point = format!("dhcp-{}", args.reason);
@@ -168,7 +236,7 @@ pub fn event(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
     crate::faults::point("done", &point);
     // The time dhclient waits on us, beyond the hook's own start-up.
     let elapsed_us = started.elapsed().as_micros() as u64;
-    info!(iface = %args.interface, reason = %args.reason, elapsed_us, exit = ?result.as_ref().ok(), "dhclient event answered");
+    info!(iface = %args.interface, client = %args.client, reason = %args.reason, elapsed_us, exit = ?result.as_ref().ok(), "DHCP event answered");
     result
 }
 
@@ -183,15 +251,35 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
         return Err(Failure::new(
             ErrorCode::NotConfigured,
             format!(
-                "no dhclient of netconf's runs on {} with that token",
+                "no DHCP client of netconf's runs on {} with that token",
                 args.interface
             ),
         ));
     };
-    let event = dhclient::parse_event(&args.env)
+    let kind = d.dhcp.0.get(&key).map(|c| c.spec.kind).unwrap_or_default();
+    if args.client != kind.name() {
+        return Err(Failure::new(
+            ErrorCode::BadRequest,
+            format!(
+                "the event is {}'s, but netconf runs {kind} on {}",
+                args.client, args.interface
+            ),
+        ));
+    }
+    let event = kind
+        .parse_event(&args.env)
         .map_err(|e| Failure::new(ErrorCode::BadRequest, e.to_string()))?;
     let applied = match event.reason {
         Reason::Preinit | Reason::Preinit6 => {
+            link_up(d, &key.0)?;
+            return Ok(0);
+        }
+        // udhcpc's "no lease": at its start (nothing to take out) and when
+        // one was lost. Like PREINIT, its link must be up to send.
+        Reason::Deconfig => {
+            if !d.dhcp.0.get(&key).is_some_and(|c| c.fresh) {
+                lost(d, &key);
+            }
             link_up(d, &key.0)?;
             return Ok(0);
         }
@@ -245,7 +333,9 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
         | Reason::Stop
         | Reason::Expire6
         | Reason::Release6
-        | Reason::Stop6 => {
+        | Reason::Stop6
+        | Reason::Nak
+        | Reason::Departed => {
             lost(d, &key);
             return Ok(0);
         }
@@ -265,16 +355,17 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
     }
 }
 
-/// An `ifup` is about to start the dhclient `spec`: it is known from now
+/// An `ifup` is about to start the client `spec`: it is known from now
 /// on. False when one for that interface and family runs already (`ifup
 /// --force`): that one is kept, since a second would fight it for the link.
-pub fn register(d: &mut Dispatcher, spec: &Dhclient, metric: Option<u32>) -> bool {
+pub fn register(d: &mut Dispatcher, spec: &DhcpClient, metric: Option<u32>) -> bool {
     let key = spec.key();
     if d.dhcp.0.get(&key).is_some_and(|c| c.record.pid.is_some()) {
         return false;
     }
     let record = DhcpRecord {
         token: spec.token.clone(),
+        client: spec.kind,
         ..Default::default()
     };
     d.dhcp
@@ -288,7 +379,7 @@ pub fn register(d: &mut Dispatcher, spec: &Dhclient, metric: Option<u32>) -> boo
 pub fn wait_lease(d: &mut Dispatcher, id: EventId, key: &Key) {
     let iface = key.0.clone();
     let Some(client) = d.dhcp.0.get_mut(key) else {
-        let gone = Failure::new(ErrorCode::Internal, format!("no dhclient for {iface}"));
+        let gone = Failure::new(ErrorCode::Internal, format!("no DHCP client for {iface}"));
         return d.complete(id, Err(gone));
     };
     if client.record.info.is_some() {
@@ -303,7 +394,7 @@ pub fn wait_lease(d: &mut Dispatcher, id: EventId, key: &Key) {
         .send((id, crate::queue::Job::Timer { after, message }));
 }
 
-/// The backoff after the dhclient `key` died has passed: it starts again,
+/// The backoff after the client `key` died has passed: it starts again,
 /// unless it was stopped or started meanwhile.
 pub fn respawn_due(d: &mut Dispatcher, key: &Key) {
     let spec = d
@@ -313,15 +404,15 @@ pub fn respawn_due(d: &mut Dispatcher, key: &Key) {
         .filter(|c| !c.stopping && c.record.pid.is_none())
         .map(|c| c.spec.clone());
     if let Some(spec) = spec {
-        info!(iface = %key.0, "starting dhclient again");
+        info!(iface = %key.0, client = %spec.kind, "starting the DHCP client again");
         // No event waits on it: its pid comes back as a job of event 0.
         let _ = d
             .jobs_sender()
-            .send((0, crate::queue::Job::StartDhclient(spec)));
+            .send((0, crate::queue::Job::StartDhcpClient(spec)));
     }
 }
 
-/// The dhclient `ifdown` must release: known to the daemon, or (after a
+/// The client `ifdown` must release: known to the daemon, or (after a
 /// restart) rebuilt from the state file so that its RELEASE is accepted.
 /// What its lease added is taken out too, should the RELEASE not come.
 pub fn to_release(
@@ -329,8 +420,8 @@ pub fn to_release(
     cfg: &StanzaConfig,
     record: &DhcpRecord,
     applied: &mut Applied,
-) -> Dhclient {
-    let spec = dhclient_for(&d.dhcp_settings, cfg, record.token.clone());
+) -> DhcpClient {
+    let spec = client_for(&d.dhcp_settings, cfg, record.client, record.token.clone());
     let client = d
         .dhcp
         .0
@@ -356,9 +447,11 @@ pub fn catch_up(d: &mut Dispatcher) {
         .dhcp
         .0
         .iter()
-        .filter(|(key, client)| !key.1 && client.record.pid.is_some())
+        .filter(|(key, client)| {
+            !key.1 && client.record.pid.is_some() && client.spec.kind == ClientKind::Dhclient
+        })
         .filter_map(|(key, client)| {
-            let text = std::fs::read_to_string(client.spec.lease_file()).ok()?;
+            let text = std::fs::read_to_string(dhclient::lease_file(&client.spec)).ok()?;
             let env = dhclient::leases::latest(&text, &key.0, "RENEW")?;
             let expiry = dhclient::parse_event(&env).ok()?.new_v4()?.expiry?;
             let recorded = client
@@ -368,6 +461,7 @@ pub fn catch_up(d: &mut Dispatcher) {
                 .and_then(|i| i["expiry"].as_u64());
             (recorded < Some(expiry)).then(|| DhcpEventArgs {
                 token: client.record.token.clone(),
+                client: ClientKind::Dhclient.name().into(),
                 interface: key.0.clone(),
                 reason: "RENEW".into(),
                 env,
@@ -461,6 +555,7 @@ fn apply_lease(
         client.record.lease = applied;
         client.record.info = Some(info);
         client.respawns = 0;
+        client.fresh = false;
         if let Some(waiter) = client.waiter.take() {
             d.complete(waiter, Ok(()));
         }
@@ -497,6 +592,7 @@ fn lost(d: &mut Dispatcher, key: &Key) {
 pub fn started(d: &mut Dispatcher, key: &Key, pid: u32) {
     if let Some(client) = d.dhcp.0.get_mut(key) {
         client.record.pid = Some(pid);
+        client.fresh = true;
         record_lease(d, key);
     }
 }
@@ -533,23 +629,27 @@ pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, how: (bool, bool), status
         return;
     }
     client.record.pid = None;
+    if client.spec.kind == ClientKind::Dhcpcd && !by_itself {
+        // Killed: its helpers did not hear of it.
+        netconf_methods::dhcpcd::stop_leftovers(&client.spec);
+    }
     if client.stopping {
         return;
     }
     if client.restart {
         client.restart = false;
-        info!(iface, "starting dhclient again: the carrier is back");
+        info!(iface, "starting the DHCP client again: the carrier is back");
         let spec = client.spec.clone();
         let _ = d
             .jobs_sender()
-            .send((0, crate::queue::Job::StartDhclient(spec)));
+            .send((0, crate::queue::Job::StartDhcpClient(spec)));
         return;
     }
     // Stateless DHCPv6 asks once and is done.
     if client.spec.v6 == Some(Mode6::Stateless) && success {
         return;
     }
-    warn!(iface, pid, "dhclient exited: {status}");
+    warn!(iface, pid, client = %client.spec.kind, "DHCP client exited: {status}");
     // One that gave up by itself before its first lease (a bad option, a
     // missing interface) will not do better: the ifup fails, naming it.
     // One that was killed starts again, as later on, while the ifup waits.
@@ -557,7 +657,10 @@ pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, how: (bool, bool), status
         let waiter = client.waiter.take();
         let f = Failure::new(
             ErrorCode::Internal,
-            format!("dhclient on {iface} exited before a lease: {status}"),
+            format!(
+                "{} on {iface} exited before a lease: {status}",
+                client.spec.kind
+            ),
         );
         if let Some(waiter) = waiter {
             d.complete(waiter, Err(f));
@@ -567,15 +670,18 @@ pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, how: (bool, bool), status
     let after = Duration::from_secs(1u64 << client.respawns.min(6)).min(Duration::from_secs(60));
     client.respawns += 1;
     let spec = client.spec.clone();
-    info!(iface, after = ?after, "starting dhclient again");
+    info!(iface, after = ?after, "starting the DHCP client again");
     let _ = d
         .jobs_sender()
-        .send((0, crate::queue::Job::RespawnDhclient { spec, after }));
+        .send((0, crate::queue::Job::RespawnDhcpClient { spec, after }));
 }
 
-/// The carrier of `iface` came back: its dhclients start over (stopped
-/// here, started again when they exit), since the cable may now lead to
-/// another network. One still waiting for its first lease is left alone.
+/// The carrier of `iface` came back: DHCP starts over, since the cable may
+/// now lead to another network. dhclient does not notice by itself: it is
+/// stopped here and started again when it exits; udhcpc is told to renew
+/// (SIGUSR1: a NAK from another network sends it back to DISCOVER); dhcpcd
+/// watches the carrier itself (REBOOT). One still waiting for its first
+/// lease is left alone.
 pub fn carrier_back(d: &mut Dispatcher, iface: &str) {
     for v6 in [false, true] {
         let Some(client) = d.dhcp.0.get_mut(&(iface.to_string(), v6)) else {
@@ -584,16 +690,21 @@ pub fn carrier_back(d: &mut Dispatcher, iface: &str) {
         let Some(pid) = client.record.pid else {
             continue;
         };
-        if client.stopping || client.waiter.is_some() {
+        if client.stopping || client.waiter.is_some() || client.spec.kind == ClientKind::Dhcpcd {
             continue;
         }
-        let Some(dhclient) = OwnDhclient::find(pid, &client.record.token) else {
+        let Some(running) = OwnClient::find(pid, &client.spec) else {
             continue;
         };
-        info!(iface, pid, "carrier is back: DHCP starts over");
-        client.restart = true;
-        if let Err(e) = dhclient.terminate() {
-            warn!(iface, pid, "stopping dhclient: {e}");
+        info!(iface, pid, client = %client.spec.kind, "carrier is back: DHCP starts over");
+        let sent = if client.spec.kind == ClientKind::Udhcpc {
+            running.signal(libc::SIGUSR1)
+        } else {
+            client.restart = true;
+            running.terminate()
+        };
+        if let Err(e) = sent {
+            warn!(iface, pid, "telling the DHCP client: {e}");
         }
     }
 }
@@ -637,39 +748,39 @@ pub fn restore(d: &mut Dispatcher) {
             method,
             vars,
         };
-        let spec = dhclient_for(&d.dhcp_settings, &cfg, record.token.clone());
+        let spec = client_for(&d.dhcp_settings, &cfg, record.client, record.token.clone());
         let alive = record
             .pid
-            .filter(|&pid| {
-                netconf_methods::dhclient::token_of(pid).as_deref() == Some(record.token.as_str())
-            })
+            .filter(|&pid| spec.runs_as(pid))
             // One started just before the daemon stopped may not have its
             // pid recorded yet: it is found by its token.
-            .or_else(|| netconf_methods::dhclient::pid_with_token(&record.token));
+            .or_else(|| spec.find_pid());
         record.pid = alive;
         let what = if alive.is_some() {
             "adopted"
         } else {
             "is gone"
         };
-        info!(iface = %cfg.iface, pid = ?record.pid, "dhclient of an earlier netconfd {what}");
+        info!(iface = %cfg.iface, pid = ?record.pid, client = %spec.kind, "DHCP client of an earlier netconfd {what}");
         let metric = cfg.converted().get("metric").and_then(|m| m.parse().ok());
         let key = key_of(&cfg);
         // Not our child any more: its exit is seen through a pidfd.
         if let Some(pid) = record.pid {
             let _ = d.jobs_sender().send((
                 0,
-                crate::queue::Job::WatchDhclient {
+                crate::queue::Job::WatchDhcpClient {
                     key: key.clone(),
                     pid,
                 },
             ));
         }
-        d.dhcp.0.insert(key, Client::new(spec, record, metric));
+        let mut client = Client::new(spec, record, metric);
+        client.fresh = client.record.info.is_none();
+        d.dhcp.0.insert(key, client);
     }
 }
 
-/// `ifdown` is done with an interface: its dhclients are forgotten and the
+/// `ifdown` is done with an interface: its DHCP clients are forgotten and the
 /// DNS their leases gave is taken back (stateless DHCPv6 has no RELEASE).
 pub fn forget(d: &mut Dispatcher, iface: &str) {
     for v6 in [false, true] {
@@ -682,8 +793,9 @@ pub fn forget(d: &mut Dispatcher, iface: &str) {
     }
 }
 
-/// Stops the dhclients that were started for a failed `ifup` (SIGTERM:
-/// nothing to release that we want kept) and takes out their leases.
+/// Stops the DHCP clients that were started for a failed `ifup` (SIGTERM:
+/// dhclient and dhcpcd keep the lease with the server, udhcpc releases it)
+/// and takes out their leases.
 pub fn abandon(d: &mut Dispatcher, iface: &str) {
     for v6 in [false, true] {
         let Some(client) = d.dhcp.0.get(&(iface.to_string(), v6)).cloned() else {
@@ -692,9 +804,9 @@ pub fn abandon(d: &mut Dispatcher, iface: &str) {
         let running = client
             .record
             .pid
-            .and_then(|pid| OwnDhclient::find(pid, &client.record.token));
-        if let Some(Err(e)) = running.map(|dhclient| dhclient.terminate()) {
-            warn!(iface, "stopping dhclient: {e}");
+            .and_then(|pid| OwnClient::find(pid, &client.spec));
+        if let Some(Err(e)) = running.map(|running| running.terminate()) {
+            warn!(iface, "stopping the DHCP client: {e}");
         }
         let _ = std::fs::remove_file(client.spec.pid_file());
         let _ = d.with_kernel(|k| apply::remove(k, &client.record.lease, Removal::LEASE, false));

@@ -130,14 +130,14 @@ impl Kind {
                 Job::Hooks { .. } => "hooks",
                 Job::WaitDad { .. } => "wait-dad",
                 Job::Mapping { .. } => "mapping",
-                Job::StartDhclient(_) => "start-dhclient",
+                Job::StartDhcpClient(_) => "start-dhcp-client",
                 Job::WaitLinkLocal { .. } => "wait-link-local",
                 Job::WaitForwarding { .. } => "wait-forwarding",
-                Job::WatchDhclient { .. } => "watch-dhclient",
-                Job::ReleaseDhclient(_) => "release-dhclient",
+                Job::WatchDhcpClient { .. } => "watch-dhcp-client",
+                Job::ReleaseDhcpClient(_) => "release-dhcp-client",
                 Job::Timer { .. } => "timer",
                 Job::Sleep(_) => "sleep",
-                Job::RespawnDhclient { .. } => "respawn-dhclient",
+                Job::RespawnDhcpClient { .. } => "respawn-dhcp-client",
                 Job::HotplugCheck { .. } => "hotplug-check",
                 Job::RetrySaveState { .. } => "retry-save-state",
             },
@@ -224,8 +224,8 @@ struct Own {
     held_for: usize,
     /// `monitor` clients.
     monitors: Vec<MonitorClient>,
-    /// Interfaces a dhclient runs on that netconf did not start.
-    foreign_dhclients: BTreeSet<String>,
+    /// Interfaces a DHCP client runs on that netconf did not start.
+    foreign_dhcp_clients: BTreeSet<String>,
     /// The dispatcher's own queue (events it creates come back through it).
     queue: Sender,
     /// Work for the I/O thread.
@@ -242,6 +242,8 @@ impl Dispatcher {
     ) -> Self {
         let kernel = Kernel::open(queue.clone());
         let config = read_config(&settings.interfaces_file);
+        let foreign_dhcp_clients =
+            netconf_methods::dhcp_client::foreign_interfaces(&dhcp_settings.run_dir);
         Dispatcher {
             settings,
             dhcp_settings,
@@ -263,7 +265,7 @@ impl Dispatcher {
                 held: Vec::new(),
                 held_for: 0,
                 monitors: Vec::new(),
-                foreign_dhclients: netconf_methods::dhclient::foreign_interfaces(),
+                foreign_dhcp_clients,
                 queue,
                 jobs,
             },
@@ -331,7 +333,7 @@ impl Dispatcher {
                 };
                 self.progress_stream(event, "output", Some(stream), line.line);
             }
-            Message::DhclientExited {
+            Message::DhcpClientExited {
                 key,
                 pid,
                 success,
@@ -408,7 +410,8 @@ impl Dispatcher {
                 )
             }
             Op::Status(args) => {
-                self.own.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
+                self.own.foreign_dhcp_clients =
+                    netconf_methods::dhcp_client::foreign_interfaces(&self.dhcp_settings.run_dir);
                 if let Ok(k) = self.kernel.as_mut() {
                     k.settle();
                 }
@@ -498,7 +501,8 @@ impl Dispatcher {
             return Self::send(&reply, id, body);
         }
         info!(op = verb, targets = ?args.targets, all = args.all, "request");
-        self.own.foreign_dhclients = netconf_methods::dhclient::foreign_interfaces();
+        self.own.foreign_dhcp_clients =
+            netconf_methods::dhcp_client::foreign_interfaces(&self.dhcp_settings.run_dir);
         if args.interfaces.is_none() {
             self.config = parsed.config.clone();
         }
@@ -680,7 +684,7 @@ impl Dispatcher {
                     // know what it had started.
                     let announced = matches!(
                         job,
-                        Job::Hooks { phase: Some(_), .. } | Job::StartDhclient(_)
+                        Job::Hooks { phase: Some(_), .. } | Job::StartDhcpClient(_)
                     );
                     if announced && self.own.state_dirty {
                         self.own.held.push((id, job));
@@ -1134,8 +1138,8 @@ impl Dispatcher {
             .is_some_and(|q| !q.is_empty())
     }
 
-    pub fn foreign_dhclient(&self, iface: &str) -> bool {
-        self.own.foreign_dhclients.contains(iface)
+    pub fn foreign_dhcp_client(&self, iface: &str) -> bool {
+        self.own.foreign_dhcp_clients.contains(iface)
     }
 
     /// An idle daemon should be small: after a burst (say `ifup -a` of a

@@ -5,7 +5,7 @@
 //!
 //! * `start:KIND` as an event of that kind starts, `done:KIND` as one has
 //!   done its work (before its completion is recorded); KIND is a word of
-//!   `Kind::label` (`iface-up`, `hooks`, `apply`, `start-dhclient`, ...) or
+//!   `Kind::label` (`iface-up`, `hooks`, `apply`, `start-dhcp-client`, ...) or
 //!   `*` for any event;
 //! * `start:dhcp-REASON` as a DHCP event of that reason (`BOUND`, `RENEW`,
 //!   `EXPIRE`, ...) arrives, `done:dhcp-REASON` once it is applied and

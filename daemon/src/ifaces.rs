@@ -636,12 +636,12 @@ pub fn begin(d: &mut Dispatcher, id: EventId) {
             );
             return finish(d, id, Err(f));
         }
-        if d.foreign_dhclient(&phys) && !ctx.args.force {
-            // Two dhclients on one link fight over it.
+        if d.foreign_dhcp_client(&phys) && !ctx.args.force {
+            // Two DHCP clients on one link fight over it.
             let f = Failure::new(
                 ErrorCode::Busy,
                 format!(
-                    "{phys} is run by a dhclient netconf did not start; stop that one first, \
+                    "{phys} is run by a DHCP client netconf did not start; stop that one first, \
                      or use --force"
                 ),
             );
@@ -867,17 +867,21 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             .as_ref()
             .and_then(|x| x.dad.map(|dad| (x.clone(), dad)));
         let dhcp = if is_dhcp(cfg) && !ctx.args.no_act {
-            match netconf_methods::dhclient::new_token() {
-                Ok(token) => Some((
-                    crate::dhcp::dhclient_for(&d.dhcp_settings, cfg, token),
-                    cfg.converted(),
-                )),
-                Err(e) => {
-                    let f = Failure::new(
-                        ErrorCode::Internal,
-                        format!("{phys}: no token for dhclient: {e}"),
-                    );
-                    return finish(d, id, Err(f));
+            // Which client, and whether it can do what the stanza asks, is
+            // settled before anything runs.
+            let spec = crate::dhcp::choose(&d.dhcp_settings, cfg).and_then(|kind| {
+                let token = netconf_methods::dhcp_client::new_token()
+                    .map_err(|e| format!("{phys}: no token for the DHCP client: {e}"))?;
+                let spec = crate::dhcp::client_for(&d.dhcp_settings, cfg, kind, token);
+                match spec.unsupported() {
+                    Some(why) => Err(why),
+                    None => Ok(spec),
+                }
+            });
+            match spec {
+                Ok(spec) => Some((spec, cfg.converted())),
+                Err(message) => {
+                    return finish(d, id, Err(Failure::new(ErrorCode::ConfigInvalid, message)));
                 }
             }
         } else {
@@ -958,7 +962,7 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             let metric = vars.get("metric").and_then(|m| m.parse().ok());
             if crate::dhcp::register(d, &spec, metric) {
                 if spec.v6.is_some() {
-                    // dhclient -6 binds to the link-local address: wait for it.
+                    // A DHCPv6 client binds to the link-local address: wait for it.
                     let wait = DadWait {
                         attempts: vars
                             .get("ll-attempts")
@@ -976,11 +980,11 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                     };
                     last = d.spawn(id, Kind::Job(Some(Box::new(job))), &[last]);
                 }
-                d.progress(id, "dhcp", format!("starting dhclient on {phys}"));
-                let start = Kind::Job(Some(Box::new(Job::StartDhclient(spec))));
+                d.progress(id, "dhcp", format!("starting {} on {phys}", spec.kind));
+                let start = Kind::Job(Some(Box::new(Job::StartDhcpClient(spec))));
                 last = d.spawn(id, start, &[last]);
             }
-            // `--no-wait`: dhclient goes on trying; the interface counts as up.
+            // `--no-wait`: the client goes on trying; the interface counts as up.
             if !ctx.args.no_wait {
                 last = d.spawn(id, Kind::WaitLease { key }, &[last]);
             }
@@ -1099,7 +1103,7 @@ fn carrier_wait(cfg: &StanzaConfig) -> Result<Option<std::time::Duration>, Strin
 }
 
 pub fn is_dhcp(cfg: &StanzaConfig) -> bool {
-    crate::dhcp::runs_dhclient(cfg)
+    crate::dhcp::runs_dhcp_client(cfg)
 }
 
 /// What to take out for a stanza whose `ifup` netconf has no record of
@@ -1321,7 +1325,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             d.progress(id, "dhcp", format!("releasing the DHCP lease of {phys}"));
             prev = vec![d.spawn(
                 id,
-                Kind::Job(Some(Box::new(Job::ReleaseDhclient(spec)))),
+                Kind::Job(Some(Box::new(Job::ReleaseDhcpClient(spec)))),
                 &prev,
             )];
         }

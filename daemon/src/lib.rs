@@ -55,12 +55,23 @@ pub struct Args {
     /// Kill a hook script that runs longer than this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub hook_timeout: u64,
-    /// netconf-dhcp-hook, given to dhclient as -sf (default: next to netconfd)
+    /// netconf-dhcp-hook, the DHCP clients' script (default: next to netconfd)
     #[arg(long, value_name = "PATH")]
     pub dhcp_hook: Option<PathBuf>,
+    /// The DHCP client of stanzas without a `dhcp-client` option: dhclient,
+    /// dhcpcd or udhcpc (default: the first installed in Debian's order,
+    /// dhclient, udhcpc, dhcpcd)
+    #[arg(long, value_name = "CLIENT")]
+    pub dhcp_client: Option<netconf_methods::dhcp_client::ClientKind>,
     /// The ISC dhclient to run
     #[arg(long, value_name = "PATH", default_value = netconf_methods::dhclient::DHCLIENT)]
     pub dhclient: PathBuf,
+    /// The dhcpcd to run
+    #[arg(long, value_name = "PATH", default_value = netconf_methods::dhcpcd::DHCPCD)]
+    pub dhcpcd: PathBuf,
+    /// The udhcpc to run
+    #[arg(long, value_name = "PATH", default_value = netconf_methods::udhcpc::UDHCPC)]
+    pub udhcpc: PathBuf,
     /// How many seconds ifup waits for the first DHCP lease
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub dhcp_timeout: u64,
@@ -201,7 +212,10 @@ pub fn run(args: Args) -> Result<(), StartError> {
     });
     let dhcp_settings = dhcp::DhcpSettings {
         hook,
+        default_client: args.dhcp_client,
         dhclient: args.dhclient.clone(),
+        dhcpcd: args.dhcpcd.clone(),
+        udhcpc: args.udhcpc.clone(),
         socket: std::path::absolute(&args.socket).unwrap_or_else(|_| args.socket.clone()),
         run_dir: args.run_dir.clone(),
         state_dir: args.state_dir.clone(),
@@ -217,7 +231,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
     }
     debug!(
         ms = ms(started),
-        "dhclients and existing configuration adopted"
+        "DHCP clients and existing configuration adopted"
     );
     let dispatcher_thread = std::thread::Builder::new()
         .name("dispatcher".into())

@@ -5,7 +5,7 @@
 use netconf_ctlsock_proto::{ErrorCode, Request};
 use netconf_hooks::{OutputLine, Step};
 use netconf_interfaces::Mapping;
-use netconf_methods::dhclient::Dhclient;
+use netconf_methods::dhcp_client::DhcpClient;
 use netconf_methods::provider::DadWait;
 use std::net::Ipv6Addr;
 use std::time::Duration;
@@ -38,7 +38,7 @@ pub enum Message {
     /// A line of a hook's output, while it runs.
     Output { event: EventId, line: OutputLine },
     /// A dhclient the daemon started has exited.
-    DhclientExited {
+    DhcpClientExited {
         key: (String, bool),
         pid: u32,
         /// It exited by itself with status 0.
@@ -96,11 +96,11 @@ pub enum Job {
     /// Wait for the link-local address dhclient -6 needs (Debian's wait-for-ll6.sh).
     WaitLinkLocal { device: String, wait: DadWait },
     /// Start the long-running dhclient of an interface.
-    StartDhclient(Dhclient),
+    StartDhcpClient(DhcpClient),
     /// Watch a dhclient an earlier daemon started, to hear of its exit.
-    WatchDhclient { key: (String, bool), pid: u32 },
+    WatchDhcpClient { key: (String, bool), pid: u32 },
     /// Tell the dispatcher when `after` has passed since a dhclient died.
-    RespawnDhclient { spec: Dhclient, after: Duration },
+    RespawnDhcpClient { spec: DhcpClient, after: Duration },
     /// Tell the dispatcher to look again at a new link after `after`.
     HotplugCheck {
         name: String,
@@ -110,7 +110,7 @@ pub enum Job {
     /// Send [`Message::SaveState`] after `after`.
     RetrySaveState { after: Duration },
     /// `dhclient -r`: release the lease and stop the running one; waits for it.
-    ReleaseDhclient(Dhclient),
+    ReleaseDhcpClient(DhcpClient),
     /// Fails with `message` after `after`, unless the event completed first.
     Timer { after: Duration, message: String },
     /// Succeeds after `after`, unless the event completed first.

@@ -7,7 +7,8 @@ use crate::queue::{EventId, Job, JobError, JobOutput, Message, Sender};
 use netconf_ctlsock_proto::ErrorCode;
 use netconf_hooks::{self as hooks, OutputLine, Step, Stream};
 use netconf_kernel::netlink::{Family, Netlink};
-use netconf_methods::dhclient::{Action, Dhclient};
+use netconf_methods::dhclient;
+use netconf_methods::dhcp_client::{Action, ClientKind, DhcpClient, OwnClient};
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -22,10 +23,10 @@ pub async fn run_jobs(mut jobs: UnboundedReceiver<(EventId, Job)>, queue: Sender
 }
 
 async fn run_job(event: EventId, job: Job, queue: Sender) {
-    if let Job::WatchDhclient { key, pid } = job {
+    if let Job::WatchDhcpClient { key, pid } = job {
         watch_exit(pid).await;
         // Not our child: how it ended is not known.
-        let _ = queue.send(Message::DhclientExited {
+        let _ = queue.send(Message::DhcpClientExited {
             key,
             pid,
             success: false,
@@ -34,7 +35,7 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
         });
         return;
     }
-    if let Job::RespawnDhclient { spec, after } = job {
+    if let Job::RespawnDhcpClient { spec, after } = job {
         // The dispatcher decides then whether it is still wanted.
         tokio::time::sleep(after).await;
         let _ = queue.send(Message::RespawnDue { key: spec.key() });
@@ -67,13 +68,13 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
             let interval = Duration::from_millis(wait.interval_ms);
             wait_dad(&device, &addresses, wait.attempts, interval).await
         }
-        Job::StartDhclient(spec) => start_dhclient(spec, &queue),
-        Job::WatchDhclient { .. } => Ok(JobOutput::Done),
+        Job::StartDhcpClient(spec) => start_client(spec, &queue),
+        Job::WatchDhcpClient { .. } => Ok(JobOutput::Done),
         Job::WaitLinkLocal { device, wait } => {
             let interval = Duration::from_millis(wait.interval_ms);
             wait_link_local(&device, wait.attempts, interval).await
         }
-        Job::RespawnDhclient { .. } | Job::HotplugCheck { .. } | Job::RetrySaveState { .. } => {
+        Job::RespawnDhcpClient { .. } | Job::HotplugCheck { .. } | Job::RetrySaveState { .. } => {
             Ok(JobOutput::Done)
         }
         Job::WaitForwarding { bridge, ports, max } => {
@@ -82,7 +83,7 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
         }
         // ifdown goes on whatever happens here, as Debian's does: what the
         // lease added is removed by the kernel step after it anyway.
-        Job::ReleaseDhclient(spec) => match release_dhclient(&spec).await {
+        Job::ReleaseDhcpClient(spec) => match release(&spec).await {
             Ok(done) => Ok(done),
             Err(e) => {
                 tracing::warn!(iface = %spec.iface, "{}", e.message);
@@ -115,9 +116,9 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
     let _ = queue.send(Message::JobDone { event, result });
 }
 
-/// Starts dhclient detached and watches for its exit (it is our child
+/// Starts a DHCP client detached and watches for its exit (it is our child
 /// until the daemon restarts; then another daemon adopts it).
-fn start_dhclient(spec: Dhclient, queue: &Sender) -> Result<JobOutput, JobError> {
+fn start_client(spec: DhcpClient, queue: &Sender) -> Result<JobOutput, JobError> {
     let mut child = spec.start().map_err(|e| JobError {
         code: ErrorCode::Internal,
         message: format!("starting {}: {e}", spec.program.display()),
@@ -130,7 +131,7 @@ fn start_dhclient(spec: Dhclient, queue: &Sender) -> Result<JobOutput, JobError>
             Ok(s) => (s.success(), s.code().is_some(), s.to_string()),
             Err(e) => (false, false, e.to_string()),
         };
-        let _ = queue.send(Message::DhclientExited {
+        let _ = queue.send(Message::DhcpClientExited {
             key,
             pid,
             success,
@@ -147,11 +148,8 @@ fn start_dhclient(spec: Dhclient, queue: &Sender) -> Result<JobOutput, JobError>
 /// Waits until a process that is not our child exits: its pidfd becomes
 /// readable then. Without pidfds (old kernels) it polls /proc.
 async fn watch_exit(pid: u32) {
-    if let Ok(pidfd) = netconf_methods::dhclient::pidfd_open(pid) {
-        // SAFETY: the OwnedFd is moved in: it stays open and the same for as
-        // long as the AsyncFd lives.
-        if let Ok(async_fd) = unsafe { tokio::io::unix::AsyncFd::register(pidfd) } {
-            let _ = async_fd.readable().await;
+    if let Ok(pidfd) = netconf_methods::dhcp_client::pidfd_open(pid) {
+        if wait_pidfd(pidfd).await {
             return;
         }
     }
@@ -160,26 +158,70 @@ async fn watch_exit(pid: u32) {
     }
 }
 
-/// `dhclient -r`: sends a RELEASE (the hook reports it while we wait),
-/// stops the running dhclient, and exits.
-async fn release_dhclient(spec: &Dhclient) -> Result<JobOutput, JobError> {
-    let mut cmd = tokio::process::Command::from(spec.command(Action::Release));
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let release = async {
-        cmd.status().await.map_err(|e| JobError {
+/// Releases the lease and stops the client: `dhclient -r` (it sends the
+/// RELEASE, the hook reports it while we wait, it stops the running one);
+/// for dhcpcd SIGALRM and for udhcpc (run with `-R`) SIGTERM, then the
+/// wait for its exit.
+async fn release(spec: &DhcpClient) -> Result<JobOutput, JobError> {
+    const MAX: Duration = Duration::from_secs(30);
+    let released = async {
+        if spec.kind == ClientKind::Dhclient {
+            let mut cmd = tokio::process::Command::from(dhclient::command(spec, Action::Release));
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            return cmd.status().await.map(|_| ()).map_err(|e| JobError {
+                code: ErrorCode::Internal,
+                message: format!("dhclient -r on {}: {e}", spec.iface),
+            });
+        }
+        let recorded = std::fs::read_to_string(spec.pid_file())
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok());
+        let running = recorded
+            .and_then(|pid| OwnClient::find(pid, spec))
+            .or_else(|| OwnClient::find(spec.find_pid()?, spec));
+        // None running: nothing holds a lease to release.
+        let Some(running) = running else {
+            return Ok(());
+        };
+        let signal = match spec.kind {
+            ClientKind::Dhcpcd => libc::SIGALRM,
+            _ => libc::SIGTERM,
+        };
+        running.signal(signal).map_err(|e| JobError {
             code: ErrorCode::Internal,
-            message: format!("dhclient -r on {}: {e}", spec.iface),
-        })
+            message: format!("signalling {} on {}: {e}", spec.kind, spec.iface),
+        })?;
+        wait_pidfd(running.into_pidfd()).await;
+        Ok(())
     };
-    match tokio::time::timeout(Duration::from_secs(30), release).await {
-        Ok(Ok(_)) => Ok(JobOutput::Done),
+    match tokio::time::timeout(MAX, released).await {
+        Ok(Ok(())) => Ok(JobOutput::Done),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(JobError {
             code: ErrorCode::Timeout,
-            message: format!("dhclient -r on {} did not finish within 30 s", spec.iface),
+            message: format!(
+                "{} on {} did not release within {} s",
+                spec.kind,
+                spec.iface,
+                MAX.as_secs()
+            ),
         }),
+    }
+}
+
+/// Until the process of a pidfd has exited; false at once if the pidfd
+/// cannot be watched.
+async fn wait_pidfd(pidfd: std::os::fd::OwnedFd) -> bool {
+    // SAFETY: the OwnedFd is moved in: it stays open and the same for as
+    // long as the AsyncFd lives.
+    match unsafe { tokio::io::unix::AsyncFd::register(pidfd) } {
+        Ok(async_fd) => {
+            let _ = async_fd.readable().await;
+            true
+        }
+        Err(_) => false,
     }
 }
 

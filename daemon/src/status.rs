@@ -42,7 +42,7 @@ pub enum Management {
     /// Found configured when netconfd started; left as it is until an
     /// admin runs ifup, ifdown or ifreload on it.
     Adopted,
-    /// Someone else runs it (a dhclient netconf did not start).
+    /// Someone else runs it (a DHCP client netconf did not start).
     Foreign,
     Unmanaged,
 }
@@ -347,6 +347,7 @@ fn interface(d: &Dispatcher, mirror: &Mirror, config: &InterfacesFile, name: &st
             let record = d.dhcp.record(&(name.to_string(), *v6))?;
             Some(json!({
                 "family": if *v6 { "inet6" } else { "inet" },
+                "client": record.client,
                 "pid": record.pid,
                 "lease": record.info,
             }))
@@ -383,7 +384,7 @@ fn interface(d: &Dispatcher, mirror: &Mirror, config: &InterfacesFile, name: &st
 }
 
 pub fn management(d: &Dispatcher, name: &str) -> Management {
-    if d.foreign_dhclient(name) {
+    if d.foreign_dhcp_client(name) {
         Management::Foreign
     } else if let Some(r) = d.state.get(name) {
         if r.adopted {

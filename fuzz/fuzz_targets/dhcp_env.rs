@@ -1,20 +1,26 @@
 //! The DHCP hook's environment: `NAME=VALUE` lines (as in
-//! `methods/tests/fixtures/dhclient-env/*.env`) into
-//! `dhclient::parse_event`; an event it accepts goes through everything the
-//! daemon does with it before touching the kernel: the plan, each lease's
-//! desired state and DNS, what is left of it, the host name rule, and a
-//! JSON round trip of the event.
+//! `methods/tests/fixtures/*-env/*.env`) into each client's `parse_event`
+//! (dhclient's, dhcpcd's, udhcpc's); an event one accepts goes through
+//! everything the daemon does with it before touching the kernel: the plan,
+//! each lease's desired state and DNS, what is left of it, the host name
+//! rule, and a JSON round trip of the event.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use netconf_methods::dhclient::parse_event;
+use netconf_methods::dhcp_client::ClientKind;
 use netconf_methods::lease::{
     desired_v4, desired_v6, hostname_to_set, plan, unchanged, DhcpEvent, Lease, LeaseError,
 };
 
 fuzz_target!(|data: &[u8]| {
     let env = netconf_fuzz::env_from_bytes(data);
-    let event = match parse_event(&env) {
+    for kind in ClientKind::DEBIAN_ORDER {
+        check(kind, &env);
+    }
+});
+
+fn check(kind: ClientKind, env: &[(String, String)]) {
+    let event = match kind.parse_event(env) {
         Ok(event) => event,
         Err(e) => {
             // An error names what is wrong.
@@ -55,4 +61,4 @@ fuzz_target!(|data: &[u8]| {
     let json = serde_json::to_string(&event).expect("event serialises");
     let back: DhcpEvent = serde_json::from_str(&json).expect("event deserialises");
     assert_eq!(back, event, "event after a JSON round trip");
-});
+}

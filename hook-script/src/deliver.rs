@@ -89,6 +89,7 @@ mod tests {
     fn args() -> DhcpEventArgs {
         DhcpEventArgs {
             token: "t".into(),
+            client: "dhclient".into(),
             interface: "eth0".into(),
             reason: "PREINIT".into(),
             env: vec![],

@@ -1,10 +1,18 @@
-//! From dhclient's environment to the event to post, and the few settings
-//! that travel in the same environment.
+//! From a DHCP client's environment to the event to post, and the few
+//! settings that travel in the same environment.
+//!
+//! Which client ran the hook is told from what each one always sets, never
+//! from a flag: dhcpcd sets `reason` with `if_up`, `if_down` and
+//! `ifcarrier`; udhcpc sets no `reason` and passes its event (`deconfig`,
+//! `bound`, …) as the first argument, which goes into the event as `ARGV1`;
+//! anything else with a `reason` is dhclient.
 //!
 //! Pure: it takes the variables as a list, so it is tested without touching
 //! the process environment.
 
-use netconf_ctlsock_proto::{DhcpEventArgs, DhcpReason, DEFAULT_SOCKET, SOCKET_ENV, TOKEN_ENV};
+use netconf_ctlsock_proto::{
+    DhcpEventArgs, DhcpReason, DEFAULT_SOCKET, DHCPCD_REASONS, SOCKET_ENV, TOKEN_ENV, UDHCPC_EVENTS,
+};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,12 +57,16 @@ pub struct Prepared {
     pub notes: Vec<String>,
 }
 
-/// Reads dhclient's environment, in its order. `Err` is the reason not to
-/// post anything at all, for a line on stderr before exiting 0.
-pub fn prepare(vars: Vec<(OsString, OsString)>) -> Result<Prepared, String> {
+/// Reads the client's environment, in its order, with the hook's first
+/// argument (udhcpc's event). `Err` is the reason not to post anything at
+/// all, for a line on stderr before exiting 0.
+pub fn prepare(
+    argument: Option<OsString>,
+    vars: Vec<(OsString, OsString)>,
+) -> Result<Prepared, String> {
     let mut notes = Vec::new();
     let mut lossy = Vec::new();
-    let env: Vec<(String, String)> = vars
+    let mut env: Vec<(String, String)> = vars
         .into_iter()
         .map(|(k, v)| {
             let key = k.to_string_lossy().into_owned();
@@ -73,27 +85,13 @@ pub fn prepare(vars: Vec<(OsString, OsString)>) -> Result<Prepared, String> {
             lossy.join(", ")
         ));
     }
+    let (client, reason) = identify(&env, argument)?;
+    if client == "udhcpc" {
+        env.push(("ARGV1".to_owned(), reason.clone()));
+    }
     // The first occurrence wins, as with getenv(3).
     let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-
-    let Some(reason) = get("reason") else {
-        // dhclient runs its script with REASON=NBI, upper-case and without
-        // an interface, when it finds no interface to work on.
-        if get("REASON") == Some("NBI") {
-            return Err(
-                "dhclient found no interface to configure (reason NBI): nothing to report".into(),
-            );
-        }
-        return Err(
-            "no \"reason\" in the environment: this program is run by dhclient as its -sf script"
-                .into(),
-        );
-    };
-    if DhcpReason::from_name(reason).is_none() {
-        return Err(format!(
-            "unknown reason \"{reason}\" from dhclient: not reported"
-        ));
-    }
+    let reason = reason.as_str();
     let interface = match get("interface") {
         Some(i) if !i.is_empty() => i,
         _ => {
@@ -106,7 +104,7 @@ pub fn prepare(vars: Vec<(OsString, OsString)>) -> Result<Prepared, String> {
         Some(t) if !t.is_empty() => t,
         _ => {
             return Err(format!(
-                "{interface} {reason}: no {TOKEN_ENV}, so this dhclient was not started by netconfd: not reported"
+                "{interface} {reason}: no {TOKEN_ENV}, so this {client} was not started by netconfd: not reported"
             ))
         }
     };
@@ -127,6 +125,7 @@ pub fn prepare(vars: Vec<(OsString, OsString)>) -> Result<Prepared, String> {
     Ok(Prepared {
         args: DhcpEventArgs {
             token: token.to_owned(),
+            client: client.to_owned(),
             interface: interface.to_owned(),
             reason: reason.to_owned(),
             env: env.clone(),
@@ -134,6 +133,53 @@ pub fn prepare(vars: Vec<(OsString, OsString)>) -> Result<Prepared, String> {
         settings,
         notes,
     })
+}
+
+// Which client ran the hook, and its reason; `Err` when it is none of
+// them.
+fn identify(
+    env: &[(String, String)],
+    argument: Option<OsString>,
+) -> Result<(&'static str, String), String> {
+    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let Some(reason) = get("reason") else {
+        // dhclient runs its script with REASON=NBI, upper-case and without
+        // an interface, when it finds no interface to work on.
+        if get("REASON") == Some("NBI") {
+            return Err(
+                "dhclient found no interface to configure (reason NBI): nothing to report".into(),
+            );
+        }
+        let event = argument.map(|a| a.to_string_lossy().into_owned());
+        return match event {
+            Some(e) if UDHCPC_EVENTS.contains(&e.as_str()) && get("interface").is_some() => {
+                Ok(("udhcpc", e))
+            }
+            _ => Err(
+                "no \"reason\" in the environment and no udhcpc event as the argument: \
+                 this program is run by a DHCP client as its script"
+                    .into(),
+            ),
+        };
+    };
+    if ["if_up", "if_down", "ifcarrier"]
+        .iter()
+        .all(|v| get(v).is_some())
+    {
+        return if DHCPCD_REASONS.contains(&reason) {
+            Ok(("dhcpcd", reason.to_owned()))
+        } else {
+            Err(format!(
+                "unknown reason \"{reason}\" from dhcpcd: not reported"
+            ))
+        };
+    }
+    if DhcpReason::from_name(reason).is_none() {
+        return Err(format!(
+            "unknown reason \"{reason}\" from dhclient: not reported"
+        ));
+    }
+    Ok(("dhclient", reason.to_owned()))
 }
 
 // A duration in milliseconds from a setting; a value that cannot be read is
@@ -176,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_bound_event_keeps_everything_in_order() {
-        let p = prepare(vars(BASE)).unwrap();
+        let p = prepare(None, vars(BASE)).unwrap();
         assert_eq!(p.args.token, "abc123");
         assert_eq!(p.args.interface, "cli0");
         assert_eq!(p.args.reason, "BOUND");
@@ -204,7 +250,7 @@ mod tests {
             ("NETCONF_HOOK_RETRY_MS", "250"),
             ("NETCONF_HOOK_TIMEOUT_MS", "0"),
         ]));
-        let p = prepare(v).unwrap();
+        let p = prepare(None, v).unwrap();
         assert_eq!(p.settings.socket, PathBuf::from("/tmp/x.sock"));
         assert_eq!(p.settings.retry, Duration::from_millis(250));
         assert_eq!(p.settings.reply_timeout, None);
@@ -217,7 +263,7 @@ mod tests {
             ("NETCONF_HOOK_RETRY_MS", "soon"),
             ("NETCONF_HOOK_TIMEOUT_MS", "-1"),
         ]));
-        let p = prepare(v).unwrap();
+        let p = prepare(None, v).unwrap();
         assert_eq!(p.settings.socket, PathBuf::from("/run/netconf/ctl.sock"));
         assert_eq!(p.settings.retry, DEFAULT_RETRY);
         assert_eq!(p.settings.reply_timeout, Some(DEFAULT_REPLY_TIMEOUT));
@@ -230,12 +276,12 @@ mod tests {
         for reason in DhcpReason::ALL {
             let mut v = vars(&[("NETCONF_TOKEN", "t"), ("interface", "eth0")]);
             v.push(("reason".into(), reason.as_str().into()));
-            assert_eq!(prepare(v).unwrap().args.reason, reason.as_str());
+            assert_eq!(prepare(None, v).unwrap().args.reason, reason.as_str());
         }
     }
 
     fn refusal(pairs: &[(&str, &str)]) -> String {
-        prepare(vars(pairs)).unwrap_err()
+        prepare(None, vars(pairs)).unwrap_err()
     }
 
     #[test]
@@ -279,7 +325,7 @@ mod tests {
     fn first_occurrence_wins() {
         let mut v = vars(BASE);
         v.push(("reason".into(), "STOP".into()));
-        let p = prepare(v).unwrap();
+        let p = prepare(None, v).unwrap();
         assert_eq!(p.args.reason, "BOUND");
         assert_eq!(
             p.args.env.last().unwrap(),
@@ -295,7 +341,7 @@ mod tests {
             OsString::from_vec(b"caf\xe9".to_vec()),
         ));
         v.push((OsString::from_vec(b"x\xff".to_vec()), OsString::from("1")));
-        let p = prepare(v).unwrap();
+        let p = prepare(None, v).unwrap();
         let tail = &p.args.env[p.args.env.len() - 2..];
         assert_eq!(tail[0], ("new_host_name".into(), "caf\u{fffd}".into()));
         assert_eq!(tail[1], ("x\u{fffd}".into(), "1".into()));
@@ -303,5 +349,55 @@ mod tests {
             p.notes,
             ["not UTF-8, sent with U+FFFD in place of the bad bytes: new_host_name, x\u{fffd}"]
         );
+    }
+
+    #[test]
+    fn dhcpcd_and_udhcpc_are_told_apart_by_their_environment() {
+        let dhcpcd = vars(&[
+            ("reason", "ROUTERADVERT"),
+            ("interface", "cli0"),
+            ("if_up", "false"),
+            ("if_down", "false"),
+            ("ifcarrier", "up"),
+            ("NETCONF_TOKEN", "abc"),
+        ]);
+        let p = prepare(None, dhcpcd.clone()).unwrap();
+        assert_eq!(
+            (p.args.client.as_str(), p.args.reason.as_str()),
+            ("dhcpcd", "ROUTERADVERT")
+        );
+        // Without dhcpcd's own variables ROUTERADVERT is no dhclient reason.
+        let dhclient_like: Vec<_> = dhcpcd[..2].iter().chain(&dhcpcd[5..]).cloned().collect();
+        assert!(prepare(None, dhclient_like)
+            .unwrap_err()
+            .contains("from dhclient"));
+        let mut bogus = dhcpcd.clone();
+        bogus[0].1 = "BOGUS".into();
+        assert!(prepare(None, bogus).unwrap_err().contains("from dhcpcd"));
+
+        let udhcpc = vars(&[
+            ("interface", "cli0"),
+            ("ip", "198.18.0.9"),
+            ("NETCONF_TOKEN", "abc"),
+        ]);
+        let p = prepare(Some("bound".into()), udhcpc.clone()).unwrap();
+        assert_eq!(
+            (p.args.client.as_str(), p.args.reason.as_str()),
+            ("udhcpc", "bound")
+        );
+        assert_eq!(
+            p.args.env.last(),
+            Some(&("ARGV1".to_string(), "bound".to_string()))
+        );
+        // An argument is an event only for a client that sets no reason.
+        let with_reason = vars(&[
+            ("reason", "BOUND"),
+            ("interface", "cli0"),
+            ("NETCONF_TOKEN", "abc"),
+        ]);
+        let p = prepare(Some("bound".into()), with_reason).unwrap();
+        assert_eq!(p.args.client, "dhclient");
+        assert!(prepare(Some("bogus".into()), udhcpc.clone()).is_err());
+        assert!(prepare(None, udhcpc).is_err());
     }
 }

@@ -1,6 +1,7 @@
-//! `netconf-dhcp-hook`: the program dhclient runs as its `-sf` script.
+//! `netconf-dhcp-hook`: the program a DHCP client netconfd started runs as
+//! its script (dhclient's `-sf`, dhcpcd's `-c`, udhcpc's `-s`).
 //!
-//! For each hook call, it posts dhclient's whole environment to netconfd as
+//! For each hook call, it posts the client's whole environment to netconfd as
 //! a `dhcp-event` request (`docs/PROTOCOL.md`, "DHCP hook events") and exits
 //! with the status the daemon answers with. That status is dhclient's
 //! protocol: non-zero after `BOUND`/`RENEW`/`REBIND`/`REBOOT` makes dhclient
@@ -11,9 +12,10 @@
 //! says why on stderr and exits 0. It never panics on its input, never
 //! signals dhclient and never touches the network itself.
 //!
-//! dhclient passes the script no arguments and none of its caller's
-//! environment, only its own variables and its `-e` ones, so everything the
-//! hook needs comes by `-e`: `NETCONF_TOKEN` (which dhclient this is),
+//! dhclient and dhcpcd pass the script no arguments and none of their
+//! caller's environment, only their own variables and the `-e` ones, so
+//! everything the hook needs comes by `-e` (udhcpc has no `-e` but passes
+//! its own environment, where netconfd puts the same variables): `NETCONF_TOKEN` (which dhclient this is),
 //! `NETCONF_SOCKET` (default `/run/netconf/ctl.sock`), and for tests
 //! `NETCONF_HOOK_RETRY_MS` and `NETCONF_HOOK_TIMEOUT_MS`.
 //!
@@ -30,18 +32,18 @@ use std::process::ExitCode;
 const NAME: &str = "netconf-dhcp-hook";
 
 const USAGE: &str = "\
-usage: netconf-dhcp-hook
+usage: netconf-dhcp-hook [UDHCPC-EVENT]
 
-dhclient's -sf script for netconf: posts each dhclient event (its reason and
-environment) to netconfd and exits with the daemon's verdict. dhclient runs
-it with no arguments; it is not meant to be run by hand. It reads
+The DHCP clients' script for netconf (dhclient -sf, dhcpcd -c, udhcpc -s):
+posts each event (its reason and environment) to netconfd and exits with
+the daemon's verdict. It is not meant to be run by hand. It reads
 reason, interface, NETCONF_TOKEN (pass with dhclient -e), NETCONF_SOCKET
 (default /run/netconf/ctl.sock), NETCONF_HOOK_RETRY_MS (default 10000) and
 NETCONF_HOOK_TIMEOUT_MS (default 60000, 0 = no limit).
 ";
 
 fn main() -> ExitCode {
-    // dhclient never passes arguments; these two are for a curious admin.
+    // No client passes these two; they are for a curious admin.
     match std::env::args_os().nth(1) {
         Some(a) if a == "--help" || a == "-h" => {
             let _ = std::io::stdout().write_all(USAGE.as_bytes());
@@ -53,12 +55,18 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    ExitCode::from(run(std::env::vars_os().collect()))
+    ExitCode::from(run(
+        std::env::args_os().nth(1),
+        std::env::vars_os().collect(),
+    ))
 }
 
 // The exit status for this environment, with every message already said.
-fn run(vars: Vec<(std::ffi::OsString, std::ffi::OsString)>) -> u8 {
-    let prepared = match event::prepare(vars) {
+fn run(
+    argument: Option<std::ffi::OsString>,
+    vars: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+) -> u8 {
+    let prepared = match event::prepare(argument, vars) {
         Ok(p) => p,
         Err(why) => {
             say(&format!("{why} (exiting 0)"));

@@ -1,5 +1,6 @@
 //! The built `netconf-dhcp-hook` against a stand-in daemon, with the real
-//! dhclient environments of `tests/fixtures/`.
+//! dhclient environments of `tests/fixtures/` and the dhcpcd and udhcpc ones
+//! of `methods/tests/fixtures/`.
 //!
 //! The hook is started through `env -i NAME=VALUE... hook` rather than
 //! `Command::envs`, because std sorts the variables it passes while
@@ -30,8 +31,23 @@ fn fixtures_dir() -> PathBuf {
 
 /// Every fixture, by file name, with its variables in file order.
 fn fixtures() -> Vec<(String, Env)> {
-    let mut out: Vec<(String, Env)> = std::fs::read_dir(fixtures_dir())
-        .expect("hook-script/tests/fixtures")
+    fixtures_in(&fixtures_dir(), 19)
+}
+
+/// The captures of dhcpcd (`"dhcpcd"`) or udhcpc (`"udhcpc"`), kept with
+/// the lease readers in `methods/tests/fixtures/<client>-env/` (see their
+/// READMEs): the same format as ours, sorted.
+fn client_fixtures_dir(client: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../methods/tests/fixtures")
+        .join(format!("{client}-env"))
+}
+
+/// Every `.env` file of `dir`, by file name, with its variables in file
+/// order; at least `expected` of them.
+fn fixtures_in(dir: &Path, expected: usize) -> Vec<(String, Env)> {
+    let mut out: Vec<(String, Env)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension() == Some(OsStr::new("env")))
         .map(|p| {
@@ -41,11 +57,21 @@ fn fixtures() -> Vec<(String, Env)> {
         .collect();
     out.sort();
     assert!(
-        out.len() >= 19,
+        out.len() >= expected,
         "fixtures missing from {}",
-        fixtures_dir().display()
+        dir.display()
     );
     out
+}
+
+/// A udhcpc capture split into udhcpc's environment and its event: the
+/// capture added `ARGV1=<event>` for the script's `$1`, which udhcpc passes
+/// as an argument, never as a variable.
+fn udhcpc_call(name: &str, mut env: Env) -> (Env, String) {
+    let at: Vec<usize> = (0..env.len()).filter(|&i| env[i].0 == "ARGV1").collect();
+    assert_eq!(at.len(), 1, "{name}: one ARGV1 line");
+    let (_, event) = env.remove(at[0]);
+    (env, event.to_string_lossy().into_owned())
 }
 
 fn read_env(path: &Path) -> Env {
@@ -65,6 +91,20 @@ fn read_env(path: &Path) -> Env {
 
 fn fixture(name: &str) -> Env {
     read_env(&fixtures_dir().join(name))
+}
+
+/// One capture of `client_fixtures_dir(client)`.
+fn fixture_of(client: &str, name: &str) -> Env {
+    read_env(&client_fixtures_dir(client).join(name))
+}
+
+/// Gives the variable `name`, which must be there, another value, in place.
+fn set(env: &mut Env, name: &str, value: &str) {
+    let (_, v) = env
+        .iter_mut()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    *v = value.into();
 }
 
 fn var(env: &Env, name: &str) -> String {
@@ -104,6 +144,14 @@ fn command(env: &Env) -> Command {
 
 fn run(env: &Env) -> Output {
     command(env).output().expect("run the hook through env -i")
+}
+
+/// As [`run`], with `argument` as the hook's first argument (udhcpc's event).
+fn run_with(env: &Env, argument: &str) -> Output {
+    command(env)
+        .arg(argument)
+        .output()
+        .expect("run the hook through env -i")
 }
 
 fn code(out: &Output) -> i32 {
@@ -580,4 +628,160 @@ fn fixtures_match_the_shared_captures() {
         reasons.is_empty(),
         "reasons captured but not among the fixtures: {reasons:?}"
     );
+}
+
+// dhcpcd and udhcpc: the real environments of `methods/tests/fixtures/`.
+// What a call costs is measured by `bench/dhcp-hook-cost.sh`
+// (docs/PERFORMANCE.md), not here: no timings in these tests.
+
+#[test]
+fn every_dhcpcd_fixture_is_posted_whole_and_the_verdict_is_the_exit_status() {
+    // dhcpcd ignores its script's exit status (`v4-exit1-*`), but the hook
+    // does not know that: the verdict goes through as for dhclient.
+    let all = fixtures_in(&client_fixtures_dir("dhcpcd"), 144);
+    for (i, (name, env)) in all.into_iter().enumerate() {
+        let verdict = [0, 1, 2][i % 3];
+        let (_dir, socket, daemon) = daemon(vec![Answer::Exit(verdict)]);
+        let env = with_socket(&socket, env);
+        let out = run(&env);
+        assert_eq!(code(&out), verdict as i32, "{name}: {}", stderr(&out));
+
+        let requests = daemon.received();
+        assert_eq!(requests.len(), 1, "{name}");
+        let args = dhcp_args(&requests[0]);
+        assert_eq!(args.client, "dhcpcd", "{name}");
+        assert_eq!(args.reason, var(&env, "reason"), "{name}");
+        assert!(name.ends_with(&format!("-{}.env", args.reason)), "{name}");
+        assert_eq!(args.interface, "cli0", "{name}");
+        assert_eq!(args.token, "abc123", "{name}");
+        assert_eq!(args.env, as_strings(&env), "{name}");
+        if verdict == 0 {
+            assert_eq!(stderr(&out), "", "{name}");
+        } else {
+            assert!(
+                stderr(&out).contains(&format!(
+                    "cli0 {}: netconfd asks for exit status {verdict}",
+                    args.reason
+                )),
+                "{name}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn every_udhcpc_fixture_is_posted_with_its_event_last() {
+    let all = fixtures_in(&client_fixtures_dir("udhcpc"), 31);
+    for (i, (name, capture)) in all.into_iter().enumerate() {
+        let (env, event) = udhcpc_call(&name, capture);
+        assert!(name.ends_with(&format!("-{event}.env")), "{name}");
+        let verdict = [0, 1, 2][i % 3];
+        let (_dir, socket, daemon) = daemon(vec![Answer::Exit(verdict)]);
+        let env = with_socket(&socket, env);
+        let out = run_with(&env, &event);
+        assert_eq!(code(&out), verdict as i32, "{name}: {}", stderr(&out));
+
+        let requests = daemon.received();
+        assert_eq!(requests.len(), 1, "{name}");
+        let args = dhcp_args(&requests[0]);
+        assert_eq!(args.client, "udhcpc", "{name}");
+        assert_eq!(args.reason, event, "{name}");
+        assert_eq!(args.interface, "cli0", "{name}");
+        assert_eq!(args.token, "abc123", "{name}");
+        // udhcpc's environment as it was, then the event the hook adds.
+        let mut expected = as_strings(&env);
+        expected.push(("ARGV1".into(), event.clone()));
+        assert_eq!(args.env, expected, "{name}");
+        if verdict == 0 {
+            assert_eq!(stderr(&out), "", "{name}");
+        } else {
+            assert!(
+                stderr(&out).contains(&format!(
+                    "cli0 {event}: netconfd asks for exit status {verdict}"
+                )),
+                "{name}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn unknown_dhcpcd_reasons_and_udhcpc_events_are_not_posted() {
+    let (_dir, socket, daemon) = daemon(vec![Answer::Exit(1)]);
+
+    // dhcpcd's own variables are there, so it is dhcpcd, with a reason it
+    // never gives.
+    let mut env = with_socket(&socket, fixture_of("dhcpcd", "v4-04-BOUND.env"));
+    set(&mut env, "reason", "BOGUS");
+    let out = run(&env);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "netconf-dhcp-hook: unknown reason \"BOGUS\" from dhcpcd: not reported (exiting 0)\n"
+    );
+
+    // udhcpc's environment (no `reason`) with an argument that is none of
+    // its events, or none at all.
+    let (env, _) = udhcpc_call(
+        "main-02-bound.env",
+        fixture_of("udhcpc", "main-02-bound.env"),
+    );
+    let env = with_socket(&socket, env);
+    for out in [
+        run_with(&env, "bogus"),
+        run_with(&env, "BOUND"),
+        run_with(&env, ""),
+        run(&env),
+    ] {
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(
+                "netconf-dhcp-hook: no \"reason\" in the environment and no udhcpc event as the argument"
+            ),
+            "{err}"
+        );
+        assert!(err.ends_with("(exiting 0)\n"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    thread::sleep(Duration::from_millis(50));
+    assert!(daemon.nothing_received());
+}
+
+#[test]
+fn dhcpcd_is_told_by_its_own_variables_even_under_a_dhclient_reason() {
+    // By design: `if_up`, `if_down` and `ifcarrier` are dhcpcd's own (every
+    // dhcpcd call has all three) and dhclient never sets any of them, so
+    // with the three a `reason` is dhcpcd's, even one that both clients use
+    // (BOUND). Only a dhclient started with `-e if_up=… -e if_down=… -e
+    // ifcarrier=…` would be taken for dhcpcd, and netconfd never does that.
+    let dhcpcd_vars = [
+        pair("if_up", "true"),
+        pair("if_down", "false"),
+        pair("ifcarrier", "up"),
+    ];
+    let (_dir, socket, daemon) = daemon(vec![Answer::Exit(0), Answer::Exit(0)]);
+    let mut env = with_socket(&socket, fixture("v4-02-BOUND.env"));
+    env.extend(dhcpcd_vars.iter().cloned());
+    let out = run(&env);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let requests = daemon.received();
+    assert_eq!(requests.len(), 1);
+    let args = dhcp_args(&requests[0]);
+    assert_eq!(args.client, "dhcpcd");
+    assert_eq!(args.reason, "BOUND");
+    assert_eq!(args.env, as_strings(&env));
+
+    // Two of the three are not enough: still dhclient.
+    let mut env = with_socket(&socket, fixture("v4-02-BOUND.env"));
+    env.extend(dhcpcd_vars[..2].iter().cloned());
+    let out = run(&env);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let requests = daemon.received();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(dhcp_args(&requests[0]).client, "dhclient");
+    assert_eq!(dhcp_args(&requests[0]).reason, "BOUND");
 }

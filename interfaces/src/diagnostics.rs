@@ -57,6 +57,13 @@ pub enum DiagnosticKind {
         method: String,
         option: String,
     },
+    #[error("iface {iface}: `{option} {value}`: {reason}")]
+    InvalidOption {
+        iface: String,
+        option: String,
+        value: String,
+        reason: String,
+    },
     #[error("parsing file {path}")]
     ParsingFile { path: String },
     #[error("reading directory {path}")]

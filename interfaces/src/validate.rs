@@ -2,7 +2,7 @@
 
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::families::method_def;
-use crate::model::InterfacesFile;
+use crate::model::{Family, InterfacesFile};
 use crate::variables::Variables;
 
 /// Stanzas that lack an option their method cannot run without (ifupdown's
@@ -51,4 +51,107 @@ pub fn missing_required(config: &InterfacesFile) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// The DHCP clients `dhcp-client` may name.
+pub const DHCP_CLIENTS: [&str; 3] = ["dhclient", "dhcpcd", "udhcpc"];
+
+/// `dhcp-client` and `anonymize` options that `ifup` would refuse: a client
+/// netconf does not know, one on a method that runs no DHCP client, udhcpc
+/// (DHCPv4 only) or dhcpcd (not yet) for DHCPv6, and `anonymize` with a
+/// client other than dhcpcd, which alone has RFC 7844.
+pub fn dhcp_client_options(config: &InterfacesFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for stanza in &config.stanzas {
+        let vars = Variables::from_stanza(stanza);
+        let mut refuse = |option: &str, value: &str, reason: String| {
+            out.push(Diagnostic {
+                kind: DiagnosticKind::InvalidOption {
+                    iface: stanza.name.clone(),
+                    option: option.to_string(),
+                    value: value.to_string(),
+                    reason,
+                },
+                location: stanza.location,
+                debian_prints: false,
+            })
+        };
+        let client = vars.get("dhcp-client");
+        if let Some(client) = client {
+            let runs_dhcp = matches!(
+                (stanza.family, stanza.method.as_str()),
+                (Family::Inet, "dhcp") | (Family::Inet6, "dhcp") | (Family::Inet6, "auto")
+            );
+            if !DHCP_CLIENTS.contains(&client) {
+                refuse(
+                    "dhcp-client",
+                    client,
+                    format!("unknown DHCP client (known: {})", DHCP_CLIENTS.join(", ")),
+                );
+            } else if !runs_dhcp {
+                refuse(
+                    "dhcp-client",
+                    client,
+                    format!("{} {} runs no DHCP client", stanza.family, stanza.method),
+                );
+            } else if stanza.family == Family::Inet6 && client != "dhclient" {
+                refuse(
+                    "dhcp-client",
+                    client,
+                    "netconf runs only dhclient for DHCPv6".to_string(),
+                );
+            }
+        }
+        if let (Some(anonymize), Some(client)) = (vars.get("anonymize"), client) {
+            if vars.is_true("anonymize") && client != "dhcpcd" {
+                refuse(
+                    "anonymize",
+                    anonymize,
+                    format!(
+                        "RFC 7844 needs dhcp-client dhcpcd ({client} has no anonymity profile)"
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(text: &str) -> Vec<String> {
+        let parsed = crate::parse_bytes(
+            "interfaces",
+            text.as_bytes(),
+            &crate::ParseOptions::default(),
+        );
+        dhcp_client_options(&parsed.config)
+            .iter()
+            .map(|d| d.kind.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn dhcp_client_choices() {
+        assert!(reasons("iface a inet dhcp\n dhcp-client udhcpc\n").is_empty());
+        assert!(reasons("iface a inet dhcp\n dhcp-client dhcpcd\n anonymize yes\n").is_empty());
+        assert_eq!(
+            reasons("iface a inet dhcp\n dhcp-client pump\n"),
+            ["iface a: `dhcp-client pump`: unknown DHCP client (known: dhclient, dhcpcd, udhcpc)"]
+        );
+        assert_eq!(
+            reasons("iface a inet static\n address 198.18.0.1/24\n dhcp-client dhcpcd\n"),
+            ["iface a: `dhcp-client dhcpcd`: inet static runs no DHCP client"]
+        );
+        assert_eq!(
+            reasons("iface a inet6 dhcp\n dhcp-client udhcpc\n"),
+            ["iface a: `dhcp-client udhcpc`: netconf runs only dhclient for DHCPv6"]
+        );
+        assert_eq!(
+            reasons("iface a inet dhcp\n dhcp-client dhclient\n anonymize yes\n"),
+            ["iface a: `anonymize yes`: RFC 7844 needs dhcp-client dhcpcd (dhclient has no anonymity profile)"]
+        );
+    }
 }

@@ -34,6 +34,7 @@
 //! an `ifup`/status report should not list it as a change. [`unchanged`]
 //! tells the daemon when a refresh is all a renewal needs.
 
+pub(crate) mod env;
 pub(crate) mod rfc3442;
 mod script;
 
@@ -93,10 +94,22 @@ pub enum Reason {
     Expire6,
     Release6,
     Stop6,
+    /// dhcpcd's `NAK`, udhcpc's `nak`: the server refused the address, so
+    /// the lease is gone (dhclient only logs a NAK).
+    Nak,
+    /// udhcpc's `deconfig`: no lease (at start, and when one was lost):
+    /// take it off and keep the link up.
+    Deconfig,
+    /// dhcpcd's `DEPARTED`: the interface went away, and its lease with it.
+    Departed,
+    /// A call with nothing to apply: dhcpcd's `CARRIER`, `NOCARRIER`,
+    /// `STOPPED`, `ROUTERADVERT`, udhcpc's `leasefail`.
+    Notice,
 }
 
 impl Reason {
-    /// Every reason, in the order of dhclient-script(8).
+    /// Every reason dhclient gives, in the order of dhclient-script(8);
+    /// the others' reasons are mapped onto these and the four after them.
     pub const ALL: [Reason; 23] = [
         Reason::Medium,
         Reason::Preinit,
@@ -149,6 +162,10 @@ impl Reason {
             Reason::Expire6 => "EXPIRE6",
             Reason::Release6 => "RELEASE6",
             Reason::Stop6 => "STOP6",
+            Reason::Nak => "NAK",
+            Reason::Deconfig => "DECONFIG",
+            Reason::Departed => "DEPARTED",
+            Reason::Notice => "NOTICE",
         }
     }
 
@@ -186,7 +203,7 @@ impl Reason {
     }
 
     /// A reason after which the lease is no longer in use: EXPIRE, FAIL,
-    /// RELEASE, STOP and their DHCPv6 forms.
+    /// RELEASE, STOP and their DHCPv6 forms, NAK, DECONFIG and DEPARTED.
     pub fn ends_lease(self) -> bool {
         matches!(
             self,
@@ -197,6 +214,9 @@ impl Reason {
                 | Reason::Expire6
                 | Reason::Release6
                 | Reason::Stop6
+                | Reason::Nak
+                | Reason::Deconfig
+                | Reason::Departed
         )
     }
 }
@@ -225,9 +245,9 @@ impl FromStr for Reason {
 /// sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LeaseError {
-    #[error("unknown dhclient reason {0:?}")]
+    #[error("unknown DHCP client reason {0:?}")]
     UnknownReason(String),
-    #[error("dhclient passed no `{var}`: {why}")]
+    #[error("the DHCP client passed no `{var}`: {why}")]
     Missing { var: String, why: String },
     #[error("`{var}`={value:?}: {why}")]
     Invalid {

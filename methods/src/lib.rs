@@ -6,8 +6,10 @@
 //!   family and method ([`provider_for`](provider::provider_for));
 //! * one file per method: [`loopback`], [`manual`], [`static_`], [`dhcp`]
 //!   (`inet dhcp`, `inet6 dhcp`, `inet6 auto`);
-//! * one file per DHCP client: [`dhclient`] (ISC's: its processes, and its
-//!   script's environment read into the shared lease model, [`lease`]);
+//! * the DHCP clients, behind one hook: [`dhcp_client`] (the spec of one,
+//!   its start, ours and foreign ones told apart in /proc), then one file
+//!   per client: [`dhclient`], [`dhcpcd`], [`udhcpc`] (its command line, and
+//!   its script's environment read into the shared lease model, [`lease`]);
 //! * [`links`]: the link a stanza creates (bridge, bond, vlan, macvlan,
 //!   veth, vxlan) from its options;
 //! * [`apply`]: the difference between wanted and present state, written
@@ -19,9 +21,12 @@
 pub mod apply;
 pub mod dhclient;
 pub mod dhcp;
+pub mod dhcp_client;
+pub mod dhcpcd;
 pub mod lease;
 pub mod links;
 pub mod loopback;
 pub mod manual;
 pub mod provider;
 pub mod static_;
+pub mod udhcpc;

@@ -1192,6 +1192,8 @@ pub fn dhcp_world_dir(prefix: &str, what: &str) -> tempfile::TempDir {
     bins();
     for (path, package) in [
         ("/sbin/dhclient", "isc-dhcp-client"),
+        ("/usr/sbin/dhcpcd", "dhcpcd-base"),
+        ("/sbin/udhcpc", "udhcpc"),
         (DNSMASQ, "dnsmasq-base"),
     ] {
         assert!(
@@ -1427,10 +1429,12 @@ pub fn process_cmdline(pid: u32) -> String {
         .unwrap_or_default()
 }
 
-/// Whether the command line or the environment of `pid` contains `needle`:
+/// Whether the command line, the environment or the mounts of `pid`
+/// contain `needle`, or it holds a file under the directory `needle` open:
 /// how a test recognises its own processes (its private directory is in the
-/// arguments of dnsmasq, netconfd and dhclient, and in the environment of
-/// the hooks dhclient runs).
+/// arguments of dnsmasq, netconfd and dhclient, in the environment of udhcpc
+/// and of the hooks, in the mounts of dhcpcd's helpers, and dhcpcd holds its
+/// pid file there).
 pub fn process_mentions(pid: u32, needle: &str) -> bool {
     let has = |what: &str| {
         fs::read(format!("/proc/{pid}/{what}")).is_ok_and(|b| {
@@ -1438,7 +1442,33 @@ pub fn process_mentions(pid: u32, needle: &str) -> bool {
                 .any(|w| w == needle.as_bytes())
         })
     };
-    !needle.is_empty() && (has("cmdline") || has("environ"))
+    !needle.is_empty()
+        && (has("cmdline") || has("environ") || has("mountinfo") || holds_file_under(pid, needle))
+}
+
+/// Whether process `pid` holds open a file under the directory `dir`.
+/// dhcpcd rewrites its command line and environment and chroots itself,
+/// but keeps its pid file (in the test's directory) open.
+fn holds_file_under(pid: u32, dir: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mut ours = std::collections::HashSet::new();
+    let mut todo = vec![PathBuf::from(dir)];
+    while let Some(d) = todo.pop() {
+        for entry in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                todo.push(entry.path());
+            } else {
+                ours.insert((meta.dev(), meta.ino()));
+            }
+        }
+    }
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| fs::metadata(fd.path()).ok())
+        .any(|m| ours.contains(&(m.dev(), m.ino())))
 }
 
 /// The live processes of `ns` whose command line or environment mentions

@@ -1160,7 +1160,7 @@ iface cli0 inet dhcp
     std::fs::write(&file, text).expect("writing the interfaces file");
     let out = w.ifup(&["cli1"]);
     out.assert_code(1);
-    out.assert_output_contains("run by a dhclient netconf did not start");
+    out.assert_output_contains("run by a DHCP client netconf did not start");
     assert!(
         process_alive(hand),
         "ifup cli1 stopped the hand-started dhclient"

@@ -173,7 +173,11 @@ fn check_control(deb: &Path) {
     }
     let depends = deb_field(deb, "Depends");
     let deps: Vec<&str> = depends.split(", ").collect();
-    assert!(deps.contains(&"isc-dhcp-client"), "Depends: {depends}");
+    // Any of the DHCP clients netconfd runs, dhclient first (apt's choice).
+    assert!(
+        deps.contains(&"isc-dhcp-client | dhcpcd-base | udhcpc"),
+        "Depends: {depends}"
+    );
     // netconfd.service's ExecReload= runs /bin/kill (not in minbase).
     assert!(deps.contains(&"procps"), "Depends: {depends}");
     // From dpkg-shlibdeps: libc6 with the version its symbols need.

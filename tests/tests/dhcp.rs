@@ -85,8 +85,12 @@ impl World {
     /// interfaces file ([`STANZA`]), the original resolv.conf, and netconfd
     /// running in the client namespace. No DHCP server yet.
     fn new(dhcp_timeout: u64) -> World {
+        World::with_stanza(STANZA, dhcp_timeout)
+    }
+
+    fn with_stanza(stanza: &str, dhcp_timeout: u64) -> World {
         let dir = dhcp_world_dir("nct-dhcp-", "DHCP");
-        fs::write(dir.path().join("interfaces"), STANZA).expect("interfaces file");
+        fs::write(dir.path().join("interfaces"), stanza).expect("interfaces file");
         fs::write(dir.path().join("resolv.conf"), ORIGINAL_RESOLV).expect("resolv.conf");
         let srv = Netns::new();
         let cli = Netns::new();
@@ -324,12 +328,24 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         if thread::panicking() {
-            let dhclient_log =
-                fs::read_to_string(self.path("run/dhclient.cli0.log")).unwrap_or_default();
+            // Every DHCP client's own log (run/CLIENT.cli0.log).
+            let dhclient_log: String = fs::read_dir(self.path("run"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+                .map(|e| {
+                    format!(
+                        "--- {} ---\n{}",
+                        e.file_name().to_string_lossy(),
+                        fs::read_to_string(e.path()).unwrap_or_default()
+                    )
+                })
+                .collect();
             eprintln!(
                 "===== netconfd log (client namespace {}) =====\n{}\n\
                  ===== dnsmasq log (server namespace {}) =====\n{}\n\
-                 ===== dhclient log =====\n{}\n\
+                 ===== DHCP client logs =====\n{}\n\
                  ===== state.json =====\n{}\n\
                  ===== resolv.conf =====\n{}\n===== end =====",
                 self.cli.name(),
@@ -750,7 +766,7 @@ fn killed_dhclient_is_respawned_into_the_same_lease() {
     assert_eq!(w.dhclients(), vec![new], "exactly one dhclient of ours");
     let log = w.daemon_log();
     assert!(
-        log.contains("dhclient exited") && log.contains("starting dhclient again"),
+        log.contains("DHCP client exited") && log.contains("starting the DHCP client again"),
         "netconfd did not log the exit and the respawn"
     );
     assert!(
@@ -1042,5 +1058,320 @@ fn lease_whose_default_route_clashes_is_kept() {
         w.daemon_log()
             .contains("not added: another route to it with that metric exists"),
         "netconfd did not say why the lease's route is missing"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 11. dhcpcd and udhcpc behind the same hook (`dhcp-client`): the same
+// promises as dhclient's, against the same dnsmasq
+
+/// [`STANZA`] with `dhcp-client KIND`.
+fn client_stanza(kind: &str) -> String {
+    format!("{STANZA}    dhcp-client {kind}\n")
+}
+
+/// A world whose stanza runs `kind`, with dnsmasq serving [`SERVER_OPTIONS`].
+fn serving_with(kind: &str) -> World {
+    let mut w = World::with_stanza(&client_stanza(kind), LEASE_WAIT);
+    w.start_server(SERVER_OPTIONS);
+    w
+}
+
+/// The recorded client's pid, checked to be this test's and alive.
+fn client_pid(w: &World, kind: &str) -> u32 {
+    assert_eq!(w.recorded()["client"], kind, "the client in the state file");
+    let pid = w
+        .dhclient_pid()
+        .expect("the client's pid in the state file");
+    assert!(
+        process_alive(pid) && process_mentions(pid, &w.tag()),
+        "the recorded {kind} {pid} is not this test's running client"
+    );
+    pid
+}
+
+/// Sends `signal` to this test's client `pid` (checked again first).
+fn signal_client(w: &World, pid: u32, signal: i32) {
+    assert!(process_mentions(pid, &w.tag()), "{pid} is not ours");
+    // SAFETY: kill has no memory-safety preconditions; the PID was just
+    // checked to be this test's client.
+    unsafe { libc::kill(pid as libc::pid_t, signal) };
+}
+
+/// How many events of `reason` netconfd has answered so far.
+fn answered(w: &World, reason: &str) -> usize {
+    w.daemon_log()
+        .lines()
+        .filter(|l| l.contains("DHCP event answered") && l.contains(&format!("reason={reason} ")))
+        .count()
+}
+
+/// The name of the renewal event of `kind`.
+fn renew_reason(kind: &str) -> &'static str {
+    if kind == "udhcpc" {
+        "renew"
+    } else {
+        "RENEW"
+    }
+}
+
+/// ifup applies the lease, ifdown releases it (dnsmasq sees the RELEASE)
+/// and takes everything back; the client exits.
+fn up_and_down(kind: &str) {
+    let w = serving_with(kind);
+    let addr = w.up();
+    assert_lease_applied(&w, &addr);
+    let pid = client_pid(&w, kind);
+    assert!(
+        w.daemon_log().contains(&format!("client={kind}")),
+        "netconfd's log does not name {kind}"
+    );
+    w.wait_dnsmasq(&format!("DHCPACK({SRV}) {addr} "));
+
+    w.ifdown(&["cli0"]).assert_ok();
+    w.wait_dnsmasq(&format!("DHCPRELEASE({SRV}) {addr} "));
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses left on cli0");
+    assert_eq!(w.routes(), BTreeSet::new(), "netconf's routes left");
+    assert_eq!(w.resolv(), ORIGINAL_RESOLV, "resolv.conf not put back");
+    wait_until("the released client to exit", || !process_alive(pid));
+    assert!(w.ifquery_state().is_empty(), "ifquery --state after ifdown");
+}
+
+/// A renewal (SIGUSR1) with the same lease writes nothing but the
+/// address's lifetime; one after the server changed its DNS and MTU
+/// applies them.
+fn renewals(kind: &str) {
+    let mut w = serving_with(kind);
+    let addr = w.up();
+    let pid = client_pid(&w, kind);
+    let reason = renew_reason(kind);
+    w.cli.settle();
+    let resolv_before = w.resolv();
+    let mut monitor = w.cli.monitor();
+    let _ = monitor.fence(&w.cli);
+
+    let before = answered(&w, reason);
+    signal_client(&w, pid, libc::SIGUSR1);
+    wait_until(&format!("{kind}'s {reason}"), || {
+        answered(&w, reason) > before
+    });
+    let events = monitor.fence(&w.cli);
+    let others: Vec<&String> = events.iter().filter(|e| !is_refresh_of(e, &addr)).collect();
+    assert!(
+        others.is_empty() && events.len() <= 1,
+        "an unchanged {reason} changed the kernel beyond one lifetime refresh of {addr}:\n{}",
+        events.join("\n")
+    );
+    assert_eq!(w.resolv(), resolv_before, "resolv.conf was rewritten");
+    assert_lease_applied(&w, &addr);
+
+    // The server's DNS and MTU change; the lease (in dnsmasq's lease file)
+    // stays.
+    w.server.take();
+    let changed: Vec<&str> = SERVER_OPTIONS
+        .iter()
+        .map(|o| match *o {
+            "--dhcp-option=option:dns-server,198.18.0.53" => {
+                "--dhcp-option=option:dns-server,198.18.0.54"
+            }
+            "--dhcp-option=option:mtu,1400" => "--dhcp-option=option:mtu,1300",
+            other => other,
+        })
+        .collect();
+    w.start_server(&changed);
+    let before = answered(&w, reason);
+    signal_client(&w, pid, libc::SIGUSR1);
+    wait_until(&format!("{kind}'s second {reason}"), || {
+        answered(&w, reason) > before
+    });
+    assert!(
+        w.resolv().lines().any(|l| l == "nameserver 198.18.0.54"),
+        "the new DNS server is not in resolv.conf:\n{}",
+        w.resolv()
+    );
+    assert_eq!(w.cli.mtu(CLI), 1300, "the new MTU");
+    assert_eq!(
+        w.addrs(),
+        set(&[&format!("{addr}/24")]),
+        "the address changed"
+    );
+}
+
+/// The server forgets the lease and NAKs it: the old address goes, the
+/// client starts over and the new lease is applied. udhcpc is asked to
+/// renew (SIGUSR1); dhcpcd 9.4 does not act on a NAK to its unicast renewal
+/// (it retries until its broadcast at T2), so it meets the NAK where it
+/// does act on one, INIT-REBOOT: it is killed, and netconfd starts it again.
+fn nak(kind: &str) {
+    let mut w = serving_with(kind);
+    let old = w.up();
+    let pid = client_pid(&w, kind);
+    w.server.take();
+    let _ = fs::remove_file(w.path("dnsmasq.leases"));
+    w.start_server(&[
+        "--dhcp-range=198.18.0.200,198.18.0.250,255.255.255.0,1h",
+        "--dhcp-authoritative",
+    ]);
+    let signal = if kind == "dhcpcd" {
+        libc::SIGKILL
+    } else {
+        libc::SIGUSR1
+    };
+    signal_client(&w, pid, signal);
+    w.wait_dnsmasq(&format!("DHCPNAK({SRV}) {old} "));
+    let mut new = String::new();
+    wait_until("a lease in the new range", || {
+        let addrs = w.addrs();
+        new = addrs.iter().next().cloned().unwrap_or_default();
+        addrs.len() == 1 && new.starts_with("198.18.0.2")
+    });
+    assert!(
+        !w.addrs().contains(&format!("{old}/24")),
+        "the NAKed {old} stayed"
+    );
+    assert!(
+        answered(&w, if kind == "udhcpc" { "nak" } else { "NAK" }) > 0,
+        "no NAK event"
+    );
+}
+
+/// No server: ifup fails after --dhcp-timeout, the client is stopped and
+/// nothing is left.
+fn no_server(kind: &str) {
+    let w = World::with_stanza(&client_stanza(kind), 3);
+    let up = w.ifup(&["cli0"]);
+    up.assert_code(1);
+    up.assert_output_contains("no DHCP lease on cli0 within 3 s");
+    wait_until(&format!("the {kind} of the failed ifup to be gone"), || {
+        processes_mentioning(&w.cli, &w.tag(), None)
+            .iter()
+            .all(|&p| w.daemon.as_ref().is_some_and(|d| d.pid() == p))
+    });
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses on cli0");
+    assert_eq!(w.routes(), BTreeSet::new(), "netconf's routes");
+    assert!(
+        w.ifquery_state().is_empty(),
+        "ifquery --state lists something"
+    );
+    assert_eq!(w.resolv(), ORIGINAL_RESOLV, "resolv.conf was touched");
+}
+
+/// The client killed with SIGKILL is started again, into the same lease,
+/// with nothing taken out meanwhile.
+fn respawn(kind: &str) {
+    let w = serving_with(kind);
+    let addr = w.up();
+    let old = client_pid(&w, kind);
+    w.cli.settle();
+    let mut monitor = w.cli.monitor();
+    let _ = monitor.fence(&w.cli);
+    // udhcpc remembers no lease: the new one gets it again by DISCOVER;
+    // dhcpcd asks for it again from its lease file (INIT-REBOOT).
+    let again = if kind == "udhcpc" { "bound" } else { "REBOOT" };
+    let before = answered(&w, again);
+    signal_client(&w, old, libc::SIGKILL);
+    let mut new = None;
+    wait_until("a new client pid in the state file", || {
+        new = w.dhclient_pid().filter(|&p| p != old);
+        new.is_some()
+    });
+    wait_until("the lease applied again by the new client", || {
+        answered(&w, again) > before
+    });
+    let new = client_pid(&w, kind);
+    assert!(!process_alive(old), "the killed {kind} {old} is alive");
+    let events = monitor.fence(&w.cli);
+    assert!(
+        !events.iter().any(|e| e.starts_with("Deleted")),
+        "something was removed while {kind} was replaced:\n{}",
+        events.join("\n")
+    );
+    assert_lease_applied(&w, &addr);
+    // Only the new client and its helpers are left of ours.
+    let ours: Vec<u32> = processes_mentioning(&w.cli, &w.tag(), None)
+        .into_iter()
+        .filter(|&p| w.daemon.as_ref().is_none_or(|d| d.pid() != p))
+        .collect();
+    assert!(ours.contains(&new), "{new} is not among {ours:?}");
+    w.ifdown(&["cli0"]).assert_ok();
+    w.wait_dnsmasq(&format!("DHCPRELEASE({SRV}) {addr} "));
+}
+
+/// netconfd killed: the client lives on, a new netconfd adopts it (by its
+/// token), takes its renewal and releases it on ifdown.
+fn adoption(kind: &str) {
+    let mut w = serving_with(kind);
+    let addr = w.up();
+    let pid = client_pid(&w, kind);
+    w.kill_daemon();
+    assert!(process_alive(pid), "{kind} {pid} died with netconfd");
+    w.start_daemon();
+    assert!(
+        w.daemon_log().contains("adopted"),
+        "the new netconfd did not adopt {kind} {pid}"
+    );
+    assert_eq!(w.dhclient_pid(), Some(pid), "the recorded pid changed");
+    let reason = renew_reason(kind);
+    let before = answered(&w, reason);
+    signal_client(&w, pid, libc::SIGUSR1);
+    wait_until(&format!("the adopted {kind}'s {reason}"), || {
+        answered(&w, reason) > before
+    });
+    assert!(
+        !w.daemon_log().contains("refused"),
+        "the adopted client's event was refused"
+    );
+    assert_lease_applied(&w, &addr);
+    w.ifdown(&["cli0"]).assert_ok();
+    w.wait_dnsmasq(&format!("DHCPRELEASE({SRV}) {addr} "));
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses left on cli0");
+    wait_until("the adopted client to exit", || !process_alive(pid));
+}
+
+macro_rules! per_client {
+    ($($name:ident: $scenario:ident($kind:literal);)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $scenario($kind);
+            }
+        )*
+    };
+}
+
+per_client! {
+    dhcpcd_up_and_down: up_and_down("dhcpcd");
+    udhcpc_up_and_down: up_and_down("udhcpc");
+    dhcpcd_renewals: renewals("dhcpcd");
+    udhcpc_renewals: renewals("udhcpc");
+    dhcpcd_nak: nak("dhcpcd");
+    udhcpc_nak: nak("udhcpc");
+    dhcpcd_no_server: no_server("dhcpcd");
+    udhcpc_no_server: no_server("udhcpc");
+    dhcpcd_respawn: respawn("dhcpcd");
+    udhcpc_respawn: respawn("udhcpc");
+    dhcpcd_adoption: adoption("dhcpcd");
+    udhcpc_adoption: adoption("udhcpc");
+}
+
+/// A client that is not installed fails the ifup before anything runs,
+/// naming the package; one that cannot do what the stanza asks is refused
+/// with the reason.
+#[test]
+fn missing_or_unable_client_is_named() {
+    let w = World::with_stanza(
+        &format!(
+            "{STANZA}    dhcp-client udhcpc\n\niface cli0 inet6 dhcp\n    dhcp-client udhcpc\n"
+        ),
+        3,
+    );
+    // udhcpc speaks only DHCPv4.
+    let up = w.ifup(&["cli0"]);
+    up.assert_code(1);
+    up.assert_output_contains("udhcpc speaks only DHCPv4");
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses on cli0");
+    assert!(
+        processes_mentioning(&w.cli, &w.tag(), Some("udhcpc")).is_empty(),
+        "a udhcpc was started"
     );
 }

@@ -197,7 +197,7 @@ fn setuid_exec_after_connect_is_refused_under_load() {
         let needle = match i % requests.len() {
             0 => "ifup changes the network, which needs root",
             1 => "reload changes the network, which needs root",
-            _ => "DHCP events come from root's dhclient only",
+            _ => "DHCP events come from root's DHCP clients only",
         };
         assert_denied(&reply, needle);
     }
@@ -272,7 +272,7 @@ fn others_may_look_but_not_change() {
     out.assert_output_contains("permission denied: ifdown changes the network");
     assert_denied(
         &raw_request_as(&h, &[], &dhcp_event("anything")),
-        "DHCP events come from root's dhclient only",
+        "DHCP events come from root's DHCP clients only",
     );
     assert_eq!(
         h.ns.global_addrs("v0"),
@@ -437,7 +437,7 @@ fn admin_group_members_change_the_network_with_roots_file_only() {
     out.assert_output_contains("only root may set options on the command line");
     assert_denied(
         &raw_request_as(&h, &supplementary, &dhcp_event("anything")),
-        "DHCP events come from root's dhclient only",
+        "DHCP events come from root's DHCP clients only",
     );
     // A name with `/` is a pattern (Debian's), matched against existing
     // links: no file name is ever made of it.

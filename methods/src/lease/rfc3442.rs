@@ -1,5 +1,6 @@
 //! DHCP option 121, classless static routes (RFC 3442), as dhclient hands it
-//! to its script in `new_rfc3442_classless_static_routes`.
+//! to its script in `new_rfc3442_classless_static_routes` ([`decode`]), and
+//! as dhcpcd and udhcpc print it ([`decode_pairs`]).
 //!
 //! Debian's `/etc/dhcp/dhclient.conf` declares the option as
 //! `array of unsigned integer 8`, so dhclient prints the raw option bytes in
@@ -64,6 +65,37 @@ pub(crate) fn decode(text: &str) -> Result<Vec<ClasslessRoute>, DecodeError> {
     Ok(routes)
 }
 
+/// Decodes the option as dhcpcd (`classless_static_routes`) and udhcpc
+/// (`staticroutes`) print it: `DEST/WIDTH ROUTER` pairs separated by spaces
+/// (`198.19.0.0/16 198.18.0.1 0.0.0.0/0 198.18.0.1`). Host bits beyond the
+/// width are cleared, as in [`decode`].
+pub(crate) fn decode_pairs(text: &str) -> Result<Vec<ClasslessRoute>, DecodeError> {
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    if words.len() % 2 != 0 {
+        return Err(DecodeError(format!(
+            "{} words: a route is a DEST/WIDTH and a router",
+            words.len()
+        )));
+    }
+    words
+        .chunks(2)
+        .map(|pair| {
+            let (dest, width) = pair[0]
+                .split_once('/')
+                .and_then(|(d, w)| Some((d.parse::<Ipv4Addr>().ok()?, w.parse::<u8>().ok()?)))
+                .filter(|&(_, w)| w <= 32)
+                .ok_or_else(|| {
+                    DecodeError(format!("`{}` is not DEST/WIDTH (width 0 to 32)", pair[0]))
+                })?;
+            let router = pair[1]
+                .parse::<Ipv4Addr>()
+                .map_err(|_| DecodeError(format!("`{}` is not a router address", pair[1])))?;
+            let mask = u32::MAX.checked_shl(32 - u32::from(width)).unwrap_or(0);
+            Ok((Ipv4Addr::from(u32::from(dest) & mask), width, router))
+        })
+        .collect()
+}
+
 /// The option's bytes: decimal separated by blanks or commas, or hex
 /// separated by colons.
 fn octets(text: &str) -> Result<Vec<u8>, DecodeError> {
@@ -88,6 +120,33 @@ fn octets(text: &str) -> Result<Vec<u8>, DecodeError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pairs() {
+        use super::decode_pairs;
+        use std::net::Ipv4Addr;
+        let gw = Ipv4Addr::new(198, 18, 0, 1);
+        assert_eq!(
+            decode_pairs("198.19.0.0/16 198.18.0.1 0.0.0.0/0 198.18.0.1").unwrap(),
+            vec![
+                (Ipv4Addr::new(198, 19, 0, 0), 16, gw),
+                (Ipv4Addr::UNSPECIFIED, 0, gw)
+            ]
+        );
+        assert_eq!(
+            decode_pairs("198.19.1.7/16 0.0.0.0").unwrap()[0].0,
+            Ipv4Addr::new(198, 19, 0, 0)
+        );
+        assert_eq!(decode_pairs("").unwrap(), vec![]);
+        for bad in [
+            "198.19.0.0/16",
+            "198.19.0.0/33 198.18.0.1",
+            "x/1 198.18.0.1",
+            "198.19.0.0/16 y",
+        ] {
+            assert!(decode_pairs(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn ip(s: &str) -> Ipv4Addr {

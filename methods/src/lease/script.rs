@@ -183,7 +183,8 @@ fn without_lifetimes(mut desired: Desired) -> Desired {
 /// What an event asks the daemon to do: Debian's per-reason table as data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan<'a> {
-    /// MEDIUM, ARPCHECK, ARPSEND, NBI, V6ONLY: Debian's script does nothing.
+    /// MEDIUM, ARPCHECK, ARPSEND, NBI, V6ONLY: Debian's script does nothing;
+    /// nor is there anything to do on a NOTICE.
     Nothing,
     /// PREINIT, PREINIT6: bring the link up. On PREINIT6 Debian also flushes
     /// the link's global permanent IPv6 addresses (stale leases); a daemon
@@ -207,7 +208,8 @@ pub enum Plan<'a> {
     TryRecorded { new: &'a Lease4 },
     /// DEPREF6: set the preferred lifetime of `cur`'s address to 0.
     Deprecate { cur: &'a Lease6 },
-    /// EXPIRE, FAIL, RELEASE, STOP, EXPIRE6, RELEASE6, STOP6: take away what
+    /// EXPIRE, FAIL, RELEASE, STOP, EXPIRE6, RELEASE6, STOP6 (and the other
+    /// clients' NAK, DECONFIG, DEPARTED): take away what
     /// the lease put there. `old` is the lease if dhclient passed it (FAIL and
     /// a stateless STOP6 have none): without it, remove what was recorded as
     /// applied for this interface, if anything. (Debian's script exits 2 on a
@@ -223,9 +225,12 @@ pub fn plan(event: &DhcpEvent) -> Plan<'_> {
     let new = event.new.as_ref();
     let old = event.old.as_ref();
     match event.reason {
-        Reason::Medium | Reason::ArpCheck | Reason::ArpSend | Reason::Nbi | Reason::V6Only => {
-            Plan::Nothing
-        }
+        Reason::Medium
+        | Reason::ArpCheck
+        | Reason::ArpSend
+        | Reason::Nbi
+        | Reason::V6Only
+        | Reason::Notice => Plan::Nothing,
         Reason::Preinit => Plan::LinkUp { v6: false },
         Reason::Preinit6 => Plan::LinkUp { v6: true },
         Reason::Bound | Reason::Reboot | Reason::Bound6 => match new {
@@ -251,7 +256,10 @@ pub fn plan(event: &DhcpEvent) -> Plan<'_> {
         | Reason::Stop
         | Reason::Expire6
         | Reason::Release6
-        | Reason::Stop6 => Plan::Deconfigure { old },
+        | Reason::Stop6
+        | Reason::Nak
+        | Reason::Deconfig
+        | Reason::Departed => Plan::Deconfigure { old },
     }
 }
 

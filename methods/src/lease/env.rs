@@ -1,112 +1,36 @@
-//! Reading the environment dhclient gives its script.
+//! Reading the variables DHCP clients give their scripts: the getenv(3)
+//! rules, numbers, addresses and names checked and named when wrong, and the
+//! dhclient-style lease variables (`new_ip_address`, `new_subnet_mask`,
+//! `new_routers`, … with `new_`, `old_` or `cur_` in front) that dhclient,
+//! dhcpcd and dhcpcanon share.
 //!
-//! The rules, from the captured fixtures (`tests/fixtures/dhclient-env/`):
-//! every call has `reason`, `interface`, `pid`, `dad_wait_time` and `PATH`;
-//! lists (routers, name servers, search domains, option 121 octets) are
-//! separated by single spaces; times are decimal seconds, `expiry` and
-//! `*starts` epoch seconds. A variable that is set but empty is treated as
-//! absent, as Debian's script does with its `[ -n "$var" ]` tests.
+//! The rules, from the captured fixtures (`tests/fixtures/*-env/`): lists
+//! (routers, name servers, search domains) are separated by single spaces;
+//! times are decimal seconds, `expiry` and `*starts` epoch seconds. A
+//! variable that is set but empty is treated as absent, as Debian's script
+//! does with its `[ -n "$var" ]` tests.
 
-use crate::lease::{rfc3442, DhcpEvent, Lease, Lease4, Lease6, LeaseError, Reason};
+use crate::lease::{rfc3442, Lease4, Lease6, LeaseError};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-/// Turns the hook's environment (dhclient's order, as the hook got it) into
-/// an event. Never panics: a missing or malformed variable is a
-/// [`LeaseError`] naming it and its value. A reason that hands over a lease
-/// (BOUND, RENEW, REBIND, REBOOT, TIMEOUT) must come with `new_ip_address`;
-/// BOUND6 and REBIND6 with `new_ip6_address` or `new_ip6_prefix`; DEPREF6
-/// with `cur_ip6_address`.
-pub fn parse_event(env: &[(String, String)]) -> Result<DhcpEvent, LeaseError> {
-    let env = Env(env);
-    let reason: Reason = env
-        .get("reason")
-        .ok_or_else(|| missing("reason", "dhclient sets it for every call"))?
-        .parse()?;
-    let interface = env
-        .get("interface")
-        .ok_or_else(|| missing("interface", "dhclient sets it for every call"))?;
-    if !valid_ifname(interface) {
-        return Err(invalid("interface", interface, "is not an interface name"));
-    }
-    let pid = Vars::new(&env, "").number::<u32>("pid", "a process id")?;
-
-    let (new, old, cur) = if reason.is_v6() {
-        (
-            lease6(&env, "new_")?.map(Lease::V6),
-            lease6(&env, "old_")?.map(Lease::V6),
-            lease6(&env, "cur_")?.map(Lease::V6),
-        )
-    } else {
-        (
-            lease4(&env, "new_")?.map(Lease::V4),
-            lease4(&env, "old_")?.map(Lease::V4),
-            None,
-        )
-    };
-
-    match reason {
-        r if r.brings_lease() && !r.is_v6() && new.is_none() => {
-            return Err(missing(
-                "new_ip_address",
-                &format!("{r} hands over a lease, and a lease has an address"),
-            ));
-        }
-        Reason::Bound6 | Reason::Rebind6 => {
-            let has_address = new
-                .as_ref()
-                .and_then(Lease::as_v6)
-                .is_some_and(|l| l.address.is_some() || l.prefix.is_some());
-            if !has_address {
-                return Err(missing(
-                    "new_ip6_address",
-                    &format!("{reason} hands over a lease: an address or a delegated prefix"),
-                ));
-            }
-        }
-        Reason::Depref6 => {
-            let has_address = cur
-                .as_ref()
-                .and_then(Lease::as_v6)
-                .is_some_and(|l| l.address.is_some());
-            if !has_address {
-                return Err(missing(
-                    "cur_ip6_address",
-                    "DEPREF6 deprecates the current lease's address",
-                ));
-            }
-        }
-        _ => {}
-    }
-
-    let extra = env
-        .0
-        .iter()
-        .filter(|(k, _)| !is_dhclients(k))
-        .cloned()
-        .collect();
-    Ok(DhcpEvent {
-        reason,
-        interface: interface.to_string(),
-        pid,
-        new,
-        old,
-        cur,
-        extra,
-    })
+/// How a client prints option 121.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Option121 {
+    /// dhclient's `rfc3442_classless_static_routes`: the option's octets.
+    Octets,
+    /// dhcpcd's `classless_static_routes`: `DEST/WIDTH ROUTER` pairs.
+    Pairs,
 }
 
-/// Variables dhclient sets itself; everything else came with `-e`.
-fn is_dhclients(name: &str) -> bool {
-    matches!(
-        name,
-        "reason" | "interface" | "pid" | "dad_wait_time" | "PATH" | "medium"
-    ) || ["new_", "old_", "cur_", "requested_", "alias_"]
-        .iter()
-        .any(|p| name.starts_with(p))
-}
-
-fn lease4(env: &Env<'_>, prefix: &'static str) -> Result<Option<Lease4>, LeaseError> {
+/// The IPv4 lease of the `prefix` variables (`new_`, `old_`), if any is
+/// set. The server is `dhcp_server_identifier` (dhclient, dhcpcd) or
+/// `server_id` (dhcpcanon).
+pub(crate) fn lease4(
+    env: &Env<'_>,
+    prefix: &'static str,
+    option121: Option121,
+) -> Result<Option<Lease4>, LeaseError> {
     if !env.has_prefix(prefix) {
         return Ok(None);
     }
@@ -122,21 +46,17 @@ fn lease4(env: &Env<'_>, prefix: &'static str) -> Result<Option<Lease4>, LeaseEr
         Some((var, value)) => mask_len(value)
             .ok_or_else(|| invalid(&var, value, "is not a subnet mask (contiguous ones)"))?,
     };
-    let classless_routes = match v.get("rfc3442_classless_static_routes") {
-        None => Vec::new(),
-        Some((var, value)) => rfc3442::decode(value).map_err(|e| invalid(&var, value, e.0))?,
-    };
-    let mtu = match v.get("interface_mtu") {
-        None => None,
-        Some((var, value)) => {
-            let mtu = value
-                .trim()
-                .parse::<u16>()
-                .map_err(|_| invalid(&var, value, "is not an MTU (0 to 65535)"))?;
-            // Debian's script empties new_interface_mtu at 576 and below.
-            Some(u32::from(mtu)).filter(|&m| m > 576)
-        }
-    };
+    let classless_routes = match option121 {
+        Option121::Octets => v
+            .get("rfc3442_classless_static_routes")
+            .map(|(var, value)| rfc3442::decode(value).map_err(|e| invalid(&var, value, e.0))),
+        Option121::Pairs => v.get("classless_static_routes").map(|(var, value)| {
+            rfc3442::decode_pairs(value).map_err(|e| invalid(&var, value, e.0))
+        }),
+    }
+    .transpose()?
+    .unwrap_or_default();
+    let mtu = v.mtu("interface_mtu")?;
     let domain = v.names("domain_name")?;
     Ok(Some(Lease4 {
         address,
@@ -153,11 +73,15 @@ fn lease4(env: &Env<'_>, prefix: &'static str) -> Result<Option<Lease4>, LeaseEr
         renewal: v.number("dhcp_renewal_time", SECONDS)?,
         rebinding: v.number("dhcp_rebinding_time", SECONDS)?,
         expiry: v.number("expiry", EPOCH)?,
-        server: v.ip("dhcp_server_identifier", "IPv4")?,
+        server: match v.ip("dhcp_server_identifier", "IPv4")? {
+            Some(server) => Some(server),
+            None => v.ip("server_id", "IPv4")?,
+        },
     }))
 }
 
-fn lease6(env: &Env<'_>, prefix: &'static str) -> Result<Option<Lease6>, LeaseError> {
+/// The DHCPv6 lease of the `prefix` variables, with dhclient's names.
+pub(crate) fn lease6(env: &Env<'_>, prefix: &'static str) -> Result<Option<Lease6>, LeaseError> {
     if !env.has_prefix(prefix) {
         return Ok(None);
     }
@@ -206,7 +130,7 @@ fn lease6(env: &Env<'_>, prefix: &'static str) -> Result<Option<Lease6>, LeaseEr
 }
 
 /// The prefix length of a contiguous subnet mask.
-fn mask_len(text: &str) -> Option<u8> {
+pub(crate) fn mask_len(text: &str) -> Option<u8> {
     let mask = u32::from(text.trim().parse::<Ipv4Addr>().ok()?);
     let ones = mask.leading_ones();
     // Contiguous: nothing is left once the leading ones are shifted out.
@@ -217,7 +141,7 @@ fn mask_len(text: &str) -> Option<u8> {
 /// letters, digits, `-` and `_`. Stricter than DNS, on purpose: the names
 /// end up in files and command lines, where a `#`, `;` or control character
 /// would change their meaning.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|label| {
@@ -231,7 +155,7 @@ fn valid_name(name: &str) -> bool {
 
 /// What the kernel accepts as a link name (IFNAMSIZ - 1 bytes, no `/`, no
 /// blanks).
-fn valid_ifname(name: &str) -> bool {
+pub(crate) fn valid_ifname(name: &str) -> bool {
     !name.is_empty()
         && name.len() < 16
         && name != "."
@@ -241,14 +165,14 @@ fn valid_ifname(name: &str) -> bool {
             .any(|c| c == '/' || c.is_whitespace() || c.is_control())
 }
 
-fn missing(var: &str, why: &str) -> LeaseError {
+pub(crate) fn missing(var: &str, why: &str) -> LeaseError {
     LeaseError::Missing {
         var: var.to_string(),
         why: why.to_string(),
     }
 }
 
-fn invalid(var: &str, value: &str, why: impl Into<String>) -> LeaseError {
+pub(crate) fn invalid(var: &str, value: &str, why: impl Into<String>) -> LeaseError {
     LeaseError::Invalid {
         var: var.to_string(),
         value: value.to_string(),
@@ -257,10 +181,10 @@ fn invalid(var: &str, value: &str, why: impl Into<String>) -> LeaseError {
 }
 
 /// The environment; the first of two equal names wins, as with getenv(3).
-struct Env<'a>(&'a [(String, String)]);
+pub(crate) struct Env<'a>(pub(crate) &'a [(String, String)]);
 
 impl<'a> Env<'a> {
-    fn get(&self, name: &str) -> Option<&'a str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -269,7 +193,7 @@ impl<'a> Env<'a> {
     }
 
     /// Whether any non-empty `PREFIX*` variable is there: then a lease is.
-    fn has_prefix(&self, prefix: &str) -> bool {
+    pub(crate) fn has_prefix(&self, prefix: &str) -> bool {
         self.0
             .iter()
             .any(|(k, v)| k.starts_with(prefix) && !v.trim().is_empty())
@@ -277,31 +201,35 @@ impl<'a> Env<'a> {
 }
 
 /// The variables of one lease (`new_`, `old_`, `cur_`, or none).
-struct Vars<'e, 'a> {
+pub(crate) struct Vars<'e, 'a> {
     env: &'e Env<'a>,
     prefix: &'static str,
 }
 
 impl<'e, 'a> Vars<'e, 'a> {
-    fn new(env: &'e Env<'a>, prefix: &'static str) -> Self {
+    pub(crate) fn new(env: &'e Env<'a>, prefix: &'static str) -> Self {
         Vars { env, prefix }
     }
 
-    fn name(&self, key: &str) -> String {
+    pub(crate) fn name(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
 
     /// The full variable name and its (non-empty) value.
-    fn get(&self, key: &str) -> Option<(String, &'a str)> {
+    pub(crate) fn get(&self, key: &str) -> Option<(String, &'a str)> {
         let var = self.name(key);
         self.env.get(&var).map(|value| (var, value))
     }
 
-    fn text(&self, key: &str) -> Option<String> {
+    pub(crate) fn text(&self, key: &str) -> Option<String> {
         self.get(key).map(|(_, v)| v.trim().to_string())
     }
 
-    fn number<T: FromStr>(&self, key: &str, what: &str) -> Result<Option<T>, LeaseError> {
+    pub(crate) fn number<T: FromStr>(
+        &self,
+        key: &str,
+        what: &str,
+    ) -> Result<Option<T>, LeaseError> {
         self.get(key)
             .map(|(var, value)| {
                 value
@@ -312,7 +240,7 @@ impl<'e, 'a> Vars<'e, 'a> {
             .transpose()
     }
 
-    fn ip<T: FromStr>(&self, key: &str, family: &str) -> Result<Option<T>, LeaseError> {
+    pub(crate) fn ip<T: FromStr>(&self, key: &str, family: &str) -> Result<Option<T>, LeaseError> {
         self.get(key)
             .map(|(var, value)| {
                 value
@@ -323,7 +251,7 @@ impl<'e, 'a> Vars<'e, 'a> {
             .transpose()
     }
 
-    fn ips<T: FromStr>(&self, key: &str, family: &str) -> Result<Vec<T>, LeaseError> {
+    pub(crate) fn ips<T: FromStr>(&self, key: &str, family: &str) -> Result<Vec<T>, LeaseError> {
         let Some((var, value)) = self.get(key) else {
             return Ok(Vec::new());
         };
@@ -339,7 +267,7 @@ impl<'e, 'a> Vars<'e, 'a> {
 
     /// A space-separated list of domain names, each without its trailing
     /// dot.
-    fn names(&self, key: &str) -> Result<Vec<String>, LeaseError> {
+    pub(crate) fn names(&self, key: &str) -> Result<Vec<String>, LeaseError> {
         let Some((var, value)) = self.get(key) else {
             return Ok(Vec::new());
         };
@@ -360,7 +288,7 @@ impl<'e, 'a> Vars<'e, 'a> {
             .collect()
     }
 
-    fn name_one(&self, key: &str) -> Result<Option<String>, LeaseError> {
+    pub(crate) fn name_one(&self, key: &str) -> Result<Option<String>, LeaseError> {
         let names = self.names(key)?;
         match names.as_slice() {
             [] => Ok(None),
@@ -373,13 +301,32 @@ impl<'e, 'a> Vars<'e, 'a> {
     }
 }
 
+impl Vars<'_, '_> {
+    /// An interface MTU, but only above 576: Debian's script empties
+    /// `new_interface_mtu` at 576 and below (X.25 and dial-up values that
+    /// break UDP).
+    pub(crate) fn mtu(&self, key: &str) -> Result<Option<u32>, LeaseError> {
+        let Some((var, value)) = self.get(key) else {
+            return Ok(None);
+        };
+        let mtu = value
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| invalid(&var, value, "is not an MTU (0 to 65535)"))?;
+        Ok(Some(u32::from(mtu)).filter(|&m| m > 576))
+    }
+}
+
 /// What the numbers are, for error messages.
-const SECONDS: &str = "a number of seconds (0 to 4294967295)";
-const EPOCH: &str = "a time (seconds since 1970)";
+pub(crate) const SECONDS: &str = "a number of seconds (0 to 4294967295)";
+pub(crate) const EPOCH: &str = "a time (seconds since 1970)";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dhclient::parse_event;
+    use crate::lease::Reason;
+    use std::net::Ipv4Addr;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -414,7 +361,7 @@ mod tests {
     }
 
     #[test]
-    fn names() {
+    pub(crate) fn names() {
         assert!(valid_name("example.test"));
         assert!(valid_name("_srv.lab-1.example"));
         assert!(!valid_name(""));
