@@ -18,8 +18,8 @@ use std::fmt;
 pub const TOKEN_ENV: &str = "NETCONF_TOKEN";
 
 /// The DHCP clients the hook reports for (`client`): ISC dhclient,
-/// dhcpcd, busybox udhcpc.
-pub const DHCP_CLIENTS: [&str; 3] = ["dhclient", "dhcpcd", "udhcpc"];
+/// dhcpcd, busybox udhcpc, dhcpcanon (with dhclient's reasons).
+pub const DHCP_CLIENTS: [&str; 4] = ["dhclient", "dhcpcd", "udhcpc", "dhcpcanon"];
 
 /// The reasons dhcpcd 9 gives its script (`dhcpcd-run-hooks(8)`).
 pub const DHCPCD_REASONS: &[&str] = &[
@@ -84,7 +84,7 @@ pub struct DhcpEventArgs {
     pub client: String,
     /// `interface`: the interface dhclient runs on.
     pub interface: String,
-    /// `reason` as the client gives it: for dhclient one of
+    /// `reason` as the client gives it: for dhclient and dhcpcanon one of
     /// [`DhcpReason::ALL`]'s names, for dhcpcd one of [`DHCPCD_REASONS`],
     /// for udhcpc one of [`UDHCPC_EVENTS`] (its first argument).
     pub reason: String,
@@ -125,7 +125,7 @@ impl DhcpEventArgs {
         }
         let dhclient: Vec<&str> = DhcpReason::ALL.iter().map(|r| r.as_str()).collect();
         let known: &[&str] = match self.client.as_str() {
-            "dhclient" => &dhclient,
+            "dhclient" | "dhcpcanon" => &dhclient,
             "dhcpcd" => DHCPCD_REASONS,
             "udhcpc" => UDHCPC_EVENTS,
             other => {

@@ -37,6 +37,7 @@ pub struct DhcpSettings {
     pub dhclient: PathBuf,
     pub dhcpcd: PathBuf,
     pub udhcpc: PathBuf,
+    pub dhcpcanon: PathBuf,
     /// The control socket, for the hook.
     pub socket: PathBuf,
     pub run_dir: PathBuf,
@@ -54,6 +55,7 @@ impl DhcpSettings {
             ClientKind::Dhclient => &self.dhclient,
             ClientKind::Dhcpcd => &self.dhcpcd,
             ClientKind::Udhcpc => &self.udhcpc,
+            ClientKind::Dhcpcanon => &self.dhcpcanon,
         }
     }
 }
@@ -677,8 +679,8 @@ pub fn exited(d: &mut Dispatcher, key: &Key, pid: u32, how: (bool, bool), status
 }
 
 /// The carrier of `iface` came back: DHCP starts over, since the cable may
-/// now lead to another network. dhclient does not notice by itself: it is
-/// stopped here and started again when it exits; udhcpc is told to renew
+/// now lead to another network. dhclient and dhcpcanon do not notice by
+/// themselves: they are stopped here and started again when they exit; udhcpc is told to renew
 /// (SIGUSR1: a NAK from another network sends it back to DISCOVER); dhcpcd
 /// watches the carrier itself (REBOOT). One still waiting for its first
 /// lease is left alone.

@@ -59,8 +59,8 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub dhcp_hook: Option<PathBuf>,
     /// The DHCP client of stanzas without a `dhcp-client` option: dhclient,
-    /// dhcpcd or udhcpc (default: the first installed in Debian's order,
-    /// dhclient, udhcpc, dhcpcd)
+    /// dhcpcd, udhcpc or dhcpcanon (default: the first installed in Debian's
+    /// order, dhclient, udhcpc, dhcpcd)
     #[arg(long, value_name = "CLIENT")]
     pub dhcp_client: Option<netconf_methods::dhcp_client::ClientKind>,
     /// The ISC dhclient to run
@@ -72,6 +72,9 @@ pub struct Args {
     /// The udhcpc to run
     #[arg(long, value_name = "PATH", default_value = netconf_methods::udhcpc::UDHCPC)]
     pub udhcpc: PathBuf,
+    /// The dhcpcanon to run (from PyPI: Debian has no package)
+    #[arg(long, value_name = "PATH", default_value = netconf_methods::dhcpcanon::DHCPCANON)]
+    pub dhcpcanon: PathBuf,
     /// How many seconds ifup waits for the first DHCP lease
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub dhcp_timeout: u64,
@@ -216,6 +219,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
         dhclient: args.dhclient.clone(),
         dhcpcd: args.dhcpcd.clone(),
         udhcpc: args.udhcpc.clone(),
+        dhcpcanon: args.dhcpcanon.clone(),
         socket: std::path::absolute(&args.socket).unwrap_or_else(|_| args.socket.clone()),
         run_dir: args.run_dir.clone(),
         state_dir: args.state_dir.clone(),

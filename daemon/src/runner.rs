@@ -161,7 +161,8 @@ async fn watch_exit(pid: u32) {
 /// Releases the lease and stops the client: `dhclient -r` (it sends the
 /// RELEASE, the hook reports it while we wait, it stops the running one);
 /// for dhcpcd SIGALRM and for udhcpc (run with `-R`) SIGTERM, then the
-/// wait for its exit.
+/// wait for its exit; dhcpcanon cannot release and is only stopped
+/// (SIGTERM), the kernel step then takes its lease out.
 async fn release(spec: &DhcpClient) -> Result<JobOutput, JobError> {
     const MAX: Duration = Duration::from_secs(30);
     let released = async {

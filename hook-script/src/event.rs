@@ -5,6 +5,8 @@
 //! from a flag: dhcpcd sets `reason` with `if_up`, `if_down` and
 //! `ifcarrier`; udhcpc sets no `reason` and passes its event (`deconfig`,
 //! `bound`, …) as the first argument, which goes into the event as `ARGV1`;
+//! dhcpcanon sets `client=dhcpcanon` and gives its script none of its own
+//! environment, so the token and socket come from its (the parent's);
 //! anything else with a `reason` is dhclient.
 //!
 //! Pure: it takes the variables as a list, so it is tested without touching
@@ -58,11 +60,13 @@ pub struct Prepared {
 }
 
 /// Reads the client's environment, in its order, with the hook's first
-/// argument (udhcpc's event). `Err` is the reason not to post anything at
-/// all, for a line on stderr before exiting 0.
+/// argument (udhcpc's event) and the environment of the process that ran
+/// the hook (read only for dhcpcanon). `Err` is the reason not to post
+/// anything at all, for a line on stderr before exiting 0.
 pub fn prepare(
     argument: Option<OsString>,
     vars: Vec<(OsString, OsString)>,
+    parent_env: impl FnOnce() -> Vec<(String, String)>,
 ) -> Result<Prepared, String> {
     let mut notes = Vec::new();
     let mut lossy = Vec::new();
@@ -89,8 +93,22 @@ pub fn prepare(
     if client == "udhcpc" {
         env.push(("ARGV1".to_owned(), reason.clone()));
     }
+    // The settings dhcpcanon's script cannot get: from dhcpcanon itself.
+    let inherited: Vec<(String, String)> = if client == "dhcpcanon" {
+        parent_env()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("NETCONF_"))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // The first occurrence wins, as with getenv(3).
-    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        env.iter()
+            .chain(&inherited)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let reason = reason.as_str();
     let interface = match get("interface") {
         Some(i) if !i.is_empty() => i,
@@ -162,6 +180,15 @@ fn identify(
             ),
         };
     };
+    if get("client") == Some("dhcpcanon") {
+        return if DhcpReason::from_name(reason).is_some() {
+            Ok(("dhcpcanon", reason.to_owned()))
+        } else {
+            Err(format!(
+                "unknown reason \"{reason}\" from dhcpcanon: not reported"
+            ))
+        };
+    }
     if ["if_up", "if_down", "ifcarrier"]
         .iter()
         .all(|v| get(v).is_some())
@@ -200,6 +227,14 @@ fn millis(value: Option<&str>, name: &str, notes: &mut Vec<String>) -> Option<Du
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // No parent environment: only dhcpcanon's hook reads it.
+    fn prep(
+        argument: Option<OsString>,
+        vars: Vec<(OsString, OsString)>,
+    ) -> Result<Prepared, String> {
+        prepare(argument, vars, Vec::new)
+    }
     use std::os::unix::ffi::OsStringExt;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
@@ -222,7 +257,7 @@ mod tests {
 
     #[test]
     fn a_bound_event_keeps_everything_in_order() {
-        let p = prepare(None, vars(BASE)).unwrap();
+        let p = prep(None, vars(BASE)).unwrap();
         assert_eq!(p.args.token, "abc123");
         assert_eq!(p.args.interface, "cli0");
         assert_eq!(p.args.reason, "BOUND");
@@ -250,7 +285,7 @@ mod tests {
             ("NETCONF_HOOK_RETRY_MS", "250"),
             ("NETCONF_HOOK_TIMEOUT_MS", "0"),
         ]));
-        let p = prepare(None, v).unwrap();
+        let p = prep(None, v).unwrap();
         assert_eq!(p.settings.socket, PathBuf::from("/tmp/x.sock"));
         assert_eq!(p.settings.retry, Duration::from_millis(250));
         assert_eq!(p.settings.reply_timeout, None);
@@ -263,7 +298,7 @@ mod tests {
             ("NETCONF_HOOK_RETRY_MS", "soon"),
             ("NETCONF_HOOK_TIMEOUT_MS", "-1"),
         ]));
-        let p = prepare(None, v).unwrap();
+        let p = prep(None, v).unwrap();
         assert_eq!(p.settings.socket, PathBuf::from("/run/netconf/ctl.sock"));
         assert_eq!(p.settings.retry, DEFAULT_RETRY);
         assert_eq!(p.settings.reply_timeout, Some(DEFAULT_REPLY_TIMEOUT));
@@ -276,12 +311,12 @@ mod tests {
         for reason in DhcpReason::ALL {
             let mut v = vars(&[("NETCONF_TOKEN", "t"), ("interface", "eth0")]);
             v.push(("reason".into(), reason.as_str().into()));
-            assert_eq!(prepare(None, v).unwrap().args.reason, reason.as_str());
+            assert_eq!(prep(None, v).unwrap().args.reason, reason.as_str());
         }
     }
 
     fn refusal(pairs: &[(&str, &str)]) -> String {
-        prepare(None, vars(pairs)).unwrap_err()
+        prep(None, vars(pairs)).unwrap_err()
     }
 
     #[test]
@@ -325,7 +360,7 @@ mod tests {
     fn first_occurrence_wins() {
         let mut v = vars(BASE);
         v.push(("reason".into(), "STOP".into()));
-        let p = prepare(None, v).unwrap();
+        let p = prep(None, v).unwrap();
         assert_eq!(p.args.reason, "BOUND");
         assert_eq!(
             p.args.env.last().unwrap(),
@@ -341,7 +376,7 @@ mod tests {
             OsString::from_vec(b"caf\xe9".to_vec()),
         ));
         v.push((OsString::from_vec(b"x\xff".to_vec()), OsString::from("1")));
-        let p = prepare(None, v).unwrap();
+        let p = prep(None, v).unwrap();
         let tail = &p.args.env[p.args.env.len() - 2..];
         assert_eq!(tail[0], ("new_host_name".into(), "caf\u{fffd}".into()));
         assert_eq!(tail[1], ("x\u{fffd}".into(), "1".into()));
@@ -361,26 +396,26 @@ mod tests {
             ("ifcarrier", "up"),
             ("NETCONF_TOKEN", "abc"),
         ]);
-        let p = prepare(None, dhcpcd.clone()).unwrap();
+        let p = prep(None, dhcpcd.clone()).unwrap();
         assert_eq!(
             (p.args.client.as_str(), p.args.reason.as_str()),
             ("dhcpcd", "ROUTERADVERT")
         );
         // Without dhcpcd's own variables ROUTERADVERT is no dhclient reason.
         let dhclient_like: Vec<_> = dhcpcd[..2].iter().chain(&dhcpcd[5..]).cloned().collect();
-        assert!(prepare(None, dhclient_like)
+        assert!(prep(None, dhclient_like)
             .unwrap_err()
             .contains("from dhclient"));
         let mut bogus = dhcpcd.clone();
         bogus[0].1 = "BOGUS".into();
-        assert!(prepare(None, bogus).unwrap_err().contains("from dhcpcd"));
+        assert!(prep(None, bogus).unwrap_err().contains("from dhcpcd"));
 
         let udhcpc = vars(&[
             ("interface", "cli0"),
             ("ip", "198.18.0.9"),
             ("NETCONF_TOKEN", "abc"),
         ]);
-        let p = prepare(Some("bound".into()), udhcpc.clone()).unwrap();
+        let p = prep(Some("bound".into()), udhcpc.clone()).unwrap();
         assert_eq!(
             (p.args.client.as_str(), p.args.reason.as_str()),
             ("udhcpc", "bound")
@@ -395,9 +430,40 @@ mod tests {
             ("interface", "cli0"),
             ("NETCONF_TOKEN", "abc"),
         ]);
-        let p = prepare(Some("bound".into()), with_reason).unwrap();
+        let p = prep(Some("bound".into()), with_reason).unwrap();
         assert_eq!(p.args.client, "dhclient");
-        assert!(prepare(Some("bogus".into()), udhcpc.clone()).is_err());
-        assert!(prepare(None, udhcpc).is_err());
+        assert!(prep(Some("bogus".into()), udhcpc.clone()).is_err());
+        assert!(prep(None, udhcpc).is_err());
+    }
+
+    #[test]
+    fn dhcpcanon_settings_come_from_its_own_environment() {
+        let env = vars(&[
+            ("reason", "BOUND"),
+            ("interface", "cli0"),
+            ("client", "dhcpcanon"),
+            ("new_ip_address", "198.18.0.9"),
+        ]);
+        let parent = || {
+            vec![
+                ("PATH".to_string(), "/bin".to_string()),
+                ("NETCONF_TOKEN".to_string(), "abc".to_string()),
+                ("NETCONF_SOCKET".to_string(), "/tmp/x.sock".to_string()),
+            ]
+        };
+        let p = prepare(None, env.clone(), parent).unwrap();
+        assert_eq!(p.args.client, "dhcpcanon");
+        assert_eq!(p.args.token, "abc");
+        assert_eq!(p.settings.socket, PathBuf::from("/tmp/x.sock"));
+        // What dhcpcanon passed is posted as it was: nothing added.
+        assert_eq!(p.args.env.len(), 4);
+        // No token in dhcpcanon's environment either: not posted.
+        assert!(prepare(None, env.clone(), Vec::new)
+            .unwrap_err()
+            .contains("NETCONF_TOKEN"));
+        // Only dhcpcanon's hook looks at the parent.
+        let mut dhclient = env;
+        dhclient.retain(|(k, _)| k != "client");
+        assert!(prepare(None, dhclient, parent).is_err());
     }
 }

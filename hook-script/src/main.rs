@@ -66,7 +66,7 @@ fn run(
     argument: Option<std::ffi::OsString>,
     vars: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 ) -> u8 {
-    let prepared = match event::prepare(argument, vars) {
+    let prepared = match event::prepare(argument, vars, parent_environment) {
         Ok(p) => p,
         Err(why) => {
             say(&format!("{why} (exiting 0)"));
@@ -120,6 +120,22 @@ fn run(
             0
         }
     }
+}
+
+// The environment of the process that ran the hook (dhcpcanon passes its
+// script none of its own). Read from /proc: the hook runs as root, as its
+// client does.
+fn parent_environment() -> Vec<(String, String)> {
+    let path = format!("/proc/{}/environ", std::os::unix::process::parent_id());
+    std::fs::read(path)
+        .unwrap_or_default()
+        .split(|&b| b == 0)
+        .filter_map(|kv| {
+            let kv = String::from_utf8_lossy(kv);
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect()
 }
 
 // One line on stderr, which dhclient's caller reads (netconfd runs dhclient

@@ -54,12 +54,12 @@ pub fn missing_required(config: &InterfacesFile) -> Vec<Diagnostic> {
 }
 
 /// The DHCP clients `dhcp-client` may name.
-pub const DHCP_CLIENTS: [&str; 3] = ["dhclient", "dhcpcd", "udhcpc"];
+pub const DHCP_CLIENTS: [&str; 4] = ["dhclient", "dhcpcd", "udhcpc", "dhcpcanon"];
 
 /// `dhcp-client` and `anonymize` options that `ifup` would refuse: a client
-/// netconf does not know, one on a method that runs no DHCP client, udhcpc
-/// (DHCPv4 only) or dhcpcd (not yet) for DHCPv6, and `anonymize` with a
-/// client other than dhcpcd, which alone has RFC 7844.
+/// netconf does not know, one on a method that runs no DHCP client, any but
+/// dhclient for DHCPv6, and `anonymize` with a client other than dhcpcd and
+/// dhcpcanon, which alone have RFC 7844.
 pub fn dhcp_client_options(config: &InterfacesFile) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for stanza in &config.stanzas {
@@ -103,12 +103,12 @@ pub fn dhcp_client_options(config: &InterfacesFile) -> Vec<Diagnostic> {
             }
         }
         if let (Some(anonymize), Some(client)) = (vars.get("anonymize"), client) {
-            if vars.is_true("anonymize") && client != "dhcpcd" {
+            if vars.is_true("anonymize") && client != "dhcpcd" && client != "dhcpcanon" {
                 refuse(
                     "anonymize",
                     anonymize,
                     format!(
-                        "RFC 7844 needs dhcp-client dhcpcd ({client} has no anonymity profile)"
+                        "RFC 7844 needs dhcp-client dhcpcd or dhcpcanon ({client} has no anonymity profile)"
                     ),
                 );
             }
@@ -139,7 +139,7 @@ mod tests {
         assert!(reasons("iface a inet dhcp\n dhcp-client dhcpcd\n anonymize yes\n").is_empty());
         assert_eq!(
             reasons("iface a inet dhcp\n dhcp-client pump\n"),
-            ["iface a: `dhcp-client pump`: unknown DHCP client (known: dhclient, dhcpcd, udhcpc)"]
+            ["iface a: `dhcp-client pump`: unknown DHCP client (known: dhclient, dhcpcd, udhcpc, dhcpcanon)"]
         );
         assert_eq!(
             reasons("iface a inet static\n address 198.18.0.1/24\n dhcp-client dhcpcd\n"),
@@ -151,7 +151,7 @@ mod tests {
         );
         assert_eq!(
             reasons("iface a inet dhcp\n dhcp-client dhclient\n anonymize yes\n"),
-            ["iface a: `anonymize yes`: RFC 7844 needs dhcp-client dhcpcd (dhclient has no anonymity profile)"]
+            ["iface a: `anonymize yes`: RFC 7844 needs dhcp-client dhcpcd or dhcpcanon (dhclient has no anonymity profile)"]
         );
     }
 }

@@ -5,11 +5,12 @@
 //! told apart: ours (by the token each one is given), foreign ones (whose
 //! interfaces netconf leaves alone), the rest. What is particular to one
 //! client, its command line and its script's environment, is in its own
-//! module: [`crate::dhclient`], [`crate::dhcpcd`], [`crate::udhcpc`].
+//! module: [`crate::dhclient`], [`crate::dhcpcd`], [`crate::udhcpc`],
+//! [`crate::dhcpcanon`].
 
 use crate::dhcp::Mode6;
 use crate::lease::{DhcpEvent, LeaseError};
-use crate::{dhclient, dhcpcd, udhcpc};
+use crate::{dhclient, dhcpcanon, dhcpcd, udhcpc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -32,6 +33,8 @@ pub enum ClientKind {
     Dhcpcd,
     /// busybox's udhcpc (`udhcpc`).
     Udhcpc,
+    /// dhcpcanon, RFC 7844's anonymity profile (PyPI; no Debian package).
+    Dhcpcanon,
 }
 
 impl ClientKind {
@@ -46,6 +49,7 @@ impl ClientKind {
             ClientKind::Dhclient => "dhclient",
             ClientKind::Dhcpcd => "dhcpcd",
             ClientKind::Udhcpc => "udhcpc",
+            ClientKind::Dhcpcanon => "dhcpcanon",
         }
     }
 
@@ -55,6 +59,9 @@ impl ClientKind {
             ClientKind::Dhclient => "isc-dhcp-client",
             ClientKind::Dhcpcd => "dhcpcd-base",
             ClientKind::Udhcpc => "udhcpc",
+            ClientKind::Dhcpcanon => {
+                "dhcpcanon (from PyPI, in a virtualenv: see netconf-interfaces(5))"
+            }
         }
     }
 
@@ -64,19 +71,21 @@ impl ClientKind {
             ClientKind::Dhclient => dhclient::DHCLIENT,
             ClientKind::Dhcpcd => dhcpcd::DHCPCD,
             ClientKind::Udhcpc => udhcpc::UDHCPC,
+            ClientKind::Dhcpcanon => dhcpcanon::DHCPCANON,
         }
     }
 
     /// Whether it speaks DHCPv6 as netconf runs it (udhcpc's DHCPv6
     /// sibling, udhcpc6, is not one Debian's ifupdown uses).
     pub fn speaks_v6(self) -> bool {
-        !matches!(self, ClientKind::Udhcpc)
+        !matches!(self, ClientKind::Udhcpc | ClientKind::Dhcpcanon)
     }
 
     /// Its script's environment, read into the lease model.
     pub fn parse_event(self, env: &[(String, String)]) -> Result<DhcpEvent, LeaseError> {
         match self {
-            ClientKind::Dhclient => dhclient::parse_event(env),
+            // dhcpcanon speaks dhclient's variables.
+            ClientKind::Dhclient | ClientKind::Dhcpcanon => dhclient::parse_event(env),
             ClientKind::Dhcpcd => dhcpcd::parse_event(env),
             ClientKind::Udhcpc => udhcpc::parse_event(env),
         }
@@ -91,17 +100,22 @@ impl fmt::Display for ClientKind {
 
 /// A name that is not one of [`ClientKind`]'s.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown DHCP client \"{0}\" (known: dhclient, dhcpcd, udhcpc)")]
+#[error("unknown DHCP client \"{0}\" (known: dhclient, dhcpcd, udhcpc, dhcpcanon)")]
 pub struct UnknownClient(pub String);
 
 impl FromStr for ClientKind {
     type Err = UnknownClient;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [ClientKind::Dhclient, ClientKind::Dhcpcd, ClientKind::Udhcpc]
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| UnknownClient(s.to_string()))
+        [
+            ClientKind::Dhclient,
+            ClientKind::Dhcpcd,
+            ClientKind::Udhcpc,
+            ClientKind::Dhcpcanon,
+        ]
+        .into_iter()
+        .find(|k| k.name() == s)
+        .ok_or_else(|| UnknownClient(s.to_string()))
     }
 }
 
@@ -132,7 +146,8 @@ pub struct DhcpClient {
     /// as the client identifier.
     pub client: Option<String>,
     pub lease_seconds: Option<u32>,
-    /// RFC 7844 anonymity profile (`anonymize yes`: dhcpcd's `--anonymous`).
+    /// RFC 7844 anonymity profile (`anonymize yes`: dhcpcd's `anonymous`;
+    /// dhcpcanon has nothing else).
     pub anonymize: bool,
 }
 
@@ -206,6 +221,7 @@ impl DhcpClient {
             ClientKind::Dhclient => dhclient::args(self, Action::Run),
             ClientKind::Dhcpcd => dhcpcd::args(self),
             ClientKind::Udhcpc => udhcpc::args(self),
+            ClientKind::Dhcpcanon => dhcpcanon::args(self),
         }
     }
 
@@ -224,9 +240,9 @@ impl DhcpClient {
                 self.iface
             ));
         }
-        if self.anonymize && self.kind != ClientKind::Dhcpcd {
+        if self.anonymize && !matches!(self.kind, ClientKind::Dhcpcd | ClientKind::Dhcpcanon) {
             return Some(format!(
-                "{}: `anonymize yes` asks for RFC 7844, which {} does not have (dhcpcd has)",
+                "{}: `anonymize yes` asks for RFC 7844, which {} does not have (dhcpcd and dhcpcanon have)",
                 self.iface, self.kind
             ));
         }
@@ -246,6 +262,12 @@ impl DhcpClient {
             // udhcpc has no -e: its script gets udhcpc's own environment.
             ClientKind::Udhcpc => {
                 udhcpc::prepare(self)?;
+                cmd.envs(self.hook_env());
+            }
+            // dhcpcanon gives its script none of its environment: the hook
+            // reads it from dhcpcanon's.
+            ClientKind::Dhcpcanon => {
+                dhcpcanon::prepare(self)?;
                 cmd.envs(self.hook_env());
             }
         }
@@ -280,6 +302,7 @@ impl DhcpClient {
             ClientKind::Dhclient => dhclient::token_at(proc_dir).as_deref() == Some(&self.token),
             ClientKind::Dhcpcd => dhcpcd::is_ours(proc_dir, self),
             ClientKind::Udhcpc => udhcpc::token_at(proc_dir).as_deref() == Some(&self.token),
+            ClientKind::Dhcpcanon => dhcpcanon::token_at(proc_dir).as_deref() == Some(&self.token),
         }
     }
 
@@ -350,6 +373,7 @@ pub fn foreign_interfaces(run_dir: &Path) -> BTreeSet<String> {
         found.extend(dhclient::foreign_interfaces_at(&dir));
         found.extend(udhcpc::foreign_interfaces_at(&dir));
         found.extend(dhcpcd::foreign_interfaces_at(&dir, &ours));
+        found.extend(dhcpcanon::foreign_interfaces_at(&dir));
     }
     found
 }
@@ -461,8 +485,9 @@ pub(crate) mod tests {
         for kind in ClientKind::DEBIAN_ORDER {
             assert_eq!(kind.name().parse::<ClientKind>(), Ok(kind));
         }
-        let err = "dhcpcanon".parse::<ClientKind>().unwrap_err();
-        assert!(err.to_string().contains("dhcpcanon"), "{err}");
+        assert_eq!("dhcpcanon".parse::<ClientKind>(), Ok(ClientKind::Dhcpcanon));
+        let err = "pump".parse::<ClientKind>().unwrap_err();
+        assert!(err.to_string().contains("pump"), "{err}");
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //!   (`inet dhcp`, `inet6 dhcp`, `inet6 auto`);
 //! * the DHCP clients, behind one hook: [`dhcp_client`] (the spec of one,
 //!   its start, ours and foreign ones told apart in /proc), then one file
-//!   per client: [`dhclient`], [`dhcpcd`], [`udhcpc`] (its command line, and
-//!   its script's environment read into the shared lease model, [`lease`]);
+//!   per client: [`dhclient`], [`dhcpcd`], [`udhcpc`], [`dhcpcanon`] (its
+//!   command line, and its script's environment read into the shared lease
+//!   model, [`lease`]);
 //! * [`links`]: the link a stanza creates (bridge, bond, vlan, macvlan,
 //!   veth, vxlan) from its options;
 //! * [`apply`]: the difference between wanted and present state, written
@@ -22,6 +23,7 @@ pub mod apply;
 pub mod dhclient;
 pub mod dhcp;
 pub mod dhcp_client;
+pub mod dhcpcanon;
 pub mod dhcpcd;
 pub mod lease;
 pub mod links;

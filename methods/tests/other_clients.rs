@@ -961,3 +961,33 @@ fn no_panics_on_mangled_fixtures() {
     assert!(calls > 10_000, "{calls} calls");
     assert!(panics.is_empty(), "panics: {panics:#?}");
 }
+
+/// dhcpcanon's environments are dhclient's names: every one parses as
+/// dhclient's, its BOUND with the server from `new_server_id` and no lease
+/// time (it asks for none), its FAIL ends the lease.
+#[test]
+fn every_dhcpcanon_fixture_parses() {
+    let names = fixtures("dhcpcanon-env");
+    assert_eq!(names.len(), 6, "{names:?}");
+    for name in &names {
+        let env = load("dhcpcanon-env", name);
+        let event = ClientKind::Dhcpcanon
+            .parse_event(&env)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(event.reason.as_str(), reason_in_name(name), "{name}");
+        assert_eq!(event.interface, "cli0", "{name}");
+        match event.reason {
+            Reason::Bound => {
+                let l = event.new_v4().expect("a lease");
+                assert_eq!(l.prefix_len, 24, "{name}");
+                assert_eq!(l.routers, vec![ip4("198.18.0.1")], "{name}");
+                assert_eq!(l.server, Some(ip4("198.18.0.1")), "{name}");
+                assert_eq!(l.lease_time, None, "{name}");
+                assert_eq!(l.dns().nameservers, vec![IpAddr::V4(ip4("198.18.0.53"))]);
+            }
+            Reason::Preinit => assert!(event.new.is_none(), "{name}"),
+            Reason::Fail => assert!(event.reason.ends_lease(), "{name}"),
+            other => panic!("{name}: unexpected {other}"),
+        }
+    }
+}

@@ -1194,6 +1194,8 @@ pub fn dhcp_world_dir(prefix: &str, what: &str) -> tempfile::TempDir {
         ("/sbin/dhclient", "isc-dhcp-client"),
         ("/usr/sbin/dhcpcd", "dhcpcd-base"),
         ("/sbin/udhcpc", "udhcpc"),
+        // From PyPI in a virtualenv (.ci/run makes it).
+        ("/usr/local/bin/dhcpcanon", "dhcpcanon: see .ci/run"),
         (DNSMASQ, "dnsmasq-base"),
     ] {
         assert!(

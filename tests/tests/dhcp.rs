@@ -1375,3 +1375,34 @@ fn missing_or_unable_client_is_named() {
         "a udhcpc was started"
     );
 }
+
+/// dhcpcanon (RFC 7844, from PyPI): the lease it gets is applied, though it
+/// asks for less (no MTU, no search list, no lease time: the address stays
+/// until ifdown); it has no RELEASE, so ifdown stops it and takes the lease
+/// out itself.
+#[test]
+fn dhcpcanon_up_and_down() {
+    let w = serving_with("dhcpcanon");
+    let addr = w.up();
+    let pid = client_pid(&w, "dhcpcanon");
+    let defaults = w.cli.default_routes("-4");
+    assert_eq!(defaults.len(), 1, "default routes: {defaults:?}");
+    assert_eq!(defaults[0]["gateway"], SERVER, "{defaults:?}");
+    assert_eq!(defaults[0]["metric"], 50, "{defaults:?}");
+    let resolv = w.resolv();
+    assert!(
+        resolv.lines().any(|l| l == "nameserver 198.18.0.53")
+            && resolv.lines().any(|l| l == "search example.test"),
+        "the lease's DNS:\n{resolv}"
+    );
+    w.ifdown(&["cli0"]).assert_ok();
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses left on cli0");
+    assert_eq!(w.routes(), BTreeSet::new(), "netconf's routes left");
+    assert_eq!(w.resolv(), ORIGINAL_RESOLV, "resolv.conf not put back");
+    wait_until("dhcpcanon to exit", || !process_alive(pid));
+    assert!(
+        !w.dnsmasq_log()
+            .contains(&format!("DHCPRELEASE({SRV}) {addr} ")),
+        "dhcpcanon has no release, yet one was seen"
+    );
+}
