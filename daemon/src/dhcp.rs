@@ -15,6 +15,7 @@ use netconf_methods::apply::{self, Applied, Removal};
 use netconf_methods::dhclient;
 use netconf_methods::dhcp::{mode6, Mode6};
 use netconf_methods::dhcp_client::{installed, ClientKind, DhcpClient, OwnClient};
+use netconf_methods::dhcp_release::HeldLease;
 use netconf_methods::lease::{self, Reason};
 use netconf_methods::provider::{Desired, LinkWanted, StanzaConfig};
 use serde::{Deserialize, Serialize};
@@ -414,15 +415,16 @@ pub fn respawn_due(d: &mut Dispatcher, key: &Key) {
     }
 }
 
-/// The client `ifdown` must release: known to the daemon, or (after a
-/// restart) rebuilt from the state file so that its RELEASE is accepted.
+/// The client `ifdown` must release, with the IPv4 lease it holds: known
+/// to the daemon, or (after a restart) rebuilt from the state file so that
+/// its RELEASE is accepted.
 /// What its lease added is taken out too, should the RELEASE not come.
 pub fn to_release(
     d: &mut Dispatcher,
     cfg: &StanzaConfig,
     record: &DhcpRecord,
     applied: &mut Applied,
-) -> DhcpClient {
+) -> (DhcpClient, Option<HeldLease>) {
     let spec = client_for(&d.dhcp_settings, cfg, record.client, record.token.clone());
     let client = d
         .dhcp
@@ -436,7 +438,15 @@ pub fn to_release(
     applied
         .routes
         .extend(client.record.lease.routes.iter().cloned());
-    spec
+    let held = client.record.info.as_ref().and_then(held_lease);
+    (spec, held)
+}
+
+/// The IPv4 lease a recorded event describes (`address` and `server`).
+fn held_lease(info: &Value) -> Option<HeldLease> {
+    let address = info["address"].as_str()?.split('/').next()?.parse().ok()?;
+    let server = info["server"].as_str()?.parse().ok()?;
+    Some(HeldLease { address, server })
 }
 
 /// The daemon was stopped (SIGSTOP, a debugger) and goes on: its

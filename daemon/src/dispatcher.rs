@@ -134,7 +134,7 @@ impl Kind {
                 Job::WaitLinkLocal { .. } => "wait-link-local",
                 Job::WaitForwarding { .. } => "wait-forwarding",
                 Job::WatchDhcpClient { .. } => "watch-dhcp-client",
-                Job::ReleaseDhcpClient(_) => "release-dhcp-client",
+                Job::ReleaseDhcpClient { .. } => "release-dhcp-client",
                 Job::Timer { .. } => "timer",
                 Job::Sleep(_) => "sleep",
                 Job::RespawnDhcpClient { .. } => "respawn-dhcp-client",

@@ -1321,11 +1321,11 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             let phase = (family, Phase::PreDown);
             prev = vec![spawn_hooks(d, id, (steps, env), &ctx, phase, &prev)];
         }
-        if let Some(spec) = release.filter(|_| !ctx.args.no_act) {
+        if let Some((spec, lease)) = release.filter(|_| !ctx.args.no_act) {
             d.progress(id, "dhcp", format!("releasing the DHCP lease of {phys}"));
             prev = vec![d.spawn(
                 id,
-                Kind::Job(Some(Box::new(Job::ReleaseDhcpClient(spec)))),
+                Kind::Job(Some(Box::new(Job::ReleaseDhcpClient { spec, lease }))),
                 &prev,
             )];
         }

@@ -109,8 +109,12 @@ pub enum Job {
     },
     /// Send [`Message::SaveState`] after `after`.
     RetrySaveState { after: Duration },
-    /// `dhclient -r`: release the lease and stop the running one; waits for it.
-    ReleaseDhcpClient(DhcpClient),
+    /// Release the lease and stop the client; waits for it. With the lease
+    /// (address, server) netconfd may send the RELEASE itself.
+    ReleaseDhcpClient {
+        spec: DhcpClient,
+        lease: Option<netconf_methods::dhcp_release::HeldLease>,
+    },
     /// Fails with `message` after `after`, unless the event completed first.
     Timer { after: Duration, message: String },
     /// Succeeds after `after`, unless the event completed first.

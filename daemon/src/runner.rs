@@ -9,6 +9,7 @@ use netconf_hooks::{self as hooks, OutputLine, Step, Stream};
 use netconf_kernel::netlink::{Family, Netlink};
 use netconf_methods::dhclient;
 use netconf_methods::dhcp_client::{Action, ClientKind, DhcpClient, OwnClient};
+use netconf_methods::dhcp_release::{self, HeldLease};
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -83,7 +84,7 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
         }
         // ifdown goes on whatever happens here, as Debian's does: what the
         // lease added is removed by the kernel step after it anyway.
-        Job::ReleaseDhcpClient(spec) => match release(&spec).await {
+        Job::ReleaseDhcpClient { spec, lease } => match release(&spec, lease.as_ref()).await {
             Ok(done) => Ok(done),
             Err(e) => {
                 tracing::warn!(iface = %spec.iface, "{}", e.message);
@@ -158,14 +159,22 @@ async fn watch_exit(pid: u32) {
     }
 }
 
-/// Releases the lease and stops the client: `dhclient -r` (it sends the
-/// RELEASE, the hook reports it while we wait, it stops the running one);
+/// Releases the lease and stops the client. dhclient: when the lease and
+/// the client identifier dhclient sent are known, it is stopped (SIGTERM,
+/// no release) and netconfd sends the RELEASE itself, in milliseconds;
+/// else `dhclient -r` (it sends the RELEASE, the hook reports it while we
+/// wait, it stops the running one, and it waits a second of its own);
 /// for dhcpcd SIGALRM and for udhcpc (run with `-R`) SIGTERM, then the
 /// wait for its exit; dhcpcanon cannot release and is only stopped
 /// (SIGTERM), the kernel step then takes its lease out.
-async fn release(spec: &DhcpClient) -> Result<JobOutput, JobError> {
+async fn release(spec: &DhcpClient, lease: Option<&HeldLease>) -> Result<JobOutput, JobError> {
     const MAX: Duration = Duration::from_secs(30);
     let released = async {
+        if spec.kind == ClientKind::Dhclient && spec.v6.is_none() {
+            if let Some(sent) = release_for_dhclient(spec, lease).await {
+                return sent;
+            }
+        }
         if spec.kind == ClientKind::Dhclient {
             let mut cmd = tokio::process::Command::from(dhclient::command(spec, Action::Release));
             cmd.stdin(std::process::Stdio::null())
@@ -176,14 +185,8 @@ async fn release(spec: &DhcpClient) -> Result<JobOutput, JobError> {
                 message: format!("dhclient -r on {}: {e}", spec.iface),
             });
         }
-        let recorded = std::fs::read_to_string(spec.pid_file())
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok());
-        let running = recorded
-            .and_then(|pid| OwnClient::find(pid, spec))
-            .or_else(|| OwnClient::find(spec.find_pid()?, spec));
         // None running: nothing holds a lease to release.
-        let Some(running) = running else {
+        let Some(running) = running_client(spec) else {
             return Ok(());
         };
         let signal = match spec.kind {
@@ -210,6 +213,41 @@ async fn release(spec: &DhcpClient) -> Result<JobOutput, JobError> {
             ),
         }),
     }
+}
+
+/// The running client of `spec`, by its pid file or its token.
+fn running_client(spec: &DhcpClient) -> Option<OwnClient> {
+    let recorded = std::fs::read_to_string(spec.pid_file())
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok());
+    recorded
+        .and_then(|pid| OwnClient::find(pid, spec))
+        .or_else(|| OwnClient::find(spec.find_pid()?, spec))
+}
+
+/// dhclient stopped without its release, and the RELEASE sent by netconfd;
+/// `None` when what the RELEASE needs is not known (then `dhclient -r`).
+async fn release_for_dhclient(
+    spec: &DhcpClient,
+    lease: Option<&HeldLease>,
+) -> Option<Result<(), JobError>> {
+    let lease = lease?;
+    let mac = dhcp_release::mac_of(&spec.iface)?;
+    let client_id = dhclient::client_identifier(spec, mac)?;
+    // Stopped first, so that it does not renew what is being given back.
+    if let Some(running) = running_client(spec) {
+        if running.terminate().is_ok() {
+            wait_pidfd(running.into_pidfd()).await;
+        }
+    }
+    let sent = dhcp_release::send(&spec.iface, lease, mac, client_id.as_deref());
+    if let Err(e) = dhclient::forget_leases(spec) {
+        tracing::warn!(iface = %spec.iface, "forgetting the released lease: {e}");
+    }
+    Some(sent.map_err(|e| JobError {
+        code: ErrorCode::Internal,
+        message: format!("DHCPRELEASE on {}: {e}", spec.iface),
+    }))
 }
 
 /// Until the process of a pidfd has exited; false at once if the pidfd

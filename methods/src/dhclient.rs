@@ -225,6 +225,81 @@ fn is_dhclients(name: &str) -> bool {
         .any(|p| name.starts_with(p))
 }
 
+/// The client identifier (option 61) dhclient sends for `spec` on the
+/// interface of hardware address `mac`, as a server keys its lease by it:
+/// `Some(None)` when it sends none (`client no`), the stanza's `client`
+/// as it is, or with `-i` RFC 4361's 0xff, the IAID (the last four bytes
+/// of the hardware address) and the DUID dhclient keeps in its lease file
+/// (`default-duid`). `None` when that cannot be known (no lease file yet).
+pub fn client_identifier(spec: &DhcpClient, mac: [u8; 6]) -> Option<Option<Vec<u8>>> {
+    match spec.client.as_deref() {
+        Some("no") => Some(None),
+        Some(value) => Some(Some(value.as_bytes().to_vec())),
+        None => {
+            let text = std::fs::read_to_string(lease_file(spec)).ok()?;
+            let duid = text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("default-duid "))
+                .filter_map(|v| unquote_octal(v.trim_end_matches(';').trim()))
+                .next_back()?;
+            let mut id = vec![0xff];
+            id.extend_from_slice(&mac[2..]);
+            id.extend_from_slice(&duid);
+            Some(Some(id))
+        }
+    }
+}
+
+/// Forgets the leases in `spec`'s lease file, keeping its DUID: after
+/// netconfd released a lease for a dhclient it stopped, the next dhclient
+/// must not ask for it again (INIT-REBOOT, which a server that no longer
+/// has it ignores, costing seconds before DISCOVER), as `dhclient -r`
+/// itself would have recorded.
+pub fn forget_leases(spec: &DhcpClient) -> io::Result<()> {
+    let path = lease_file(spec);
+    let text = match std::fs::read_to_string(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    let kept: String = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("default-duid "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let tmp = path.with_extension("leases.tmp");
+    std::fs::write(&tmp, kept)?;
+    std::fs::rename(&tmp, &path)
+}
+
+/// A dhclient string as it writes them to its lease file: double-quoted,
+/// bytes outside printable ASCII as `\NNN` octal, `\"` and `\\` escaped.
+fn unquote_octal(quoted: &str) -> Option<Vec<u8>> {
+    let inner = quoted.strip_prefix('"')?.strip_suffix('"')?.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < inner.len() {
+        if inner[i] != b'\\' {
+            out.push(inner[i]);
+            i += 1;
+            continue;
+        }
+        let octal = inner
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|d| (b'0'..=b'7').contains(d)));
+        if let Some(digits) = octal {
+            let value = digits
+                .iter()
+                .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
+            out.push(u8::try_from(value).ok()?);
+            i += 4;
+        } else {
+            out.push(*inner.get(i + 1)?);
+            i += 2;
+        }
+    }
+    Some(out)
+}
+
 /// dhclient.conf strings: backslash and double quote escaped.
 fn quote(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
@@ -426,6 +501,43 @@ mod tests {
         let mut no_client = client();
         no_client.client = Some("no".into());
         assert!(!args(&no_client, Action::Run).contains(&OsString::from("-i")));
+    }
+
+    #[test]
+    fn client_identifiers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = client();
+        c.state_dir = dir.path().into();
+        let mac = [0xc6, 0x68, 0xc9, 0xa3, 0x5a, 0x03];
+        assert_eq!(client_identifier(&c, mac), None, "no lease file yet");
+        std::fs::write(
+            lease_file(&c),
+            "default-duid \"\\000\\001\\000\\0012\\250\\313\\254\\306h\\311\\243Z\\003\";\n",
+        )
+        .unwrap();
+        // As dnsmasq recorded it for that dhclient -i.
+        let want = "ff:c9:a3:5a:03:00:01:00:01:32:a8:cb:ac:c6:68:c9:a3:5a:03";
+        let got = client_identifier(&c, mac).unwrap().unwrap();
+        let hex: Vec<String> = got.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex.join(":"), want);
+        c.client = Some("no".into());
+        assert_eq!(client_identifier(&c, mac), Some(None));
+        c.client = Some("id".into());
+        assert_eq!(client_identifier(&c, mac), Some(Some(b"id".to_vec())));
+        assert_eq!(unquote_octal("\"a\\\"b\\\\\""), Some(b"a\"b\\".to_vec()));
+        assert_eq!(unquote_octal("\"\\9\""), Some(b"9".to_vec()));
+        assert_eq!(unquote_octal("no quotes"), None);
+        std::fs::write(
+            lease_file(&c),
+            "default-duid \"\\000\";\nlease {\n  interface \"eth0\";\n}\n",
+        )
+        .unwrap();
+        forget_leases(&c).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(lease_file(&c)).unwrap(),
+            "default-duid \"\\000\";\n"
+        );
+        assert_eq!(unquote_octal("\"\\777\""), None);
     }
 
     #[test]

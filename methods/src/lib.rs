@@ -23,6 +23,7 @@ pub mod apply;
 pub mod dhclient;
 pub mod dhcp;
 pub mod dhcp_client;
+pub mod dhcp_release;
 pub mod dhcpcanon;
 pub mod dhcpcd;
 pub mod lease;
