@@ -466,6 +466,7 @@ pub fn describe_change(change: &crate::kernel::Change) -> Option<(u32, String, b
             format!("route {} removed", describe_route(r)),
             kernel_route(r),
         ),
-        Event::Overrun => return None,
+        // Router advertisement options change no link, address or route.
+        Event::NdUserOption(_) | Event::Overrun => return None,
     })
 }
