@@ -375,6 +375,7 @@ fn interface(d: &Dispatcher, mirror: &Mirror, config: &InterfacesFile, name: &st
         "addresses": addresses,
         "routes": routes,
         "dhcp": dhcp,
+        "dns": crate::ra::status(d, link.map(|l| l.index)),
     });
     if let Some(why) = d.failed.get(name) {
         value["error"] = json!(why);
