@@ -31,7 +31,7 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show interfaces: management, state, differences from the configuration,
-    /// addresses and routes with their origin, DHCP leases
+    /// addresses and routes with their origin, DHCP leases, DNS from router advertisements
     Status {
         /// Only this interface
         #[arg(value_name = "IFACE")]
@@ -126,6 +126,7 @@ fn str_of(v: &Value) -> &str {
 ///     link     up, carrier, mtu 1500, 02:00:00:00:00:01
 ///     address  198.51.100.1/24                         netconf
 ///     route    default via 198.51.100.254              netconf
+///     dns      nameserver 2001:db8:1::53               ra (router fe80::1, 1795 s left)
 /// ```
 fn show_interface(i: &Value) -> String {
     let mut out = format!(
@@ -202,6 +203,19 @@ fn show_interface(i: &Value) -> String {
             text.push_str(&format!(" from {server}"));
         }
         line(&mut out, "dhcp", &text);
+    }
+    for d in i["dns"].as_array().into_iter().flatten() {
+        let what = format!("{} {}", str_of(&d["type"]), str_of(&d["value"]));
+        let left = match d["lifetime"].as_u64() {
+            Some(secs) => format!("{secs} s left"),
+            None => "no end".to_string(),
+        };
+        let text = format!(
+            "{what:<40} {} (router {}, {left})",
+            str_of(&d["origin"]),
+            str_of(&d["router"])
+        );
+        line(&mut out, "dns", &text);
     }
     out
 }

@@ -201,6 +201,8 @@ pub struct Dispatcher {
     pub waiters: crate::online::Waiters,
     /// `wait-carrier` events still waiting (`hotplug`'s).
     pub carrier_waits: crate::hotplug::CarrierWaits,
+    /// DNS learned from router advertisements (`ra`'s).
+    pub ra: crate::ra::RaDns,
 
     /// The dispatcher's own state: no handler sees it.
     own: Own,
@@ -255,6 +257,7 @@ impl Dispatcher {
             dhcp: Default::default(),
             waiters: Default::default(),
             carrier_waits: Default::default(),
+            ra: Default::default(),
             own: Own {
                 events: HashMap::new(),
                 dependents: HashMap::new(),
@@ -274,7 +277,7 @@ impl Dispatcher {
 
     /// Runs until told to shut down.
     pub fn run(mut self, messages: Receiver) {
-        while let Ok(message) = messages.recv() {
+        while let Some(message) = self.next_message(&messages) {
             if !self.handle(message) {
                 break;
             }
@@ -295,6 +298,7 @@ impl Dispatcher {
                 }
                 self.sync_kernel();
                 crate::online::check(&mut self);
+                crate::ra::tick(&mut self);
                 if self.own.events.is_empty() {
                     self.give_back_memory();
                 }
@@ -302,6 +306,28 @@ impl Dispatcher {
         }
         let _ = self.flush_state();
         info!("dispatcher stopped; the network is left as it is");
+    }
+
+    /// The next message (`None`: every sender is gone). Until it comes,
+    /// what falls due of the DNS learned from router advertisements (a
+    /// lifetime's end, a deferred write) is done when it falls due.
+    fn next_message(&mut self, messages: &Receiver) -> Option<Message> {
+        use crossbeam_channel::RecvTimeoutError;
+        loop {
+            let Some(due) = crate::ra::next_deadline(self) else {
+                return messages.recv().ok();
+            };
+            // Also under a queue that never runs dry.
+            if due <= std::time::Instant::now() {
+                crate::ra::tick(self);
+                continue;
+            }
+            match messages.recv_deadline(due) {
+                Ok(message) => return Some(message),
+                Err(RecvTimeoutError::Timeout) => crate::ra::tick(self),
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
     }
 
     /// Handles one message; false to stop.
@@ -1046,6 +1072,7 @@ impl Dispatcher {
         if changes.is_empty() {
             return;
         }
+        crate::ra::kernel_changed(self, changes);
         // netconf's own writes are only told to monitors and the debug log:
         // with neither, there is nothing to say (an `ifup -a` of 1000
         // interfaces brings some 6000 of them).

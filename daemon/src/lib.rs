@@ -16,6 +16,7 @@ pub mod notify;
 pub mod online;
 pub mod outbox;
 pub mod queue;
+pub mod ra;
 pub mod reload;
 pub mod runner;
 pub mod server;
@@ -233,6 +234,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
         Ok(_) => adopt::adopt(&mut dispatcher),
         Err(e) => error!("{e}"),
     }
+    ra::restore(&mut dispatcher);
     debug!(
         ms = ms(started),
         "DHCP clients and existing configuration adopted"

@@ -376,6 +376,7 @@ fn interface(d: &Dispatcher, mirror: &Mirror, config: &InterfacesFile, name: &st
         "addresses": addresses,
         "routes": routes,
         "dhcp": dhcp,
+        "dns": crate::ra::status(d, link.map(|l| l.index)),
     });
     if let Some(why) = d.failed.get(name) {
         value["error"] = json!(why);
@@ -467,6 +468,7 @@ pub fn describe_change(change: &crate::kernel::Change) -> Option<(u32, String, b
             format!("route {} removed", describe_route(r)),
             kernel_route(r),
         ),
-        Event::Overrun => return None,
+        // Router advertisement options change no link, address or route.
+        Event::NdUserOption(_) | Event::Overrun => return None,
     })
 }

@@ -1,4 +1,4 @@
-//! DNS from DHCP leases, the Debian way.
+//! DNS from DHCP leases and router advertisements, the Debian way.
 //!
 //! Debian's dhclient-script writes the lease's DNS into `/etc/resolv.conf`
 //! with its `make_resolv_conf` (`domain`, `search`, `nameserver` lines); when
@@ -6,7 +6,11 @@
 //! function and hands the same lines to `resolvconf -a IFACE.dhclient`
 //! (`IFACE.ip6.dhclient` for DHCPv6, the name resolvconf's `interface-order`
 //! expects), and takes them back with `resolvconf -d` when the lease ends.
-//! [`Resolver`] does both:
+//! [`Resolver`] does both, for DHCP leases and for the DNS options of IPv6
+//! router advertisements (RFC 8106 RDNSS and DNSSL, `IFACE.ra`, which
+//! sorts after the dhclient records, so that DHCP's DNS comes first as RFC
+//! 8106 section 5.3.1 recommends, both in the file and in resolvconf's
+//! default `interface-order`):
 //!
 //! * **resolvconf**, when `/sbin/resolvconf` or `/usr/sbin/resolvconf` is
 //!   executable (checked when the resolver is made; tests inject their own
@@ -49,8 +53,9 @@ pub const RESOLVCONF_PATHS: [&str; 2] = ["/sbin/resolvconf", "/usr/sbin/resolvco
 /// waits for it, and resolvconf's update scripts may restart services.
 pub const RESOLVCONF_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The first line of a resolv.conf netconf wrote.
-const MARKER: &str = "# Written by netconfd from DHCP";
+/// How the first line of a resolv.conf netconf wrote begins (also in the
+/// files of versions that said "from DHCP" after it).
+const MARKER: &str = "# Written by netconfd";
 /// resolvconf runs with dhclient's fixed PATH, not the daemon's.
 const PATH_ENV: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -93,13 +98,17 @@ impl DnsConfig {
     }
 }
 
-/// Which lease the DNS comes from; it names the resolvconf record.
+/// Which lease (or router advertisement) the DNS comes from; it names the
+/// resolvconf record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
     /// `IFACE.dhclient`.
     Dhcp4,
     /// `IFACE.ip6.dhclient`.
     Dhcp6,
+    /// `IFACE.ra`: the RDNSS and DNSSL options of the IPv6 router
+    /// advertisements received on the interface.
+    Ra,
 }
 
 impl Source {
@@ -109,6 +118,7 @@ impl Source {
         match self {
             Source::Dhcp4 => format!("{iface}.dhclient"),
             Source::Dhcp6 => format!("{iface}.ip6.dhclient"),
+            Source::Ra => format!("{iface}.ra"),
         }
     }
 }
@@ -576,7 +586,8 @@ fn merge(records: &[(String, String)], original: &str) -> String {
     }
     let names: Vec<&str> = records.iter().map(|(n, _)| n.as_str()).collect();
     let mut out = format!(
-        "{MARKER} ({}); the previous file is put back when the lease ends.\n",
+        "{MARKER} from DHCP and router advertisements ({}); the previous file is put back \
+         when the last of them ends.\n",
         names.join(", ")
     );
     if let Some(d) = domain {
@@ -740,6 +751,7 @@ mod tests {
     fn record_names() {
         assert_eq!(Source::Dhcp4.record("eth0"), "eth0.dhclient");
         assert_eq!(Source::Dhcp6.record("eth0"), "eth0.ip6.dhclient");
+        assert_eq!(Source::Ra.record("eth0"), "eth0.ra");
         for bad in ["", "..", "../x", "a b", ".hidden", "averyveryverylongname"] {
             assert!(matches!(
                 record_name(bad, Source::Dhcp4),
@@ -851,6 +863,40 @@ mod tests {
         assert_eq!(read(&f.conf), ORIGINAL);
     }
 
+    /// A router advertisement's DNS merges with a lease's, after it (RFC
+    /// 8106 5.3.1: DHCP's first), and each goes on its own.
+    #[test]
+    fn router_advertisement_dns_comes_after_the_leases() {
+        let f = files(Some(ORIGINAL));
+        let r = Resolver::file(&f.conf, &f.state);
+        let ra = DnsConfig {
+            nameservers: vec!["2001:db8:1::53".parse().unwrap(), v4("198.18.0.53")],
+            domain: None,
+            search: vec!["ra.example.test".into()],
+        };
+        assert!(r.apply_for("eth0", Source::Ra, &ra).unwrap());
+        assert!(r.apply("eth0", &example()).unwrap());
+        let both = read(&f.conf);
+        assert!(
+            both.starts_with(
+                "# Written by netconfd from DHCP and router advertisements \
+                 (eth0.dhclient, eth0.ra);"
+            ) && both.ends_with(
+                "domain example.test\n\
+                 search example.test lab.example.test ra.example.test\n\
+                 nameserver 198.18.0.53\n\
+                 nameserver 198.18.0.54\n\
+                 nameserver 2001:db8:1::53\n"
+            ),
+            "{both}"
+        );
+        assert!(r.remove("eth0").unwrap());
+        let ra_only = read(&f.conf);
+        assert!(ra_only.ends_with(&ra.render("eth0")), "{ra_only}");
+        assert!(r.remove_for("eth0", Source::Ra).unwrap());
+        assert_eq!(read(&f.conf), ORIGINAL);
+    }
+
     #[test]
     fn no_nameservers_keeps_the_old_ones() {
         let f = files(Some(ORIGINAL));
@@ -916,6 +962,15 @@ mod tests {
         // Not restorable: netconf's last content stays.
         assert!(!r.remove("eth0").unwrap());
         assert!(read(&f.conf).contains("198.18.0.99"));
+
+        // Nor is a file of an earlier netconf, whose first line said less.
+        let f = files(Some(
+            "# Written by netconfd from DHCP (eth0.dhclient); the previous file is put back \
+             when the lease ends.\nnameserver 198.18.0.53\n",
+        ));
+        let r = Resolver::file(&f.conf, &f.state);
+        r.apply("eth0", &example()).unwrap();
+        assert!(f.state.join("resolv.conf.unknown").exists());
     }
 
     #[test]

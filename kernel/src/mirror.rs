@@ -618,6 +618,8 @@ impl Mirror {
                 }
                 Resync::Nothing
             }
+            // Not about links, addresses or routes (the daemon's `ra`).
+            Event::NdUserOption(_) => Resync::Nothing,
             Event::Overrun => Resync::Everything,
         }
     }

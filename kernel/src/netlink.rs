@@ -2,7 +2,8 @@
 //!
 //! Everything netconf reads from or changes in the kernel's links, addresses
 //! and routes goes through [`Netlink`] (requests, synchronous) and
-//! [`Monitor`] (notifications). Both speak only netconf's own plain types
+//! [`Monitor`] (notifications, and the DNS options of IPv6 router
+//! advertisements that the kernel leaves to user space: [`NdUserOption`]). Both speak only netconf's own plain types
 //! (`std::net` addresses, [`Link`], [`Address`], [`Route`], ...): the
 //! `netlink-packet-*` crates break their API with almost every release, and
 //! this module is the only code that names their types, so an upgrade touches
@@ -27,6 +28,7 @@ mod error;
 mod kinds;
 mod links;
 mod monitor;
+mod nduseropt;
 mod socket;
 mod sysctl;
 mod wire;
@@ -37,6 +39,7 @@ pub use kinds::{
     NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
 };
 pub use monitor::{decode_notifications, Event, Monitor};
+pub use nduseropt::{NdLifetime, NdUserOptError, NdUserOption};
 pub use sysctl::{get_ipv6_conf, set_ipv6_conf, shares_network_namespace};
 
 use socket::Socket;

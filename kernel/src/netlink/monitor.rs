@@ -1,5 +1,7 @@
 //! Kernel notifications of link, address and route changes, decoded into
-//! netconf's types, for the daemon's mirror of the kernel.
+//! netconf's types, for the daemon's mirror of the kernel; and the DNS
+//! options of IPv6 router advertisements, which the kernel leaves to user
+//! space ([`NdUserOption`]).
 //!
 //! Open the [`Monitor`] *before* the initial dumps, so no change falls
 //! between dump and subscription; and treat [`Event::Overrun`] as "re-dump
@@ -13,6 +15,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket as SysSocket, SocketAddr};
 
+use super::nduseropt::{self, NdUserOption};
 use super::socket::{split_message, Failure};
 use super::wire;
 use super::{Address, Link, NetlinkError, Route};
@@ -41,13 +44,18 @@ pub enum Event {
     /// one, and does not announce the one it replaced.
     ReplaceRoute(Route),
     DelRoute(Route),
+    /// DNS servers or search domains from an IPv6 router advertisement
+    /// (RFC 8106 RDNSS, DNSSL). Not a change of links, addresses or routes:
+    /// the mirror ignores it.
+    NdUserOption(NdUserOption),
     /// Notifications were lost (the receive buffer overflowed, or one could
     /// not be read): re-dump everything.
     Overrun,
 }
 
 /// A socket subscribed to link, IPv4/IPv6 address and IPv4/IPv6 route
-/// notifications of the calling thread's network namespace.
+/// notifications, and to router advertisement options for user space, of
+/// the calling thread's network namespace.
 ///
 /// Blocking by default; [`Monitor::set_nonblocking`] and [`AsRawFd`] let an
 /// event loop (tokio's `AsyncFd`) wait for it instead.
@@ -81,6 +89,8 @@ impl Monitor {
             libc::RTNLGRP_IPV6_IFADDR,
             libc::RTNLGRP_IPV4_ROUTE,
             libc::RTNLGRP_IPV6_ROUTE,
+            // RDNSS and DNSSL, which the kernel does not act on itself.
+            libc::RTNLGRP_ND_USEROPT,
         ] {
             sock.add_membership(group).map_err(io_err)?;
         }
@@ -172,6 +182,15 @@ pub fn decode_notifications(mut rest: &[u8]) -> Vec<Event> {
                 wire::RTM_DELROUTE => {
                     wire::decode_route(header.message_type, payload).map(|r| r.map(Event::DelRoute))
                 }
+                // An option the kernel passed on is no change to re-read:
+                // one it could not be read from is skipped, not an overrun.
+                wire::RTM_NEWNDUSEROPT => match nduseropt::decode(payload) {
+                    Ok(option) => Ok(option.map(Event::NdUserOption)),
+                    Err(why) => {
+                        tracing::warn!(%why, "unreadable router advertisement option; skipped");
+                        Ok(None)
+                    }
+                },
                 netlink_packet_core::NLMSG_OVERRUN => Ok(Some(Event::Overrun)),
                 _ => Ok(None),
             };
@@ -278,6 +297,33 @@ mod tests {
             matches!(&events[0], Event::NewLink(l) if l.name == "br0" && l.kind.as_deref() == Some("bareudp")),
             "{events:?}"
         );
+    }
+
+    /// Router advertisement options come out as events of their own (the
+    /// datagrams are the kernel's, from dnsmasq's advertisement); prefix
+    /// information, which travels the same way, and an option message that
+    /// cannot be read are skipped, not taken for lost notifications.
+    #[test]
+    fn router_advertisement_options() {
+        let rdnss = include_bytes!("../../tests/fixtures/notifications/nduseropt-rdnss.bin");
+        let dnssl = include_bytes!("../../tests/fixtures/notifications/nduseropt-dnssl.bin");
+        let prefix = include_bytes!("../../tests/fixtures/notifications/nduseropt-prefix.bin");
+        let events = decode_notifications(rdnss);
+        assert!(
+            matches!(&events[..], [Event::NdUserOption(o)] if o.ifindex == 2 && o.rdnss.len() == 1),
+            "{events:?}"
+        );
+        let events = decode_notifications(dnssl);
+        assert!(
+            matches!(&events[..], [Event::NdUserOption(o)] if o.dnssl.len() == 2),
+            "{events:?}"
+        );
+        assert_eq!(decode_notifications(prefix), []);
+        // Cut inside the option header: the message says 76 bytes, so the
+        // netlink header is rewritten to the cut length.
+        let mut cut = rdnss[..30].to_vec();
+        cut[..4].copy_from_slice(&30u32.to_ne_bytes());
+        assert_eq!(decode_notifications(&cut), []);
     }
 
     /// A bridge port's AF_BRIDGE RTM_DELLINK (it left the bridge) is not the

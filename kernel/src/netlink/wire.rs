@@ -31,6 +31,8 @@ pub(super) const RTM_NEWADDR: u16 = 20;
 pub(super) const RTM_DELADDR: u16 = 21;
 pub(super) const RTM_NEWROUTE: u16 = 24;
 pub(super) const RTM_DELROUTE: u16 = 25;
+/// A router advertisement option for user space ([`super::nduseropt`]).
+pub(super) const RTM_NEWNDUSEROPT: u16 = 68;
 
 /// `sizeof(struct ifinfomsg)`, `ifaddrmsg`, `rtmsg`.
 const LINK_HEADER_LEN: usize = 16;
