@@ -224,9 +224,11 @@ pub(crate) fn our_pid_files(run_dir: &Path) -> HashSet<(u64, u64)> {
 }
 
 /// Stops what is left of `spec`'s dhcpcd after it was killed: its helper
-/// processes (the privileged proxy runs on as root when the main process
-/// dies of SIGKILL). They are known by their mounts: netconf's private
-/// directory of that dhcpcd over `/run/dhcpcd`.
+/// processes, which run on when the main process dies of SIGKILL and
+/// ignore SIGTERM: the privileged proxy (root, known by its mounts:
+/// netconf's private directory of that dhcpcd over `/run/dhcpcd`) and the
+/// processes under it (`[BPF BOOTP] IFACE`, as dhcpcd's user). SIGKILL:
+/// they have nothing to hand back, the kernel closes their sockets.
 pub fn stop_leftovers(spec: &DhcpClient) {
     let private = private_dir(spec);
     let Some(name) = private
@@ -236,24 +238,55 @@ pub fn stop_leftovers(spec: &DhcpClient) {
         return;
     };
     let suffix = format!("/dhcpcd/{name}");
-    for (pid, dir) in crate::dhcp_client::processes() {
-        // The pidfd first: the process checked is then the one signalled.
-        let Some(own) = crate::dhcp_client::OwnClient::pidfd_of(pid) else {
-            continue;
-        };
-        if exe_name(&dir).as_deref() != Some("dhcpcd") || real_uid(&dir) != Some(0) {
-            continue;
-        }
-        let mounted = std::fs::read_to_string(dir.join("mountinfo")).is_ok_and(|m| {
-            m.lines().any(|l| {
-                let mut f = l.split(' ').skip(3);
-                f.next().is_some_and(|root| root.ends_with(&suffix)) && f.next() == Some(RUN)
+    // Every dhcpcd process, each held by a pidfd taken before it is
+    // looked at, so that what is checked is what is signalled.
+    let helpers: Vec<(u32, Option<u32>, bool, crate::dhcp_client::OwnClient)> =
+        crate::dhcp_client::processes()
+            .filter_map(|(pid, dir)| {
+                let own = crate::dhcp_client::OwnClient::pidfd_of(pid)?;
+                if exe_name(&dir).as_deref() != Some("dhcpcd") {
+                    return None;
+                }
+                let mounted = real_uid(&dir) == Some(0)
+                    && std::fs::read_to_string(dir.join("mountinfo")).is_ok_and(|m| {
+                        m.lines().any(|l| {
+                            let mut f = l.split(' ').skip(3);
+                            f.next().is_some_and(|root| root.ends_with(&suffix))
+                                && f.next() == Some(RUN)
+                        })
+                    });
+                Some((pid, parent_of(&dir), mounted, own))
             })
-        });
-        if mounted {
-            let _ = own.signal(libc::SIGTERM);
+            .collect();
+    let mut doomed: HashSet<u32> = helpers.iter().filter(|h| h.2).map(|h| h.0).collect();
+    // Their descendants, however deep.
+    loop {
+        let more: Vec<u32> = helpers
+            .iter()
+            .filter(|h| !doomed.contains(&h.0) && h.1.is_some_and(|p| doomed.contains(&p)))
+            .map(|h| h.0)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        doomed.extend(more);
+    }
+    for (pid, _, _, own) in &helpers {
+        if doomed.contains(pid) {
+            let _ = own.signal(libc::SIGKILL);
         }
     }
+}
+
+/// The parent of the process of `proc_dir`.
+fn parent_of(proc_dir: &Path) -> Option<u32> {
+    std::fs::read_to_string(proc_dir.join("status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The uid dhcpcd drops to (its system user), from /etc/passwd.

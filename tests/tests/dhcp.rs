@@ -1315,6 +1315,39 @@ fn respawn(kind: &str) {
         .filter(|&p| w.daemon.as_ref().is_none_or(|d| d.pid() != p))
         .collect();
     assert!(ours.contains(&new), "{new} is not among {ours:?}");
+    if kind == "dhcpcd" {
+        // The killed one's helpers (its privileged proxy outlives it, and
+        // ignores SIGTERM) were stopped: every dhcpcd left is the new one
+        // or under it.
+        let parent = |pid: u32| -> Option<u32> {
+            fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()?
+                .lines()
+                .find_map(|l| l.strip_prefix("PPid:"))?
+                .trim()
+                .parse()
+                .ok()
+        };
+        let under_new = |mut pid: u32| loop {
+            if pid == new {
+                return true;
+            }
+            match parent(pid) {
+                Some(p) if p > 1 => pid = p,
+                _ => return false,
+            }
+        };
+        let strays: Vec<String> = netconf_tests::netns_pids(&w.cli)
+            .into_iter()
+            .filter(|&p| process_alive(p) && process_cmdline(p).starts_with("dhcpcd"))
+            .filter(|&p| !under_new(p))
+            .map(|p| format!("{p}: {}", process_cmdline(p)))
+            .collect();
+        assert!(
+            strays.is_empty(),
+            "dhcpcd processes of the killed one: {strays:?}"
+        );
+    }
     w.ifdown(&["cli0"]).assert_ok();
     w.wait_dnsmasq(&format!("DHCPRELEASE({SRV}) {addr} "));
 }
@@ -1427,4 +1460,70 @@ fn dhcpcanon_up_and_down() {
             .contains(&format!("DHCPRELEASE({SRV}) {addr} ")),
         "dhcpcanon has no release, yet one was seen"
     );
+}
+
+/// A udhcpc or dhcpcd that an admin started by hand (no token of ours)
+/// keeps netconf off its interface: `status` shows it foreign and `ifup`
+/// refuses it, naming why; netconfd never signals it.
+#[test]
+fn foreign_udhcpc_and_dhcpcd_are_left_alone() {
+    for kind in ["udhcpc", "dhcpcd"] {
+        let w = serving_with(kind);
+        w.cli.ip(&["link", "set", CLI, "up"]);
+        let script = w.path("foreign-script");
+        fs::write(&script, "#!/bin/sh\nexit 0\n").expect("script");
+        fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", w.cli.name()]);
+        match kind {
+            "udhcpc" => c
+                .arg("/sbin/udhcpc")
+                .args(["-f", "-i", CLI, "-s"])
+                .arg(&script)
+                .arg("-p")
+                .arg(w.path("foreign.pid")),
+            // Its own mount namespace over a private /run/dhcpcd, as
+            // netconf's are, so that it never meets another test's.
+            _ => c
+                .args(["unshare", "-m", "sh", "-c"])
+                .arg(format!(
+                    "mount --make-rprivate / && mkdir -p {dir}/frun {dir}/fdb && \
+                     mount --bind {dir}/frun /run/dhcpcd && mount --bind {dir}/fdb /var/lib/dhcpcd && \
+                     exec /usr/sbin/dhcpcd -4 -B --noconfigure -c {script} {CLI}",
+                    dir = w.tag(),
+                    script = script.display()
+                )),
+        };
+        c.env_remove("NETCONF_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut hand = c.spawn().expect("the hand-started client");
+        let is_foreign = || {
+            let out = run(w.client(&bins().netconfctl, &["status", "--json"]));
+            serde_json::from_str::<Value>(&out.stdout)
+                .ok()
+                .and_then(|s| {
+                    s["interfaces"]
+                        .as_array()?
+                        .iter()
+                        .find(|i| i["name"] == CLI)
+                        .map(|i| i["management"] == "foreign")
+                })
+                .unwrap_or(false)
+        };
+        wait_until(&format!("the hand-started {kind} to be seen"), is_foreign);
+        let up = w.ifup(&[CLI]);
+        up.assert_code(1);
+        up.assert_output_contains("run by a DHCP client netconf did not start");
+        assert!(
+            matches!(hand.try_wait(), Ok(None)),
+            "the hand-started {kind} died"
+        );
+        // SAFETY: kill has no memory-safety preconditions; the PID is our
+        // own unreaped child's (`ip netns exec` execs into the client).
+        unsafe { libc::kill(hand.id() as libc::pid_t, libc::SIGKILL) };
+        let _ = hand.wait();
+    }
 }
