@@ -57,9 +57,9 @@ pub fn missing_required(config: &InterfacesFile) -> Vec<Diagnostic> {
 pub const DHCP_CLIENTS: [&str; 4] = ["dhclient", "dhcpcd", "udhcpc", "dhcpcanon"];
 
 /// `dhcp-client` and `anonymize` options that `ifup` would refuse: a client
-/// netconf does not know, one on a method that runs no DHCP client, any but
-/// dhclient for DHCPv6, and `anonymize` with a client other than dhcpcd and
-/// dhcpcanon, which alone have RFC 7844.
+/// netconf does not know, one on a method that runs no DHCP client, udhcpc
+/// or dhcpcanon for DHCPv6, dhcpcd for a delegated prefix, and `anonymize`
+/// with a client other than dhcpcd and dhcpcanon, which alone have RFC 7844.
 pub fn dhcp_client_options(config: &InterfacesFile) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for stanza in &config.stanzas {
@@ -94,11 +94,17 @@ pub fn dhcp_client_options(config: &InterfacesFile) -> Vec<Diagnostic> {
                     client,
                     format!("{} {} runs no DHCP client", stanza.family, stanza.method),
                 );
-            } else if stanza.family == Family::Inet6 && client != "dhclient" {
+            } else if stanza.family == Family::Inet6 && !matches!(client, "dhclient" | "dhcpcd") {
                 refuse(
                     "dhcp-client",
                     client,
-                    "netconf runs only dhclient for DHCPv6".to_string(),
+                    "netconf runs only dhclient and dhcpcd for DHCPv6".to_string(),
+                );
+            } else if client == "dhcpcd" && vars.is_true("request_prefix") {
+                refuse(
+                    "dhcp-client",
+                    client,
+                    "request_prefix with dhcpcd is not supported yet (dhclient has it)".to_string(),
                 );
             }
         }
@@ -147,7 +153,7 @@ mod tests {
         );
         assert_eq!(
             reasons("iface a inet6 dhcp\n dhcp-client udhcpc\n"),
-            ["iface a: `dhcp-client udhcpc`: netconf runs only dhclient for DHCPv6"]
+            ["iface a: `dhcp-client udhcpc`: netconf runs only dhclient and dhcpcd for DHCPv6"]
         );
         assert_eq!(
             reasons("iface a inet dhcp\n dhcp-client dhclient\n anonymize yes\n"),

@@ -234,9 +234,13 @@ impl DhcpClient {
                 self.kind, self.iface
             ));
         }
-        if self.v6.is_some() && self.kind == ClientKind::Dhcpcd {
+        let prefix = matches!(
+            self.v6,
+            Some(Mode6::PrefixDelegation | Mode6::AddressAndPrefix)
+        );
+        if prefix && self.kind == ClientKind::Dhcpcd {
             return Some(format!(
-                "{}: dhcpcd for inet6 is not supported by netconf yet: choose dhclient",
+                "{}: request_prefix with dhcpcd is not supported by netconf yet: choose dhclient",
                 self.iface
             ));
         }
@@ -496,6 +500,10 @@ pub(crate) mod tests {
         assert_eq!(s.unsupported(), None);
         s.v6 = Some(Mode6::Stateful);
         assert!(s.unsupported().unwrap().contains("only DHCPv4"));
+        s.kind = ClientKind::Dhcpcd;
+        assert_eq!(s.unsupported(), None);
+        s.v6 = Some(Mode6::PrefixDelegation);
+        assert!(s.unsupported().unwrap().contains("request_prefix"));
         let mut s = spec(ClientKind::Dhclient);
         s.anonymize = true;
         assert!(s.unsupported().unwrap().contains("RFC 7844"));

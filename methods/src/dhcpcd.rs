@@ -15,6 +15,7 @@
 //! stops, ALRM releases), never with `dhcpcd -x`/`-k`, which would have to
 //! find its pid file in that namespace.
 
+use crate::dhcp::Mode6;
 use crate::dhcp_client::{exe_name, real_uid, words, DhcpClient};
 use crate::lease::env::{invalid, lease4, missing, valid_ifname, Env, Option121, Vars, SECONDS};
 use crate::lease::{DhcpEvent, Lease, Lease6, LeaseError, Reason};
@@ -54,6 +55,7 @@ pub fn config(spec: &DhcpClient) -> String {
         "# Written by netconfd for one dhcpcd; changes are lost.\n\
          duid\n\
          option domain_name_servers, domain_name, domain_search\n\
+         option dhcp6_name_servers, dhcp6_domain_search\n\
          option classless_static_routes\n\
          option interface_mtu\n\
          option host_name\n\
@@ -80,6 +82,15 @@ pub fn config(spec: &DhcpClient) -> String {
     if let Some(seconds) = spec.lease_seconds {
         conf.push_str(&format!("leasetime {seconds}\n"));
     }
+    match spec.v6 {
+        // DHCPv6 at once, without router solicitations of dhcpcd's own:
+        // with them it would take the router advertisements from the
+        // kernel (accept_ra 0, addrgenmode none) and, told not to
+        // configure anything, leave the link without SLAAC and routes.
+        Some(Mode6::Stateful) => conf.push_str("noipv6rs\nia_na\n"),
+        Some(_) => conf.push_str("noipv6rs\n"),
+        None => {}
+    }
     // `anonymous` masks the options named before it (the fixtures'
     // README, v4-anon): the lease time is asked for again after it, so that
     // the address still goes into the kernel with the lease's lifetime.
@@ -105,6 +116,10 @@ pub fn args(spec: &DhcpClient) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["-f".into(), conf_file(spec).into()];
     args.push(if spec.v6.is_some() { "-6" } else { "-4" }.into());
     args.extend(["-B".into(), "--noconfigure".into()]);
+    if spec.v6 == Some(Mode6::Stateless) {
+        // Options only: what dhcpcd would do on an RA's O flag.
+        args.push("--inform6".into());
+    }
     args.extend(["-c".into(), spec.hook.clone().into()]);
     for (name, value) in spec.hook_env() {
         args.push("-e".into());

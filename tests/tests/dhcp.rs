@@ -906,6 +906,17 @@ fn adopted_dhclient_that_dies_is_respawned() {
 /// advertisements plus stateless DHCPv6 for DNS), each up and down again.
 #[test]
 fn inet6_dhcp_and_auto() {
+    inet6_with(None);
+}
+
+/// The same with dhcpcd (`noipv6rs`: the kernel keeps the router
+/// advertisements; `ia_na`, or `--inform6` for stateless).
+#[test]
+fn dhcpcd_inet6_dhcp_and_auto() {
+    inet6_with(Some("dhcpcd"));
+}
+
+fn inet6_with(client: Option<&str>) {
     for (stanza, range, stateful) in [
         (
             "iface cli0 inet6 dhcp\n",
@@ -921,7 +932,11 @@ fn inet6_dhcp_and_auto() {
         let mut w = World::new(LEASE_WAIT);
         w.srv
             .ip(&["addr", "add", "2001:db8:7::1/64", "dev", SRV, "nodad"]);
-        fs::write(w.path("interfaces"), stanza).expect("interfaces file");
+        let stanza = match client {
+            Some(kind) => format!("{stanza}    dhcp-client {kind}\n"),
+            None => stanza.to_string(),
+        };
+        fs::write(w.path("interfaces"), &stanza).expect("interfaces file");
         w.start_server(&[
             range,
             "--enable-ra",
@@ -964,7 +979,11 @@ fn inet6_dhcp_and_auto() {
         if stateful {
             w.wait_dnsmasq("DHCPRELEASE");
         }
-        wait_until("no dhclient of ours", || w.dhclients().is_empty());
+        wait_until("no DHCP client of ours", || {
+            processes_mentioning(&w.cli, &w.tag(), None)
+                .iter()
+                .all(|&p| w.daemon.as_ref().is_some_and(|d| d.pid() == p))
+        });
         assert!(
             !w.addrs().iter().any(|a| a.starts_with("2001:db8:7::1")),
             "{stanza}: leased address left: {:?}",
