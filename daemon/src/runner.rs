@@ -193,25 +193,53 @@ async fn release(spec: &DhcpClient, lease: Option<&HeldLease>) -> Result<JobOutp
             ClientKind::Dhcpcd => libc::SIGALRM,
             _ => libc::SIGTERM,
         };
-        running.signal(signal).map_err(|e| JobError {
+        let exited = running.watch().map_err(|e| JobError {
             code: ErrorCode::Internal,
-            message: format!("signalling {} on {}: {e}", spec.kind, spec.iface),
+            message: format!("watching {} on {}: {e}", spec.kind, spec.iface),
         })?;
-        wait_pidfd(running.into_pidfd()).await;
-        Ok(())
+        let exited = wait_pidfd(exited);
+        tokio::pin!(exited);
+        // Sent again until it exits: dhcpcd 9.4 loses a SIGALRM that comes
+        // while it waits on its privileged helper (as when `ifdown -a` takes
+        // lo down at the same moment), and then neither releases nor exits.
+        loop {
+            if let Err(e) = running.signal(signal) {
+                // Gone already: nothing left to release.
+                if e.raw_os_error() == Some(libc::ESRCH) {
+                    return Ok(());
+                }
+                return Err(JobError {
+                    code: ErrorCode::Internal,
+                    message: format!("signalling {} on {}: {e}", spec.kind, spec.iface),
+                });
+            }
+            tokio::select! {
+                _ = &mut exited => return Ok(()),
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
     };
     match tokio::time::timeout(MAX, released).await {
         Ok(Ok(())) => Ok(JobOutput::Done),
         Ok(Err(e)) => Err(e),
-        Err(_) => Err(JobError {
-            code: ErrorCode::Timeout,
-            message: format!(
-                "{} on {} did not release within {} s",
-                spec.kind,
-                spec.iface,
-                MAX.as_secs()
-            ),
-        }),
+        Err(_) => {
+            // Not left running with a lease netconf no longer serves.
+            if let Some(running) = running_client(spec) {
+                let _ = running.signal(libc::SIGKILL);
+            }
+            if spec.kind == ClientKind::Dhcpcd {
+                netconf_methods::dhcpcd::stop_leftovers(spec);
+            }
+            Err(JobError {
+                code: ErrorCode::Timeout,
+                message: format!(
+                    "{} on {} did not release within {} s: killed",
+                    spec.kind,
+                    spec.iface,
+                    MAX.as_secs()
+                ),
+            })
+        }
     }
 }
 

@@ -431,6 +431,11 @@ impl OwnClient {
     pub fn into_pidfd(self) -> OwnedFd {
         self.0
     }
+
+    /// A second pidfd of the process, to wait on while this one signals.
+    pub fn watch(&self) -> io::Result<OwnedFd> {
+        self.0.try_clone()
+    }
 }
 
 /// A pidfd for `pid` (Linux 5.3): it stays bound to that process.
