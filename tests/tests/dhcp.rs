@@ -1546,3 +1546,53 @@ fn foreign_udhcpc_and_dhcpcd_are_left_alone() {
         let _ = hand.wait();
     }
 }
+
+/// dhcpcd drops its lease when the carrier goes (NOCARRIER, EXPIRE) and
+/// asks for it again when it comes back (CARRIER, REBOOT): netconfd takes
+/// the lease out and puts it back with it. (dhcpcd watches the carrier
+/// itself: netconfd does not restart it.)
+#[test]
+fn dhcpcd_follows_the_carrier() {
+    let w = serving_with("dhcpcd");
+    let addr = w.up();
+    let pid = client_pid(&w, "dhcpcd");
+    let expires = answered(&w, "EXPIRE");
+    w.srv.ip(&["link", "set", SRV, "down"]);
+    wait_until("dhcpcd's EXPIRE on carrier loss", || {
+        answered(&w, "EXPIRE") > expires
+    });
+    assert_eq!(w.addrs(), BTreeSet::new(), "the expired lease stayed");
+    assert_eq!(
+        w.routes(),
+        BTreeSet::new(),
+        "the expired lease's routes stayed"
+    );
+    let reboots = answered(&w, "REBOOT");
+    w.srv.ip(&["link", "set", SRV, "up"]);
+    wait_until("dhcpcd's REBOOT when the carrier is back", || {
+        answered(&w, "REBOOT") > reboots
+    });
+    assert_lease_applied(&w, &addr);
+    assert_eq!(w.dhclient_pid(), Some(pid), "dhcpcd was restarted");
+}
+
+/// dhcpcanon survives a kill -9 of netconfd and is adopted by the next
+/// one, found by the token in its environment; ifdown stops it.
+#[test]
+fn dhcpcanon_is_adopted_after_a_restart() {
+    let mut w = serving_with("dhcpcanon");
+    let addr = w.up();
+    let pid = client_pid(&w, "dhcpcanon");
+    w.kill_daemon();
+    assert!(process_alive(pid), "dhcpcanon {pid} died with netconfd");
+    w.start_daemon();
+    assert!(
+        w.daemon_log().contains("adopted"),
+        "the new netconfd did not adopt dhcpcanon {pid}"
+    );
+    assert_eq!(w.dhclient_pid(), Some(pid), "the recorded pid changed");
+    assert_eq!(w.addrs(), set(&[&format!("{addr}/24")]), "the lease went");
+    w.ifdown(&["cli0"]).assert_ok();
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses left on cli0");
+    wait_until("the adopted dhcpcanon to exit", || !process_alive(pid));
+}
