@@ -9,7 +9,7 @@ pub mod leases;
 
 use crate::dhcp::Mode6;
 use crate::dhcp_client::{exe_name, real_uid, words, Action, DhcpClient};
-use crate::lease::env::{invalid, lease4, lease6, missing, valid_ifname, Env, Option121, Vars};
+use crate::lease::env::{lease4, lease6, missing, Env, Option121, Vars};
 use crate::lease::{DhcpEvent, Lease, LeaseError, Reason};
 use std::ffi::OsString;
 use std::io;
@@ -142,12 +142,7 @@ pub fn parse_event(env: &[(String, String)]) -> Result<DhcpEvent, LeaseError> {
         .get("reason")
         .ok_or_else(|| missing("reason", "dhclient sets it for every call"))?
         .parse()?;
-    let interface = env
-        .get("interface")
-        .ok_or_else(|| missing("interface", "dhclient sets it for every call"))?;
-    if !valid_ifname(interface) {
-        return Err(invalid("interface", interface, "is not an interface name"));
-    }
+    let interface = env.interface("dhclient")?;
     let pid = Vars::new(&env, "").number::<u32>("pid", "a process id")?;
 
     let (new, old, cur) = if reason.is_v6() {
@@ -198,12 +193,7 @@ pub fn parse_event(env: &[(String, String)]) -> Result<DhcpEvent, LeaseError> {
         _ => {}
     }
 
-    let extra = env
-        .0
-        .iter()
-        .filter(|(k, _)| !is_dhclients(k))
-        .cloned()
-        .collect();
+    let extra = env.others(is_dhclients);
     Ok(DhcpEvent {
         reason,
         interface: interface.to_string(),

@@ -366,6 +366,25 @@ pub(crate) fn words(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The command line and environment of the process of `proc_dir`, if its
+/// real uid is 0. The environment only root can read: a client that gets
+/// its token there (udhcpc, dhcpcanon) cannot be imitated by another user.
+pub(crate) fn root_process(proc_dir: &Path) -> Option<(Vec<String>, Vec<String>)> {
+    if real_uid(proc_dir)? != 0 {
+        return None;
+    }
+    let args = words(&std::fs::read(proc_dir.join("cmdline")).ok()?);
+    let env = words(&std::fs::read(proc_dir.join("environ")).ok()?);
+    Some((args, env))
+}
+
+/// `NETCONF_TOKEN` in an environment read by [`root_process`].
+pub(crate) fn token_in(env: &[String]) -> Option<String> {
+    env.iter()
+        .find_map(|v| v.strip_prefix("NETCONF_TOKEN="))
+        .map(str::to_string)
+}
+
 /// The interfaces a DHCP client runs on that netconf did not start, in this
 /// network namespace: netconf leaves those interfaces to whoever runs them.
 /// Only root's clients count: a user's process named `dhclient` must not

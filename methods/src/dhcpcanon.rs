@@ -10,7 +10,7 @@
 //! Debian has no package: it runs from a virtualenv with scapy-python3 0.25
 //! (docs in `man/netconf-interfaces.5`).
 
-use crate::dhcp_client::{exe_name, real_uid, words, DhcpClient};
+use crate::dhcp_client::{exe_name, root_process, token_in, DhcpClient};
 use std::ffi::OsString;
 use std::io;
 use std::path::Path;
@@ -41,22 +41,11 @@ pub(crate) fn prepare(spec: &DhcpClient) -> io::Result<()> {
 /// dhcpcanon root runs: real uid 0, a Python interpreter running a script
 /// named `dhcpcanon`.
 fn root_dhcpcanon(proc_dir: &Path) -> Option<(Vec<String>, Vec<String>)> {
-    if real_uid(proc_dir)? != 0 || !exe_name(proc_dir)?.starts_with("python3") {
+    if !exe_name(proc_dir)?.starts_with("python3") {
         return None;
     }
-    let args = words(&std::fs::read(proc_dir.join("cmdline")).ok()?);
-    let script = args.get(1)?;
-    if Path::new(script).file_name()? != "dhcpcanon" {
-        return None;
-    }
-    let env = words(&std::fs::read(proc_dir.join("environ")).ok()?);
-    Some((args, env))
-}
-
-fn token_in(env: &[String]) -> Option<String> {
-    env.iter()
-        .find_map(|v| v.strip_prefix("NETCONF_TOKEN="))
-        .map(str::to_string)
+    let (args, env) = root_process(proc_dir)?;
+    (Path::new(args.get(1)?).file_name()? == "dhcpcanon").then_some((args, env))
 }
 
 /// The token of process `proc_dir` if it is a dhcpcanon of ours.

@@ -17,7 +17,7 @@
 
 use crate::dhcp::Mode6;
 use crate::dhcp_client::{exe_name, real_uid, words, DhcpClient};
-use crate::lease::env::{invalid, lease4, missing, valid_ifname, Env, Option121, Vars, SECONDS};
+use crate::lease::env::{lease4, missing, Env, Option121, Vars, SECONDS};
 use crate::lease::{DhcpEvent, Lease, Lease6, LeaseError, Reason};
 use std::collections::HashSet;
 use std::ffi::{CString, OsString};
@@ -408,12 +408,7 @@ pub fn parse_event(env: &[(String, String)]) -> Result<DhcpEvent, LeaseError> {
         .get("reason")
         .ok_or_else(|| missing("reason", "dhcpcd sets it for every call"))?;
     let reason = reason(name).ok_or_else(|| LeaseError::UnknownReason(name.to_string()))?;
-    let interface = env
-        .get("interface")
-        .ok_or_else(|| missing("interface", "dhcpcd sets it for every call"))?;
-    if !valid_ifname(interface) {
-        return Err(invalid("interface", interface, "is not an interface name"));
-    }
+    let interface = env.interface("dhcpcd")?;
     let pid = Vars::new(&env, "").number::<u32>("pid", "a process id")?;
     let v6 = reason.is_v6() || env.get("protocol") == Some("dhcp6");
     let (new, old) = if v6 {
@@ -443,12 +438,7 @@ pub fn parse_event(env: &[(String, String)]) -> Result<DhcpEvent, LeaseError> {
             &format!("{name} hands over a lease, which has {what}"),
         ));
     }
-    let extra = env
-        .0
-        .iter()
-        .filter(|(k, _)| !is_dhcpcds(k))
-        .cloned()
-        .collect();
+    let extra = env.others(is_dhcpcds);
     Ok(DhcpEvent {
         reason,
         interface: interface.to_string(),
@@ -518,14 +508,8 @@ fn lease6(env: &Env<'_>, prefix: &'static str) -> Result<Option<Lease>, LeaseErr
 mod tests {
     use super::*;
     use crate::dhcp_client::{tests::spec, ClientKind};
+    use crate::lease::env::tests::env;
     use std::net::Ipv4Addr;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn command_line_and_config() {

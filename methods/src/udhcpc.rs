@@ -10,8 +10,8 @@
 //!
 //! Run with `-R`, SIGTERM makes it release its lease before it exits.
 
-use crate::dhcp_client::{exe_name, real_uid, words, DhcpClient};
-use crate::lease::env::{invalid, mask_len, missing, valid_ifname, Env, Vars, SECONDS};
+use crate::dhcp_client::{exe_name, root_process, token_in, DhcpClient};
+use crate::lease::env::{invalid, mask_len, missing, Env, Vars, SECONDS};
 use crate::lease::{rfc3442, DhcpEvent, Lease, Lease4, LeaseError, Reason};
 use std::ffi::OsString;
 use std::io;
@@ -69,25 +69,11 @@ pub(crate) fn prepare(spec: &DhcpClient) -> io::Result<()> {
 /// udhcpc root runs: real uid 0, the busybox (or udhcpc) executable, called
 /// as udhcpc.
 fn root_udhcpc(proc_dir: &Path) -> Option<(Vec<String>, Vec<String>)> {
-    if real_uid(proc_dir)? != 0 {
-        return None;
-    }
     if !matches!(exe_name(proc_dir)?.as_str(), "busybox" | "udhcpc") {
         return None;
     }
-    let args = words(&std::fs::read(proc_dir.join("cmdline")).ok()?);
-    let argv0 = Path::new(args.first()?).file_name()?.to_owned();
-    if argv0 != "udhcpc" {
-        return None;
-    }
-    let env = words(&std::fs::read(proc_dir.join("environ")).ok()?);
-    Some((args, env))
-}
-
-fn token_in(env: &[String]) -> Option<String> {
-    env.iter()
-        .find_map(|v| v.strip_prefix("NETCONF_TOKEN="))
-        .map(str::to_string)
+    let (args, env) = root_process(proc_dir)?;
+    (Path::new(args.first()?).file_name()? == "udhcpc").then_some((args, env))
 }
 
 /// The token of process `proc_dir` if it is a udhcpc of ours.
@@ -148,12 +134,7 @@ pub fn parse_event(env: &[(String, String)]) -> Result<DhcpEvent, LeaseError> {
         )
     })?;
     let reason = reason(event).ok_or_else(|| LeaseError::UnknownReason(event.to_string()))?;
-    let interface = env
-        .get("interface")
-        .ok_or_else(|| missing("interface", "udhcpc sets it for every call"))?;
-    if !valid_ifname(interface) {
-        return Err(invalid("interface", interface, "is not an interface name"));
-    }
+    let interface = env.interface("udhcpc")?;
     let new = if reason.brings_lease() {
         Some(Lease::V4(lease(&env)?))
     } else {
@@ -161,14 +142,9 @@ pub fn parse_event(env: &[(String, String)]) -> Result<DhcpEvent, LeaseError> {
     };
     // udhcpc's own variables are lower case (`ip`, `opt53`); what is ours
     // (`NETCONF_TOKEN`, `IF_METRIC`) is upper case.
-    let extra = env
-        .0
-        .iter()
-        .filter(|(k, _)| {
-            k.starts_with(|c: char| c.is_ascii_uppercase()) && k != "PATH" && k != EVENT_VAR
-        })
-        .cloned()
-        .collect();
+    let extra = env.others(|k| {
+        !k.starts_with(|c: char| c.is_ascii_uppercase()) || k == "PATH" || k == EVENT_VAR
+    });
     Ok(DhcpEvent {
         reason,
         interface: interface.to_string(),
@@ -230,13 +206,7 @@ fn lease(env: &Env<'_>) -> Result<Lease4, LeaseError> {
 mod tests {
     use super::*;
     use crate::dhcp_client::{tests::spec, ClientKind};
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::lease::env::tests::env;
 
     #[test]
     fn command_line() {

@@ -141,7 +141,7 @@ pub(crate) fn mask_len(text: &str) -> Option<u8> {
 /// letters, digits, `-` and `_`. Stricter than DNS, on purpose: the names
 /// end up in files and command lines, where a `#`, `;` or control character
 /// would change their meaning.
-pub(crate) fn valid_name(name: &str) -> bool {
+fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|label| {
@@ -155,7 +155,7 @@ pub(crate) fn valid_name(name: &str) -> bool {
 
 /// What the kernel accepts as a link name (IFNAMSIZ - 1 bytes, no `/`, no
 /// blanks).
-pub(crate) fn valid_ifname(name: &str) -> bool {
+fn valid_ifname(name: &str) -> bool {
     !name.is_empty()
         && name.len() < 16
         && name != "."
@@ -190,6 +190,24 @@ impl<'a> Env<'a> {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.trim().is_empty())
+    }
+
+    /// `interface`, which every client sets for every call, checked to be
+    /// an interface name.
+    pub(crate) fn interface(&self, client: &str) -> Result<&'a str, LeaseError> {
+        let interface = self
+            .get("interface")
+            .ok_or_else(|| missing("interface", &format!("{client} sets it for every call")))?;
+        if !valid_ifname(interface) {
+            return Err(invalid("interface", interface, "is not an interface name"));
+        }
+        Ok(interface)
+    }
+
+    /// The variables that are not the client's own (`own`), in order: the
+    /// ones netconf passed (`NETCONF_TOKEN`, `IF_METRIC`, ...).
+    pub(crate) fn others(&self, own: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+        self.0.iter().filter(|(k, _)| !own(k)).cloned().collect()
     }
 
     /// Whether any non-empty `PREFIX*` variable is there: then a lease is.
@@ -322,13 +340,14 @@ pub(crate) const SECONDS: &str = "a number of seconds (0 to 4294967295)";
 pub(crate) const EPOCH: &str = "a time (seconds since 1970)";
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::dhclient::parse_event;
     use crate::lease::Reason;
     use std::net::Ipv4Addr;
 
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// An environment from `NAME, VALUE` pairs (the clients' tests use it too).
+    pub(crate) fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
