@@ -1596,3 +1596,49 @@ fn dhcpcanon_is_adopted_after_a_restart() {
     assert_eq!(w.addrs(), BTreeSet::new(), "addresses left on cli0");
     wait_until("the adopted dhcpcanon to exit", || !process_alive(pid));
 }
+
+/// The server goes away and the lease runs out (dnsmasq's shortest, 2
+/// minutes): the client says so (dhcpcd's EXPIRE at the lease's end;
+/// udhcpc's `deconfig` once its renewals and rebinds have failed, some
+/// seconds before) and netconfd takes the lease out: address, routes, DNS.
+fn lease_runs_out(kind: &str) {
+    let mut w = World::with_stanza(&client_stanza(kind), LEASE_WAIT);
+    let short: Vec<&str> = SERVER_OPTIONS
+        .iter()
+        .map(|o| {
+            if o.starts_with("--dhcp-range=") {
+                "--dhcp-range=198.18.0.100,198.18.0.199,255.255.255.0,2m"
+            } else {
+                o
+            }
+        })
+        .collect();
+    w.start_server(&short);
+    w.up();
+    let pid = client_pid(&w, kind);
+    w.server.take();
+    // Longer than wait_until's safety net: the lease has 2 minutes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while !w.addrs().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease never ran out: {:?}",
+            w.addrs()
+        );
+        thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let ended = if kind == "udhcpc" {
+        "deconfig"
+    } else {
+        "EXPIRE"
+    };
+    assert!(answered(&w, ended) > 0, "no {ended} event");
+    assert_eq!(w.routes(), BTreeSet::new(), "the lease's routes stayed");
+    assert_eq!(w.resolv(), ORIGINAL_RESOLV, "the lease's DNS stayed");
+    assert!(process_alive(pid), "{kind} gave up");
+}
+
+per_client! {
+    dhcpcd_lease_runs_out: lease_runs_out("dhcpcd");
+    udhcpc_lease_runs_out: lease_runs_out("udhcpc");
+}
