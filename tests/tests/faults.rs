@@ -524,6 +524,19 @@ fn dhclient_killed_at(reason: &str) {
     let out = run(w.h.ifup_cmd(&["cli0"]));
     if reason == "RELEASE" {
         out.assert_ok();
+        // netconfd sends the RELEASE itself when it knows dhclient's client
+        // identifier (the DUID in its lease file): without the DUID,
+        // `dhclient -r` releases the lease of the file, and runs its script
+        // for RELEASE.
+        let leases = w.h.path("lib/dhclient.cli0.leases");
+        let text =
+            fs::read_to_string(&leases).unwrap_or_else(|e| panic!("{}: {e}", leases.display()));
+        let without_duid: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("default-duid"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fs::write(&leases, without_duid).unwrap();
         run(w.h.ifdown_cmd(&["cli0"])).assert_ok();
     } else {
         out.assert_ok();
