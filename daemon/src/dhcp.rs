@@ -806,8 +806,8 @@ pub fn forget(d: &mut Dispatcher, iface: &str) {
 }
 
 /// Stops the DHCP clients that were started for a failed `ifup` (SIGTERM:
-/// dhclient and dhcpcd keep the lease with the server, udhcpc releases it)
-/// and takes out their leases.
+/// dhclient keeps the lease with the server, udhcpc releases it; dhcpcd is
+/// killed) and takes out their leases.
 pub fn abandon(d: &mut Dispatcher, iface: &str) {
     for v6 in [false, true] {
         let Some(client) = d.dhcp.0.get(&(iface.to_string(), v6)).cloned() else {
@@ -817,8 +817,19 @@ pub fn abandon(d: &mut Dispatcher, iface: &str) {
             .record
             .pid
             .and_then(|pid| OwnClient::find(pid, &client.spec));
-        if let Some(Err(e)) = running.map(|running| running.terminate()) {
+        // dhcpcd 9.4 may lose a SIGTERM that comes while it waits on its
+        // privileged helper (as when the rollback takes the link down at
+        // that moment), and would then run on: it is killed, helpers and
+        // all; it holds nothing to give back here.
+        let stopped = running.map(|running| match client.spec.kind {
+            ClientKind::Dhcpcd => running.signal(libc::SIGKILL),
+            _ => running.terminate(),
+        });
+        if let Some(Err(e)) = stopped {
             warn!(iface, "stopping the DHCP client: {e}");
+        }
+        if client.spec.kind == ClientKind::Dhcpcd {
+            netconf_methods::dhcpcd::stop_leftovers(&client.spec);
         }
         let _ = std::fs::remove_file(client.spec.pid_file());
         let _ = d.with_kernel(|k| apply::remove(k, &client.record.lease, Removal::LEASE, false));
