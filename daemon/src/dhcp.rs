@@ -145,10 +145,10 @@ pub fn choose(settings: &DhcpSettings, cfg: &StanzaConfig) -> Result<ClientKind,
             Ok(kind)
         } else {
             Err(format!(
-                "{}: the DHCP client {kind} is not installed ({} is missing): apt install {}",
+                "{}: the DHCP client {kind} is not installed ({} is missing): {}",
                 cfg.iface,
                 program.display(),
-                kind.package()
+                kind.how_to_install()
             ))
         };
     }
@@ -876,5 +876,80 @@ impl Drop for PromoteSecondaries {
                 warn!("putting {} back to 0: {e}", path.display());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(installed_dir: &std::path::Path) -> DhcpSettings {
+        let missing = PathBuf::from("/nonexistent/client");
+        DhcpSettings {
+            hook: missing.clone(),
+            default_client: None,
+            dhclient: missing.clone(),
+            dhcpcd: installed_dir.join("dhcpcd"),
+            udhcpc: missing.clone(),
+            dhcpcanon: missing,
+            socket: PathBuf::from("/run/netconf/ctl.sock"),
+            run_dir: PathBuf::from("/run/netconf"),
+            state_dir: PathBuf::from("/var/lib/netconf"),
+            timeout: Duration::from_secs(1),
+            resolv_conf: PathBuf::from("/etc/resolv.conf"),
+        }
+    }
+
+    fn stanza(family: Family, method: &str, options: &[(&str, &str)]) -> StanzaConfig {
+        let mut vars = netconf_interfaces::Variables::default();
+        for (k, v) in options {
+            vars.add_option_line(k, v);
+        }
+        StanzaConfig {
+            iface: "eth0".into(),
+            logical: "eth0".into(),
+            family,
+            method: method.into(),
+            vars,
+        }
+    }
+
+    /// Debian's order among what is installed; a named client that is not
+    /// installed is refused, saying how to get it.
+    #[test]
+    fn the_client_a_stanza_runs() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dhcpcd = dir.path().join("dhcpcd");
+        std::fs::write(&dhcpcd, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&dhcpcd, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let s = settings(dir.path());
+        assert_eq!(
+            choose(&s, &stanza(Family::Inet, "dhcp", &[])),
+            Ok(ClientKind::Dhcpcd),
+            "dhclient and udhcpc are missing: dhcpcd, the last in Debian's order"
+        );
+        let err = choose(
+            &s,
+            &stanza(Family::Inet, "dhcp", &[("dhcp-client", "udhcpc")]),
+        )
+        .unwrap_err();
+        assert!(err.contains("apt install udhcpc"), "{err}");
+        let err = choose(
+            &s,
+            &stanza(Family::Inet, "dhcp", &[("dhcp-client", "dhcpcanon")]),
+        )
+        .unwrap_err();
+        assert!(err.contains("PyPI"), "{err}");
+        let err = choose(
+            &s,
+            &stanza(Family::Inet, "dhcp", &[("dhcp-client", "pump")]),
+        )
+        .unwrap_err();
+        assert!(err.contains("unknown DHCP client \"pump\""), "{err}");
+        let mut none = settings(dir.path());
+        none.dhcpcd = PathBuf::from("/nonexistent/dhcpcd");
+        let err = choose(&none, &stanza(Family::Inet, "dhcp", &[])).unwrap_err();
+        assert!(err.contains("no DHCP client is installed"), "{err}");
     }
 }

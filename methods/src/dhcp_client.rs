@@ -53,14 +53,22 @@ impl ClientKind {
         }
     }
 
-    /// The Debian package that installs it.
-    pub fn package(self) -> &'static str {
+    /// The Debian package that installs it (dhcpcanon has none).
+    pub fn package(self) -> Option<&'static str> {
         match self {
-            ClientKind::Dhclient => "isc-dhcp-client",
-            ClientKind::Dhcpcd => "dhcpcd-base",
-            ClientKind::Udhcpc => "udhcpc",
-            ClientKind::Dhcpcanon => {
-                "dhcpcanon (from PyPI, in a virtualenv: see netconf-interfaces(5))"
+            ClientKind::Dhclient => Some("isc-dhcp-client"),
+            ClientKind::Dhcpcd => Some("dhcpcd-base"),
+            ClientKind::Udhcpc => Some("udhcpc"),
+            ClientKind::Dhcpcanon => None,
+        }
+    }
+
+    /// What to do to have it, for the error that says it is missing.
+    pub fn how_to_install(self) -> String {
+        match self.package() {
+            Some(package) => format!("apt install {package}"),
+            None => {
+                format!("install {self} from PyPI into a virtualenv (netconf-interfaces(5), DHCP)")
             }
         }
     }
@@ -506,6 +514,15 @@ pub(crate) mod tests {
             lease_seconds: Some(3600),
             anonymize: false,
         }
+    }
+
+    #[test]
+    fn how_to_install() {
+        assert_eq!(
+            ClientKind::Dhcpcd.how_to_install(),
+            "apt install dhcpcd-base"
+        );
+        assert!(ClientKind::Dhcpcanon.how_to_install().contains("PyPI"));
     }
 
     #[test]
