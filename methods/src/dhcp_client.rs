@@ -346,10 +346,20 @@ pub(crate) fn processes() -> impl Iterator<Item = (u32, PathBuf)> {
 
 /// The real uid of the process of `proc_dir`.
 pub(crate) fn real_uid(proc_dir: &Path) -> Option<u32> {
+    status_number(proc_dir, "Uid:")
+}
+
+/// The parent of the process of `proc_dir`.
+pub(crate) fn parent_of(proc_dir: &Path) -> Option<u32> {
+    status_number(proc_dir, "PPid:")
+}
+
+/// The first number of the `/proc/PID/status` line starting with `field`.
+fn status_number(proc_dir: &Path, field: &str) -> Option<u32> {
     let status = std::fs::read_to_string(proc_dir.join("status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .split_whitespace()
         .next()?
         .parse()

@@ -16,7 +16,7 @@
 //! find its pid file in that namespace.
 
 use crate::dhcp::Mode6;
-use crate::dhcp_client::{exe_name, real_uid, words, DhcpClient};
+use crate::dhcp_client::{exe_name, parent_of, real_uid, words, DhcpClient};
 use crate::lease::env::{lease4, missing, Env, Option121, Vars, SECONDS};
 use crate::lease::{DhcpEvent, Lease, Lease6, LeaseError, Reason};
 use std::collections::HashSet;
@@ -291,17 +291,6 @@ pub fn stop_leftovers(spec: &DhcpClient) {
             let _ = own.signal(libc::SIGKILL);
         }
     }
-}
-
-/// The parent of the process of `proc_dir`.
-fn parent_of(proc_dir: &Path) -> Option<u32> {
-    std::fs::read_to_string(proc_dir.join("status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// The uid dhcpcd drops to (its system user), from /etc/passwd.

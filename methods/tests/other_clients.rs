@@ -991,3 +991,27 @@ fn every_dhcpcanon_fixture_parses() {
         }
     }
 }
+
+/// Every reason the protocol lets through for dhcpcd and udhcpc is one the
+/// client's parser maps (the two lists are kept in two crates).
+#[test]
+fn every_name_the_protocol_accepts_is_mapped() {
+    use netconf_ctlsock_proto::{DHCPCD_REASONS, UDHCPC_EVENTS};
+    use netconf_methods::lease::LeaseError;
+    for name in DHCPCD_REASONS {
+        let env = pairs(&[("reason", name), ("interface", "cli0")]);
+        let got = ClientKind::Dhcpcd.parse_event(&env);
+        assert!(
+            !matches!(got, Err(LeaseError::UnknownReason(_))),
+            "dhcpcd {name}: {got:?}"
+        );
+    }
+    for name in UDHCPC_EVENTS {
+        let env = pairs(&[("interface", "cli0"), ("ARGV1", name)]);
+        let got = ClientKind::Udhcpc.parse_event(&env);
+        assert!(
+            !matches!(got, Err(LeaseError::UnknownReason(_))),
+            "udhcpc {name}: {got:?}"
+        );
+    }
+}
