@@ -128,9 +128,13 @@ fn a_monitor_that_never_reads_costs_a_bounded_amount_given_back_when_it_leaves()
     h.ns.veth("v0");
     h.ns.ip(&["link", "set", "v0", "up"]);
     let pid = daemon_pid(&h);
-    // The daemon's own growth with a burst (its mirror), without monitors.
+    // The daemon's own growth with a burst (its mirror, the backlog of
+    // kernel messages while it catches up), without monitors: the higher of
+    // two bursts, since that backlog depends on how the scheduler ran it.
     address_burst(&h, "v0", CHANGES);
-    let without = rss_kib(pid);
+    let first = rss_kib(pid);
+    address_burst(&h, "v0", CHANGES);
+    let without = first.max(rss_kib(pid));
 
     let monitor = silent_monitor(&h);
     address_burst(&h, "v0", CHANGES);
@@ -318,26 +322,37 @@ fn clients_beyond_the_descriptor_limit_are_refused_and_root_is_still_served() {
     out.assert_output_contains("v0 is up");
     assert!(h.ns.global_addrs("v0").contains("198.51.100.10/24"));
 
-    // They leave: users are served again.
+    // They leave: users are served again, once the daemon has seen the
+    // connections close (their hang-ups reach it after our close() returns,
+    // so the first ping may still be told "busy", as the refusal says).
     drop(held);
     let holder = h.public_copy(Path::new(env!("CARGO_BIN_EXE_raw-request")));
-    let reply = run({
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            "--",
-        ])
-        .arg(&holder)
-        .arg(h.socket())
-        .arg(r#"{"version":1,"id":1,"op":"ping"}"#);
-        c
+    let ping = || {
+        run({
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                "--",
+            ])
+            .arg(&holder)
+            .arg(h.socket())
+            .arg(r#"{"version":1,"id":1,"op":"ping"}"#);
+            c
+        })
+    };
+    wait_until("a user to be served again after the others left", || {
+        let reply = ping();
+        reply.assert_ok();
+        if reply.stdout.contains("\"type\":\"ok\"") {
+            return true;
+        }
+        assert!(reply.stdout.contains("\"code\":\"busy\""), "{reply}");
+        false
     });
-    reply.assert_ok();
-    assert!(reply.stdout.contains("\"type\":\"ok\""), "{reply}");
 }
 
 // ---------------------------------------------------------------------------
