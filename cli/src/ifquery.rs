@@ -138,6 +138,7 @@ fn run(mut args: Args) -> ExitCode {
     }
     let options = ParseOptions {
         no_loopback: args.common.no_loopback,
+        ..Default::default()
     };
     if args.depends || args.graph || args.print_dependency.is_some() {
         return crate::graph::run(&args, &options);

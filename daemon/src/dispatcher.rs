@@ -502,6 +502,7 @@ impl Dispatcher {
             &file,
             &ParseOptions {
                 no_loopback: args.no_loopback,
+                ..Default::default()
             },
         );
         if let Err(why) = self.settings.access.check_files(role, &parsed.config.files) {

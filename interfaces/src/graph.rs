@@ -458,7 +458,10 @@ mod tests {
         let parsed = parse_bytes(
             "/etc/network/interfaces",
             text.as_bytes(),
-            &ParseOptions { no_loopback: true },
+            &ParseOptions {
+                no_loopback: true,
+                ..Default::default()
+            },
         );
         assert!(!parsed.rejected, "{:?}", parsed.diagnostics);
         let existing: Vec<String> = existing.iter().map(|s| s.to_string()).collect();

@@ -22,6 +22,10 @@ const MAX_FILE_SIZE: u64 = 64 << 20;
 pub struct ParseOptions {
     /// `--no-loopback`: no implicit `auto lo` / `iface lo inet loopback`.
     pub no_loopback: bool,
+    /// Read a copy of a file system (ncftool's `--root`): absolute `source`
+    /// and `source-directory` paths are taken under this directory. The
+    /// paths in the model are the ones opened, with this prefix.
+    pub root: Option<String>,
 }
 
 /// The outcome of reading a configuration.
@@ -325,7 +329,10 @@ impl FileReader<'_, '_> {
         if !self.debian_reading() {
             return;
         }
-        let pattern = include_pattern(self.path, rest);
+        let pattern = match &self.reader.options.root {
+            Some(root) if rest.starts_with('/') => format!("{}{rest}", root.trim_end_matches('/')),
+            _ => include_pattern(self.path, rest),
+        };
         let reader = &mut *self.reader;
         if reader.depth >= MAX_INCLUDE_DEPTH {
             let kind = DiagnosticKind::IncludeTooDeep {

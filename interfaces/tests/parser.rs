@@ -49,7 +49,10 @@ fn implicit_loopback_and_auto_lo() {
     let p = parse_bytes(
         "x",
         b"iface eth0 inet manual\n",
-        &ParseOptions { no_loopback: true },
+        &ParseOptions {
+            no_loopback: true,
+            ..Default::default()
+        },
     );
     assert_eq!(names(&p), vec!["eth0"]);
     assert!(p.config.class("auto").is_none());
