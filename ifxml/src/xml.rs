@@ -385,20 +385,9 @@ impl<'a, 'input> Reader<'a, 'input> {
                 }
             },
         };
-        if let Kind::Vlan(vlan) = &interface.kind {
-            let derived = format!("{}.{}", vlan.parent, vlan.tag);
-            match &name {
-                None => interface.name = derived,
-                Some(n) if *n != derived => {
-                    self.attr_error(
-                        node,
-                        &path,
-                        "name",
-                        format!("a vlan's name is its device and tag: expected `{derived}`"),
-                    );
-                }
-                Some(_) => {}
-            }
+        // The schema leaves a vlan's name out: it is then its device and tag.
+        if let (Kind::Vlan(vlan), None) = (&interface.kind, &name) {
+            interface.name = format!("{}.{}", vlan.parent, vlan.tag);
         }
         Some(interface)
     }
@@ -1049,7 +1038,5 @@ mod tests {
     fn a_vlan_is_named_by_its_device_and_tag() {
         let i = parse("<interface type=\"vlan\"><vlan tag=\"7\"><interface name=\"eth0\"/></vlan></interface>").unwrap();
         assert_eq!(i.name, "eth0.7");
-        let e = errors("<interface type=\"vlan\" name=\"v7\"><vlan tag=\"7\"><interface name=\"eth0\"/></vlan></interface>");
-        assert!(e[0].contains("expected `eth0.7`"), "{e:?}");
     }
 }
