@@ -302,8 +302,8 @@ impl<'a, 'input> Reader<'a, 'input> {
                     child,
                     child_path,
                     format!(
-                        "unexpected element <{tag}> in a{} {type_name} interface (expected: {})",
-                        if bare { " nested" } else { "n" },
+                        "unexpected element <{tag}> in {}<interface type=\"{type_name}\"> (expected: {})",
+                        if bare { "a nested " } else { "" },
                         allowed_children.join(", ")
                     ),
                 );
@@ -1011,7 +1011,7 @@ mod tests {
                 "2:10: /interface[@name='br0']/start/@mode: `always` is not onboot, none or hotplug",
                 "3:11: /interface[@name='br0']/bridge/@stp: `maybe` is not on or off",
                 "4:16: /interface[@name='br0']/bridge/interface[@name='br1']/@type: `bridge` cannot be a bridge port (expected: ethernet, bond, vlan)",
-                "6:3: /interface[@name='br0']/colour: unexpected element <colour> in an bridge interface (expected: link, start, mtu, protocol, bridge)",
+                "6:3: /interface[@name='br0']/colour: unexpected element <colour> in <interface type=\"bridge\"> (expected: link, start, mtu, protocol, bridge)",
             ]
         );
     }
