@@ -59,7 +59,7 @@ pub fn render(doc: &Interface) -> Result<Rendered, RenderError> {
         Some(StartMode::Hotplug) => writeln!(text, "allow-hotplug {}", doc.name).ok(),
         Some(StartMode::None) | None => None,
     };
-    render_interface(doc, &mut text)?;
+    render_interface(doc, &mut text, true)?;
     Ok(Rendered { text, names })
 }
 
@@ -70,8 +70,30 @@ fn inexpressible(interface: &Interface, what: &str) -> RenderError {
     }
 }
 
-fn render_interface(i: &Interface, text: &mut String) -> Result<(), RenderError> {
-    let link = link_options(i);
+/// `i`'s stanzas, then those of what is nested in it. A nested interface
+/// gets a stanza only when it has something to say (a bond's or vlan's
+/// options, a MAC); its owner then brings it up and down with `pre-up
+/// ifup`/`post-down ifdown` lines, as netcf wrote them: Debian's ifupdown
+/// would not run the stanza otherwise.
+fn render_interface(i: &Interface, text: &mut String, top: bool) -> Result<(), RenderError> {
+    let mut nested = String::new();
+    let mut members_with_stanzas = Vec::new();
+    for inner in i.nested() {
+        let mut part = String::new();
+        render_interface(inner, &mut part, false)?;
+        if !part.is_empty() {
+            members_with_stanzas.push(inner.name.as_str());
+            nested.push('\n');
+            nested.push_str(&part);
+        }
+    }
+    let mut link = link_options(i)?;
+    for member in &members_with_stanzas {
+        link.push(("pre-up", format!("ifup {member}")));
+    }
+    for member in &members_with_stanzas {
+        link.push(("post-down", format!("ifdown {member}")));
+    }
     let mut stanzas = Vec::new();
     if let Some(v4) = &i.ipv4 {
         stanzas.push(("inet", inet(i, v4)?));
@@ -79,8 +101,7 @@ fn render_interface(i: &Interface, text: &mut String) -> Result<(), RenderError>
     if let Some(v6) = &i.ipv6 {
         stanzas.push(("inet6", inet6(i, v6)?));
     }
-    let nested_stanza = !i.nested().is_empty() || !link.is_empty() || i.mac.is_some();
-    if stanzas.is_empty() && (i.start.is_some() || i.mtu.is_some() || nested_stanza) {
+    if stanzas.is_empty() && (top || !link.is_empty()) {
         stanzas.push(("inet", ("manual", Vec::new())));
     }
     // The link's options go with the first stanza, as netcf wrote them.
@@ -89,19 +110,18 @@ fn render_interface(i: &Interface, text: &mut String) -> Result<(), RenderError>
         if let Some(link) = link.take() {
             options.extend(link);
         }
+        // Settings first, then the commands in the order of their phases.
+        options.sort_by_key(|(name, _)| {
+            ["pre-up", "up", "down", "post-down"]
+                .iter()
+                .position(|phase| phase == name)
+        });
         writeln!(text, "iface {} {family} {method}", i.name).ok();
         for (name, value) in options {
             writeln!(text, "    {name} {value}").ok();
         }
     }
-    for inner in i.nested() {
-        let mut part = String::new();
-        render_interface(inner, &mut part)?;
-        if !part.is_empty() {
-            text.push('\n');
-            text.push_str(&part);
-        }
-    }
+    text.push_str(&nested);
     Ok(())
 }
 
@@ -124,18 +144,10 @@ fn inet(i: &Interface, v4: &Ipv4) -> Result<(&'static str, Options), RenderError
         }
         return Ok(("manual", Vec::new()));
     }
-    let mut options: Options = v4.addresses.iter().map(address).collect();
-    if let Some(gw) = v4.gateway {
-        options.push(("gateway", gw.to_string()));
-    }
-    Ok(("static", options))
+    Ok(("static", static_options(&i.name, &v4.addresses, v4.gateway)))
 }
 
 fn inet6(i: &Interface, v6: &Ipv6) -> Result<(&'static str, Options), RenderError> {
-    let mut options: Options = v6.addresses.iter().map(address).collect();
-    if let Some(gw) = v6.gateway {
-        options.push(("gateway", gw.to_string()));
-    }
     if let Some(dhcp) = v6.dhcp {
         if !v6.addresses.is_empty() || v6.gateway.is_some() {
             return Err(inexpressible(
@@ -145,12 +157,14 @@ fn inet6(i: &Interface, v6: &Ipv6) -> Result<(&'static str, Options), RenderErro
         }
         peerdns(i, dhcp)?;
         // The kernel autoconfigures beside DHCPv6 unless told not to.
+        let mut options = Vec::new();
         if !v6.autoconf {
             options.push(("autoconf", "0".into()));
         }
         return Ok(("dhcp", options));
     }
     if !v6.addresses.is_empty() {
+        let mut options = static_options(&i.name, &v6.addresses, v6.gateway);
         // Debian's static method turns autoconfiguration off by default.
         if v6.autoconf {
             options.push(("autoconf", "1".into()));
@@ -160,7 +174,56 @@ fn inet6(i: &Interface, v6: &Ipv6) -> Result<(&'static str, Options), RenderErro
     if v6.gateway.is_some() {
         return Err(inexpressible(i, "an IPv6 gateway without an address"));
     }
-    Ok((if v6.autoconf { "auto" } else { "manual" }, options))
+    if v6.autoconf {
+        return Ok(("auto", Vec::new()));
+    }
+    // IPv6 without addresses: the kernel would autoconfigure on its own, so
+    // the stanza turns that off, in netcf's words (Debian's manual method
+    // has no option for it).
+    Ok((
+        "manual",
+        vec![
+            ("pre-up", autoconf_command(&i.name, 0)),
+            ("post-down", autoconf_command(&i.name, 1)),
+        ],
+    ))
+}
+
+fn autoconf_command(name: &str, value: u8) -> String {
+    format!("echo {value} > /proc/sys/net/ipv6/conf/{name}/autoconf")
+}
+
+/// A static stanza's addresses: the first as `address`, the others as
+/// `ip addr` commands, since Debian's ifupdown 0.8 takes one `address` line
+/// (it joins repeats into one broken `ip addr add` argument).
+fn static_options<A: fmt::Display + Copy>(
+    name: &str,
+    addresses: &[Address<A>],
+    gateway: Option<A>,
+) -> Options {
+    let mut options: Options = Vec::new();
+    let mut rest = Vec::new();
+    for (n, a) in addresses.iter().enumerate() {
+        let written = match a.prefix {
+            Some(p) => format!("{}/{p}", a.address),
+            None => a.address.to_string(),
+        };
+        if n == 0 {
+            options.push(("address", written));
+        } else {
+            rest.push(written);
+        }
+    }
+    if let Some(gw) = gateway {
+        options.push(("gateway", gw.to_string()));
+    }
+    for a in &rest {
+        options.push(("up", format!("ip addr add {a} dev {name}")));
+    }
+    for a in &rest {
+        options.push(("down", format!("ip addr del {a} dev {name}")));
+    }
+    options
 }
 
 fn peerdns(i: &Interface, dhcp: Dhcp) -> Result<(), RenderError> {
@@ -173,14 +236,7 @@ fn peerdns(i: &Interface, dhcp: Dhcp) -> Result<(), RenderError> {
     Ok(())
 }
 
-fn address<A: fmt::Display>(a: &Address<A>) -> (&'static str, String) {
-    match a.prefix {
-        Some(p) => ("address", format!("{}/{p}", a.address)),
-        None => ("address", a.address.to_string()),
-    }
-}
-
-fn link_options(i: &Interface) -> Options {
+fn link_options(i: &Interface) -> Result<Options, RenderError> {
     let mut o: Options = Vec::new();
     if let Some(mtu) = i.mtu {
         o.push(("mtu", mtu.to_string()));
@@ -251,13 +307,20 @@ fn link_options(i: &Interface) -> Options {
             }
         }
         Kind::Vlan(v) => {
-            o.push(("vlan-raw-device", v.parent.clone()));
+            // Debian's vlan package takes the tag from the name only.
             if name_tag(&i.name, &v.parent) != Some(v.tag) {
-                o.push(("vlan-id", v.tag.to_string()));
+                return Err(inexpressible(
+                    i,
+                    &format!(
+                        "a vlan named other than {}.{} or vlan{} (Debian's vlan package reads the tag from the name)",
+                        v.parent, v.tag, v.tag
+                    ),
+                ));
             }
+            o.push(("vlan-raw-device", v.parent.clone()));
         }
     }
-    o
+    Ok(o)
 }
 
 /// The tag a vlan's name gives with this device (`eth0.42`, `vlan42`).
@@ -547,6 +610,7 @@ impl Reading<'_> {
             }
         }
         for port in list.names() {
+            take_member_commands(lines, port);
             if let Some(p) = self.nested(name, port, path) {
                 if matches!(p.kind, Kind::Bridge(_)) {
                     self.note(None, name, format!("{port}, a bridge, as a port"));
@@ -647,6 +711,7 @@ impl Reading<'_> {
             }
         }
         for slave in names {
+            take_member_commands(lines, slave);
             if let Some(s) = self.nested(name, slave, path) {
                 if !matches!(s.kind, Kind::Ethernet) {
                     self.note(
@@ -712,6 +777,7 @@ impl Reading<'_> {
                         None => self.note(stanza.location, name, format!("address {a}")),
                     }
                 }
+                v4.addresses.extend(extra_addresses(l, name, address4));
                 if let Some(gw) = l.take(&["gateway"]) {
                     match Ipv4Addr::from_str(gw) {
                         Ok(gw) => v4.gateway = Some(gw),
@@ -742,7 +808,8 @@ impl Reading<'_> {
         l.take_commands("post-down", |c| c == on);
         let autoconf_option = l.take(&["autoconf"]).map(|v| v != "0");
         match stanza.method.as_str() {
-            "manual" => v6.autoconf = autoconf_option.unwrap_or(false),
+            // The kernel autoconfigures unless the stanza turns it off.
+            "manual" => v6.autoconf = autoconf_option.unwrap_or(!netcf_off),
             "auto" => {
                 v6.autoconf = true;
                 if l.take(&["dhcp"]).is_some_and(|v| v != "0") {
@@ -766,21 +833,7 @@ impl Reading<'_> {
                         None => self.note(stanza.location, name, format!("address {a}")),
                     }
                 }
-                // netcf's further addresses: `up /sbin/ifconfig NAME inet6 add A/P`.
-                let add = format!("/sbin/ifconfig {name} inet6 add ");
-                let del = format!("/sbin/ifconfig {name} inet6 del ");
-                let mut extra = Vec::new();
-                l.take_commands("up", |c| {
-                    match c.strip_prefix(&add).and_then(|a| address6(a, None)) {
-                        Some(a) => {
-                            extra.push(a);
-                            true
-                        }
-                        None => false,
-                    }
-                });
-                l.take_commands("down", |c| c.starts_with(&del));
-                v6.addresses.extend(extra);
+                v6.addresses.extend(extra_addresses(l, name, address6));
                 if let Some(gw) = l.take(&["gateway"]) {
                     match Ipv6Addr::from_str(gw) {
                         Ok(gw) => v6.gateway = Some(gw),
@@ -794,6 +847,62 @@ impl Reading<'_> {
             }
         }
         Some(v6)
+    }
+}
+
+/// The `pre-up ifup MEMBER`/`post-down ifdown MEMBER` lines with which a
+/// bridge or bond brings a member's own stanza up and down.
+fn take_member_commands(lines: &mut [Lines], member: &str) {
+    let (up, down) = (format!("ifup {member}"), format!("ifdown {member}"));
+    for l in lines.iter_mut() {
+        l.take_commands("pre-up", |c| c == up);
+        l.take_commands("post-down", |c| c == down);
+    }
+}
+
+/// The addresses a static stanza adds with commands beyond its `address`:
+/// `up ip addr add A/P dev NAME` (as [`render`] writes them) and netcf's
+/// `up /sbin/ifconfig NAME inet6 add A/P`, with their `down` lines.
+fn extra_addresses<A: Copy>(
+    l: &mut Lines,
+    name: &str,
+    parse: fn(&str, Option<&str>) -> Option<Address<A>>,
+) -> Vec<Address<A>> {
+    let mut written = Vec::new();
+    let mut found = Vec::new();
+    l.take_commands("up", |c| match address_command(c, name, "add") {
+        Some(text) => match parse(text, None) {
+            Some(a) => {
+                written.push(text.to_string());
+                found.push(a);
+                true
+            }
+            None => false,
+        },
+        None => false,
+    });
+    l.take_commands("down", |c| {
+        address_command(c, name, "del").is_some_and(|text| written.iter().any(|w| w == text))
+    });
+    found
+}
+
+/// The address of `ip addr VERB A dev NAME` (`/sbin/ip`, `-4`/`-6`,
+/// `address` allowed) or `/sbin/ifconfig NAME inet6 VERB A`.
+fn address_command<'c>(command: &'c str, name: &str, verb: &str) -> Option<&'c str> {
+    let words: Vec<&str> = command.split_ascii_whitespace().collect();
+    let program = |w: &str, p: &str| w == p || w.rsplit_once('/').is_some_and(|(_, b)| b == p);
+    match words[..] {
+        [ip, "-4" | "-6", "addr" | "address", v, a, "dev", n]
+        | [ip, "addr" | "address", v, a, "dev", n]
+            if program(ip, "ip") && v == verb && n == name =>
+        {
+            Some(a)
+        }
+        [ifconfig, n, "inet6", v, a] if program(ifconfig, "ifconfig") && v == verb && n == name => {
+            Some(a)
+        }
+        _ => None,
     }
 }
 
@@ -901,12 +1010,19 @@ mod tests {
             "auto br0
 iface br0 inet static
     address 198.51.100.10/24
-    address 198.51.100.11/24
     gateway 198.51.100.1
     mtu 1400
     bridge_ports eth0 bond0 eth3.42
     bridge_stp off
     bridge_fd 0.5
+    pre-up ifup eth0
+    pre-up ifup bond0
+    pre-up ifup eth3.42
+    up ip addr add 198.51.100.11/24 dev br0
+    down ip addr del 198.51.100.11/24 dev br0
+    post-down ifdown eth0
+    post-down ifdown bond0
+    post-down ifdown eth3.42
 iface br0 inet6 static
     address 2001:db8::10/64
     autoconf 1

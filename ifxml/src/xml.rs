@@ -78,7 +78,7 @@ pub fn parse(text: &str) -> Result<Interface, XmlErrors> {
             message: format!(
                 "not well-formed XML: {}",
                 e.to_string()
-                    .trim_end_matches(&format!(" at {}:{}", pos.row, pos.col))
+                    .replace(&format!(" at {}:{}", pos.row, pos.col), "")
             ),
         }])
     })?;
@@ -87,20 +87,19 @@ pub fn parse(text: &str) -> Result<Interface, XmlErrors> {
         errors: Vec::new(),
     };
     let root = doc.root_element();
-    let interface =
-        if root.tag_name().name() != "interface" || root.tag_name().namespace().is_some() {
-            reader.error(
-                root,
-                "/".into(),
-                format!(
-                    "the document element is <{}>; expected <interface>",
-                    root.tag_name().name()
-                ),
-            );
-            None
-        } else {
-            reader.interface(root, String::new(), Level::Top)
-        };
+    let interface = if element_name(root) != "interface" {
+        reader.error(
+            root,
+            "/".into(),
+            format!(
+                "the document element is <{}>; expected <interface>",
+                element_name(root)
+            ),
+        );
+        None
+    } else {
+        reader.interface(root, String::new(), Level::Top)
+    };
     match interface {
         Some(i) if reader.errors.is_empty() => Ok(i),
         _ => Err(XmlErrors(reader.errors)),
@@ -165,12 +164,17 @@ impl<'a, 'input> Reader<'a, 'input> {
                 } else {
                     allowed.join(", ")
                 };
-                self.attr_error(
-                    node,
-                    path,
-                    attr.name(),
-                    format!("unexpected attribute (expected: {expected})"),
-                );
+                let name = match attr.namespace().and_then(|ns| node.lookup_prefix(ns)) {
+                    Some(prefix) => format!("{prefix}:{}", attr.name()),
+                    None => attr.name().to_string(),
+                };
+                let pos = self.doc.text_pos_at(attr.range().start);
+                self.errors.push(XmlError {
+                    path: format!("{path}/@{name}"),
+                    line: pos.row,
+                    column: pos.col,
+                    message: format!("unexpected attribute (expected: {expected})"),
+                });
             }
         }
         let mut elements = Vec::new();
@@ -225,7 +229,7 @@ impl<'a, 'input> Reader<'a, 'input> {
     ) -> Option<String> {
         let what = format!("one of {}", choices.join(", "));
         self.typed(node, path, attr, &what, |v| {
-            choices.contains(&v).then(|| v.to_string())
+            choices.contains(&token(v)).then(|| token(v).to_string())
         })
     }
 
@@ -293,11 +297,12 @@ impl<'a, 'input> Reader<'a, 'input> {
 
         let mut interface = Interface::bare(name.as_deref().unwrap_or_default(), Kind::Ethernet);
         let mut kind = None;
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         for child in children {
-            let tag = child.tag_name().name();
+            let name = element_name(child);
+            let tag = name.as_str();
             let child_path = format!("{path}/{tag}");
-            if child.tag_name().namespace().is_some() || !allowed_children.contains(&tag) {
+            if !allowed_children.contains(&tag) {
                 self.error(
                     child,
                     child_path,
@@ -309,17 +314,9 @@ impl<'a, 'input> Reader<'a, 'input> {
                 );
                 continue;
             }
-            // Each element once, but for one <protocol> per family.
-            let key = if tag == "protocol" {
-                match child.attribute("family") {
-                    Some("ipv4") => "protocol ipv4",
-                    Some("ipv6") => "protocol ipv6",
-                    _ => "protocol",
-                }
-            } else {
-                tag
-            };
-            if seen.contains(&key) && key != "protocol" {
+            // Each element once; `protocol` checks its own, once per family.
+            let key = tag;
+            if seen.iter().any(|s| s == key) && key != "protocol" {
                 self.error(
                     child,
                     child_path,
@@ -327,7 +324,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                 );
                 continue;
             }
-            seen.push(key);
+            seen.push(key.to_string());
             match tag {
                 "start" => {
                     self.children(child, &child_path, &["mode"]);
@@ -337,7 +334,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                             &child_path,
                             "mode",
                             "onboot, none or hotplug",
-                            StartMode::from_name,
+                            |v| StartMode::from_name(token(v)),
                         );
                     }
                 }
@@ -378,7 +375,7 @@ impl<'a, 'input> Reader<'a, 'input> {
             other => match kind {
                 Some(k) => k,
                 None => {
-                    if !seen.contains(&other) {
+                    if !seen.iter().any(|s| s == other) {
                         self.error(node, path.clone(), format!("missing element <{other}>"));
                     }
                     return None;
@@ -475,11 +472,12 @@ impl<'a, 'input> Reader<'a, 'input> {
         } else {
             &["dhcp", "ip", "route"]
         };
-        let mut seen = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         for child in children {
-            let tag = child.tag_name().name();
+            let name = element_name(child);
+            let tag = name.as_str();
             let child_path = format!("{path}/{tag}");
-            if child.tag_name().namespace().is_some() || !allowed.contains(&tag) {
+            if !allowed.contains(&tag) {
                 self.error(
                     child,
                     child_path,
@@ -491,7 +489,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                 continue;
             }
             if tag != "ip" {
-                if seen.contains(&tag) {
+                if seen.iter().any(|s| s == tag) {
                     self.error(
                         child,
                         child_path,
@@ -499,7 +497,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                     );
                     continue;
                 }
-                seen.push(tag);
+                seen.push(tag.to_string());
             }
             visit(self, tag, child, &child_path);
         }
@@ -508,7 +506,7 @@ impl<'a, 'input> Reader<'a, 'input> {
     fn dhcp(&mut self, node: Node<'_, 'input>, path: &str) -> Dhcp {
         self.children(node, path, &["peerdns"]);
         Dhcp {
-            peerdns: self.typed(node, path, "peerdns", "yes or no", |v| match v {
+            peerdns: self.typed(node, path, "peerdns", "yes or no", |v| match token(v) {
                 "yes" => Some(true),
                 "no" => Some(false),
                 _ => None,
@@ -564,7 +562,7 @@ impl<'a, 'input> Reader<'a, 'input> {
 
     fn bridge(&mut self, node: Node<'a, 'input>, path: &str) -> Option<Bridge> {
         let children = self.children(node, path, &["stp", "delay"]);
-        let stp = self.typed(node, path, "stp", "on or off", |v| match v {
+        let stp = self.typed(node, path, "stp", "on or off", |v| match token(v) {
             "on" => Some(true),
             "off" => Some(false),
             _ => None,
@@ -583,10 +581,10 @@ impl<'a, 'input> Reader<'a, 'input> {
         );
         let mut ports = Vec::new();
         for child in children {
-            if child.tag_name().name() != "interface" || child.tag_name().namespace().is_some() {
+            if element_name(child) != "interface" {
                 self.error(
                     child,
-                    format!("{path}/{}", child.tag_name().name()),
+                    format!("{path}/{}", element_name(child)),
                     "unexpected element in <bridge> (expected: interface)".into(),
                 );
                 continue;
@@ -604,7 +602,8 @@ impl<'a, 'input> Reader<'a, 'input> {
         let mut monitor = None;
         let mut slaves = Vec::new();
         for child in children {
-            let tag = child.tag_name().name();
+            let name = element_name(child);
+            let tag = name.as_str();
             let child_path = format!("{path}/{tag}");
             match tag {
                 "miimon" | "arpmon" if monitor.is_some() => self.error(
@@ -621,7 +620,7 @@ impl<'a, 'input> Reader<'a, 'input> {
                     let updelay =
                         self.typed(child, &child_path, "updelay", "an unsigned integer", parse_uint);
                     let carrier = self.typed(child, &child_path, "carrier", "ioctl or netif", |v| {
-                        match v {
+                        match token(v) {
                             "ioctl" => Some(Carrier::Ioctl),
                             "netif" => Some(Carrier::Netif),
                             _ => None,
@@ -685,8 +684,8 @@ impl<'a, 'input> Reader<'a, 'input> {
         });
         let mut parent = None;
         for child in children {
-            let child_path = format!("{path}/{}", child.tag_name().name());
-            if child.tag_name().name() != "interface" || parent.is_some() {
+            let child_path = format!("{path}/{}", element_name(child));
+            if element_name(child) != "interface" || parent.is_some() {
                 self.error(
                     child,
                     child_path,
@@ -716,13 +715,31 @@ impl<'a, 'input> Reader<'a, 'input> {
     }
 }
 
+/// An element's name as written: `prefix:local` when it is in a namespace,
+/// which no element of the schema is.
+fn element_name(node: Node) -> String {
+    let tag = node.tag_name();
+    match tag.namespace() {
+        Some(ns) => format!("{}:{}", node.lookup_prefix(ns).unwrap_or("?"), tag.name()),
+        None => tag.name().to_string(),
+    }
+}
+
 fn children_named(node: Node, name: &str) -> bool {
     node.children()
         .any(|c| c.is_element() && c.tag_name().name() == name)
 }
 
-/// The schema's `uint`: digits only (no sign, no spaces), within u32.
+/// An attribute value as the schema's `token` and number types see it:
+/// XML's blanks at both ends collapsed away (`size="1500 "` is 1500).
+/// Addresses and names are strings, taken as written.
+fn token(v: &str) -> &str {
+    v.trim_matches([' ', '\t', '\r', '\n'])
+}
+
+/// The schema's `uint`: digits only (no sign), within u32.
 fn parse_uint(v: &str) -> Option<u32> {
+    let v = token(v);
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
