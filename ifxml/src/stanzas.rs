@@ -1,1 +1,1025 @@
-//! TODO
+//! Between documents and interfaces(5): [`render`] writes a document as the
+//! stanzas netcf's Debian driver wrote ("best practice": `auto` or
+//! `allow-hotplug` for the start mode, an `inet` and an `inet6` stanza,
+//! bridge-utils' `bridge_ports`, ifenslave's `bond_*`, the vlan package's
+//! `vlan-raw-device`); [`describe`] reads any stanzas in that style back
+//! into a document, hand-written ones included (both the `_` and `-`
+//! spellings), and lists what it read but the XML cannot say.
+//!
+//! Where netconf differs from netcf's driver, on purpose:
+//! - several addresses of a family are several `address` lines (Debian's
+//!   ifupdown 0.8 takes them), not `up ifconfig ... add` commands, which are
+//!   still read back;
+//! - `<miimon carrier="ioctl">` is `bond_use_carrier 0` and `netif` is `1`,
+//!   as the kernel defines `use_carrier` (netcf had them swapped);
+//! - a bond or vlan inside a bridge gets its own `manual` stanza and no
+//!   `pre-up ifup` line: netconf brings a bridge's ports up itself.
+
+use crate::document::{
+    Address, Bond, Bridge, Carrier, Dhcp, Interface, Ipv4, Ipv6, Kind, Monitor, StartMode, Vlan,
+};
+use netconf_interfaces::linkopts::{self, option_key, PortList};
+use netconf_interfaces::{Family, InterfacesFile, Location, Stanza};
+use std::collections::HashSet;
+use std::fmt::{self, Write as _};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+/// A document as stanzas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The stanzas with their `auto`/`allow-hotplug` lines, blank lines
+    /// between interfaces, ending in a newline.
+    pub text: String,
+    /// Every interface the document owns (the connection first): the stanzas
+    /// a define replaces.
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("{interface}: {what} cannot be written as interfaces(5) stanzas")]
+    Inexpressible { interface: String, what: String },
+    #[error("{0} appears twice in the document")]
+    Repeated(String),
+}
+
+/// The stanzas for `doc`.
+pub fn render(doc: &Interface) -> Result<Rendered, RenderError> {
+    let names = doc.names();
+    let mut seen = HashSet::new();
+    for name in &names {
+        if !seen.insert(name) {
+            return Err(RenderError::Repeated(name.clone()));
+        }
+    }
+    let mut text = String::new();
+    match doc.start {
+        Some(StartMode::Onboot) => writeln!(text, "auto {}", doc.name).ok(),
+        Some(StartMode::Hotplug) => writeln!(text, "allow-hotplug {}", doc.name).ok(),
+        Some(StartMode::None) | None => None,
+    };
+    render_interface(doc, &mut text)?;
+    Ok(Rendered { text, names })
+}
+
+fn inexpressible(interface: &Interface, what: &str) -> RenderError {
+    RenderError::Inexpressible {
+        interface: interface.name.clone(),
+        what: what.to_string(),
+    }
+}
+
+fn render_interface(i: &Interface, text: &mut String) -> Result<(), RenderError> {
+    let link = link_options(i);
+    let mut stanzas = Vec::new();
+    if let Some(v4) = &i.ipv4 {
+        stanzas.push(("inet", inet(i, v4)?));
+    }
+    if let Some(v6) = &i.ipv6 {
+        stanzas.push(("inet6", inet6(i, v6)?));
+    }
+    let nested_stanza = !i.nested().is_empty() || !link.is_empty() || i.mac.is_some();
+    if stanzas.is_empty() && (i.start.is_some() || i.mtu.is_some() || nested_stanza) {
+        stanzas.push(("inet", ("manual", Vec::new())));
+    }
+    // The link's options go with the first stanza, as netcf wrote them.
+    let mut link = Some(link);
+    for (family, (method, mut options)) in stanzas {
+        if let Some(link) = link.take() {
+            options.extend(link);
+        }
+        writeln!(text, "iface {} {family} {method}", i.name).ok();
+        for (name, value) in options {
+            writeln!(text, "    {name} {value}").ok();
+        }
+    }
+    for inner in i.nested() {
+        let mut part = String::new();
+        render_interface(inner, &mut part)?;
+        if !part.is_empty() {
+            text.push('\n');
+            text.push_str(&part);
+        }
+    }
+    Ok(())
+}
+
+type Options = Vec<(&'static str, String)>;
+
+fn inet(i: &Interface, v4: &Ipv4) -> Result<(&'static str, Options), RenderError> {
+    if let Some(dhcp) = v4.dhcp {
+        if !v4.addresses.is_empty() || v4.gateway.is_some() {
+            return Err(inexpressible(
+                i,
+                "IPv4 by DHCP with static addresses or a gateway",
+            ));
+        }
+        peerdns(i, dhcp)?;
+        return Ok(("dhcp", Vec::new()));
+    }
+    if v4.addresses.is_empty() {
+        if v4.gateway.is_some() {
+            return Err(inexpressible(i, "an IPv4 gateway without an address"));
+        }
+        return Ok(("manual", Vec::new()));
+    }
+    let mut options: Options = v4.addresses.iter().map(address).collect();
+    if let Some(gw) = v4.gateway {
+        options.push(("gateway", gw.to_string()));
+    }
+    Ok(("static", options))
+}
+
+fn inet6(i: &Interface, v6: &Ipv6) -> Result<(&'static str, Options), RenderError> {
+    let mut options: Options = v6.addresses.iter().map(address).collect();
+    if let Some(gw) = v6.gateway {
+        options.push(("gateway", gw.to_string()));
+    }
+    if let Some(dhcp) = v6.dhcp {
+        if !v6.addresses.is_empty() || v6.gateway.is_some() {
+            return Err(inexpressible(
+                i,
+                "IPv6 by DHCP with static addresses or a gateway",
+            ));
+        }
+        peerdns(i, dhcp)?;
+        // The kernel autoconfigures beside DHCPv6 unless told not to.
+        if !v6.autoconf {
+            options.push(("autoconf", "0".into()));
+        }
+        return Ok(("dhcp", options));
+    }
+    if !v6.addresses.is_empty() {
+        // Debian's static method turns autoconfiguration off by default.
+        if v6.autoconf {
+            options.push(("autoconf", "1".into()));
+        }
+        return Ok(("static", options));
+    }
+    if v6.gateway.is_some() {
+        return Err(inexpressible(i, "an IPv6 gateway without an address"));
+    }
+    Ok((if v6.autoconf { "auto" } else { "manual" }, options))
+}
+
+fn peerdns(i: &Interface, dhcp: Dhcp) -> Result<(), RenderError> {
+    if dhcp.peerdns == Some(false) {
+        return Err(inexpressible(
+            i,
+            "peerdns=\"no\" (netconf always uses the name servers of a lease)",
+        ));
+    }
+    Ok(())
+}
+
+fn address<A: fmt::Display>(a: &Address<A>) -> (&'static str, String) {
+    match a.prefix {
+        Some(p) => ("address", format!("{}/{p}", a.address)),
+        None => ("address", a.address.to_string()),
+    }
+}
+
+fn link_options(i: &Interface) -> Options {
+    let mut o: Options = Vec::new();
+    if let Some(mtu) = i.mtu {
+        o.push(("mtu", mtu.to_string()));
+    }
+    if let Some(mac) = &i.mac {
+        o.push(("hwaddress", format!("ether {mac}")));
+    }
+    match &i.kind {
+        Kind::Ethernet => {}
+        Kind::Bridge(b) => {
+            let ports: Vec<&str> = b.ports.iter().map(|p| p.name.as_str()).collect();
+            let ports = if ports.is_empty() {
+                "none".to_string()
+            } else {
+                ports.join(" ")
+            };
+            o.push(("bridge_ports", ports));
+            if let Some(stp) = b.stp {
+                o.push(("bridge_stp", if stp { "on" } else { "off" }.into()));
+            }
+            if let Some(delay) = &b.delay {
+                o.push(("bridge_fd", delay.clone()));
+            }
+        }
+        Kind::Bond(b) => {
+            let slaves: Vec<&str> = b.slaves.iter().map(|s| s.name.as_str()).collect();
+            o.push(("bond_slaves", slaves.join(" ")));
+            if let Some(mode) = &b.mode {
+                o.push(("bond_mode", mode.clone()));
+                if mode == "active-backup" {
+                    if let Some(first) = slaves.first() {
+                        o.push(("bond_primary", first.to_string()));
+                    }
+                }
+            }
+            match &b.monitor {
+                Some(Monitor::Mii {
+                    freq,
+                    downdelay,
+                    updelay,
+                    carrier,
+                }) => {
+                    o.push(("bond_miimon", freq.to_string()));
+                    if let Some(d) = downdelay {
+                        o.push(("bond_downdelay", d.to_string()));
+                    }
+                    if let Some(u) = updelay {
+                        o.push(("bond_updelay", u.to_string()));
+                    }
+                    match carrier {
+                        Some(Carrier::Ioctl) => o.push(("bond_use_carrier", "0".into())),
+                        Some(Carrier::Netif) => o.push(("bond_use_carrier", "1".into())),
+                        None => {}
+                    }
+                }
+                Some(Monitor::Arp {
+                    interval,
+                    target,
+                    validate,
+                }) => {
+                    o.push(("bond_arp_interval", interval.to_string()));
+                    o.push(("bond_arp_ip_target", target.to_string()));
+                    if let Some(v) = validate {
+                        o.push(("bond_arp_validate", v.clone()));
+                    }
+                }
+                None => {}
+            }
+        }
+        Kind::Vlan(v) => {
+            o.push(("vlan-raw-device", v.parent.clone()));
+            if name_tag(&i.name, &v.parent) != Some(v.tag) {
+                o.push(("vlan-id", v.tag.to_string()));
+            }
+        }
+    }
+    o
+}
+
+/// The tag a vlan's name gives with this device (`eth0.42`, `vlan42`).
+fn name_tag(name: &str, parent: &str) -> Option<u16> {
+    let vn = linkopts::vlan_name(name)?;
+    match vn.raw {
+        Some(raw) if raw != parent => None,
+        _ => u16::try_from(vn.id).ok(),
+    }
+}
+
+/// A stanza option the document could not say, reported by `dumpxml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unexpressed {
+    /// "FILE:LINE".
+    pub place: String,
+    pub interface: String,
+    /// The option line (`metric 10`) or what else was left out.
+    pub what: String,
+}
+
+impl fmt::Display for Unexpressed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.place, self.interface, self.what)
+    }
+}
+
+/// A document read from stanzas, with what it left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Described {
+    pub interface: Interface,
+    pub unexpressed: Vec<Unexpressed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DescribeError {
+    #[error("no interface {0} in the configuration")]
+    NotDefined(String),
+    #[error("{name} is part of {owner}: its document is {owner}'s")]
+    Nested { name: String, owner: String },
+}
+
+/// The connections of a configuration: every interface with a stanza that
+/// is not a port or slave of another, and not the loopback, in file order.
+pub fn connections(config: &InterfacesFile) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for stanza in &config.stanzas {
+        let name = &stanza.name;
+        if out.contains(name) || stanza.method == "loopback" || owner(config, name).is_some() {
+            continue;
+        }
+        out.push(name.clone());
+    }
+    out
+}
+
+/// The bridge or bond whose ports or slaves name `name`, if any.
+pub fn owner(config: &InterfacesFile, name: &str) -> Option<String> {
+    config.stanzas.iter().find_map(|s| {
+        let vars = netconf_interfaces::Variables::from_stanza(s);
+        let members = linkopts::find(&vars, linkopts::BRIDGE_PORTS)
+            .and_then(|f| PortList::parse_bridge(f.value).ok())
+            .or_else(|| {
+                linkopts::find(&vars, linkopts::BOND_SLAVES).map(|f| PortList::parse_bond(f.value))
+            })?;
+        (s.name != name && members.names().any(|m| m == name)).then(|| s.name.clone())
+    })
+}
+
+/// The document of connection `name`, read from its stanzas.
+pub fn describe(config: &InterfacesFile, name: &str) -> Result<Described, DescribeError> {
+    if let Some(owner) = owner(config, name) {
+        return Err(DescribeError::Nested {
+            name: name.to_string(),
+            owner,
+        });
+    }
+    if !config.stanzas.iter().any(|s| s.name == name) {
+        return Err(DescribeError::NotDefined(name.to_string()));
+    }
+    let mut reading = Reading {
+        config,
+        unexpressed: Vec::new(),
+    };
+    let mut interface = reading.interface(name, &mut vec![name.to_string()]);
+    interface.start = Some(if config.in_class("auto", name) {
+        StartMode::Onboot
+    } else if config.in_class("hotplug", name) {
+        StartMode::Hotplug
+    } else {
+        StartMode::None
+    });
+    Ok(Described {
+        interface,
+        unexpressed: reading.unexpressed,
+    })
+}
+
+struct Reading<'c> {
+    config: &'c InterfacesFile,
+    unexpressed: Vec<Unexpressed>,
+}
+
+/// One stanza's option lines, each taken at most once; what is left is
+/// reported as unexpressed.
+struct Lines<'s> {
+    stanza: &'s Stanza,
+    taken: Vec<bool>,
+}
+
+impl<'s> Lines<'s> {
+    fn new(stanza: &'s Stanza) -> Self {
+        Lines {
+            stanza,
+            taken: vec![false; stanza.options.len()],
+        }
+    }
+
+    /// Every value of the option known by `names` (any `-`/`_` spelling).
+    fn take_all(&mut self, names: &[&str]) -> Vec<&'s str> {
+        let keys: Vec<String> = names.iter().map(|n| option_key(n)).collect();
+        let mut out = Vec::new();
+        for (i, o) in self.stanza.options.iter().enumerate() {
+            if keys.contains(&option_key(&o.name)) {
+                self.taken[i] = true;
+                out.push(o.value.as_str());
+            }
+        }
+        out
+    }
+
+    /// The last value (a script sees the last of two equal names).
+    fn take(&mut self, names: &[&str]) -> Option<&'s str> {
+        self.take_all(names).pop().filter(|v| !v.is_empty())
+    }
+
+    /// Takes the command lines for which `keep` says yes.
+    fn take_commands(&mut self, name: &str, mut keep: impl FnMut(&str) -> bool) {
+        for (i, o) in self.stanza.options.iter().enumerate() {
+            if o.name == name && !self.taken[i] && keep(&o.value) {
+                self.taken[i] = true;
+            }
+        }
+    }
+
+    fn left(&self) -> impl Iterator<Item = (&'s str, &'s str, Location)> + '_ {
+        self.stanza
+            .options
+            .iter()
+            .zip(&self.taken)
+            .filter(|(_, taken)| !**taken)
+            .map(|(o, _)| (o.name.as_str(), o.value.as_str(), o.location))
+    }
+}
+
+impl Reading<'_> {
+    fn place(&self, location: Option<Location>) -> String {
+        location
+            .map(|l| self.config.describe(l))
+            .unwrap_or_else(|| "(built in)".into())
+    }
+
+    fn note(&mut self, location: Option<Location>, interface: &str, what: String) {
+        self.unexpressed.push(Unexpressed {
+            place: self.place(location),
+            interface: interface.to_string(),
+            what,
+        });
+    }
+
+    /// `name` and, through its ports or slaves, what is nested in it;
+    /// `path` holds the names above, so that a loop in the file ends.
+    fn interface(&mut self, name: &str, path: &mut Vec<String>) -> Interface {
+        let config = self.config;
+        let stanzas: Vec<&Stanza> = config.stanzas_named(name).collect();
+        let mut lines: Vec<Lines> = stanzas.iter().map(|s| Lines::new(s)).collect();
+        let mut interface = Interface::bare(name, Kind::Ethernet);
+
+        // Link options may sit in any of the stanzas: the last one wins.
+        let link_value = |lines: &mut Vec<Lines>, names: &[&str]| {
+            lines
+                .iter_mut()
+                .filter_map(|l| l.take(names))
+                .last()
+                .map(str::to_string)
+        };
+        if let Some(mtu) = link_value(&mut lines, &["mtu"]) {
+            match mtu.parse() {
+                Ok(m) => interface.mtu = Some(m),
+                Err(_) => self.note(stanzas[0].location, name, format!("mtu {mtu}")),
+            }
+        }
+        if let Some(hw) = link_value(&mut lines, &["hwaddress"]) {
+            let mac = hw.strip_prefix("ether ").unwrap_or(&hw).trim();
+            if mac.split(':').count() == 6 {
+                interface.mac = Some(mac.to_string());
+            } else {
+                self.note(stanzas[0].location, name, format!("hwaddress {hw}"));
+            }
+        }
+
+        let bridge_ports = link_value(&mut lines, linkopts::BRIDGE_PORTS);
+        let bond_slaves = link_value(&mut lines, linkopts::BOND_SLAVES);
+        let raw_device = link_value(&mut lines, linkopts::VLAN_RAW_DEVICE);
+        let vlan_id = link_value(&mut lines, linkopts::VLAN_ID);
+        if let Some(ports) = bridge_ports {
+            interface.kind = Kind::Bridge(self.bridge(name, &ports, &mut lines, path));
+        } else if let Some(slaves) = bond_slaves {
+            interface.kind = Kind::Bond(self.bond(name, &slaves, &mut lines, path));
+        } else if let Some(vlan) = self.vlan(name, raw_device, vlan_id, stanzas.first()) {
+            interface.kind = Kind::Vlan(vlan);
+        }
+
+        for (stanza, l) in stanzas.iter().zip(lines.iter_mut()) {
+            match stanza.family {
+                Family::Inet if interface.ipv4.is_none() => {
+                    interface.ipv4 = self.ipv4(stanza, l);
+                }
+                Family::Inet6 if interface.ipv6.is_none() => {
+                    interface.ipv6 = self.ipv6(stanza, l);
+                }
+                _ => self.note(
+                    stanza.location,
+                    name,
+                    format!("iface {} {} {}", name, stanza.family, stanza.method),
+                ),
+            }
+        }
+        for l in &lines {
+            for (option, value, location) in l.left() {
+                self.note(Some(location), name, format!("{option} {value}"));
+            }
+        }
+        interface
+    }
+
+    fn nested(&mut self, owner: &str, member: &str, path: &mut Vec<String>) -> Option<Interface> {
+        if path.iter().any(|p| p == member) {
+            self.note(None, owner, format!("{member} is its own port (a loop)"));
+            return None;
+        }
+        path.push(member.to_string());
+        let mut inner = if self.config.stanzas.iter().any(|s| s.name == member) {
+            self.interface(member, path)
+        } else {
+            Interface::bare(member, Kind::Ethernet)
+        };
+        path.pop();
+        // A nested interface has no addressing of its own in the schema.
+        if inner.ipv4.take().is_some() || inner.ipv6.take().is_some() || inner.mtu.take().is_some()
+        {
+            self.note(
+                None,
+                member,
+                format!("addressing or MTU of {member}, a port of {owner}"),
+            );
+        }
+        Some(inner)
+    }
+
+    fn bridge(
+        &mut self,
+        name: &str,
+        ports: &str,
+        lines: &mut [Lines],
+        path: &mut Vec<String>,
+    ) -> Bridge {
+        let list = PortList::parse_bridge(ports).unwrap_or_default();
+        if list.has_patterns() {
+            self.note(None, name, format!("bridge_ports {ports} (patterns)"));
+        }
+        let mut bridge = Bridge {
+            stp: None,
+            delay: None,
+            ports: Vec::new(),
+        };
+        for l in lines.iter_mut() {
+            if let Some(stp) = l.take(&["bridge_stp"]) {
+                match stp {
+                    "on" | "yes" | "true" | "1" => bridge.stp = Some(true),
+                    "off" | "no" | "false" | "0" => bridge.stp = Some(false),
+                    _ => self.note(l.stanza.location, name, format!("bridge_stp {stp}")),
+                }
+            }
+            if let Some(fd) = l.take(&["bridge_fd"]) {
+                bridge.delay = Some(fd.to_string());
+            }
+        }
+        for port in list.names() {
+            if let Some(p) = self.nested(name, port, path) {
+                if matches!(p.kind, Kind::Bridge(_)) {
+                    self.note(None, name, format!("{port}, a bridge, as a port"));
+                    continue;
+                }
+                bridge.ports.push(p);
+            }
+        }
+        bridge
+    }
+
+    fn bond(
+        &mut self,
+        name: &str,
+        slaves: &str,
+        lines: &mut [Lines],
+        path: &mut Vec<String>,
+    ) -> Bond {
+        let list = PortList::parse_bond(slaves);
+        if list.has_patterns() {
+            self.note(None, name, format!("bond_slaves {slaves} (patterns)"));
+        }
+        let mut bond = Bond {
+            mode: None,
+            monitor: None,
+            slaves: Vec::new(),
+        };
+        let mut primary = None;
+        let mut mii = None;
+        let (mut downdelay, mut updelay, mut carrier) = (None, None, None);
+        let (mut arp_interval, mut arp_target, mut arp_validate) = (None, None, None);
+        for l in lines.iter_mut() {
+            let location = l.stanza.location;
+            if let Some(mode) = l.take(linkopts::BOND_MODE) {
+                match bond_mode(mode) {
+                    Some(m) => bond.mode = Some(m.to_string()),
+                    None => self.note(location, name, format!("bond_mode {mode}")),
+                }
+            }
+            primary = l.take(&["bond-primary"]).or(primary);
+            let uint = |this: &mut Self, l: &mut Lines, option: &str| {
+                let value = l.take(&[option])?;
+                let parsed = value.parse::<u32>().ok();
+                if parsed.is_none() {
+                    this.note(location, name, format!("{option} {value}"));
+                }
+                parsed
+            };
+            mii = uint(self, l, "bond-miimon").or(mii);
+            downdelay = uint(self, l, "bond-downdelay").or(downdelay);
+            updelay = uint(self, l, "bond-updelay").or(updelay);
+            arp_interval = uint(self, l, "bond-arp-interval").or(arp_interval);
+            if let Some(c) = l.take(&["bond-use-carrier"]) {
+                carrier = match c {
+                    "0" => Some(Carrier::Ioctl),
+                    "1" => Some(Carrier::Netif),
+                    _ => {
+                        self.note(location, name, format!("bond_use_carrier {c}"));
+                        carrier
+                    }
+                };
+            }
+            if let Some(t) = l.take(&["bond-arp-ip-target"]) {
+                match Ipv4Addr::from_str(t) {
+                    Ok(a) => arp_target = Some(a),
+                    Err(_) => self.note(location, name, format!("bond_arp_ip_target {t}")),
+                }
+            }
+            if let Some(v) = l.take(&["bond-arp-validate"]) {
+                if Monitor::ARP_VALIDATE.contains(&v) {
+                    arp_validate = Some(v.to_string());
+                } else {
+                    self.note(location, name, format!("bond_arp_validate {v}"));
+                }
+            }
+        }
+        bond.monitor = match (mii, arp_interval.zip(arp_target)) {
+            (Some(freq), _) => Some(Monitor::Mii {
+                freq,
+                downdelay,
+                updelay,
+                carrier,
+            }),
+            (None, Some((interval, target))) => Some(Monitor::Arp {
+                interval,
+                target,
+                validate: arp_validate,
+            }),
+            (None, None) => None,
+        };
+        let mut names: Vec<&str> = list.names().collect();
+        if let Some(p) = primary {
+            if let Some(at) = names.iter().position(|n| *n == p) {
+                let p = names.remove(at);
+                names.insert(0, p);
+            } else {
+                self.note(None, name, format!("bond_primary {p} (not a slave)"));
+            }
+        }
+        for slave in names {
+            if let Some(s) = self.nested(name, slave, path) {
+                if !matches!(s.kind, Kind::Ethernet) {
+                    self.note(
+                        None,
+                        name,
+                        format!("{slave}, a {}, as a slave", s.kind.type_name()),
+                    );
+                    continue;
+                }
+                bond.slaves.push(s);
+            }
+        }
+        bond
+    }
+
+    fn vlan(
+        &mut self,
+        name: &str,
+        raw_device: Option<String>,
+        vlan_id: Option<String>,
+        stanza: Option<&&Stanza>,
+    ) -> Option<Vlan> {
+        let by_name = linkopts::vlan_name(name);
+        let parent = raw_device.or_else(|| by_name.and_then(|v| v.raw).map(str::to_string))?;
+        let tag = match vlan_id {
+            Some(id) => id.parse::<u16>().ok(),
+            None => by_name.and_then(|v| u16::try_from(v.id).ok()),
+        };
+        match tag.filter(|t| *t <= 4095) {
+            Some(tag) => Some(Vlan { tag, parent }),
+            None => {
+                self.note(
+                    stanza.and_then(|s| s.location),
+                    name,
+                    "a vlan without a tag from 0 to 4095".into(),
+                );
+                None
+            }
+        }
+    }
+
+    fn ipv4(&mut self, stanza: &Stanza, l: &mut Lines) -> Option<Ipv4> {
+        let name = &stanza.name;
+        match stanza.method.as_str() {
+            "manual" => None,
+            "dhcp" => Some(Ipv4 {
+                dhcp: Some(Dhcp::default()),
+                ..Ipv4::default()
+            }),
+            "loopback" => Some(Ipv4 {
+                addresses: vec![Address {
+                    address: Ipv4Addr::LOCALHOST,
+                    prefix: Some(8),
+                }],
+                ..Ipv4::default()
+            }),
+            "static" => {
+                let netmask = l.take(&["netmask"]);
+                let mut v4 = Ipv4::default();
+                for a in l.take_all(&["address"]) {
+                    match address4(a, netmask) {
+                        Some(a) => v4.addresses.push(a),
+                        None => self.note(stanza.location, name, format!("address {a}")),
+                    }
+                }
+                if let Some(gw) = l.take(&["gateway"]) {
+                    match Ipv4Addr::from_str(gw) {
+                        Ok(gw) => v4.gateway = Some(gw),
+                        Err(_) => self.note(stanza.location, name, format!("gateway {gw}")),
+                    }
+                }
+                Some(v4)
+            }
+            other => {
+                self.note(stanza.location, name, format!("iface {name} inet {other}"));
+                None
+            }
+        }
+    }
+
+    fn ipv6(&mut self, stanza: &Stanza, l: &mut Lines) -> Option<Ipv6> {
+        let name = &stanza.name;
+        let mut v6 = Ipv6::default();
+        // netcf's own way to say "no autoconfiguration".
+        let off = format!("echo 0 > /proc/sys/net/ipv6/conf/{name}/autoconf");
+        let on = format!("echo 1 > /proc/sys/net/ipv6/conf/{name}/autoconf");
+        let mut netcf_off = false;
+        l.take_commands("pre-up", |c| {
+            let hit = c == off;
+            netcf_off |= hit;
+            hit
+        });
+        l.take_commands("post-down", |c| c == on);
+        let autoconf_option = l.take(&["autoconf"]).map(|v| v != "0");
+        match stanza.method.as_str() {
+            "manual" => v6.autoconf = autoconf_option.unwrap_or(false),
+            "auto" => {
+                v6.autoconf = true;
+                if l.take(&["dhcp"]).is_some_and(|v| v != "0") {
+                    v6.dhcp = Some(Dhcp::default());
+                }
+            }
+            "dhcp" => {
+                v6.dhcp = Some(Dhcp::default());
+                v6.autoconf = autoconf_option.unwrap_or(!netcf_off);
+            }
+            "loopback" => v6.addresses.push(Address {
+                address: Ipv6Addr::LOCALHOST,
+                prefix: Some(128),
+            }),
+            "static" => {
+                v6.autoconf = autoconf_option.unwrap_or(false);
+                let netmask = l.take(&["netmask"]);
+                for a in l.take_all(&["address"]) {
+                    match address6(a, netmask) {
+                        Some(a) => v6.addresses.push(a),
+                        None => self.note(stanza.location, name, format!("address {a}")),
+                    }
+                }
+                // netcf's further addresses: `up /sbin/ifconfig NAME inet6 add A/P`.
+                let add = format!("/sbin/ifconfig {name} inet6 add ");
+                let del = format!("/sbin/ifconfig {name} inet6 del ");
+                let mut extra = Vec::new();
+                l.take_commands("up", |c| {
+                    match c.strip_prefix(&add).and_then(|a| address6(a, None)) {
+                        Some(a) => {
+                            extra.push(a);
+                            true
+                        }
+                        None => false,
+                    }
+                });
+                l.take_commands("down", |c| c.starts_with(&del));
+                v6.addresses.extend(extra);
+                if let Some(gw) = l.take(&["gateway"]) {
+                    match Ipv6Addr::from_str(gw) {
+                        Ok(gw) => v6.gateway = Some(gw),
+                        Err(_) => self.note(stanza.location, name, format!("gateway {gw}")),
+                    }
+                }
+            }
+            other => {
+                self.note(stanza.location, name, format!("iface {name} inet6 {other}"));
+                return None;
+            }
+        }
+        Some(v6)
+    }
+}
+
+/// `A`, `A/PREFIX`, or `A` with a `netmask` (dotted or a length).
+fn address4(value: &str, netmask: Option<&str>) -> Option<Address<Ipv4Addr>> {
+    let (addr, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, netmask),
+    };
+    let address = Ipv4Addr::from_str(addr).ok()?;
+    let prefix = match prefix {
+        None => None,
+        Some(p) => Some(match p.parse::<u8>() {
+            Ok(n) if n <= 32 => n,
+            Ok(_) => return None,
+            Err(_) => {
+                let mask = u32::from(Ipv4Addr::from_str(p).ok()?);
+                let ones = mask.leading_ones();
+                if mask.checked_shl(ones).unwrap_or(0) != 0 {
+                    return None;
+                }
+                ones as u8
+            }
+        }),
+    };
+    Some(Address { address, prefix })
+}
+
+fn address6(value: &str, netmask: Option<&str>) -> Option<Address<Ipv6Addr>> {
+    let (addr, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, netmask),
+    };
+    let address = Ipv6Addr::from_str(addr).ok()?;
+    let prefix = match prefix {
+        None => None,
+        Some(p) => Some(p.parse::<u8>().ok().filter(|n| *n <= 128)?),
+    };
+    Some(Address { address, prefix })
+}
+
+/// A bond mode by name or by the kernel's number.
+fn bond_mode(value: &str) -> Option<&'static str> {
+    if let Ok(n) = value.parse::<usize>() {
+        return Bond::MODES.get(n).copied();
+    }
+    Bond::MODES.iter().copied().find(|m| *m == value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netconf_interfaces::{parse_bytes, ParseOptions};
+
+    fn config(text: &str) -> InterfacesFile {
+        let parsed = parse_bytes(
+            "/etc/network/interfaces",
+            text.as_bytes(),
+            &ParseOptions {
+                no_loopback: true,
+                ..Default::default()
+            },
+        );
+        assert!(!parsed.rejected, "{:?}", parsed.diagnostics);
+        parsed.config
+    }
+
+    #[test]
+    fn a_bridge_with_a_bond_and_a_vlan_goes_to_stanzas_and_back() {
+        let xml = r#"<interface type="bridge" name="br0">
+  <start mode="onboot"/>
+  <mtu size="1400"/>
+  <protocol family="ipv4">
+    <ip address="198.51.100.10" prefix="24"/>
+    <ip address="198.51.100.11" prefix="24"/>
+    <route gateway="198.51.100.1"/>
+  </protocol>
+  <protocol family="ipv6">
+    <autoconf/>
+    <ip address="2001:db8::10" prefix="64"/>
+  </protocol>
+  <bridge stp="off" delay="0.5">
+    <interface type="ethernet" name="eth0">
+      <mac address="02:00:00:00:00:01"/>
+    </interface>
+    <interface type="bond" name="bond0">
+      <bond mode="active-backup">
+        <miimon freq="100" updelay="10" carrier="ioctl"/>
+        <interface type="ethernet" name="eth2"/>
+        <interface type="ethernet" name="eth1"/>
+      </bond>
+    </interface>
+    <interface type="vlan" name="eth3.42">
+      <vlan tag="42">
+        <interface name="eth3"/>
+      </vlan>
+    </interface>
+  </bridge>
+</interface>
+"#;
+        let doc = crate::xml::parse(xml).unwrap();
+        let r = render(&doc).unwrap();
+        assert_eq!(
+            r.text,
+            "auto br0
+iface br0 inet static
+    address 198.51.100.10/24
+    address 198.51.100.11/24
+    gateway 198.51.100.1
+    mtu 1400
+    bridge_ports eth0 bond0 eth3.42
+    bridge_stp off
+    bridge_fd 0.5
+iface br0 inet6 static
+    address 2001:db8::10/64
+    autoconf 1
+
+iface eth0 inet manual
+    hwaddress ether 02:00:00:00:00:01
+
+iface bond0 inet manual
+    bond_slaves eth2 eth1
+    bond_mode active-backup
+    bond_primary eth2
+    bond_miimon 100
+    bond_updelay 10
+    bond_use_carrier 0
+
+iface eth3.42 inet manual
+    vlan-raw-device eth3
+"
+        );
+        assert_eq!(r.names, ["br0", "eth0", "bond0", "eth2", "eth1", "eth3.42"]);
+        let c = config(&r.text);
+        assert_eq!(connections(&c), ["br0"]);
+        let back = describe(&c, "br0").unwrap();
+        assert_eq!(back.unexpressed, []);
+        assert_eq!(back.interface, doc);
+        assert_eq!(crate::xml::write(&back.interface), xml);
+    }
+
+    #[test]
+    fn hand_written_stanzas_read_in_both_spellings_with_the_rest_reported() {
+        let c = config(
+            "allow-hotplug bond0
+iface bond0 inet dhcp
+    bond-slaves eth1 eth2
+    bond-mode 1
+    bond-primary eth2
+    bond-arp-interval 200
+    bond-arp-ip-target 198.51.100.1
+    metric 5
+iface bond0 inet6 dhcp
+    autoconf 0
+",
+        );
+        let d = describe(&c, "bond0").unwrap();
+        let i = &d.interface;
+        assert_eq!(i.start, Some(StartMode::Hotplug));
+        assert_eq!(i.ipv4.as_ref().unwrap().dhcp, Some(Dhcp::default()));
+        let v6 = i.ipv6.as_ref().unwrap();
+        assert!(!v6.autoconf && v6.dhcp.is_some());
+        let Kind::Bond(b) = &i.kind else {
+            panic!("{i:?}")
+        };
+        assert_eq!(b.mode.as_deref(), Some("active-backup"));
+        let slaves: Vec<&str> = b.slaves.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(slaves, ["eth2", "eth1"]);
+        assert!(matches!(
+            b.monitor,
+            Some(Monitor::Arp { interval: 200, .. })
+        ));
+        assert_eq!(
+            d.unexpressed
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["/etc/network/interfaces:8: bond0: metric 5"]
+        );
+        assert_eq!(
+            describe(&c, "eth1"),
+            Err(DescribeError::Nested {
+                name: "eth1".into(),
+                owner: "bond0".into()
+            })
+        );
+    }
+
+    #[test]
+    fn netcf_written_ipv6_extras_and_netmasks_read_back() {
+        let c = config(
+            "iface eth0 inet static
+    address 198.51.100.7
+    netmask 255.255.255.0
+iface eth0 inet6 static
+    address 2001:db8::1
+    netmask 64
+    pre-up echo 0 > /proc/sys/net/ipv6/conf/eth0/autoconf
+    post-down echo 1 > /proc/sys/net/ipv6/conf/eth0/autoconf
+    up /sbin/ifconfig eth0 inet6 add 2001:db8::2/64
+    down /sbin/ifconfig eth0 inet6 del 2001:db8::2/64
+",
+        );
+        let d = describe(&c, "eth0").unwrap();
+        assert_eq!(d.unexpressed, []);
+        let v4 = d.interface.ipv4.unwrap();
+        assert_eq!(v4.addresses[0].prefix, Some(24));
+        let v6 = d.interface.ipv6.unwrap();
+        assert_eq!(v6.addresses.len(), 2);
+        assert!(!v6.autoconf);
+    }
+
+    #[test]
+    fn what_the_style_cannot_say_is_refused() {
+        let doc = crate::xml::parse(
+            r#"<interface type="ethernet" name="eth0"><protocol family="ipv4"><dhcp/><ip address="198.51.100.1"/></protocol></interface>"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            render(&doc),
+            Err(RenderError::Inexpressible { .. })
+        ));
+        let doc = crate::xml::parse(
+            r#"<interface type="bridge" name="br0"><bridge><interface type="ethernet" name="br0"/></bridge></interface>"#,
+        )
+        .unwrap();
+        assert_eq!(render(&doc), Err(RenderError::Repeated("br0".into())));
+    }
+}
