@@ -38,11 +38,7 @@ pub struct Args {
     #[arg(long = "socket", value_name = "PATH")]
     pub socket: Option<PathBuf>,
     /// A command and its arguments, run instead of the interactive prompt
-    #[arg(
-        value_name = "COMMAND",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<String>,
 }
 
@@ -74,9 +70,10 @@ pub enum Failure {
     /// The daemon could not be asked.
     #[error("{0}")]
     Client(ClientError),
-    /// netcf's lookup failed: no such connection.
-    #[error("Interface {0} does not exist or is not a toplevel interface")]
-    NoSuchInterface(String),
+    /// netcf's lookup failed: no such connection (`why`: not in the
+    /// configuration, or a port of which connection).
+    #[error("Interface {name} does not exist or is not a toplevel interface")]
+    NoSuchInterface { name: String, why: Option<String> },
 }
 
 impl Failure {
@@ -93,7 +90,12 @@ impl Failure {
                 }
             }
             Failure::Client(e) => eprintln!("error: {e}"),
-            Failure::NoSuchInterface(_) => eprintln!("{self}"),
+            Failure::NoSuchInterface { why, .. } => {
+                eprintln!("{self}");
+                if let Some(why) = why {
+                    eprintln!("error: {why}");
+                }
+            }
         }
     }
 }
@@ -279,7 +281,12 @@ fn run(cmd: &Parsed, backend: &mut dyn Backend) -> Result<Outcome, Failure> {
                     .map(|i| i.name)
                     .collect();
                 match owners.as_slice() {
-                    [] => return Err(Failure::NoSuchInterface(mac)),
+                    [] => {
+                        return Err(Failure::NoSuchInterface {
+                            name: mac,
+                            why: Some("no connection has this MAC address".into()),
+                        })
+                    }
                     [one] => name = one.clone(),
                     [first, ..] => {
                         eprintln!(
@@ -321,7 +328,7 @@ fn run(cmd: &Parsed, backend: &mut dyn Backend) -> Result<Outcome, Failure> {
                     "Interface {name} successfully brought {}",
                     if up { "up" } else { "down" }
                 ),
-                Err(f @ Failure::NoSuchInterface(_)) => return Err(f),
+                Err(f @ Failure::NoSuchInterface { .. }) => return Err(f),
                 Err(f) => {
                     eprintln!(
                         "Interface {name} {} failed!",

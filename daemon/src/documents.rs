@@ -18,11 +18,12 @@ use netconf_ctlsock_proto::{
     Op, Progress, ReloadArgs,
 };
 use netconf_ifxml::document::{Address, Interface, Ipv4, Ipv6, Kind, Link};
+use netconf_ifxml::stanzas;
 use netconf_ifxml::xml;
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
 use netconf_kernel::mirror::Mirror;
 use serde_json::{json, Value};
-use shim::{edit, stanzas, transaction};
+use shim::{edit, transaction};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use tracing::info;

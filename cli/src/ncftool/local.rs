@@ -5,9 +5,10 @@
 //! its `var/lib/netconf` for the transaction's snapshot. Nothing here
 //! touches the kernel: `ifup`, `ifdown` and `dumpxml --live` say so.
 
-use super::shim::{edit, stanzas, transaction};
+use super::shim::{edit, transaction};
 use super::{xml_failure, Backend, Dumped, Failure, Listed};
 use netconf_ctlsock_proto::{ErrorCode, ErrorReply};
+use netconf_ifxml::stanzas;
 use netconf_ifxml::xml;
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
 use std::path::{Path, PathBuf};
@@ -99,6 +100,13 @@ fn no_daemon(what: &str) -> Failure {
     )
 }
 
+fn not_found(name: &str, e: stanzas::DescribeError) -> Failure {
+    Failure::NoSuchInterface {
+        name: name.to_string(),
+        why: Some(e.to_string()),
+    }
+}
+
 fn edit_failure(e: impl std::fmt::Display) -> Failure {
     Failure::Reply(
         ErrorReply::new(ErrorCode::EditFailed, "File operation failed").with_cause(e.to_string()),
@@ -128,8 +136,7 @@ impl Backend for Local {
             return Err(no_daemon("dumpxml --live"));
         }
         let config = self.config()?;
-        let described = stanzas::describe(&config, name)
-            .map_err(|_| Failure::NoSuchInterface(name.to_string()))?;
+        let described = stanzas::describe(&config, name).map_err(|e| not_found(name, e))?;
         Ok(Dumped {
             xml: xml::write(&described.interface),
             unexpressed: described
@@ -166,8 +173,7 @@ impl Backend for Local {
 
     fn undefine(&mut self, name: &str) -> Result<(), Failure> {
         let config = self.config()?;
-        let described = stanzas::describe(&config, name)
-            .map_err(|_| Failure::NoSuchInterface(name.to_string()))?;
+        let described = stanzas::describe(&config, name).map_err(|e| not_found(name, e))?;
         edit::undefine(&self.edit_config(), &described.interface.names()).map_err(edit_failure)?;
         Ok(())
     }

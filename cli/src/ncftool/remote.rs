@@ -62,9 +62,10 @@ fn text(v: &Value) -> String {
 /// The daemon's `unknown-interface` is netcf's failed lookup.
 fn lookup(name: &str, e: Failure) -> Failure {
     match e {
-        Failure::Reply(r) if r.code == ErrorCode::UnknownInterface => {
-            Failure::NoSuchInterface(name.to_string())
-        }
+        Failure::Reply(r) if r.code == ErrorCode::UnknownInterface => Failure::NoSuchInterface {
+            name: name.to_string(),
+            why: Some(r.message),
+        },
         e => e,
     }
 }
@@ -129,7 +130,10 @@ impl Backend for Remote {
 
     fn ifupdown(&mut self, name: &str, up: bool) -> Result<(), Failure> {
         if !self.exists(name)? {
-            return Err(Failure::NoSuchInterface(name.to_string()));
+            return Err(Failure::NoSuchInterface {
+                name: name.to_string(),
+                why: None,
+            });
         }
         let args = ChangeArgs {
             targets: vec![name.to_string()],
