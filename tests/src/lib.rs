@@ -722,6 +722,10 @@ pub struct DaemonOptions {
     pub extra: Vec<std::ffi::OsString>,
     /// `NETCONF_CRASH_AT`: where the daemon kills itself (docs/RELIABILITY.md).
     pub crash_at: Option<String>,
+    /// `--interfaces` relative to the test's directory (default
+    /// `interfaces`): `etc/network/interfaces` gives the daemon a
+    /// configuration directory of its own, as transactions snapshot it whole.
+    pub interfaces: Option<String>,
 }
 
 /// A netconfd running in a namespace, started by us. Dropping it kills it
@@ -813,7 +817,13 @@ impl Harness {
         for sub in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
             fs::create_dir_all(dir.path().join("hooks").join(sub)).expect("hooks dir");
         }
-        fs::write(dir.path().join("interfaces"), "").expect("interfaces file");
+        let interfaces = dir
+            .path()
+            .join(options.interfaces.as_deref().unwrap_or("interfaces"));
+        if let Some(parent) = interfaces.parent() {
+            fs::create_dir_all(parent).expect("the interfaces file's directory");
+        }
+        fs::write(interfaces, "").expect("interfaces file");
         let ns = Netns::new();
         let mut h = Harness {
             daemon: None,
@@ -841,9 +851,14 @@ impl Harness {
         self.path("run")
     }
 
+    /// The daemon's interfaces file (`DaemonOptions::interfaces`).
+    pub fn interfaces_path(&self) -> PathBuf {
+        self.path(self.options.interfaces.as_deref().unwrap_or("interfaces"))
+    }
+
     /// Writes the daemon's interfaces file (read afresh by every request).
     pub fn write_interfaces(&self, text: &str) {
-        fs::write(self.path("interfaces"), text).expect("writing the interfaces file");
+        fs::write(self.interfaces_path(), text).expect("writing the interfaces file");
     }
 
     /// Writes an executable hook script `DIR/hooks/PHASE_DIR/NAME`.
@@ -1127,7 +1142,7 @@ impl Daemon {
             .arg("--state-dir")
             .arg(dir.join("lib"))
             .arg("--interfaces")
-            .arg(dir.join("interfaces"))
+            .arg(dir.join(options.interfaces.as_deref().unwrap_or("interfaces")))
             .arg("--hooks-dir")
             .arg(dir.join("hooks"));
         if let Some(t) = options.hook_timeout {
