@@ -13,7 +13,6 @@
 mod commands;
 mod local;
 mod remote;
-mod shim;
 
 use clap::Parser;
 use commands::Parsed;

@@ -8,8 +8,6 @@
 //! directory, and a rollback applies the restored files to the kernel by
 //! the very code path of `reload`.
 
-mod shim;
-
 use crate::access::Role;
 use crate::dispatcher::Dispatcher;
 use crate::queue::{ConnId, ReplySender};
@@ -18,12 +16,10 @@ use netconf_ctlsock_proto::{
     Op, Progress, ReloadArgs,
 };
 use netconf_ifxml::document::{Address, Interface, Ipv4, Ipv6, Kind, Link};
-use netconf_ifxml::stanzas;
-use netconf_ifxml::xml;
+use netconf_ifxml::{edit, stanzas, transaction, xml};
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
 use netconf_kernel::mirror::Mirror;
 use serde_json::{json, Value};
-use shim::{edit, transaction};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use tracing::info;
@@ -326,8 +322,14 @@ fn undefine(d: &mut Dispatcher, args: &IfaceUndefineArgs) -> Result<Value, Error
     check_name(&args.name)?;
     let config = config(d)?;
     let described = stanzas::describe(&config, &args.name).map_err(not_found)?;
-    let files =
-        edit::undefine(&edit_config(d), &described.interface.names()).map_err(edit_failed)?;
+    // A port with nothing to configure has no stanza of its own.
+    let names: Vec<String> = described
+        .interface
+        .names()
+        .into_iter()
+        .filter(|n| config.stanzas.iter().any(|s| &s.name == n))
+        .collect();
+    let files = edit::undefine(&edit_config(d), &names).map_err(edit_failed)?;
     info!(iface = %args.name, files = ?files, "undefined");
     d.tell_monitors(
         Some(args.name.clone()),

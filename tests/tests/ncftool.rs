@@ -193,7 +193,11 @@ fn root_dumps_a_connection_and_reports_what_it_cannot_say() {
         "{out}"
     );
     // The option the XML cannot say, with its place.
-    assert!(out.stderr.contains("etc/network/interfaces:12: br0: metric 5"), "{out}");
+    assert!(
+        out.stderr
+            .contains("etc/network/interfaces:12: br0: metric 5"),
+        "{out}"
+    );
 
     // A port is not a connection: netcf's lookup message, and whose it is.
     let out = ncf_root(root.path(), &["dumpxml", "v0"]);
@@ -236,7 +240,7 @@ fn root_defines_and_undefines_keeping_every_other_byte() {
     // The main file is untouched; the connection went to interfaces.d.
     assert_eq!(fs::read_to_string(&main).unwrap(), main_before);
     let out = ncf_root(root.path(), &["list", "--all"]);
-    assert_eq!(lines(&out.stdout), ["eth2", "br0"], "{out}");
+    assert_eq!(lines(&out.stdout), ["br0", "eth2"], "{out}");
     let out = ncf_root(root.path(), &["dumpxml", "br0"]);
     out.assert_ok();
     assert!(
@@ -479,7 +483,7 @@ fn daemon_defines_a_bridge_that_ifup_brings_up() {
         main_before
     );
     let out = ncf(&h, &["list", "--all"]);
-    assert_eq!(lines(&out.stdout), ["v1", "br0"], "{out}");
+    assert_eq!(lines(&out.stdout), ["br0", "v1"], "{out}");
 
     let out = ncf(&h, &["ifup", "br0"]);
     out.assert_ok();

@@ -5,11 +5,9 @@
 //! its `var/lib/netconf` for the transaction's snapshot. Nothing here
 //! touches the kernel: `ifup`, `ifdown` and `dumpxml --live` say so.
 
-use super::shim::{edit, transaction};
 use super::{xml_failure, Backend, Dumped, Failure, Listed};
 use netconf_ctlsock_proto::{ErrorCode, ErrorReply};
-use netconf_ifxml::stanzas;
-use netconf_ifxml::xml;
+use netconf_ifxml::{edit, stanzas, transaction, xml};
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
 use std::path::{Path, PathBuf};
 
@@ -93,6 +91,15 @@ impl Local {
     }
 }
 
+/// The interfaces of a document that have stanzas of their own (a port
+/// with nothing to configure has none): what `undefine` takes out.
+fn with_stanzas(config: &InterfacesFile, doc: &netconf_ifxml::document::Interface) -> Vec<String> {
+    doc.names()
+        .into_iter()
+        .filter(|n| config.stanzas.iter().any(|s| &s.name == n))
+        .collect()
+}
+
 fn no_daemon(what: &str) -> Failure {
     Failure::new(
         ErrorCode::BadRequest,
@@ -174,7 +181,11 @@ impl Backend for Local {
     fn undefine(&mut self, name: &str) -> Result<(), Failure> {
         let config = self.config()?;
         let described = stanzas::describe(&config, name).map_err(|e| not_found(name, e))?;
-        edit::undefine(&self.edit_config(), &described.interface.names()).map_err(edit_failure)?;
+        edit::undefine(
+            &self.edit_config(),
+            &with_stanzas(&config, &described.interface),
+        )
+        .map_err(edit_failure)?;
         Ok(())
     }
 
