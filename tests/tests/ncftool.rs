@@ -9,7 +9,7 @@
 //! Addresses come from the documentation and benchmarking ranges only.
 //! Needs root. Run `cargo build --bins` first.
 
-use netconf_tests::{bins, require_root, run, sh_quote, Harness, Out};
+use netconf_tests::{bins, require_root, run, sh_quote, DaemonOptions, Harness, Out};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -605,4 +605,125 @@ fn readers_list_and_dump_but_only_root_defines() {
     }
     assert_eq!(fs::read_to_string(h.path("interfaces")).unwrap(), before);
     assert!(!h.ns.try_ip(&["link", "show", "dev", "br0"]).success());
+}
+
+// ---------------------------------------------------------------------------
+// Transactions through netconfd
+
+/// A harness whose daemon reads `DIR/etc/network/interfaces`: the
+/// transaction snapshots that directory whole.
+fn etc_network_harness(main: &str) -> Harness {
+    let h = Harness::with_options(DaemonOptions {
+        interfaces: Some("etc/network/interfaces".into()),
+        ..DaemonOptions::default()
+    });
+    let net = h.path("etc/network");
+    fs::create_dir_all(net.join("interfaces.d")).unwrap();
+    h.write_interfaces(&format!(
+        "source-directory {}\n\n{main}",
+        net.join("interfaces.d").display()
+    ));
+    h
+}
+
+#[test]
+fn rollback_restores_the_files_and_the_kernel() {
+    require_root();
+    let h =
+        etc_network_harness("# kept as it is\niface v1 inet static\n    address 203.0.113.5/24\n");
+    h.ns.veth("v0");
+    h.ns.veth("v1");
+    ncf(&h, &["ifup", "v1"]).assert_ok();
+    let net = h.path("etc/network");
+    let before = tree(&net);
+    let xml = write_xml(h.dir(), "br0.xml", BRIDGE_XML);
+
+    let out = ncf(&h, &["change-begin"]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "config change transaction started\n", "{out}");
+    // One at a time.
+    let out = ncf(&h, &["change-begin"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("a transaction is already open"),
+        "{out}"
+    );
+
+    ncf(&h, &["define", xml.to_str().unwrap()]).assert_ok();
+    ncf(&h, &["ifdown", "v1"]).assert_ok();
+    ncf(&h, &["undefine", "v1"]).assert_ok();
+    ncf(&h, &["ifup", "br0"]).assert_ok();
+    assert_eq!(ports_of(&h, "br0"), ["v0"]);
+    assert!(h.ns.global_addrs("v1").is_empty());
+    assert_ne!(tree(&net), before);
+
+    let out = ncf(&h, &["change-rollback"]);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout, "config change transaction rolled back\n",
+        "{out}"
+    );
+    // Byte for byte, and the kernel as the files say: the bridge gone,
+    // its port out; v1 is not brought back, as it is not `auto` (reload
+    // brings up only auto interfaces), and its stanza is back.
+    assert_eq!(tree(&net), before);
+    assert!(!h.ns.try_ip(&["link", "show", "dev", "br0"]).success());
+    assert!(
+        h.ns.link("v0").get("master").is_none(),
+        "{}",
+        h.ns.link("v0")
+    );
+    let out = ncf(&h, &["list", "--all"]);
+    assert_eq!(lines(&out.stdout), ["v1"], "{out}");
+
+    // Nothing open any more.
+    let out = ncf(&h, &["change-rollback"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("no transaction is open"), "{out}");
+    let out = ncf(&h, &["change-commit"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("no transaction is open"), "{out}");
+
+    // A committed change stays.
+    ncf(&h, &["change-begin"]).assert_ok();
+    ncf(&h, &["define", xml.to_str().unwrap()]).assert_ok();
+    let out = ncf(&h, &["change-commit"]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "config change transaction committed\n", "{out}");
+    let out = ncf(&h, &["list", "--all"]);
+    assert_eq!(lines(&out.stdout), ["br0", "v1"], "{out}");
+}
+
+#[test]
+fn rollback_takes_an_auto_interface_back_up() {
+    require_root();
+    let h = etc_network_harness("auto v1\niface v1 inet static\n    address 203.0.113.5/24\n");
+    h.ns.veth("v1");
+    ncf(&h, &["ifup", "v1"]).assert_ok();
+    ncf(&h, &["change-begin"]).assert_ok();
+    ncf(&h, &["ifdown", "v1"]).assert_ok();
+    ncf(&h, &["undefine", "v1"]).assert_ok();
+    assert!(h.ns.global_addrs("v1").is_empty());
+    ncf(&h, &["change-rollback"]).assert_ok();
+    assert_eq!(
+        h.ns.global_addrs("v1").into_iter().collect::<Vec<_>>(),
+        ["203.0.113.5/24"]
+    );
+}
+
+#[test]
+fn root_transactions_restore_the_files() {
+    let root = root_tree("iface eth2 inet dhcp\n", &[]);
+    let net = root.path().join("etc/network");
+    let before = tree(&net);
+    let xml = write_xml(root.path(), "br0.xml", BRIDGE_XML);
+    ncf_root(root.path(), &["change-begin"]).assert_ok();
+    ncf_root(root.path(), &["define", xml.to_str().unwrap()]).assert_ok();
+    ncf_root(root.path(), &["undefine", "eth2"]).assert_ok();
+    assert_ne!(tree(&net), before);
+    let out = ncf_root(root.path(), &["change-rollback"]);
+    out.assert_ok();
+    assert_eq!(tree(&net), before);
+    // The snapshot was under the root, not on this machine.
+    assert!(root.path().join("var/lib/netconf").is_dir());
 }
