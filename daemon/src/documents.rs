@@ -28,8 +28,8 @@ use tracing::info;
 /// `reload`, which answers the client itself when the kernel is done.
 pub fn request(d: &mut Dispatcher, conn: ConnId, reply: ReplySender, id: u64, op: Op, role: Role) {
     let result = match op {
-        Op::IfaceList(args) => list(d, &args),
-        Op::IfaceXml(args) => document(d, &args),
+        Op::IfaceList(args) => list(d, &args, role),
+        Op::IfaceXml(args) => document(d, &args, role),
         Op::IfaceDefine(args) => define(d, &args),
         Op::IfaceUndefine(args) => undefine(d, &args),
         Op::ChangeBegin => begin(d),
@@ -65,6 +65,36 @@ fn config(d: &Dispatcher) -> Result<InterfacesFile, ErrorReply> {
         });
     }
     Ok(parsed.config)
+}
+
+/// The configuration for a reader: root reads every file, anyone else
+/// only a configuration whose files every user may read. A file kept from
+/// others (`chmod 600` for a `wpa-psk`) is not shown through the daemon,
+/// whose reads are root's: not its names, options or addresses.
+fn config_for(d: &Dispatcher, role: Role) -> Result<InterfacesFile, ErrorReply> {
+    let config = config(d)?;
+    if role == Role::Root {
+        return Ok(config);
+    }
+    for file in &config.files {
+        let private = match std::fs::metadata(&file.path) {
+            Ok(meta) => {
+                use std::os::unix::fs::PermissionsExt;
+                meta.permissions().mode() & 0o004 == 0
+            }
+            Err(_) => true,
+        };
+        if private {
+            return Err(ErrorReply::new(
+                ErrorCode::PermissionDenied,
+                format!(
+                    "permission denied: {} is not readable by every user; only root may read the configuration through netconfd",
+                    file.path
+                ),
+            ));
+        }
+    }
+    Ok(config)
 }
 
 fn edit_config(d: &Dispatcher) -> edit::Config {
@@ -121,8 +151,8 @@ fn mac_text(mac: &[u8]) -> String {
 
 /// `iface-list`: the connections in file order; active is a link that
 /// exists and is up.
-fn list(d: &mut Dispatcher, args: &IfaceListArgs) -> Result<Value, ErrorReply> {
-    let config = config(d)?;
+fn list(d: &mut Dispatcher, args: &IfaceListArgs, role: Role) -> Result<Value, ErrorReply> {
+    let config = config_for(d, role)?;
     let names = stanzas::connections(&config);
     let mirror = mirror(d)?;
     let listed: Vec<Value> = names
@@ -145,9 +175,9 @@ fn list(d: &mut Dispatcher, args: &IfaceListArgs) -> Result<Value, ErrorReply> {
 
 /// `iface-xml`: the connection's document, with the kernel's state when
 /// `live`, and the stanza options it could not say.
-fn document(d: &mut Dispatcher, args: &IfaceXmlArgs) -> Result<Value, ErrorReply> {
+fn document(d: &mut Dispatcher, args: &IfaceXmlArgs, role: Role) -> Result<Value, ErrorReply> {
     check_name(&args.name)?;
-    let config = config(d)?;
+    let config = config_for(d, role)?;
     let described = stanzas::describe(&config, &args.name).map_err(not_found)?;
     let mut doc = described.interface;
     if args.live {
@@ -375,7 +405,7 @@ fn rollback(d: &mut Dispatcher, conn: ConnId, reply: ReplySender, id: u64, role:
             event: None,
             step: "restore".into(),
             stream: None,
-            message: format!("restored {}", file.display()),
+            message: format!("{}: as it was at change-begin", file.display()),
         };
         reply.send(id, Body::Progress(progress));
     }

@@ -605,6 +605,27 @@ fn readers_list_and_dump_but_only_root_defines() {
     }
     assert_eq!(fs::read_to_string(h.path("interfaces")).unwrap(), before);
     assert!(!h.ns.try_ip(&["link", "show", "dev", "br0"]).success());
+
+    // A file kept from others (a wpa-psk in it) is not read out to them.
+    let private = h.path("interfaces.d/wlan0");
+    fs::write(
+        &private,
+        "iface wlan0 inet dhcp\n    wpa-ssid lab\n    wpa-psk not-for-nobody\n",
+    )
+    .unwrap();
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o600)).unwrap();
+    for args in [&["list", "--all"][..], &["dumpxml", "wlan0"]] {
+        let out = ncf_as_nobody(&h, args);
+        out.assert_code(1);
+        assert!(
+            out.stderr.contains("is not readable by every user"),
+            "{out}"
+        );
+        assert!(!out.all_output().contains("not-for-nobody"), "{out}");
+    }
+    let out = ncf(&h, &["dumpxml", "wlan0"]);
+    out.assert_ok();
+    assert!(out.stderr.contains("wpa-psk"), "root sees it all: {out}");
 }
 
 // ---------------------------------------------------------------------------
