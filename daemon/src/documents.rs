@@ -327,6 +327,21 @@ fn define(d: &mut Dispatcher, args: &IfaceDefineArgs) -> Result<Value, ErrorRepl
     })?;
     let mut names = rendered.names.clone();
     if let Ok(config) = config(d) {
+        // An interface that is another connection's port or slave: its new
+        // stanza would contradict that connection's.
+        for name in doc.names() {
+            if let Some(owner) = stanzas::owner(&config, &name).filter(|o| *o != doc.name) {
+                return Err(ErrorReply::new(
+                    ErrorCode::EditFailed,
+                    "Operation invalid in this state",
+                )
+                .with_cause(format!(
+                    "{name} is part of {owner}: change {owner}'s document, or take {name} out of it first"
+                )));
+            }
+        }
+        // The ports and slaves the connection had: the new document may
+        // leave them out, and their stanzas go with the old document.
         if let Ok(old) = stanzas::describe(&config, &doc.name) {
             for name in old.interface.names() {
                 if !names.contains(&name) {

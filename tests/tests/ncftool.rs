@@ -254,6 +254,48 @@ fn root_defines_and_undefines_keeping_every_other_byte() {
         "{out}"
     );
 
+    // A port of br0 is not defined on its own, nor into another bridge.
+    let before = tree(root.path());
+    for (file, text) in [
+        (
+            "v0.xml",
+            "<interface type=\"ethernet\" name=\"v0\">\n  <protocol family=\"ipv4\"><dhcp/></protocol>\n</interface>\n",
+        ),
+        (
+            "br1.xml",
+            "<interface type=\"bridge\" name=\"br1\">\n  <bridge>\n    <interface type=\"ethernet\" name=\"v0\"/>\n  </bridge>\n</interface>\n",
+        ),
+    ] {
+        let xml = write_xml(root.path(), file, text);
+        let out = ncf_root(root.path(), &["define", xml.to_str().unwrap()]);
+        out.assert_code(1);
+        assert!(
+            out.stderr.contains("error: v0 is part of br0: change br0's document"),
+            "{out}"
+        );
+    }
+    let after: Vec<(PathBuf, Vec<u8>)> = tree(root.path())
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with("v0.xml") && !p.ends_with("br1.xml"))
+        .collect();
+    assert_eq!(after, before);
+
+    // Defined again with another port: the old port's stanza goes with it.
+    fs::write(
+        root.path().join("etc/network/interfaces.d/v0"),
+        "iface v0 inet manual\n",
+    )
+    .unwrap();
+    let xml = write_xml(
+        root.path(),
+        "br0.xml",
+        &BRIDGE_XML.replace("\"v0\"", "\"v2\""),
+    );
+    ncf_root(root.path(), &["define", xml.to_str().unwrap()]).assert_ok();
+    assert!(!root.path().join("etc/network/interfaces.d/v0").exists());
+    let out = ncf_root(root.path(), &["dumpxml", "br0"]);
+    assert!(out.stdout.contains("name=\"v2\""), "{out}");
+
     let out = ncf_root(root.path(), &["undefine", "br0"]);
     out.assert_ok();
     assert_eq!(out.stdout, "br0 undefined\n", "{out}");

@@ -100,6 +100,18 @@ fn with_stanzas(config: &InterfacesFile, doc: &netconf_ifxml::document::Interfac
         .collect()
 }
 
+/// Whether an interface of `doc` is a port or slave of another
+/// connection, which its stanzas would then contradict (the same rule as
+/// netconfd's `iface-define`).
+fn taken(config: &InterfacesFile, doc: &netconf_ifxml::document::Interface) -> Option<String> {
+    doc.names().into_iter().find_map(|name| {
+        let owner = stanzas::owner(config, &name)?;
+        (owner != doc.name).then(|| {
+            format!("{name} is part of {owner}: change {owner}'s document, or take {name} out of it first")
+        })
+    })
+}
+
 fn no_daemon(what: &str) -> Failure {
     Failure::new(
         ErrorCode::BadRequest,
@@ -162,9 +174,15 @@ impl Backend for Local {
             )
         })?;
         let mut names = rendered.names.clone();
-        // A port the new document leaves out was the connection's: its
-        // stanza goes with the old document.
         if let Ok(config) = self.config() {
+            if let Some(why) = taken(&config, &doc) {
+                return Err(Failure::Reply(
+                    ErrorReply::new(ErrorCode::EditFailed, "Operation invalid in this state")
+                        .with_cause(why),
+                ));
+            }
+            // A port the new document leaves out was the connection's: its
+            // stanza goes with the old document.
             if let Ok(old) = stanzas::describe(&config, &doc.name) {
                 for name in old.interface.names() {
                     if !names.contains(&name) {
