@@ -790,3 +790,27 @@ fn root_transactions_restore_the_files() {
     // The snapshot was under the root, not on this machine.
     assert!(root.path().join("var/lib/netconf").is_dir());
 }
+
+#[test]
+fn without_a_daemon_requests_fail_and_help_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("ctl.sock");
+    let ncf_nowhere = |args: &[&str]| {
+        let mut c = Command::new(ncftool());
+        c.arg("--socket").arg(&socket).args(args).current_dir("/");
+        run(c)
+    };
+    let out = ncf_nowhere(&["list"]);
+    out.assert_code(1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: netconfd is not running (no socket at {})\n",
+            socket.display()
+        )
+    );
+    // Help needs no daemon.
+    let out = ncf_nowhere(&["help", "define"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("    define <xmlfile>\n"), "{out}");
+}
