@@ -1,6 +1,7 @@
 //! Conformance of our `ifquery` with Debian's (ifupdown 0.8.41).
 //!
-//! Every corpus file `tests/conformance/ifquery/NAME.interfaces` is copied,
+//! Every corpus file `tests/conformance/ifquery/NAME.interfaces` (and
+//! `ifxml/tests/corpus/NAME.interfaces`, the stanzas of netcf documents) is copied,
 //! with its sibling directory `NAME.d/` if there is one, into a fresh
 //! temporary directory; `@DIR@` in every copied text file becomes that
 //! directory's absolute path. The file's directives, lines that start with
@@ -396,18 +397,27 @@ fn ifquery_matches_debian() {
         panic!("{e}");
     }
 
-    let corpus_dir = root.join("tests/conformance/ifquery");
-    let mut corpus: Vec<PathBuf> = fs::read_dir(&corpus_dir)
-        .unwrap_or_else(|e| panic!("cannot read the corpus {}: {e}", corpus_dir.display()))
-        .map(|e| e.expect("reading the corpus directory").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "interfaces") && p.is_file())
-        .collect();
-    corpus.sort();
-    assert!(
-        !corpus.is_empty(),
-        "no *.interfaces files in {}",
-        corpus_dir.display()
-    );
+    // Our own corpus, and the stanzas ifxml renders from netcf's interface
+    // documents (ifxml/tests/corpus.rs checks that they are its output):
+    // Debian's reading of them must be ours.
+    let mut corpus: Vec<PathBuf> = Vec::new();
+    for corpus_dir in [
+        root.join("tests/conformance/ifquery"),
+        root.join("ifxml/tests/corpus"),
+    ] {
+        let mut files: Vec<PathBuf> = fs::read_dir(&corpus_dir)
+            .unwrap_or_else(|e| panic!("cannot read the corpus {}: {e}", corpus_dir.display()))
+            .map(|e| e.expect("reading the corpus directory").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "interfaces") && p.is_file())
+            .collect();
+        assert!(
+            !files.is_empty(),
+            "no *.interfaces files in {}",
+            corpus_dir.display()
+        );
+        files.sort();
+        corpus.extend(files);
+    }
 
     let mut mismatches: Vec<Mismatch> = Vec::new();
     let (mut passed, mut failed) = (0usize, 0usize);
@@ -435,7 +445,7 @@ fn ifquery_matches_debian() {
             corpus_error(format!("copying failed: {e}"));
             continue;
         }
-        let sibling = corpus_dir.join(format!("{stem}.d"));
+        let sibling = file.with_file_name(format!("{stem}.d"));
         if sibling.is_dir() {
             if let Err(e) = copy_tree(&sibling, &dir.join(format!("{stem}.d")), &dir) {
                 corpus_error(format!("copying {stem}.d/ failed: {e}"));
