@@ -10,6 +10,7 @@ pub mod ifquery;
 pub mod ifreload;
 pub mod ifupdown;
 pub mod kernel_view;
+pub mod ncftool;
 pub mod netconfctl;
 pub mod options;
 pub mod running;

@@ -317,7 +317,16 @@ mod tests {
                 Response::ok(id, json!("fine")),
             ],
             Op::State(_) => vec![Response::ok(id + 5, Value::Null)],
-            Op::Reload(_) | Op::Monitor | Op::WaitOnline(_) => vec![],
+            Op::Reload(_)
+            | Op::Monitor
+            | Op::WaitOnline(_)
+            | Op::IfaceList(_)
+            | Op::IfaceXml(_)
+            | Op::IfaceDefine(_)
+            | Op::IfaceUndefine(_)
+            | Op::ChangeBegin
+            | Op::ChangeCommit
+            | Op::ChangeRollback => vec![],
             // The verdict is the number of variables, to show they all came.
             Op::DhcpEvent(args) => vec![Response::ok(
                 id,

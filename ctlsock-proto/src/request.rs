@@ -59,6 +59,22 @@ pub enum Op {
     /// `netconf-dhcp-hook`: dhclient ran its script; the result is the
     /// [`DhcpVerdict`](crate::DhcpVerdict) the hook exits with.
     DhcpEvent(DhcpEventArgs),
+    /// `ncftool list`: the interface documents (connections) of the
+    /// configuration, with whether each is active and its MAC.
+    IfaceList(IfaceListArgs),
+    /// `ncftool dumpxml`: one connection as netcf's interface XML.
+    IfaceXml(IfaceXmlArgs),
+    /// `ncftool define`: write a document's stanzas into the configuration.
+    IfaceDefine(IfaceDefineArgs),
+    /// `ncftool undefine`: remove a connection's stanzas.
+    IfaceUndefine(IfaceUndefineArgs),
+    /// `ncftool change-begin`: snapshot the configuration files.
+    ChangeBegin,
+    /// `ncftool change-commit`: drop the snapshot.
+    ChangeCommit,
+    /// `ncftool change-rollback`: restore the snapshot, then apply the
+    /// difference to the kernel as `reload` does.
+    ChangeRollback,
 }
 
 impl Op {
@@ -73,6 +89,13 @@ impl Op {
         "dhcp-event",
         "monitor",
         "wait-online",
+        "iface-list",
+        "iface-xml",
+        "iface-define",
+        "iface-undefine",
+        "change-begin",
+        "change-commit",
+        "change-rollback",
     ];
 
     /// The op's name on the wire.
@@ -87,6 +110,13 @@ impl Op {
             Op::DhcpEvent(_) => "dhcp-event",
             Op::Monitor => "monitor",
             Op::WaitOnline(_) => "wait-online",
+            Op::IfaceList(_) => "iface-list",
+            Op::IfaceXml(_) => "iface-xml",
+            Op::IfaceDefine(_) => "iface-define",
+            Op::IfaceUndefine(_) => "iface-undefine",
+            Op::ChangeBegin => "change-begin",
+            Op::ChangeCommit => "change-commit",
+            Op::ChangeRollback => "change-rollback",
         }
     }
 
@@ -95,23 +125,51 @@ impl Op {
     /// group); the others are open to every local user.
     pub fn changes_network(&self) -> bool {
         match self {
-            Op::Ifup(_) | Op::Ifdown(_) | Op::Reload(_) | Op::DhcpEvent(_) => true,
-            Op::State(_) | Op::Status(_) | Op::Ping | Op::Monitor | Op::WaitOnline(_) => false,
+            Op::Ifup(_)
+            | Op::Ifdown(_)
+            | Op::Reload(_)
+            | Op::DhcpEvent(_)
+            | Op::IfaceDefine(_)
+            | Op::IfaceUndefine(_)
+            | Op::ChangeBegin
+            | Op::ChangeCommit
+            | Op::ChangeRollback => true,
+            Op::State(_)
+            | Op::Status(_)
+            | Op::Ping
+            | Op::Monitor
+            | Op::WaitOnline(_)
+            | Op::IfaceList(_)
+            | Op::IfaceXml(_) => false,
         }
     }
 
     /// Whether only a peer with uid 0 may make the request, whatever its
     /// groups: `dhcp-event`, which only the hook run by a dhclient that
-    /// netconfd started (as root) sends. The daemon also checks its token.
+    /// netconfd started (as root) sends (the daemon also checks its
+    /// token); and the ops that write the configuration files
+    /// (`iface-define`, `iface-undefine`, `change-*`): an admin may apply
+    /// root's configuration, not rewrite it (docs/SECURITY.md).
     pub fn root_only(&self) -> bool {
-        matches!(self, Op::DhcpEvent(_))
+        matches!(
+            self,
+            Op::DhcpEvent(_)
+                | Op::IfaceDefine(_)
+                | Op::IfaceUndefine(_)
+                | Op::ChangeBegin
+                | Op::ChangeCommit
+                | Op::ChangeRollback
+        )
     }
 }
 
 // Whether the op named `name` has an `args` object; `parse_request` uses it
 // to accept `args` missing, `null` or `{}` where the derive alone would not.
 fn takes_args(name: &str) -> bool {
-    !matches!(name, "ping" | "monitor")
+    !matches!(
+        name,
+        "ping" | "monitor" | "change-begin" | "change-commit" | "change-rollback"
+    )
 }
 
 /// Arguments of `ifup` and `ifdown`: the command line of ifupdown's
@@ -217,6 +275,46 @@ pub struct StatusArgs {
     /// the status of interfaces: `ifquery --state --json`.
     #[serde(skip_serializing_if = "is_false")]
     pub records: bool,
+}
+
+/// Arguments of `iface-list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IfaceListArgs {
+    /// `true`: only the active connections (netcf's default), `false`: only
+    /// the inactive ones, absent or `null`: all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Each with its MAC address.
+    #[serde(skip_serializing_if = "is_false")]
+    pub macs: bool,
+}
+
+/// Arguments of `iface-xml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IfaceXmlArgs {
+    /// A connection (a top-level interface document).
+    pub name: String,
+    /// Add the kernel's state: addresses, link state and speed, MAC.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub live: bool,
+}
+
+/// Arguments of `iface-define`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IfaceDefineArgs {
+    /// The interface document, netcf's XML.
+    pub xml: String,
+}
+
+/// Arguments of `iface-undefine`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IfaceUndefineArgs {
+    /// A connection (a top-level interface document).
+    pub name: String,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -387,12 +485,25 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
                 ));
             }
         }
+        Op::IfaceXml(IfaceXmlArgs { name, .. }) | Op::IfaceUndefine(IfaceUndefineArgs { name }) => {
+            if name.is_empty() {
+                return Err(RequestError::bad(
+                    id_known,
+                    format!("invalid arguments for {op}: \"name\" must not be empty"),
+                ));
+            }
+        }
         Op::State(_)
         | Op::Status(_)
         | Op::Reload(_)
         | Op::Ping
         | Op::Monitor
-        | Op::WaitOnline(_) => {}
+        | Op::WaitOnline(_)
+        | Op::IfaceList(_)
+        | Op::IfaceDefine(_)
+        | Op::ChangeBegin
+        | Op::ChangeCommit
+        | Op::ChangeRollback => {}
     }
     Ok(request)
 }
@@ -465,6 +576,26 @@ mod tests {
                 targets: vec!["eth0".into()],
             }),
             Op::DhcpEvent(dhcp_args()),
+            Op::IfaceList(IfaceListArgs::default()),
+            Op::IfaceList(IfaceListArgs {
+                active: Some(false),
+                macs: true,
+            }),
+            Op::IfaceXml(IfaceXmlArgs {
+                name: "br0".into(),
+                live: true,
+            }),
+            Op::IfaceXml(IfaceXmlArgs {
+                name: "br0".into(),
+                live: false,
+            }),
+            Op::IfaceDefine(IfaceDefineArgs {
+                xml: "<interface type=\"ethernet\" name=\"eth0\"/>\n".into(),
+            }),
+            Op::IfaceUndefine(IfaceUndefineArgs { name: "br0".into() }),
+            Op::ChangeBegin,
+            Op::ChangeCommit,
+            Op::ChangeRollback,
         ]
     }
 
@@ -575,8 +706,29 @@ mod tests {
         assert!(dhcp.changes_network());
         assert!(dhcp.root_only());
         for op in samples() {
-            assert_eq!(op.root_only(), op.name() == "dhcp-event", "{}", op.name());
+            let writes_config = matches!(
+                op.name(),
+                "iface-define"
+                    | "iface-undefine"
+                    | "change-begin"
+                    | "change-commit"
+                    | "change-rollback"
+            );
+            assert_eq!(
+                op.root_only(),
+                op.name() == "dhcp-event" || writes_config,
+                "{}",
+                op.name()
+            );
+            // Root-only ops change the network; reads are open to all.
+            assert!(!op.root_only() || op.changes_network(), "{}", op.name());
         }
+        assert!(!Op::IfaceList(IfaceListArgs::default()).changes_network());
+        assert!(!Op::IfaceXml(IfaceXmlArgs {
+            name: "br0".into(),
+            live: true
+        })
+        .changes_network());
     }
 
     #[test]
@@ -704,6 +856,14 @@ mod tests {
             r#"{"version":1,"id":5,"op":"ifup","args":{"interfaces":"interfaces"}}"#,
             r#"{"version":1,"id":5,"op":"ping","args":{"x":1}}"#,
             r#"{"version":1,"id":5,"op":"status","args":{"iface":3}}"#,
+            r#"{"version":1,"id":5,"op":"iface-xml","args":{}}"#,
+            r#"{"version":1,"id":5,"op":"iface-xml","args":{"name":""}}"#,
+            r#"{"version":1,"id":5,"op":"iface-xml","args":{"name":"br0","mac":true}}"#,
+            r#"{"version":1,"id":5,"op":"iface-define"}"#,
+            r#"{"version":1,"id":5,"op":"iface-define","args":{"xml":7}}"#,
+            r#"{"version":1,"id":5,"op":"iface-undefine","args":{"name":""}}"#,
+            r#"{"version":1,"id":5,"op":"iface-list","args":{"active":"yes"}}"#,
+            r#"{"version":1,"id":5,"op":"change-begin","args":{"force":true}}"#,
         ] {
             let e = refused(line);
             assert_eq!(

@@ -169,6 +169,16 @@ pub enum ErrorCode {
     NotConfigured,
     /// A bug or unexpected failure in the daemon.
     Internal,
+    /// An interface document is not well-formed or not valid against
+    /// netcf's `interface.rng`; the causes list every error.
+    InvalidXml,
+    /// `iface-define`/`iface-undefine` could not write the configuration
+    /// (nothing was written).
+    EditFailed,
+    /// A `change-*` op does not fit the transaction's state (a second
+    /// `change-begin`, a `change-commit` with none open), or its files
+    /// could not be saved or restored.
+    Transaction,
     /// A code this client does not know, from a newer daemon. Never sent.
     #[serde(other)]
     Unknown,
@@ -190,6 +200,9 @@ impl ErrorCode {
         ErrorCode::Busy,
         ErrorCode::NotConfigured,
         ErrorCode::Internal,
+        ErrorCode::InvalidXml,
+        ErrorCode::EditFailed,
+        ErrorCode::Transaction,
         ErrorCode::Unknown,
     ];
 
@@ -209,6 +222,9 @@ impl ErrorCode {
             ErrorCode::Busy => "busy",
             ErrorCode::NotConfigured => "not-configured",
             ErrorCode::Internal => "internal",
+            ErrorCode::InvalidXml => "invalid-xml",
+            ErrorCode::EditFailed => "edit-failed",
+            ErrorCode::Transaction => "transaction",
             ErrorCode::Unknown => "unknown",
         }
     }

@@ -149,9 +149,14 @@ impl Policy {
     pub fn admit(&self, role: Role, op: &mut Op, daemon_file: &Path) -> Result<(), String> {
         match (role, op) {
             (Role::Root, _) => Ok(()),
-            (_, op) if op.root_only() => {
+            (_, Op::DhcpEvent(_)) => {
                 Err("permission denied: DHCP events come from root's DHCP clients only".into())
             }
+            // The ops that write the configuration files (docs/SECURITY.md).
+            (_, op) if op.root_only() => Err(format!(
+                "permission denied: {} writes the configuration files, which only root may do",
+                op.name()
+            )),
             (Role::Reader, op) if op.changes_network() => Err(format!(
                 "permission denied: {} changes the network, which needs root{}",
                 op.name(),
@@ -337,6 +342,38 @@ mod tests {
         assert!(admit(&p, Role::Root, op()).is_ok());
         assert!(admit(&p, Role::Admin, op()).is_err());
         assert!(admit(&p, Role::Reader, op()).is_err());
+    }
+
+    #[test]
+    fn documents_are_read_by_all_and_written_by_root_alone() {
+        use netconf_ctlsock_proto::{IfaceDefineArgs, IfaceListArgs, IfaceXmlArgs};
+        let p = admins();
+        let reads = || {
+            [
+                Op::IfaceList(IfaceListArgs::default()),
+                Op::IfaceXml(IfaceXmlArgs {
+                    name: "br0".into(),
+                    live: true,
+                }),
+            ]
+        };
+        for op in reads() {
+            assert!(admit(&p, Role::Reader, op).is_ok());
+        }
+        let define = || {
+            Op::IfaceDefine(IfaceDefineArgs {
+                xml: "<interface/>".into(),
+            })
+        };
+        for op in [define(), Op::ChangeBegin, Op::ChangeRollback] {
+            assert!(admit(&p, Role::Root, op.clone()).is_ok());
+            assert!(admit(&p, Role::Admin, op.clone()).is_err());
+            assert!(admit(&p, Role::Reader, op).is_err());
+        }
+        assert_eq!(
+            admit(&p, Role::Admin, define()).unwrap_err(),
+            "permission denied: iface-define writes the configuration files, which only root may do"
+        );
     }
 
     #[test]

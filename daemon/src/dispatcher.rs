@@ -490,6 +490,16 @@ impl Dispatcher {
                 let _ = self.flush_state();
                 return Self::send(&reply, id, body);
             }
+            // Interfaces as documents (ncftool): docs/PROTOCOL.md.
+            op @ (Op::IfaceList(_)
+            | Op::IfaceXml(_)
+            | Op::IfaceDefine(_)
+            | Op::IfaceUndefine(_)
+            | Op::ChangeBegin
+            | Op::ChangeCommit
+            | Op::ChangeRollback) => {
+                return crate::documents::request(self, conn, reply, id, op, role);
+            }
             Op::Ifup(args) => (true, args),
             Op::Ifdown(args) => (false, args),
         };

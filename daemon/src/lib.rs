@@ -8,6 +8,7 @@ pub mod access;
 pub mod adopt;
 pub mod dhcp;
 pub mod dispatcher;
+pub mod documents;
 pub mod faults;
 pub mod hotplug;
 pub mod ifaces;

@@ -44,7 +44,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ("ifup-ifdown.in", include_str!("../ifup-ifdown.in")),
 ];
 
-fn sources() -> [Source; 6] {
+fn sources() -> [Source; 7] {
     [
         Source {
             command: netconf_cli::ifquery::Args::command,
@@ -70,6 +70,10 @@ fn sources() -> [Source; 6] {
         Source {
             command: netconf_cli::ifreload::Args::command,
             template: include_str!("../ifreload.8.in"),
+        },
+        Source {
+            command: netconf_cli::ncftool::Args::command,
+            template: include_str!("../ncftool.8.in"),
         },
     ]
 }

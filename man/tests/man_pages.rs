@@ -14,6 +14,7 @@ const PAGES: &[&str] = &[
     "netconfd.8",
     "netconfctl.8",
     "ifreload.8",
+    "ncftool.8",
     "netconf-dhcp-hook.8",
     "netconf-interfaces.5",
     "netconf-protocol.7",
