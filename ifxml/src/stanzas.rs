@@ -70,29 +70,27 @@ fn inexpressible(interface: &Interface, what: &str) -> RenderError {
     }
 }
 
-/// `i`'s stanzas, then those of what is nested in it. A nested interface
-/// gets a stanza only when it has something to say (a bond's or vlan's
-/// options, a MAC); its owner then brings it up and down with `pre-up
-/// ifup`/`post-down ifdown` lines, as netcf wrote them: Debian's ifupdown
-/// would not run the stanza otherwise.
+/// `i`'s stanzas, then those of the bonds and vlans nested in it. A nested
+/// ethernet has no stanza: its owner sets its MAC with a `pre-up` command,
+/// which Debian's ifupdown runs before bridge-utils or ifenslave take the
+/// port (it would never run a port's own stanza). A nested bond or vlan
+/// gets a `manual` stanza, which netconf brings up with its owner; netcf
+/// added `pre-up ifup` lines for that, which are read but not written.
 fn render_interface(i: &Interface, text: &mut String, top: bool) -> Result<(), RenderError> {
     let mut nested = String::new();
-    let mut members_with_stanzas = Vec::new();
-    for inner in i.nested() {
-        let mut part = String::new();
-        render_interface(inner, &mut part, false)?;
-        if !part.is_empty() {
-            members_with_stanzas.push(inner.name.as_str());
-            nested.push('\n');
-            nested.push_str(&part);
-        }
-    }
     let mut link = link_options(i)?;
-    for member in &members_with_stanzas {
-        link.push(("pre-up", format!("ifup {member}")));
-    }
-    for member in &members_with_stanzas {
-        link.push(("post-down", format!("ifdown {member}")));
+    for inner in i.nested() {
+        match (&inner.kind, &inner.mac) {
+            (Kind::Ethernet, Some(mac)) => link.push((
+                "pre-up",
+                format!("ip link set dev {} address {mac}", inner.name),
+            )),
+            (Kind::Ethernet, None) => {}
+            _ => {
+                nested.push('\n');
+                render_interface(inner, &mut nested, false)?;
+            }
+        }
     }
     let mut stanzas = Vec::new();
     if let Some(v4) = &i.ipv4 {
@@ -610,8 +608,11 @@ impl Reading<'_> {
             }
         }
         for port in list.names() {
-            take_member_commands(lines, port);
-            if let Some(p) = self.nested(name, port, path) {
+            let mac = take_member_commands(lines, port);
+            if let Some(mut p) = self.nested(name, port, path) {
+                if mac.is_some() {
+                    p.mac = mac;
+                }
                 if matches!(p.kind, Kind::Bridge(_)) {
                     self.note(None, name, format!("{port}, a bridge, as a port"));
                     continue;
@@ -711,8 +712,11 @@ impl Reading<'_> {
             }
         }
         for slave in names {
-            take_member_commands(lines, slave);
-            if let Some(s) = self.nested(name, slave, path) {
+            let mac = take_member_commands(lines, slave);
+            if let Some(mut s) = self.nested(name, slave, path) {
+                if mac.is_some() {
+                    s.mac = mac;
+                }
                 if !matches!(s.kind, Kind::Ethernet) {
                     self.note(
                         None,
@@ -852,12 +856,31 @@ impl Reading<'_> {
 
 /// The `pre-up ifup MEMBER`/`post-down ifdown MEMBER` lines with which a
 /// bridge or bond brings a member's own stanza up and down.
-fn take_member_commands(lines: &mut [Lines], member: &str) {
+/// Also the `pre-up ip link set dev MEMBER address MAC` line that sets a
+/// member's MAC: the MAC, if there is one.
+fn take_member_commands(lines: &mut [Lines], member: &str) -> Option<String> {
     let (up, down) = (format!("ifup {member}"), format!("ifdown {member}"));
+    let mut mac = None;
     for l in lines.iter_mut() {
-        l.take_commands("pre-up", |c| c == up);
+        l.take_commands("pre-up", |c| {
+            if c == up {
+                return true;
+            }
+            let words: Vec<&str> = c.split_ascii_whitespace().collect();
+            match words[..] {
+                ["ip", "link", "set", "dev", m, "address", a]
+                | ["ip", "link", "set", m, "address", a]
+                    if m == member && crate::xml::is_mac(a) =>
+                {
+                    mac = Some(a.to_string());
+                    true
+                }
+                _ => false,
+            }
+        });
         l.take_commands("post-down", |c| c == down);
     }
+    mac
 }
 
 /// The addresses a static stanza adds with commands beyond its `address`:
@@ -1015,20 +1038,12 @@ iface br0 inet static
     bridge_ports eth0 bond0 eth3.42
     bridge_stp off
     bridge_fd 0.5
-    pre-up ifup eth0
-    pre-up ifup bond0
-    pre-up ifup eth3.42
+    pre-up ip link set dev eth0 address 02:00:00:00:00:01
     up ip addr add 198.51.100.11/24 dev br0
     down ip addr del 198.51.100.11/24 dev br0
-    post-down ifdown eth0
-    post-down ifdown bond0
-    post-down ifdown eth3.42
 iface br0 inet6 static
     address 2001:db8::10/64
     autoconf 1
-
-iface eth0 inet manual
-    hwaddress ether 02:00:00:00:00:01
 
 iface bond0 inet manual
     bond_slaves eth2 eth1
@@ -1137,5 +1152,14 @@ iface eth0 inet6 static
         )
         .unwrap();
         assert_eq!(render(&doc), Err(RenderError::Repeated("br0".into())));
+        // Debian's vlan package takes a vlan's tag from its name only.
+        let doc = crate::xml::parse(
+            r#"<interface type="vlan" name="mgmt"><vlan tag="5"><interface name="eth3"/></vlan></interface>"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            render(&doc),
+            Err(RenderError::Inexpressible { .. })
+        ));
     }
 }

@@ -746,7 +746,8 @@ fn parse_uint(v: &str) -> Option<u32> {
     v.parse().ok()
 }
 
-fn is_mac(v: &str) -> bool {
+/// Six hex pairs with colons, as the schema's `mac-addr`.
+pub fn is_mac(v: &str) -> bool {
     let parts: Vec<&str> = v.split(':').collect();
     parts.len() == 6
         && parts

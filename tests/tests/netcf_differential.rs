@@ -360,7 +360,6 @@ fn bridge_with_ports_and_both_families() {
 /// which takes the lowest MAC of its ports) gets the document's MAC on
 /// netconf's side only.
 #[test]
-#[ignore = "library bug, reported: a bridge port's <mac> is applied by netconf but not by Debian's ifupdown"]
 fn bridge_with_a_port_mac() {
     check(&Case {
         name: "bridge",
@@ -448,7 +447,6 @@ fn ipv6_static_with_autoconf() {
 /// runs `ip -6 addr add 2001:db8:1::20/64<newline>2001:db8:2::20 dev eth0`,
 /// whose first line fails ("dev" argument is required) and fails `ifup`.
 #[test]
-#[ignore = "library bug, reported: several addresses of a family render as lines Debian cannot bring up"]
 fn several_addresses_of_each_family() {
     check(&Case {
         name: "dual-stack-static",
