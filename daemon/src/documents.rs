@@ -15,6 +15,7 @@ use netconf_ctlsock_proto::{
     Body, ErrorCode, ErrorReply, IfaceDefineArgs, IfaceListArgs, IfaceUndefineArgs, IfaceXmlArgs,
     Op, Progress, ReloadArgs,
 };
+use netconf_ifxml::connection::{self, ConnectionError};
 use netconf_ifxml::document::{Address, Interface, Ipv4, Ipv6, Kind, Link};
 use netconf_ifxml::{edit, stanzas, transaction, xml};
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
@@ -321,60 +322,25 @@ fn edit_failed(e: impl std::fmt::Display) -> ErrorReply {
 /// `iface-define`: the document's stanzas replace the connection's (and
 /// those of the ports it had, which the new document may leave out).
 fn define(d: &mut Dispatcher, args: &IfaceDefineArgs) -> Result<Value, ErrorReply> {
-    let doc = xml::parse(&args.xml).map_err(|e| invalid(&e))?;
-    let rendered = stanzas::render(&doc).map_err(|e| {
-        ErrorReply::new(ErrorCode::InvalidXml, "XML invalid").with_cause(e.to_string())
-    })?;
-    let mut names = rendered.names.clone();
-    if let Ok(config) = config(d) {
-        // An interface that is another connection's port or slave: its new
-        // stanza would contradict that connection's.
-        for name in doc.names() {
-            if let Some(owner) = stanzas::owner(&config, &name).filter(|o| *o != doc.name) {
-                return Err(ErrorReply::new(
-                    ErrorCode::EditFailed,
-                    "Operation invalid in this state",
-                )
-                .with_cause(format!(
-                    "{name} is part of {owner}: change {owner}'s document, or take {name} out of it first"
-                )));
-            }
-        }
-        // The ports and slaves the connection had: the new document may
-        // leave them out, and their stanzas go with the old document.
-        if let Ok(old) = stanzas::describe(&config, &doc.name) {
-            for name in old.interface.names() {
-                if !names.contains(&name) {
-                    names.push(name);
-                }
-            }
-        }
-    }
-    let files =
-        edit::define(&edit_config(d), &doc.name, &names, &rendered.text).map_err(edit_failed)?;
-    info!(iface = %doc.name, files = ?files, "defined");
+    let current = config(d)?;
+    let defined =
+        connection::define(&edit_config(d), &current, &args.xml).map_err(connection_failed)?;
+    info!(iface = %defined.name, files = ?defined.files, "defined");
     d.tell_monitors(
-        Some(doc.name.clone()),
+        Some(defined.name.clone()),
         None,
         "request",
-        format!("iface-define {}", doc.name),
+        format!("iface-define {}", defined.name),
     );
-    Ok(json!({ "name": doc.name, "files": files_json(&files) }))
+    Ok(json!({ "name": defined.name, "files": files_json(&defined.files) }))
 }
 
 /// `iface-undefine`: the connection's stanzas and its ports' go.
 fn undefine(d: &mut Dispatcher, args: &IfaceUndefineArgs) -> Result<Value, ErrorReply> {
     check_name(&args.name)?;
-    let config = config(d)?;
-    let described = stanzas::describe(&config, &args.name).map_err(not_found)?;
-    // A port with nothing to configure has no stanza of its own.
-    let names: Vec<String> = described
-        .interface
-        .names()
-        .into_iter()
-        .filter(|n| config.stanzas.iter().any(|s| &s.name == n))
-        .collect();
-    let files = edit::undefine(&edit_config(d), &names).map_err(edit_failed)?;
+    let current = config(d)?;
+    let files =
+        connection::undefine(&edit_config(d), &current, &args.name).map_err(connection_failed)?;
     info!(iface = %args.name, files = ?files, "undefined");
     d.tell_monitors(
         Some(args.name.clone()),
@@ -383,6 +349,21 @@ fn undefine(d: &mut Dispatcher, args: &IfaceUndefineArgs) -> Result<Value, Error
         format!("iface-undefine {}", args.name),
     );
     Ok(json!({ "name": args.name, "files": files_json(&files) }))
+}
+
+fn connection_failed(e: ConnectionError) -> ErrorReply {
+    match e {
+        ConnectionError::Invalid(errors) => invalid(&errors),
+        ConnectionError::Inexpressible(e) => {
+            ErrorReply::new(ErrorCode::InvalidXml, "XML invalid").with_cause(e.to_string())
+        }
+        ConnectionError::Taken { .. } => {
+            ErrorReply::new(ErrorCode::EditFailed, "Operation invalid in this state")
+                .with_cause(e.to_string())
+        }
+        ConnectionError::NotFound(e) => not_found(e),
+        ConnectionError::Edit(e) => edit_failed(e),
+    }
 }
 
 fn transaction_failed(e: impl std::fmt::Display) -> ErrorReply {

@@ -5,8 +5,11 @@
 //! ([`xml`]), turns them into interfaces(5) stanzas in the style netcf's
 //! Debian driver wrote and back ([`stanzas`]), writes the stanzas into the
 //! configuration files keeping every other byte ([`edit`]), and keeps the
-//! snapshot behind `change-begin`/`change-rollback` ([`transaction`]).
+//! snapshot behind `change-begin`/`change-rollback` ([`transaction`]);
+//! [`connection`] holds the define and undefine that ncftool and netconfd
+//! share.
 
+pub mod connection;
 pub mod document;
 pub mod edit;
 pub mod stanzas;

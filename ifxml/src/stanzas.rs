@@ -46,6 +46,13 @@ pub enum RenderError {
 
 /// The stanzas for `doc`.
 pub fn render(doc: &Interface) -> Result<Rendered, RenderError> {
+    render_keeping(doc, &[])
+}
+
+/// The stanzas for `doc`, with the option lines of `kept` (what a
+/// [`describe`] of the old stanzas could not express) added to the stanza
+/// of their interface and family, where the new document has one.
+pub fn render_keeping(doc: &Interface, kept: &[Unexpressed]) -> Result<Rendered, RenderError> {
     let names = doc.names();
     let mut seen = HashSet::new();
     for name in &names {
@@ -59,7 +66,7 @@ pub fn render(doc: &Interface) -> Result<Rendered, RenderError> {
         Some(StartMode::Hotplug) => writeln!(text, "allow-hotplug {}", doc.name).ok(),
         Some(StartMode::None) | None => None,
     };
-    render_interface(doc, &mut text, true)?;
+    render_interface(doc, &mut text, true, kept)?;
     Ok(Rendered { text, names })
 }
 
@@ -76,7 +83,12 @@ fn inexpressible(interface: &Interface, what: &str) -> RenderError {
 /// port (it would never run a port's own stanza). A nested bond or vlan
 /// gets a `manual` stanza, which netconf brings up with its owner; netcf
 /// added `pre-up ifup` lines for that, which are read but not written.
-fn render_interface(i: &Interface, text: &mut String, top: bool) -> Result<(), RenderError> {
+fn render_interface(
+    i: &Interface,
+    text: &mut String,
+    top: bool,
+    kept: &[Unexpressed],
+) -> Result<(), RenderError> {
     let mut nested = String::new();
     let mut link = link_options(i)?;
     for inner in i.nested() {
@@ -88,7 +100,7 @@ fn render_interface(i: &Interface, text: &mut String, top: bool) -> Result<(), R
             (Kind::Ethernet, None) => {}
             _ => {
                 nested.push('\n');
-                render_interface(inner, &mut nested, false)?;
+                render_interface(inner, &mut nested, false, kept)?;
             }
         }
     }
@@ -108,14 +120,24 @@ fn render_interface(i: &Interface, text: &mut String, top: bool) -> Result<(), R
         if let Some(link) = link.take() {
             options.extend(link);
         }
+        let family_kept = kept
+            .iter()
+            .filter(|u| u.interface == i.name)
+            .filter_map(|u| u.option.as_ref())
+            .filter(|o| o.family.name() == family);
+        let mut lines: Vec<(&str, &str)> = options
+            .iter()
+            .map(|(n, v)| (*n, v.as_str()))
+            .chain(family_kept.map(|o| (o.name.as_str(), o.value.as_str())))
+            .collect();
         // Settings first, then the commands in the order of their phases.
-        options.sort_by_key(|(name, _)| {
+        lines.sort_by_key(|(name, _)| {
             ["pre-up", "up", "down", "post-down"]
                 .iter()
                 .position(|phase| phase == name)
         });
         writeln!(text, "iface {} {family} {method}", i.name).ok();
-        for (name, value) in options {
+        for (name, value) in lines {
             writeln!(text, "    {name} {value}").ok();
         }
     }
@@ -338,6 +360,18 @@ pub struct Unexpressed {
     pub interface: String,
     /// The option line (`metric 10`) or what else was left out.
     pub what: String,
+    /// For an option line: the stanza family it sits in and the line, so
+    /// that a define of the same connection carries it into the new
+    /// stanzas instead of dropping what the document could not say.
+    pub option: Option<KeptOption>,
+}
+
+/// An option line of a stanza, kept across a define.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptOption {
+    pub family: Family,
+    pub name: String,
+    pub value: String,
 }
 
 impl fmt::Display for Unexpressed {
@@ -486,6 +520,7 @@ impl Reading<'_> {
             place: self.place(location),
             interface: interface.to_string(),
             what,
+            option: None,
         });
     }
 
@@ -549,7 +584,16 @@ impl Reading<'_> {
         }
         for l in &lines {
             for (option, value, location) in l.left() {
-                self.note(Some(location), name, format!("{option} {value}"));
+                self.unexpressed.push(Unexpressed {
+                    place: self.place(Some(location)),
+                    interface: name.to_string(),
+                    what: format!("{option} {value}"),
+                    option: Some(KeptOption {
+                        family: l.stanza.family,
+                        name: option.to_string(),
+                        value: value.to_string(),
+                    }),
+                });
             }
         }
         interface

@@ -7,6 +7,7 @@
 
 use super::{xml_failure, Backend, Dumped, Failure, Listed};
 use netconf_ctlsock_proto::{ErrorCode, ErrorReply};
+use netconf_ifxml::connection::{self, ConnectionError};
 use netconf_ifxml::{edit, stanzas, transaction, xml};
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions};
 use std::path::{Path, PathBuf};
@@ -91,27 +92,6 @@ impl Local {
     }
 }
 
-/// The interfaces of a document that have stanzas of their own (a port
-/// with nothing to configure has none): what `undefine` takes out.
-fn with_stanzas(config: &InterfacesFile, doc: &netconf_ifxml::document::Interface) -> Vec<String> {
-    doc.names()
-        .into_iter()
-        .filter(|n| config.stanzas.iter().any(|s| &s.name == n))
-        .collect()
-}
-
-/// Whether an interface of `doc` is a port or slave of another
-/// connection, which its stanzas would then contradict (the same rule as
-/// netconfd's `iface-define`).
-fn taken(config: &InterfacesFile, doc: &netconf_ifxml::document::Interface) -> Option<String> {
-    doc.names().into_iter().find_map(|name| {
-        let owner = stanzas::owner(config, &name)?;
-        (owner != doc.name).then(|| {
-            format!("{name} is part of {owner}: change {owner}'s document, or take {name} out of it first")
-        })
-    })
-}
-
 fn no_daemon(what: &str) -> Failure {
     Failure::new(
         ErrorCode::BadRequest,
@@ -123,6 +103,21 @@ fn not_found(name: &str, e: stanzas::DescribeError) -> Failure {
     Failure::NoSuchInterface {
         name: name.to_string(),
         why: Some(e.to_string()),
+    }
+}
+
+fn connection_failure(e: ConnectionError, name: Option<&str>) -> Failure {
+    match e {
+        ConnectionError::Invalid(errors) => xml_failure(&errors),
+        ConnectionError::Inexpressible(e) => Failure::Reply(
+            ErrorReply::new(ErrorCode::InvalidXml, "XML invalid").with_cause(e.to_string()),
+        ),
+        ConnectionError::Taken { .. } => Failure::Reply(
+            ErrorReply::new(ErrorCode::EditFailed, "Operation invalid in this state")
+                .with_cause(e.to_string()),
+        ),
+        ConnectionError::NotFound(e) => not_found(name.unwrap_or_default(), e),
+        ConnectionError::Edit(e) => edit_failure(e),
     }
 }
 
@@ -167,44 +162,17 @@ impl Backend for Local {
     }
 
     fn define(&mut self, text: &str) -> Result<String, Failure> {
-        let doc = xml::parse(text).map_err(|e| xml_failure(&e))?;
-        let rendered = stanzas::render(&doc).map_err(|e| {
-            Failure::Reply(
-                ErrorReply::new(ErrorCode::InvalidXml, "XML invalid").with_cause(e.to_string()),
-            )
-        })?;
-        let mut names = rendered.names.clone();
-        if let Ok(config) = self.config() {
-            if let Some(why) = taken(&config, &doc) {
-                return Err(Failure::Reply(
-                    ErrorReply::new(ErrorCode::EditFailed, "Operation invalid in this state")
-                        .with_cause(why),
-                ));
-            }
-            // A port the new document leaves out was the connection's: its
-            // stanza goes with the old document.
-            if let Ok(old) = stanzas::describe(&config, &doc.name) {
-                for name in old.interface.names() {
-                    if !names.contains(&name) {
-                        names.push(name);
-                    }
-                }
-            }
-        }
-        edit::define(&self.edit_config(), &doc.name, &names, &rendered.text)
-            .map_err(edit_failure)?;
-        Ok(doc.name)
+        let current = self.config()?;
+        connection::define(&self.edit_config(), &current, text)
+            .map(|defined| defined.name)
+            .map_err(|e| connection_failure(e, None))
     }
 
     fn undefine(&mut self, name: &str) -> Result<(), Failure> {
-        let config = self.config()?;
-        let described = stanzas::describe(&config, name).map_err(|e| not_found(name, e))?;
-        edit::undefine(
-            &self.edit_config(),
-            &with_stanzas(&config, &described.interface),
-        )
-        .map_err(edit_failure)?;
-        Ok(())
+        let current = self.config()?;
+        connection::undefine(&self.edit_config(), &current, name)
+            .map(|_| ())
+            .map_err(|e| connection_failure(e, Some(name)))
     }
 
     fn ifupdown(&mut self, _name: &str, up: bool) -> Result<(), Failure> {
