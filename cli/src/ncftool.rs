@@ -112,18 +112,9 @@ impl From<ClientError> for Failure {
 /// (`XML parser failed` for text that is not XML, else `XML invalid`),
 /// then every error with its line:column and element path.
 pub fn xml_failure(errors: &XmlErrors) -> Failure {
-    let not_xml = errors
-        .0
-        .iter()
-        .any(|e| e.message.starts_with("not well-formed XML"));
     Failure::Reply(ErrorReply {
         code: ErrorCode::InvalidXml,
-        message: if not_xml {
-            "XML parser failed"
-        } else {
-            "XML invalid"
-        }
-        .into(),
+        message: errors.category().into(),
         causes: errors.0.iter().map(|e| e.to_string()).collect(),
     })
 }

@@ -299,18 +299,9 @@ fn files_json(files: &[PathBuf]) -> Vec<String> {
 /// The errors of an invalid document, as `ncftool --root` words them too:
 /// netcf's category, then each error with its line:column and path.
 fn invalid(errors: &xml::XmlErrors) -> ErrorReply {
-    let not_xml = errors
-        .0
-        .iter()
-        .any(|e| e.message.starts_with("not well-formed XML"));
     ErrorReply {
         code: ErrorCode::InvalidXml,
-        message: if not_xml {
-            "XML parser failed"
-        } else {
-            "XML invalid"
-        }
-        .into(),
+        message: errors.category().into(),
         causes: errors.0.iter().map(|e| e.to_string()).collect(),
     }
 }

@@ -7,7 +7,7 @@
 
 use netconf_interfaces::diagnostics::{Diagnostic, DiagnosticKind};
 use netconf_interfaces::include::{dirname, include_pattern, is_sourceable_name};
-use netconf_interfaces::lines::{is_c_space, next_word};
+use netconf_interfaces::lines::{is_c_space, next_word, Lines};
 use netconf_interfaces::{parse_file, InterfacesFile, ParseOptions, Severity};
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::CString;
@@ -31,8 +31,8 @@ pub struct Config {
 /// Why an edit was refused or failed; each names the file (and line).
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
-    #[error("`{name}` is not a valid interface name: it {reason}")]
-    InvalidName { name: String, reason: &'static str },
+    #[error("{reason}")]
+    InvalidName { name: String, reason: String },
     #[error("{}: the path is not valid UTF-8", .path.display())]
     NotUtf8 { path: PathBuf },
     #[error("cannot read {}: {source}", .path.display())]
@@ -164,35 +164,14 @@ pub fn defined_in(config: &Config, name: &str) -> Result<Option<PathBuf>, EditEr
     Ok(file)
 }
 
-/// Longest interface name Linux takes (`IFNAMSIZ` less the NUL).
-const MAX_NAME_LEN: usize = 15;
-
-/// Names become file names and words of the configuration: refuse anything
-/// that could climb out of `interfaces.d`, split into two words, or mean a
-/// pattern to `source`, `fnmatch` or the shell.
+/// Names become file names and words of the configuration: the rule of
+/// documents' names, which keeps them inside `interfaces.d`, one word, and
+/// free of what `source`, `fnmatch` or the shell would read as a pattern.
 fn check_name(name: &str) -> Result<(), EditError> {
-    let reason = if name.is_empty() {
-        Some("is empty")
-    } else if name.len() > MAX_NAME_LEN {
-        Some("is longer than 15 bytes")
-    } else if name == "." || name == ".." {
-        Some("is a directory's name")
-    } else if name.contains('/') {
-        Some("contains `/`")
-    } else if !name.bytes().all(|b| b.is_ascii_graphic()) {
-        Some("contains a blank, a control or a non-ASCII character")
-    } else if name.contains(|c| "*?[]\\'\"$`#;|&<>(){}~=!".contains(c)) {
-        Some("contains a character that the shell or a pattern would read")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(EditError::InvalidName {
-            name: name.to_string(),
-            reason,
-        }),
-        None => Ok(()),
-    }
+    crate::xml::check_device_name(name).map_err(|reason| EditError::InvalidName {
+        name: name.to_string(),
+        reason,
+    })
 }
 
 fn utf8(path: &Path) -> Result<&str, EditError> {
@@ -605,9 +584,8 @@ fn glob_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-/// One logical line as ifupdown reads it (see `netconf_interfaces::lines`),
-/// with where each of its bytes is in the file, so that a word can be cut
-/// out of a line continued with `\`.
+/// One logical line as ifupdown reads it, with where each of its bytes is
+/// in the file, so that a word can be cut out of a line continued with `\`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Logical {
     first: u32,
@@ -620,73 +598,21 @@ struct Logical {
     at: Vec<usize>,
 }
 
-/// The same cut as `netconf_interfaces::lines::Lines`, keeping offsets.
+/// The file's logical lines, as the parser cuts them, with the bytes of
+/// each and where each byte is.
 fn logical_lines(data: &[u8]) -> Vec<Logical> {
-    // A physical line: start, end of what fgets keeps (before the newline
-    // and any NUL), start of the next line.
-    let physical = |pos: usize| -> Option<(usize, usize, usize)> {
-        if pos >= data.len() {
-            return None;
-        }
-        let rest = &data[pos..];
-        let (len, next) = match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => (i, pos + i + 1),
-            None => (rest.len(), data.len()),
-        };
-        let len = rest[..len].iter().position(|&b| b == 0).unwrap_or(len);
-        Some((pos, pos + len, next))
-    };
-    let mut out = Vec::new();
-    let mut pos = 0;
-    let mut line = 0u32;
-    loop {
-        let (start, mut text, mut at) = loop {
-            let Some((start, end, next)) = physical(pos) else {
-                return out;
-            };
-            pos = next;
-            line += 1;
-            let lead = data[start..end]
-                .iter()
-                .position(|&b| !is_c_space(b))
-                .map_or(end, |i| start + i);
-            if lead == end || data[lead] != b'#' {
-                break (
-                    start,
-                    data[lead..end].to_vec(),
-                    (lead..end).collect::<Vec<_>>(),
-                );
+    Lines::new(data)
+        .map(|l| {
+            let at: Vec<usize> = l.pieces.iter().flat_map(|p| p.clone()).collect();
+            Logical {
+                first: l.first,
+                last: l.last,
+                text: at.iter().map(|&i| data[i]).collect(),
+                at,
+                span: l.span,
             }
-        };
-        let first = line;
-        while text.last() == Some(&b'\\') {
-            text.pop();
-            at.pop();
-            match physical(pos) {
-                Some((start, end, next)) => {
-                    text.extend_from_slice(&data[start..end]);
-                    at.extend(start..end);
-                    pos = next;
-                }
-                None if text.is_empty() => return out,
-                None => {}
-            }
-            line += 1;
-        }
-        let keep = text
-            .iter()
-            .rposition(|&b| !is_c_space(b))
-            .map_or(0, |i| i + 1);
-        text.truncate(keep);
-        at.truncate(keep);
-        out.push(Logical {
-            first,
-            last: line,
-            span: start..pos,
-            text,
-            at,
-        });
-    }
+        })
+        .collect()
 }
 
 /// Byte ranges of the blank-separated words of `text`.

@@ -48,6 +48,19 @@ pub enum TransactionError {
     Corrupt { path: PathBuf, reason: &'static str },
 }
 
+/// Renames `temp` over `to` (removing `temp` if that fails) and notes `to`
+/// as changed.
+fn replace(temp: &Path, to: &Path, changed: &mut Vec<PathBuf>) -> Result<(), TransactionError> {
+    if let Err(e) = fs::rename(temp, to) {
+        let _ = fs::remove_file(temp);
+        return Err(io_error("replace", to)(e));
+    }
+    if !changed.iter().any(|c| c == to) {
+        changed.push(to.to_path_buf());
+    }
+    Ok(())
+}
+
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> TransactionError {
     let path = path.to_path_buf();
     move |source| TransactionError::Io {
@@ -506,13 +519,7 @@ fn restore_dir(
                 }
                 let content = fs::read(&from).map_err(io_error("read", &from))?;
                 let temp = stage(&to, &content, Some(sm)).map_err(io_error("write", &to))?;
-                if let Err(e) = fs::rename(&temp, &to) {
-                    let _ = fs::remove_file(&temp);
-                    return Err(io_error("replace", &to)(e));
-                }
-                if !changed.contains(&to) {
-                    changed.push(to);
-                }
+                replace(&temp, &to, changed)?;
                 dirty = true;
             }
             Kind::Symlink => {
@@ -523,13 +530,7 @@ fn restore_dir(
                 let temp = temp_beside(&to);
                 std::os::unix::fs::symlink(&target, &temp).map_err(io_error("create", &temp))?;
                 copy_owner(&temp, sm);
-                if let Err(e) = fs::rename(&temp, &to) {
-                    let _ = fs::remove_file(&temp);
-                    return Err(io_error("replace", &to)(e));
-                }
-                if !changed.contains(&to) {
-                    changed.push(to);
-                }
+                replace(&temp, &to, changed)?;
                 dirty = true;
             }
         }

@@ -55,6 +55,22 @@ impl fmt::Display for XmlErrors {
     }
 }
 
+impl XmlErrors {
+    /// netcf's category of the failure: the text was not XML at all, or it
+    /// was XML that the schema refuses.
+    pub fn category(&self) -> &'static str {
+        if self
+            .0
+            .iter()
+            .any(|e| e.message.starts_with("not well-formed XML"))
+        {
+            "XML parser failed"
+        } else {
+            "XML invalid"
+        }
+    }
+}
+
 /// Reads and validates one interface document.
 pub fn parse(text: &str) -> Result<Interface, XmlErrors> {
     if text.len() > MAX_DOCUMENT {
@@ -809,43 +825,12 @@ fn write_interface(out: &mut String, i: &Interface, depth: usize) {
         inner.push_str("/>\n");
     }
     if let Some(v4) = &i.ipv4 {
-        let mut p = String::new();
-        write_dhcp(&mut p, v4.dhcp, depth + 2);
-        write_ips(&mut p, &v4.addresses, depth + 2);
-        if let Some(gw) = v4.gateway {
-            p.push_str(&format!(
-                "{}<route gateway=\"{gw}\"/>\n",
-                "  ".repeat(depth + 2)
-            ));
-        }
-        element(
-            &mut inner,
-            depth + 1,
-            "protocol family=\"ipv4\"",
-            "protocol",
-            &p,
-        );
+        let addressing = (false, v4.dhcp, &v4.addresses[..], v4.gateway);
+        write_protocol(&mut inner, depth + 1, "ipv4", addressing);
     }
     if let Some(v6) = &i.ipv6 {
-        let mut p = String::new();
-        if v6.autoconf {
-            p.push_str(&format!("{}<autoconf/>\n", "  ".repeat(depth + 2)));
-        }
-        write_dhcp(&mut p, v6.dhcp, depth + 2);
-        write_ips(&mut p, &v6.addresses, depth + 2);
-        if let Some(gw) = v6.gateway {
-            p.push_str(&format!(
-                "{}<route gateway=\"{gw}\"/>\n",
-                "  ".repeat(depth + 2)
-            ));
-        }
-        element(
-            &mut inner,
-            depth + 1,
-            "protocol family=\"ipv6\"",
-            "protocol",
-            &p,
-        );
+        let addressing = (v6.autoconf, v6.dhcp, &v6.addresses[..], v6.gateway);
+        write_protocol(&mut inner, depth + 1, "ipv6", addressing);
     }
     match &i.kind {
         Kind::Ethernet => {}
@@ -933,6 +918,27 @@ fn write_interface(out: &mut String, i: &Interface, depth: usize) {
     );
     out.push_str(&pad);
     element_at(out, &pad, &open, "interface", &inner);
+}
+
+/// A `<protocol>`: autoconfiguration, DHCP, addresses, gateway.
+fn write_protocol<A: fmt::Display>(
+    out: &mut String,
+    depth: usize,
+    family: &str,
+    (autoconf, dhcp, addresses, gateway): (bool, Option<Dhcp>, &[Address<A>], Option<A>),
+) {
+    let pad = "  ".repeat(depth + 1);
+    let mut p = String::new();
+    if autoconf {
+        p.push_str(&format!("{pad}<autoconf/>\n"));
+    }
+    write_dhcp(&mut p, dhcp, depth + 1);
+    write_ips(&mut p, addresses, depth + 1);
+    if let Some(gw) = gateway {
+        p.push_str(&format!("{pad}<route gateway=\"{gw}\"/>\n"));
+    }
+    let open = format!("protocol family=\"{family}\"");
+    element(out, depth, &open, "protocol", &p);
 }
 
 fn write_dhcp(out: &mut String, dhcp: Option<Dhcp>, depth: usize) {

@@ -102,10 +102,10 @@ fn define_in_main_keeps_every_other_byte() {
                   \n\
                   # eth0: the uplink\t\n\
                   iface eth0 inet static\n\
-                  \taddress 192.0.2.1/24\n\
+                  \taddress 203.0.113.1/24\n\
                   \t# the router\n\
                   \n\
-                  \tgateway 192.0.2.254\n\
+                  \tgateway 203.0.113.254\n\
                   \n\
                   # after eth0\n\
                   \n\
@@ -157,7 +157,7 @@ fn redefine_replaces_every_family_at_the_first_place() {
     let root = Root::new(
         "auto eth0\n\
          iface eth0 inet static\n\
-         \x20   address 192.0.2.1/24\n\
+         \x20   address 203.0.113.1/24\n\
          \n\
          iface eth1 inet dhcp\n\
          \n\
@@ -413,7 +413,7 @@ fn continuation_lines() {
     let root = Root::new(
         "auto lo \\\n  eth0\n\
          iface eth0 \\\n    inet static\n\
-         \x20   address \\\n192.0.2.1/24\n\
+         \x20   address \\\n203.0.113.1/24\n\
          \x20   up echo a \\\n# not a comment\n\
          iface eth1 inet manual\n\
          allow-hotplug eth1 \\\n eth0\n",
@@ -458,8 +458,8 @@ fn a_failure_leaves_no_file_and_no_temporary() {
 #[test]
 fn bad_names_and_inheritance_are_refused() {
     let root = Root::new(&format!(
-        "{SOURCE_D}iface eth0 inet static\n    address 192.0.2.1/24\n\
-         iface eth0.5 inet static inherits eth0\n    address 192.0.2.5/24\n"
+        "{SOURCE_D}iface eth0 inet static\n    address 203.0.113.1/24\n\
+         iface eth0.5 inet static inherits eth0\n    address 203.0.113.5/24\n"
     ));
     let before = root.tree();
     for bad in ["../x", "/", "", "abcdefghijklmnop", "a b"] {

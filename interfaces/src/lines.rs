@@ -11,7 +11,16 @@ pub struct LogicalLine {
     pub first: u32,
     /// Number Debian reports in its messages: the last physical line read.
     pub last: u32,
+    /// Where it is in the file: from the start of its first physical line
+    /// to the start of the line after its last. What a file edit cuts.
+    pub span: Range<usize>,
+    /// The file's bytes that make up the text, in order: one piece per
+    /// physical line, without the blanks trimmed or the backslashes that
+    /// join them (a word of the text can be found in the file with these).
+    pub pieces: Vec<Range<usize>>,
 }
+
+use std::ops::Range;
 
 /// C's `isspace` in the C locale (Rust's `is_ascii_whitespace` lacks `\v`).
 pub fn is_c_space(b: u8) -> bool {
@@ -38,22 +47,22 @@ impl<'a> Lines<'a> {
         }
     }
 
-    /// The next physical line without its newline. Like `fgets` + `strlen`,
-    /// whatever follows a NUL byte on that line is lost.
-    fn physical(&mut self) -> Option<&'a [u8]> {
-        if self.pos >= self.data.len() {
+    /// The next physical line without its newline, as the range of the
+    /// file it is. Like `fgets` + `strlen`, whatever follows a NUL byte on
+    /// that line is lost.
+    fn physical(&mut self) -> Option<Range<usize>> {
+        let start = self.pos;
+        if start >= self.data.len() {
             return None;
         }
-        let rest = &self.data[self.pos..];
-        let (line, advance) = match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => (&rest[..i], i + 1),
-            None => (rest, rest.len()),
+        let rest = &self.data[start..];
+        let (len, advance) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, i + 1),
+            None => (rest.len(), rest.len()),
         };
         self.pos += advance;
-        Some(match line.iter().position(|&b| b == 0) {
-            Some(nul) => &line[..nul],
-            None => line,
-        })
+        let len = rest[..len].iter().position(|&b| b == 0).unwrap_or(len);
+        Some(start..start + len)
     }
 }
 
@@ -61,43 +70,74 @@ impl Iterator for Lines<'_> {
     type Item = LogicalLine;
 
     fn next(&mut self) -> Option<LogicalLine> {
-        let mut buf: Vec<u8> = loop {
+        let data = self.data;
+        let (start, mut pieces) = loop {
             let phys = self.physical()?;
             self.line += 1;
-            let start = phys
+            let lead = data[phys.clone()]
                 .iter()
                 .position(|&b| !is_c_space(b))
-                .unwrap_or(phys.len());
-            let trimmed = &phys[start..];
-            if trimmed.first() != Some(&b'#') {
-                break trimmed.to_vec();
+                .map_or(phys.end, |i| phys.start + i);
+            if data.get(lead) != Some(&b'#') || lead == phys.end {
+                let mut pieces = Vec::with_capacity(1);
+                pieces.push(lead..phys.end);
+                break (phys.start, pieces);
             }
         };
         let first = self.line;
+        let mut len: usize = pieces.iter().map(|p| p.len()).sum();
 
-        while buf.last() == Some(&b'\\') {
-            buf.pop();
+        while last_byte(data, &pieces) == Some(b'\\') {
+            trim_back(&mut pieces, len - 1);
+            len -= 1;
             match self.physical() {
-                Some(next) => buf.extend_from_slice(next),
+                Some(next) => {
+                    len += next.len();
+                    pieces.push(next);
+                }
                 // ifupdown gives up on a file that ends in a lone backslash line.
-                None if buf.is_empty() => return None,
+                None if len == 0 => return None,
                 None => {}
             }
             self.line += 1;
         }
 
+        let buf: Vec<u8> = pieces
+            .iter()
+            .flat_map(|p| &data[p.clone()])
+            .copied()
+            .collect();
         let end = buf
             .iter()
             .rposition(|&b| !is_c_space(b))
             .map_or(0, |i| i + 1);
-        buf.truncate(end);
+        trim_back(&mut pieces, end);
 
         Some(LogicalLine {
-            text: String::from_utf8_lossy(&buf).into_owned(),
+            text: String::from_utf8_lossy(&buf[..end]).into_owned(),
             first,
             last: self.line,
+            span: start..self.pos,
+            pieces,
         })
     }
+}
+
+/// The last byte of what `pieces` hold, if any.
+fn last_byte(data: &[u8], pieces: &[Range<usize>]) -> Option<u8> {
+    let last = pieces.iter().rev().find(|p| !p.is_empty())?;
+    Some(data[last.end - 1])
+}
+
+/// Cuts `pieces` to `len` bytes in all, from the back; empty pieces go.
+fn trim_back(pieces: &mut Vec<Range<usize>>, len: usize) {
+    let mut left = len;
+    for piece in pieces.iter_mut() {
+        let keep = piece.len().min(left);
+        piece.end = piece.start + keep;
+        left -= keep;
+    }
+    pieces.retain(|p| !p.is_empty());
 }
 
 /// Splits off the first blank-separated word as ifupdown's `next_word` does:
