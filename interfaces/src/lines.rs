@@ -79,9 +79,7 @@ impl Iterator for Lines<'_> {
                 .position(|&b| !is_c_space(b))
                 .map_or(phys.end, |i| phys.start + i);
             if data.get(lead) != Some(&b'#') || lead == phys.end {
-                let mut pieces = Vec::with_capacity(1);
-                pieces.push(lead..phys.end);
-                break (phys.start, pieces);
+                break (phys.start, Vec::from([lead..phys.end]));
             }
         };
         let first = self.line;
