@@ -79,7 +79,10 @@ impl Iterator for Lines<'_> {
                 .position(|&b| !is_c_space(b))
                 .map_or(phys.end, |i| phys.start + i);
             if data.get(lead) != Some(&b'#') || lead == phys.end {
-                break (phys.start, Vec::from([lead..phys.end]));
+                break (
+                    phys.start,
+                    std::iter::once(lead..phys.end).collect::<Vec<_>>(),
+                );
             }
         };
         let first = self.line;
