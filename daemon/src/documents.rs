@@ -23,7 +23,7 @@ use netconf_kernel::mirror::Mirror;
 use serde_json::{json, Value};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use tracing::info;
+use tracing::{error, info, warn};
 
 /// Answers one of the document ops. `change-rollback` goes on as a
 /// `reload`, which answers the client itself when the kernel is done.
@@ -105,17 +105,48 @@ fn edit_config(d: &Dispatcher) -> edit::Config {
     }
 }
 
+fn transactions(d: &Dispatcher) -> transaction::Transactions {
+    transactions_of(&d.dhcp_settings.state_dir, &d.settings.interfaces_file)
+}
+
 /// The snapshot lives in the state directory (it must survive a reboot,
 /// to be rolled back at boot); the configuration is the directory of the
 /// interfaces file.
-fn transactions(d: &Dispatcher) -> transaction::Transactions {
-    let config_dir = d
-        .settings
-        .interfaces_file
-        .parent()
-        .unwrap_or(Path::new("/"))
-        .to_path_buf();
-    transaction::Transactions::new(&d.dhcp_settings.state_dir, &config_dir)
+fn transactions_of(state_dir: &Path, interfaces_file: &Path) -> transaction::Transactions {
+    let config_dir = interfaces_file.parent().unwrap_or(Path::new("/"));
+    transaction::Transactions::new(state_dir, config_dir)
+}
+
+/// Restores the configuration files of a transaction (`change-begin`)
+/// left open by a crash or a reboot; true when files were restored, so
+/// that the kernel is brought in line. A failure is logged and the files
+/// are left as they are: the daemon must come up to serve the network.
+pub fn roll_back_open_transaction(state_dir: &Path, interfaces_file: &Path) -> bool {
+    let transactions = transactions_of(state_dir, interfaces_file);
+    match transactions.open_since() {
+        Ok(None) => return false,
+        Ok(Some(_)) => {}
+        Err(e) => {
+            error!("reading the open transaction: {e}");
+            return false;
+        }
+    }
+    match transactions.rollback() {
+        Ok(files) => {
+            for file in &files {
+                warn!(file = %file.display(), "restored: a transaction was open when netconfd stopped");
+            }
+            warn!(
+                files = files.len(),
+                "an open configuration transaction was rolled back"
+            );
+            true
+        }
+        Err(e) => {
+            error!("rolling back the open transaction: {e}");
+            false
+        }
+    }
 }
 
 /// A name from a client: one the kernel and interfaces.d accept, before

@@ -202,7 +202,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
     // Before the configuration is read: an admin who cut themselves off
     // inside a transaction gets the old network back by restarting or
     // rebooting, as netcf's netcf-transaction service gave it.
-    let rolled_back = roll_back_open_transaction(&args);
+    let rolled_back = documents::roll_back_open_transaction(&args.state_dir, &args.interfaces);
 
     let (queue, messages) = crossbeam_channel::unbounded::<Message>();
     let (jobs, job_queue) = tokio::sync::mpsc::unbounded_channel();
@@ -288,39 +288,6 @@ pub fn run(args: Args) -> Result<(), StartError> {
     // dhclients, which go on running (a restart adopts them).
     runtime.shutdown_background();
     result
-}
-
-/// Restores the configuration files of a transaction (`change-begin`)
-/// left open by a crash or a reboot; true when files were restored, so
-/// that the kernel is brought in line. A failure is logged and the files
-/// are left as they are: the daemon must come up to serve the network.
-fn roll_back_open_transaction(args: &Args) -> bool {
-    let config_dir = args.interfaces.parent().unwrap_or(Path::new("/"));
-    let transactions = netconf_ifxml::transaction::Transactions::new(&args.state_dir, config_dir);
-    match transactions.open_since() {
-        Ok(None) => return false,
-        Ok(Some(_)) => {}
-        Err(e) => {
-            error!("reading the open transaction: {e}");
-            return false;
-        }
-    }
-    match transactions.rollback() {
-        Ok(files) => {
-            for file in &files {
-                warn!(file = %file.display(), "restored: a transaction was open when netconfd stopped");
-            }
-            warn!(
-                files = files.len(),
-                "an open configuration transaction was rolled back"
-            );
-            true
-        }
-        Err(e) => {
-            error!("rolling back the open transaction: {e}");
-            false
-        }
-    }
 }
 
 /// Clients, hook pipes and dhclients all take file descriptors: the soft
