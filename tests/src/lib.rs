@@ -29,6 +29,8 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod debian;
+
 /// Safety net for one client command (ifup, ifdown, ifquery, ip): far beyond
 /// anything a healthy run needs; only a hang reaches it.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);

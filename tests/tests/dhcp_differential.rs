@@ -88,10 +88,11 @@
 //! --bins && cargo test -p netconf-tests --test dhcp_differential --
 //! --nocapture`.
 
+use netconf_tests::debian::{ifupdown_command, lines, require_ifupdown, require_tools, PATH};
 use netconf_tests::{
     bins, dhcp_world_dir, has_flag, hook_path, kill_processes_mentioning, netns_pids,
-    overlay_lines, private_mounts, process_alive, process_cmdline, repo_root, run, sh_quote,
-    wait_until, Daemon, DaemonOptions, DhcpServer, Netns, Out,
+    overlay_lines, private_mounts, process_alive, process_cmdline, run, sh_quote, wait_until,
+    Daemon, DaemonOptions, DhcpServer, Netns, Out,
 };
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -104,10 +105,6 @@ use std::thread;
 
 const CLI: &str = "cli0";
 const SRV: &str = "srv0";
-/// Debian's ifupdown looks for the DHCP clients in these directories
-/// (`EXECUTE_LOCAL_PATHLIST`), whatever `PATH` says; it is the `PATH` its
-/// commands run with too.
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// The clients `inet dhcp` tries, in Debian's order.
 const CLIENTS: [&str; 3] = ["dhclient", "udhcpc", "dhcpcd"];
 /// What the lease is written as, in both sides' lines.
@@ -125,34 +122,13 @@ const SERVER_OPTIONS: &[&str] = &[
     "--dhcp-option=121,198.51.100.0/24,198.18.0.1,0.0.0.0/0,198.18.0.1",
 ];
 
-fn debian_sbin() -> PathBuf {
-    let root = std::env::var_os("DEBIAN_IFUPDOWN_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "target/debian-ifupdown/root".into());
-    repo_root().join(root).join("sbin")
-}
-
 /// Fails (never skips) when something the comparison needs is missing,
 /// saying how to get it. Returns the world's directory (checked by
 /// [`dhcp_world_dir`]: dnsmasq, the three clients, the hook).
 fn preconditions(what: &str) -> tempfile::TempDir {
     let dir = dhcp_world_dir("nct-dhcpdiff-", "DHCP differential");
-    for bin in ["ifup", "ifdown"] {
-        let path = debian_sbin().join(bin);
-        assert!(
-            path.exists(),
-            "Debian's {bin} is missing: no {}. Run scripts/fetch-debian-ifupdown first (it \
-             unpacks Debian's ifupdown 0.8.41 into target/debian-ifupdown/root, or into \
-             $DEBIAN_IFUPDOWN_ROOT).",
-            path.display()
-        );
-    }
-    for tool in ["unshare", "nsenter", "mount", "readlink", "sleep"] {
-        assert!(
-            PATH.split(':').any(|d| Path::new(d).join(tool).is_file()),
-            "the {what} test needs `{tool}` in {PATH}"
-        );
-    }
+    require_ifupdown(&[]);
+    require_tools(what, &["unshare", "nsenter", "mount", "readlink", "sleep"]);
     assert!(
         Path::new("/etc/udhcpc/default.script").is_file(),
         "Debian's udhcpc runs busybox's /etc/udhcpc/default.script (apt-get install udhcpc)"
@@ -361,13 +337,6 @@ fn release_line(released: bool) -> String {
     )
 }
 
-fn lines(set: &BTreeSet<String>) -> String {
-    set.iter()
-        .map(|l| format!("    {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// What one side left after `up` and after `down`.
 struct Outcome {
     up: BTreeSet<String>,
@@ -469,18 +438,10 @@ impl DebianWorld {
         let mut c = Command::new("nsenter");
         c.arg("-t")
             .arg(self.holder_pid().to_string())
-            .args(["-m", "-u", "-n", "--"])
-            .arg(debian_sbin().join(program))
-            .args(args)
-            .arg("--no-scripts")
-            .arg("-i")
-            .arg(self.path("interfaces"))
-            .arg("--state-dir")
-            .arg(self.path("state"))
-            .env_clear()
-            .env("PATH", PATH)
-            .env("LC_ALL", "C")
-            .current_dir("/");
+            .args(["-m", "-u", "-n", "--"]);
+        let args = [args, &["--no-scripts"]].concat();
+        let mut c = ifupdown_command(c, program, &args, self.dir.path());
+        c.env("LC_ALL", "C");
         let out = run(c);
         out.assert_ok();
         out
@@ -763,8 +724,8 @@ fn check_differences(
     let _ = write!(
         text,
         "--- Debian's state:\n{}\n--- netconf's state:\n{}\n",
-        lines(debian),
-        lines(ours)
+        lines(debian, "    "),
+        lines(ours, "    ")
     );
     Err(text)
 }
@@ -795,7 +756,7 @@ fn check_case(case: &Case) {
                 .any(|l| l.starts_with(&format!("addr {CLI} {LEASE}/24 "))),
             "{}: {who} did not apply the lease:\n{}",
             case.client,
-            lines(&state.up)
+            lines(&state.up, "    ")
         );
     }
     let mut failures = Vec::new();

@@ -39,243 +39,27 @@
 //! scripts/fetch-debian-bridge-utils && cargo build --bins && cargo test -p
 //! netconf-tests --test netcf_differential`.
 
-use netconf_tests::{
-    has_flag, overlay_lines, private_mounts, repo_root, require_root, run, sh_quote, Harness,
-    Netns, Out,
+use netconf_tests::debian::{
+    assert_same, lines, require_bridge_utils, require_ifupdown, snapshot, BridgeUtilsView, Shown,
 };
-use serde_json::Value;
-use std::collections::BTreeSet;
-use std::fmt::Write as _;
+use netconf_tests::{repo_root, Harness, Netns};
 use std::fs;
-use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/// The MACs the corpus documents set (`02:00:5e:10:00:NN`): the only ones a
-/// snapshot shows.
-const CORPUS_MAC_PREFIX: &str = "02:00:5e:10:";
-
-// The next five helpers are the ones of bridge_differential.rs (private
-// there): Debian's ifupdown and bridge-utils unpacked, and the mount
-// namespace that shows bridge-utils where its scripts look for it. They
-// belong in tests/src; until then they are repeated here, plus the overlay
-// of ifupdown's own /lib/ifupdown that inet6 static needs.
-
-/// `$VAR` (relative to the repository's root) or the default under it.
-fn dir_from_env(var: &str, default: &str) -> PathBuf {
-    let dir = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| default.into());
-    repo_root().join(dir)
-}
-
-fn debian_root() -> PathBuf {
-    dir_from_env("DEBIAN_IFUPDOWN_ROOT", "target/debian-ifupdown/root")
-}
-
-fn bridge_utils_root() -> PathBuf {
-    dir_from_env(
-        "DEBIAN_BRIDGE_UTILS_ROOT",
-        "target/debian-bridge-utils/root",
-    )
-}
+/// What the states show beyond the base: the MACs the corpus documents
+/// set (`02:00:5e:10:00:NN`, the only ones shown), each link's `autoconf`
+/// and `accept_ra`, each address's broadcast.
+const SHOWN: Shown = Shown {
+    mac_prefix: Some("02:00:5e:10:"),
+    ipv6_sysctls: true,
+    peers: false,
+    broadcast: true,
+};
 
 /// Fails (never skips) when something the comparison needs is missing,
 /// saying how to get it.
 fn preconditions() {
-    require_root();
-    for f in ["sbin/ifup", "sbin/ifdown", "lib/ifupdown/settle-dad.sh"] {
-        assert!(
-            debian_root().join(f).exists(),
-            "Debian's ifupdown {f} is missing under {}. Run scripts/fetch-debian-ifupdown first.",
-            debian_root().display()
-        );
-    }
-    for f in [
-        "sbin/brctl",
-        "lib/bridge-utils/ifupdown.sh",
-        "etc/default/bridge-utils",
-    ] {
-        assert!(
-            bridge_utils_root().join(f).exists(),
-            "bridge-utils' {f} is missing under {}. Run scripts/fetch-debian-bridge-utils first.",
-            bridge_utils_root().display()
-        );
-    }
-}
-
-/// `/etc` for Debian's side, in `dir`: bridge-utils' defaults, and a
-/// `network/` holding nothing but its hooks (links resolved in the mount
-/// namespace).
-fn etc_layer(dir: &Path) -> PathBuf {
-    let etc = dir.join("etc");
-    fs::create_dir_all(etc.join("default")).unwrap();
-    fs::copy(
-        bridge_utils_root().join("etc/default/bridge-utils"),
-        etc.join("default/bridge-utils"),
-    )
-    .unwrap();
-    for d in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
-        fs::create_dir_all(etc.join("network").join(d)).unwrap();
-    }
-    for d in ["if-pre-up.d", "if-down.d", "if-post-down.d"] {
-        symlink(
-            "/lib/bridge-utils/ifupdown.sh",
-            etc.join("network").join(d).join("bridge"),
-        )
-        .unwrap();
-    }
-    etc
-}
-
-/// The `sh` lines of Debian's mount namespace.
-fn mount_script(etc: &Path) -> String {
-    let bu = bridge_utils_root();
-    [
-        overlay_lines(&bu.join("sbin"), "/sbin"),
-        overlay_lines(&bu.join("lib"), "/lib"),
-        // settle-dad.sh and its siblings, which the machine may not have.
-        overlay_lines(&debian_root().join("lib"), "/lib"),
-        overlay_lines(etc, "/etc"),
-        format!(
-            "mount --bind {} /etc/network",
-            sh_quote(&etc.join("network").to_string_lossy())
-        ),
-    ]
-    .join("\n")
-}
-
-/// Debian's `ifup`/`ifdown ARGS` in `ns`, in Debian's mount namespace.
-fn debian(ns: &Netns, etc: &Path, dir: &Path, program: &str, args: &[&str]) -> Out {
-    let wrapper = private_mounts(&mount_script(etc));
-    let mut c = Command::new(&wrapper[0]);
-    c.args(&wrapper[1..])
-        .args(["ip", "netns", "exec", ns.name()])
-        .arg(debian_root().join("sbin").join(program))
-        .args(args)
-        .arg("-i")
-        .arg(dir.join("interfaces"))
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .env_clear()
-        .env("PATH", PATH)
-        .current_dir("/");
-    run(c)
-}
-
-/// A sysctl of the namespace, read from inside it.
-fn sysctl(ns: &Netns, key: &str) -> String {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns.name(), "cat"])
-        .arg(Path::new("/proc/sys").join(key.replace('.', "/")));
-    let out = run(c);
-    if out.success() {
-        out.stdout.trim().to_string()
-    } else {
-        "-".into()
-    }
-}
-
-/// The namespace's state as sorted lines: links, addresses, routes.
-fn snapshot(ns: &Netns) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let links = ns.ip_json(&["-d", "link", "show"]);
-    for l in &links {
-        let name = l["ifname"].as_str().unwrap_or("?");
-        let info = &l["linkinfo"];
-        let kind = info["info_kind"].as_str().unwrap_or("-");
-        let mac = l["address"].as_str().unwrap_or("-");
-        let mut line = format!(
-            "link {name} kind {kind} master {} {} mtu {} addrgenmode {} mac {} \
-             autoconf {} accept_ra {}",
-            l["master"].as_str().unwrap_or("-"),
-            if has_flag(l, "UP") { "UP" } else { "down" },
-            l["mtu"],
-            l["inet6_addr_gen_mode"].as_str().unwrap_or("-"),
-            if mac.starts_with(CORPUS_MAC_PREFIX) {
-                mac
-            } else {
-                "random"
-            },
-            sysctl(ns, &format!("net.ipv6.conf.{name}.autoconf")),
-            sysctl(ns, &format!("net.ipv6.conf.{name}.accept_ra")),
-        );
-        if kind == "bridge" {
-            for key in [
-                "stp_state",
-                "forward_delay",
-                "hello_time",
-                "max_age",
-                "ageing_time",
-                "priority",
-            ] {
-                let _ = write!(line, " {key} {}", info["info_data"][key]);
-            }
-        }
-        out.insert(line);
-    }
-    for l in ns.ip_json(&["addr", "show"]) {
-        let name = l["ifname"].as_str().unwrap_or("?");
-        for a in l["addr_info"].as_array().into_iter().flatten() {
-            if a["scope"] == "link" {
-                continue;
-            }
-            out.insert(format!(
-                "addr {name} {}/{} brd {} scope {}",
-                a["local"].as_str().unwrap_or("?"),
-                a["prefixlen"],
-                a["broadcast"].as_str().unwrap_or("-"),
-                a["scope"].as_str().unwrap_or("?")
-            ));
-        }
-    }
-    for fam in ["-4", "-6"] {
-        for r in ns.ip_json(&[fam, "route", "show", "table", "main"]) {
-            let dst = r["dst"].as_str().unwrap_or("?");
-            if dst.starts_with("fe80:") {
-                continue;
-            }
-            let mut flags: Vec<&str> = r["flags"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            flags.sort();
-            out.insert(format!(
-                "route {fam} {dst} via {} dev {} metric {} scope {} flags {flags:?}",
-                r["gateway"].as_str().unwrap_or("-"),
-                r["dev"].as_str().unwrap_or("-"),
-                r["metric"],
-                r["scope"].as_str().unwrap_or("global"),
-            ));
-        }
-    }
-    out
-}
-
-fn lines(state: &BTreeSet<String>) -> String {
-    state.iter().cloned().collect::<Vec<_>>().join("\n")
-}
-
-/// Fails, showing what differs, unless the two states are the same.
-fn assert_same(case: &str, when: &str, debian: &BTreeSet<String>, ours: &BTreeSet<String>) {
-    if debian == ours {
-        return;
-    }
-    let mut text = String::new();
-    for l in debian.difference(ours) {
-        let _ = writeln!(text, "  only Debian:  {l}");
-    }
-    for l in ours.difference(debian) {
-        let _ = writeln!(text, "  only netconf: {l}");
-    }
-    panic!(
-        "{case}: after {when}, netconf left another kernel state than Debian's ifupdown:\n\
-         {text}--- Debian's whole state:\n{}",
-        lines(debian)
-    );
+    require_ifupdown(&["lib/ifupdown/settle-dad.sh"]);
+    require_bridge_utils("netcf differential");
 }
 
 /// One corpus document brought up.
@@ -299,37 +83,45 @@ fn check(case: &Case) {
         .join(format!("{}.interfaces", case.name));
     let stanzas =
         fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let tmp = tempfile::tempdir().unwrap();
-    let etc = etc_layer(tmp.path());
-    fs::write(tmp.path().join("interfaces"), &stanzas).unwrap();
-
-    let deb = Netns::new();
-    for l in case.links {
-        deb.veth(l);
-    }
-    debian(&deb, &etc, tmp.path(), "ifup", case.args).assert_ok();
-    let deb_up = snapshot(&deb);
-    for want in case.expect {
-        assert!(
-            deb_up.iter().any(|l| l.starts_with(want)),
-            "{}: Debian's ifup {:?} left no `{want}...`:\n{}",
-            case.name,
-            case.args,
-            lines(&deb_up)
-        );
-    }
-    debian(&deb, &etc, tmp.path(), "ifdown", case.args).assert_ok();
-    let deb_down = snapshot(&deb);
+    // Debian's, in a mount namespace that also has ifupdown's own
+    // /lib/ifupdown, which inet6 static needs.
+    let view = BridgeUtilsView::new(&stanzas).with_ifupdown_lib();
+    let setup = |ns: &Netns| {
+        for l in case.links {
+            ns.veth(l);
+        }
+    };
+    let (deb_up, deb_down) = view.up_down(setup, case.args, &SHOWN, |deb_up| {
+        for want in case.expect {
+            assert!(
+                deb_up.iter().any(|l| l.starts_with(want)),
+                "{}: Debian's ifup {:?} left no `{want}...`:\n{}",
+                case.name,
+                case.args,
+                lines(deb_up, "")
+            );
+        }
+    });
 
     let h = Harness::new();
-    for l in case.links {
-        h.ns.veth(l);
-    }
+    setup(&h.ns);
     h.write_interfaces(&stanzas);
     h.ifup(case.args).assert_ok();
-    assert_same(case.name, "ifup", &deb_up, &snapshot(&h.ns));
+    assert_same(
+        case.name,
+        "ifup",
+        "netconf",
+        &deb_up,
+        &snapshot(&h.ns, &SHOWN),
+    );
     h.ifdown(case.args).assert_ok();
-    assert_same(case.name, "ifdown", &deb_down, &snapshot(&h.ns));
+    assert_same(
+        case.name,
+        "ifdown",
+        "netconf",
+        &deb_down,
+        &snapshot(&h.ns, &SHOWN),
+    );
 }
 
 /// A bridge with two ports, STP off, a forward delay, an MTU below the
