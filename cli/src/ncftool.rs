@@ -201,6 +201,11 @@ fn interactive(backend: &mut dyn Backend) -> u8 {
             }
             Ok(_) => {}
         }
+        // ^D after some text hands the text over without a newline: end
+        // the line, so that the output does not stick to what was typed.
+        if tty && !line.ends_with('\n') {
+            let _ = writeln!(out);
+        }
         let words = commands::words(&line);
         // netcf's readline hands an empty line to the parser, which calls
         // it an unknown command ''; an empty line does nothing here.
@@ -298,7 +303,7 @@ fn run(cmd: &Parsed, backend: &mut dyn Backend) -> Result<Outcome, Failure> {
             let xml = match read_document(&file) {
                 Some(xml) => xml,
                 None => {
-                    eprintln!("Failed to read {file}");
+                    eprintln!("Failed to read {}", commands::shown(&file));
                     return Ok(Outcome::Failed);
                 }
             };
@@ -349,7 +354,7 @@ fn run(cmd: &Parsed, backend: &mut dyn Backend) -> Result<Outcome, Failure> {
                     let _ = write!(out, "{}", commands::details(def));
                 }
                 None => {
-                    eprintln!("unknown command {name}");
+                    eprintln!("unknown command {}", commands::shown(name));
                     return Ok(Outcome::Failed);
                 }
             },
@@ -357,7 +362,7 @@ fn run(cmd: &Parsed, backend: &mut dyn Backend) -> Result<Outcome, Failure> {
         "quit" => return Ok(Outcome::Quit),
         // The table and this match list the same commands.
         other => {
-            eprintln!("Unknown command '{other}'");
+            eprintln!("Unknown command '{}'", commands::shown(other));
             return Ok(Outcome::Failed);
         }
     }

@@ -704,13 +704,11 @@ fn interactive_prompt_on_a_terminal() {
 }
 
 /// What a person presses at a prompt, expecting readline (netcf's ncftool
-/// has it): Up for the last command. Whatever ncftool makes of it, the
-/// screen must stay readable: what was there stays, and the next prompt
+/// has it): Up for the last command. ncftool has no line editing, so the
+/// escape sequence is an unknown command; the message shows it escaped, so
+/// the screen stays readable: what was there stays, and the next prompt
 /// stands on a line of its own.
 #[test]
-#[ignore = "ncftool bug: on a terminal it reads raw lines (no line editing or history), so Up \
-            puts ESC [ A into the line, and `Unknown command '...'` prints it back raw: the \
-            cursor moves up, the earlier lines are overwritten and the next prompt is mangled"]
 fn interactive_prompt_on_a_terminal_survives_an_arrow_key() {
     let root = two_bridges();
     let t = ncftool_on_a_terminal("arrow", root.path());

@@ -191,12 +191,27 @@ pub fn words(line: &str) -> Vec<String> {
     }
 }
 
+/// A typed word as messages show it: control characters (an arrow key's
+/// escape sequence on a terminal without line editing) written as escapes,
+/// so that echoing a typo cannot move the cursor or mangle the screen.
+pub fn shown(word: &str) -> String {
+    word.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Reads `words` (the command first) against the command table, with
 /// netcf's messages for what it refuses.
 pub fn parse(words: &[String]) -> Result<Parsed, String> {
     let name = words.first().map(String::as_str).unwrap_or("");
     let Some(def) = lookup(name) else {
-        return Err(format!("Unknown command '{name}'"));
+        return Err(format!("Unknown command '{}'", shown(name)));
     };
     let positional: Vec<&OptDef> = def.opts.iter().filter(|o| o.tag != Tag::Bool).collect();
     let mandatory = positional.iter().filter(|o| o.tag == Tag::Arg).count();
@@ -215,7 +230,9 @@ pub fn parse(words: &[String]) -> Result<Parsed, String> {
                 .find(|o| o.tag == Tag::Bool && o.name == option)
             {
                 Some(o) => parsed.flags.push(o.name),
-                None => parsed.warnings.push(format!("Illegal option {word}")),
+                None => parsed
+                    .warnings
+                    .push(format!("Illegal option {}", shown(word))),
             }
             continue;
         }
@@ -314,6 +331,10 @@ mod tests {
     fn refusals_in_netcf_words() {
         assert_eq!(parse(&w("lsit")).unwrap_err(), "Unknown command 'lsit'");
         assert_eq!(parse(&[]).unwrap_err(), "Unknown command ''");
+        assert_eq!(
+            parse(&w("\x1b[A")).unwrap_err(),
+            "Unknown command '\\u{1b}[A'"
+        );
         assert_eq!(
             parse(&w("undefine")).unwrap_err(),
             "Not enough arguments for undefine"
