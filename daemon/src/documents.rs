@@ -298,6 +298,10 @@ fn add_live(doc: &mut Interface, mirror: &Mirror) {
     };
     for inner in nested {
         add_live(inner, mirror);
+        // The schema gives a port no addressing: its link state and MAC
+        // only (a port has at least an IPv6 link-local address).
+        inner.ipv4 = None;
+        inner.ipv6 = None;
     }
 }
 

@@ -605,6 +605,7 @@ fn expected_files() -> Vec<(String, Option<&'static str>)> {
         ("/sbin/ifquery", None),
         ("/sbin/ifreload", None),
         ("/usr/bin/netconfctl", None),
+        ("/usr/bin/ncftool", None),
         ("/usr/sbin/netconfd", None),
         ("/usr/lib/netconf/netconf-dhcp-hook", None),
         (

@@ -776,6 +776,11 @@ fn daemon_lists_and_dumps_with_the_kernels_state() {
     h.ns.ip(&["addr", "add", "198.18.0.1/15", "dev", "br0"]);
     let out = ncf(&h, &["dumpxml", "--live", "br0"]);
     out.assert_ok();
+    // Still a document of the schema (a port's link-local address is no
+    // addressing of the port's).
+    if let Err(e) = netconf_ifxml::xml::parse(&out.stdout) {
+        panic!("dumpxml --live printed an invalid document:\n{e}\n{out}");
+    }
     // The port's MAC, from the kernel.
     let port_mac = h.ns.link("v0")["address"].as_str().unwrap().to_string();
     assert_prints(
