@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// A DHCP client is known by its interface and whether it speaks DHCPv6.
 pub type Key = (String, bool);
@@ -272,6 +272,13 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
     let event = kind
         .parse_event(&args.env)
         .map_err(|e| Failure::new(ErrorCode::BadRequest, e.to_string()))?;
+    // `ifdown` is releasing this client: what it still reports (a BOUND
+    // already on its way, its own RELEASE) is acknowledged and not applied,
+    // or a lease would come back after the interface went down.
+    if d.dhcp.0.get(&key).is_some_and(|c| c.stopping) {
+        debug!(iface = %key.0, reason = %args.reason, "event of a client being released: not applied");
+        return Ok(0);
+    }
     let applied = match event.reason {
         Reason::Preinit | Reason::Preinit6 => {
             link_up(d, &key.0)?;
@@ -431,7 +438,6 @@ pub fn to_release(
         .0
         .entry(key_of(cfg))
         .or_insert_with(|| Client::new(spec.clone(), record.clone(), None));
-    client.stopping = true;
     applied
         .addresses
         .extend(client.record.lease.addresses.iter().cloned());
@@ -440,6 +446,14 @@ pub fn to_release(
         .extend(client.record.lease.routes.iter().cloned());
     let held = client.record.info.as_ref().and_then(held_lease);
     (spec, held)
+}
+
+/// `ifdown` releases `spec`'s client now: its exit is expected, and what it
+/// still reports is no longer applied.
+pub fn releasing(d: &mut Dispatcher, spec: &DhcpClient) {
+    if let Some(client) = d.dhcp.0.get_mut(&(spec.iface.clone(), spec.v6.is_some())) {
+        client.stopping = true;
+    }
 }
 
 /// The IPv4 lease a recorded event describes (`address` and `server`).

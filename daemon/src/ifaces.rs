@@ -1323,6 +1323,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         }
         if let Some((spec, lease)) = release.filter(|_| !ctx.args.no_act) {
             d.progress(id, "dhcp", format!("releasing the DHCP lease of {phys}"));
+            crate::dhcp::releasing(d, &spec);
             prev = vec![d.spawn(
                 id,
                 Kind::Job(Some(Box::new(Job::ReleaseDhcpClient { spec, lease }))),

@@ -24,7 +24,7 @@
 use netconf_tests::{
     bins, dhcp_world_dir, has_flag, hook_path, kill_processes_mentioning, process_alive,
     process_cmdline, process_mentions, processes_mentioning, run, run_hook, wait_until, Daemon,
-    DaemonOptions, DhcpServer, Netns, Out, Renewal, NETCONF_PROTO,
+    DaemonOptions, DhcpServer, Netns, Out, Renewal, Running, NETCONF_PROTO,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -737,6 +737,42 @@ fn ifdown_releases_and_restores() {
         asked.first().is_some_and(|l| l.starts_with("DHCPDISCOVER")),
         "the next dhclient asked for the released lease first: {asked:?}"
     );
+}
+
+/// A lease reported while `ifdown` releases the client (a BOUND or RENEW
+/// already on its way when the address went) is acknowledged and not
+/// applied: nothing comes back after the interface went down. CI once saw
+/// such a BOUND re-add the address during the post-down hooks.
+#[test]
+fn a_lease_reported_while_ifdown_releases_is_not_applied() {
+    let w = World::serving(&[]);
+    let addr = w.up();
+    let token = w.token();
+    // The post-down hooks hold ifdown after the kernel was cleaned up.
+    let marker = w.path("post-down-started");
+    let hook = w.path("hooks/if-post-down.d/hold");
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh
+touch {}
+sleep 2
+",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let down = Running::spawn(w.client(&bins().ifdown, &["cli0"]));
+    wait_until("the post-down hook to start", || marker.exists());
+    let late = "198.18.0.150";
+    let out = run_hook(&renew_env(&w, &token, &addr, late));
+    assert_hook_accepted(&out);
+    down.wait().assert_ok();
+    assert_eq!(w.addrs(), BTreeSet::new(), "addresses left on cli0");
+    assert_eq!(w.routes(), BTreeSet::new(), "netconf's routes left");
+    assert!(w.ifquery_state().is_empty(), "ifquery --state after ifdown");
 }
 
 // ---------------------------------------------------------------------------
