@@ -357,6 +357,23 @@ pub fn ensure_link(
 ) -> Result<Vec<String>, ApplyError> {
     let links = kernel.links()?;
     let mut changes = Vec::new();
+    // A VLAN goes up only over a raw device that is up (the kernel says
+    // ENETDOWN otherwise): Debian's vlan hook sets it up first, and leaves
+    // it up on ifdown.
+    if let LinkSpecKind::Vlan(v) = &spec.kind {
+        if let Some(raw) = links.iter().find(|l| l.name == v.raw_device && !l.up) {
+            changes.push(format!("set {} up: {} stands on it", raw.name, spec.name));
+            if !dry_run {
+                kernel.netlink().set_link(
+                    raw.index,
+                    &LinkChange {
+                        up: Some(true),
+                        ..LinkChange::default()
+                    },
+                )?;
+            }
+        }
+    }
     let index = match links.iter().find(|l| l.name == spec.name) {
         None => {
             let new = spec.to_new_link(&links)?;
@@ -497,15 +514,36 @@ pub fn join(
             },
         )?;
     }
-    kernel.netlink().set_link(
-        port.index,
-        &LinkChange {
-            master: Some(index),
-            up: Some(true),
-            mtu,
-            ..LinkChange::default()
-        },
-    )?;
+    if port_of == PortOf::Bond {
+        // Master first, then up, in two requests: in one, the kernel
+        // applies the flags first (rtnetlink's do_setlink), and a bond
+        // refuses a slave that is up ("Device can not be enslaved while up").
+        kernel.netlink().set_link(
+            port.index,
+            &LinkChange {
+                master: Some(index),
+                mtu,
+                ..LinkChange::default()
+            },
+        )?;
+        kernel.netlink().set_link(
+            port.index,
+            &LinkChange {
+                up: Some(true),
+                ..LinkChange::default()
+            },
+        )?;
+    } else {
+        kernel.netlink().set_link(
+            port.index,
+            &LinkChange {
+                master: Some(index),
+                up: Some(true),
+                mtu,
+                ..LinkChange::default()
+            },
+        )?;
+    }
     applied.ports.push(port.name.clone());
     Ok(vec![change])
 }

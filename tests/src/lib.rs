@@ -13,6 +13,8 @@
 //! in parallel); no assertion depends on how long something took, timeouts are
 //! only safety nets. Needs root (namespaces); without it, tests fail, loudly.
 
+pub mod links;
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -512,8 +514,10 @@ impl Netns {
                 // Links without a carrier of their own (vxlan) stay
                 // UNKNOWN for good.
                 let oper = matches!(l["operstate"].as_str(), Some("UP" | "UNKNOWN"));
+                // A bond's slaves (IFF_SLAVE) make none either.
                 let link_local = !ipv6
                     || no_addrgen.contains(name)
+                    || has_flag(l, "SLAVE")
                     || addrs
                         .iter()
                         .any(|a| a["family"] == "inet6" && a["scope"] == "link");

@@ -15,51 +15,14 @@
 //! Addresses come from the documentation and benchmarking ranges only.
 //! Needs root. Run `cargo build --bins` first.
 
+use netconf_tests::links::{details, exists, info, kernel_makes, kind, master, ports_of, set};
 use netconf_tests::{
     overlay_lines, private_mounts, require_root, sh_quote, wait_until, Harness, Netns,
 };
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-/// `ip -j -d link show dev DEV`.
-fn details(ns: &Netns, dev: &str) -> Value {
-    let mut links = ns.ip_json(&["-d", "link", "show", "dev", dev]);
-    assert_eq!(links.len(), 1, "ip -d link show dev {dev}: {links:?}");
-    links.remove(0)
-}
-
-fn exists(ns: &Netns, dev: &str) -> bool {
-    ns.try_ip(&["link", "show", "dev", dev]).success()
-}
-
-fn kind(link: &Value) -> Option<&str> {
-    link["linkinfo"]["info_kind"].as_str()
-}
-
-/// An attribute of the link's kind (`stp_state`, `id`, `mode`, ...).
-fn info<'a>(link: &'a Value, key: &str) -> &'a Value {
-    &link["linkinfo"]["info_data"][key]
-}
-
-fn master(ns: &Netns, dev: &str) -> Option<String> {
-    ns.link(dev)["master"].as_str().map(String::from)
-}
-
-/// The links whose master is `bridge`.
-fn ports_of(ns: &Netns, bridge: &str) -> BTreeSet<String> {
-    ns.all_links()
-        .into_iter()
-        .filter(|(_, l)| l["master"].as_str() == Some(bridge))
-        .map(|(name, _)| name)
-        .collect()
-}
 
 /// Index of the first line of `text` that contains `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
@@ -493,20 +456,6 @@ fn dependency_cycles_are_refused_with_their_places() {
     let links_after: BTreeSet<String> = h.ns.all_links().into_keys().collect();
     assert_eq!(links_before, links_after);
     assert!(h.state().is_empty(), "{:?}", h.state());
-}
-
-/// Whether the kernel makes such a link here (it may lack the module):
-/// tries `ip link add nctprobe ARGS` in the namespace, and says why not.
-fn kernel_makes(ns: &Netns, args: &[&str]) -> Result<(), String> {
-    let mut all = vec!["link", "add", "nctprobe"];
-    all.extend_from_slice(args);
-    let out = ns.try_ip(&all);
-    if out.success() {
-        ns.ip(&["link", "del", "nctprobe"]);
-        Ok(())
-    } else {
-        Err(out.stderr.trim().to_string())
-    }
 }
 
 /// Says so on the real stderr: cargo's test harness captures `eprintln!`

@@ -1,0 +1,58 @@
+//! Readers of the kernel's view of links that stanzas create, shared by
+//! `tests/links.rs` (on this machine's kernel) and `tests/full_kernel.rs`
+//! (in the VM, on Debian's: `scripts/vm-run`).
+
+use crate::Netns;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+pub fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// `ip -j -d link show dev DEV`.
+pub fn details(ns: &Netns, dev: &str) -> Value {
+    let mut links = ns.ip_json(&["-d", "link", "show", "dev", dev]);
+    assert_eq!(links.len(), 1, "ip -d link show dev {dev}: {links:?}");
+    links.remove(0)
+}
+
+pub fn exists(ns: &Netns, dev: &str) -> bool {
+    ns.try_ip(&["link", "show", "dev", dev]).success()
+}
+
+pub fn kind(link: &Value) -> Option<&str> {
+    link["linkinfo"]["info_kind"].as_str()
+}
+
+/// An attribute of the link's kind (`stp_state`, `id`, `mode`, ...).
+pub fn info<'a>(link: &'a Value, key: &str) -> &'a Value {
+    &link["linkinfo"]["info_data"][key]
+}
+
+pub fn master(ns: &Netns, dev: &str) -> Option<String> {
+    ns.link(dev)["master"].as_str().map(String::from)
+}
+
+/// The links whose master is `master` (a bridge's ports, a bond's slaves).
+pub fn ports_of(ns: &Netns, master: &str) -> BTreeSet<String> {
+    ns.all_links()
+        .into_iter()
+        .filter(|(_, l)| l["master"].as_str() == Some(master))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Whether the kernel makes such a link here (it may lack the module):
+/// tries `ip link add nctprobe ARGS` in the namespace, and says why not.
+pub fn kernel_makes(ns: &Netns, args: &[&str]) -> Result<(), String> {
+    let mut all = vec!["link", "add", "nctprobe"];
+    all.extend_from_slice(args);
+    let out = ns.try_ip(&all);
+    if out.success() {
+        ns.ip(&["link", "del", "nctprobe"]);
+        Ok(())
+    } else {
+        Err(out.stderr.trim().to_string())
+    }
+}
