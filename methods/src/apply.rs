@@ -514,32 +514,24 @@ pub fn join(
             },
         )?;
     }
-    if port_of == PortOf::Bond {
-        // Master first, then up, in two requests: in one, the kernel
-        // applies the flags first (rtnetlink's do_setlink), and a bond
-        // refuses a slave that is up ("Device can not be enslaved while up").
-        kernel.netlink().set_link(
-            port.index,
-            &LinkChange {
-                master: Some(index),
-                mtu,
-                ..LinkChange::default()
-            },
-        )?;
+    // A bond's slave joins, then goes up, in two requests: in one, the
+    // kernel applies the flags first (rtnetlink's do_setlink), and a bond
+    // refuses a slave that is up ("Device can not be enslaved while up").
+    let bond = port_of == PortOf::Bond;
+    kernel.netlink().set_link(
+        port.index,
+        &LinkChange {
+            master: Some(index),
+            up: (!bond).then_some(true),
+            mtu,
+            ..LinkChange::default()
+        },
+    )?;
+    if bond {
         kernel.netlink().set_link(
             port.index,
             &LinkChange {
                 up: Some(true),
-                ..LinkChange::default()
-            },
-        )?;
-    } else {
-        kernel.netlink().set_link(
-            port.index,
-            &LinkChange {
-                master: Some(index),
-                up: Some(true),
-                mtu,
                 ..LinkChange::default()
             },
         )?;
