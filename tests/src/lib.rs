@@ -205,9 +205,20 @@ impl Running {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+        // A script a test has just written may be "busy" for a moment: a
+        // child another test thread forked meanwhile holds the write
+        // descriptor until its exec closes it (ETXTBSY). Try again briefly.
+        let mut tries = 0;
+        let child = loop {
+            match cmd.spawn() {
+                Ok(child) => break child,
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                    tries += 1;
+                    thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("cannot start `{what}`: {e}"),
+            }
+        };
         let pid = child.id();
         let (tx, done) = mpsc::channel();
         thread::spawn(move || {
