@@ -271,25 +271,13 @@ fn add_live(doc: &mut Interface, mirror: &Mirror) {
         speed: link.and(speed),
         state: Some(state),
     });
-    match (&mut doc.ipv4, v4.is_empty()) {
-        (Some(p), _) => p.addresses = v4,
-        (None, false) => {
-            doc.ipv4 = Some(Ipv4 {
-                addresses: v4,
-                ..Ipv4::default()
-            })
-        }
-        (None, true) => {}
+    // The kernel's addresses in place of the configured ones; a family the
+    // document leaves out appears when the kernel has addresses of it.
+    if doc.ipv4.is_some() || !v4.is_empty() {
+        doc.ipv4.get_or_insert_with(Ipv4::default).addresses = v4;
     }
-    match (&mut doc.ipv6, v6.is_empty()) {
-        (Some(p), _) => p.addresses = v6,
-        (None, false) => {
-            doc.ipv6 = Some(Ipv6 {
-                addresses: v6,
-                ..Ipv6::default()
-            })
-        }
-        (None, true) => {}
+    if doc.ipv6.is_some() || !v6.is_empty() {
+        doc.ipv6.get_or_insert_with(Ipv6::default).addresses = v6;
     }
     let nested = match &mut doc.kind {
         Kind::Bridge(b) => &mut b.ports,

@@ -398,28 +398,44 @@ pub enum DescribeError {
 /// The connections of a configuration: every interface with a stanza that
 /// is not a port or slave of another, and not the loopback, in file order.
 pub fn connections(config: &InterfacesFile) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for stanza in &config.stanzas {
-        let name = &stanza.name;
-        if out.contains(name) || stanza.method == "loopback" || owner(config, name).is_some() {
-            continue;
-        }
-        out.push(name.clone());
-    }
-    out
+    // Every port and slave once, not a search of the file per stanza.
+    let owned: HashSet<String> = config
+        .stanzas
+        .iter()
+        .filter_map(|s| Some((s, members(s)?)))
+        .flat_map(|(s, m)| {
+            m.names()
+                .filter(|n| *n != s.name)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    config
+        .stanzas
+        .iter()
+        .filter(|s| s.method != "loopback" && !owned.contains(&s.name))
+        .filter(|s| seen.insert(s.name.as_str()))
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 /// The bridge or bond whose ports or slaves name `name`, if any.
 pub fn owner(config: &InterfacesFile, name: &str) -> Option<String> {
     config.stanzas.iter().find_map(|s| {
-        let vars = netconf_interfaces::Variables::from_stanza(s);
-        let members = linkopts::find(&vars, linkopts::BRIDGE_PORTS)
-            .and_then(|f| PortList::parse_bridge(f.value).ok())
-            .or_else(|| {
-                linkopts::find(&vars, linkopts::BOND_SLAVES).map(|f| PortList::parse_bond(f.value))
-            })?;
+        let members = members(s)?;
         (s.name != name && members.names().any(|m| m == name)).then(|| s.name.clone())
     })
+}
+
+/// A bridge stanza's ports or a bond stanza's slaves.
+fn members(stanza: &Stanza) -> Option<PortList> {
+    let vars = netconf_interfaces::Variables::from_stanza(stanza);
+    linkopts::find(&vars, linkopts::BRIDGE_PORTS)
+        .and_then(|f| PortList::parse_bridge(f.value).ok())
+        .or_else(|| {
+            linkopts::find(&vars, linkopts::BOND_SLAVES).map(|f| PortList::parse_bond(f.value))
+        })
 }
 
 /// The document of connection `name`, read from its stanzas.

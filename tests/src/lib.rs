@@ -256,6 +256,22 @@ impl Running {
     }
 }
 
+/// `program`, run by `setpriv` as uid and gid `nobody` (65534) with no
+/// other groups: a local user who may read but not change the network.
+pub fn as_nobody(program: &Path) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args([
+        "--reuid",
+        "65534",
+        "--regid",
+        "65534",
+        "--clear-groups",
+        "--",
+    ])
+    .arg(program);
+    c
+}
+
 /// Runs `cmd` to completion (bounded by the safety net).
 pub fn run(cmd: Command) -> Out {
     Running::spawn(cmd).wait()

@@ -55,6 +55,22 @@ fn links_and_addrs(ns: &Netns) -> BTreeMap<String, BTreeSet<String>> {
 
 /// `ifup ARGS` again once the kernel has settled: nothing reaches the
 /// kernel, not even an event.
+/// After `ifdown`: the links and addresses there were before `ifup`, no
+/// route of netconf's, nothing up in netconf's state.
+fn assert_back_to(h: &Harness, before: &BTreeMap<String, BTreeSet<String>>) {
+    assert_eq!(
+        &links_and_addrs(&h.ns),
+        before,
+        "links and addresses after ifdown"
+    );
+    assert!(
+        h.ns.netconf_routes().is_empty(),
+        "{:?}",
+        h.ns.netconf_routes()
+    );
+    assert!(h.state().is_empty(), "{:?}", h.state());
+}
+
 fn assert_second_ifup_writes_nothing(h: &Harness, args: &[&str]) {
     h.ns.settle();
     let mut monitor = h.ns.monitor();
@@ -124,17 +140,7 @@ fn bond_active_backup_over_dummies_up_again_and_down() {
     for slave in ["d0", "d1"] {
         assert_eq!(master(&h.ns, slave), None, "{slave} still has a master");
     }
-    assert_eq!(
-        links_and_addrs(&h.ns),
-        before,
-        "links and addresses after ifdown"
-    );
-    assert!(
-        h.ns.netconf_routes().is_empty(),
-        "{:?}",
-        h.ns.netconf_routes()
-    );
-    assert!(h.state().is_empty(), "{:?}", h.state());
+    assert_back_to(&h, &before);
 }
 
 #[test]
@@ -176,15 +182,5 @@ fn vlan_eth0_10_over_a_veth_up_again_and_down() {
     for dev in ["eth0.10", "vlan20"] {
         assert!(!exists(&h.ns, dev), "{dev} is still there");
     }
-    assert_eq!(
-        links_and_addrs(&h.ns),
-        before,
-        "links and addresses after ifdown"
-    );
-    assert!(
-        h.ns.netconf_routes().is_empty(),
-        "{:?}",
-        h.ns.netconf_routes()
-    );
-    assert!(h.state().is_empty(), "{:?}", h.state());
+    assert_back_to(&h, &before);
 }

@@ -10,13 +10,13 @@
 //! Addresses come from the documentation and benchmarking ranges only.
 //! Needs root. Run `cargo build --bins` first.
 
-use netconf_tests::{bins, require_root, run, sh_quote, wait_until, DaemonOptions, Harness, Out};
+use netconf_tests::{
+    as_nobody, bins, require_root, run, sh_quote, wait_until, DaemonOptions, Harness, Out,
+};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const NOBODY: &str = "65534";
 
 /// A bridge over the veth `v0` with an address: one connection, `br0`.
 const BRIDGE_XML: &str = r#"<interface type="bridge" name="br0">
@@ -886,10 +886,8 @@ fn daemon_refuses_an_invalid_document_naming_every_error() {
 /// `setpriv` as `nobody`, no groups: a reader.
 fn ncf_as_nobody(h: &Harness, args: &[&str]) -> Out {
     let program = h.public_copy(&ncftool());
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid", NOBODY, "--regid", NOBODY, "--clear-groups", "--"])
-        .arg(program)
-        .arg("--socket")
+    let mut c = as_nobody(&program);
+    c.arg("--socket")
         .arg(h.socket())
         .args(args)
         .env_remove("NETCONF_SOCKET")

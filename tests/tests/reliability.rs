@@ -7,13 +7,15 @@
 //! (VmRSS); the bounds are generous: what they catch is growth with the
 //! number of lines, not a few pages.
 
-use netconf_tests::{private_mounts, run, sh_quote, wait_until, Harness, RawConn, WAIT_TIMEOUT};
+use netconf_tests::{
+    as_nobody, private_mounts, run, sh_quote, wait_until, Harness, RawConn, WAIT_TIMEOUT,
+};
 use serde_json::Value;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// The resident memory of a process, in KiB.
@@ -75,21 +77,12 @@ struct Held {
 impl Held {
     fn open(h: &Harness, count: usize, request: &str) -> Held {
         let holder = h.public_copy(Path::new(env!("CARGO_BIN_EXE_raw-request")));
-        let mut hold = Command::new("setpriv");
-        hold.args([
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            "--",
-        ])
-        .arg(&holder)
-        .arg(h.socket())
-        .args(["--hold", &count.to_string(), request])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        let mut hold = as_nobody(&holder);
+        hold.arg(h.socket())
+            .args(["--hold", &count.to_string(), request])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         let mut child = hold.spawn().expect("the holder");
         let mut counts = String::new();
         BufReader::new(child.stdout.take().unwrap())
@@ -328,21 +321,9 @@ fn clients_beyond_the_descriptor_limit_are_refused_and_root_is_still_served() {
     drop(held);
     let holder = h.public_copy(Path::new(env!("CARGO_BIN_EXE_raw-request")));
     let ping = || {
-        run({
-            let mut c = Command::new("setpriv");
-            c.args([
-                "--reuid",
-                "65534",
-                "--regid",
-                "65534",
-                "--clear-groups",
-                "--",
-            ])
-            .arg(&holder)
-            .arg(h.socket())
-            .arg(r#"{"version":1,"id":1,"op":"ping"}"#);
-            c
-        })
+        let mut c = as_nobody(&holder);
+        c.arg(h.socket()).arg(r#"{"version":1,"id":1,"op":"ping"}"#);
+        run(c)
     };
     wait_until("a user to be served again after the others left", || {
         let reply = ping();
