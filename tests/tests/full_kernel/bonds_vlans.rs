@@ -1,88 +1,11 @@
-//! Links that need a full kernel (bonding, 8021q, dummy): the first smoke
-//! suite of the VM test bed. Every test is `#[ignore]`d: this machine's
-//! kernel lacks those modules, and `scripts/test` runs the suite inside a
-//! VM booting Debian's own kernel (`scripts/vm-run`, docs/TESTING.md):
-//!
-//! ```sh
-//! cargo test -p netconf-tests --test full_kernel --no-run   # prints the binary
-//! scripts/vm-run target/debug/deps/full_kernel-HASH --ignored --test-threads=1
-//! ```
-//!
-//! Each test as in `tests/links.rs`: netconfd in a network namespace of the
-//! test's own (`netconf_tests::Harness`), the real `ifup` and `ifdown`, and
-//! the kernel's view (`ip -j -d link`) as the judge: up with every
-//! attribute, a second `ifup` writing nothing (an `ip monitor` fenced by
-//! markers sees no event), `ifdown` leaving the links that were there
-//! before and nothing else. Where the kernel cannot make the link kind the
-//! test fails, saying so: this suite exists to run on a kernel that can.
-//!
-//! Addresses come from the documentation and benchmarking ranges only.
-//! Needs root.
+//! Bonds and VLANs: made, changed by difference and taken back.
 
-use netconf_tests::links::{details, exists, info, kernel_makes, kind, master, ports_of, set};
-use netconf_tests::{require_root, Harness, Netns};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// Fails, loudly, unless the kernel makes such a link.
-fn require_kernel_makes(ns: &Netns, what: &str, args: &[&str]) {
-    if let Err(why) = kernel_makes(ns, args) {
-        panic!(
-            "this kernel ({}) makes no {what} (`ip link add nctprobe {}`: {why}): run this \
-             suite in the VM, scripts/vm-run",
-            kernel_release(),
-            args.join(" ")
-        );
-    }
-}
-
-fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-/// Every link with its global addresses: what `ifdown` must give back.
-/// (Without the marker link pair an `ip monitor` fence leaves, `nctmk`.)
-fn links_and_addrs(ns: &Netns) -> BTreeMap<String, BTreeSet<String>> {
-    let mut all = ns.all_global_addrs();
-    for name in ns.all_links().into_keys() {
-        all.entry(name).or_default();
-    }
-    all.retain(|name, _| !name.starts_with("nctmk"));
-    all
-}
-
-/// `ifup ARGS` again once the kernel has settled: nothing reaches the
-/// kernel, not even an event.
-/// After `ifdown`: the links and addresses there were before `ifup`, no
-/// route of netconf's, nothing up in netconf's state.
-fn assert_back_to(h: &Harness, before: &BTreeMap<String, BTreeSet<String>>) {
-    assert_eq!(
-        &links_and_addrs(&h.ns),
-        before,
-        "links and addresses after ifdown"
-    );
-    assert!(
-        h.ns.netconf_routes().is_empty(),
-        "{:?}",
-        h.ns.netconf_routes()
-    );
-    assert!(h.state().is_empty(), "{:?}", h.state());
-}
-
-fn assert_second_ifup_writes_nothing(h: &Harness, args: &[&str]) {
-    h.ns.settle();
-    let mut monitor = h.ns.monitor();
-    monitor.fence(&h.ns);
-    h.ifup(args).assert_ok();
-    let events = monitor.fence(&h.ns);
-    assert!(
-        events.is_empty(),
-        "the second ifup {args:?} changed the kernel:\n{}",
-        events.join("\n")
-    );
-}
+use super::{
+    assert_back_to, assert_second_ifup_writes_nothing, links_and_addrs, require_kernel_makes,
+};
+use netconf_tests::links::{details, exists, info, kind, master, ports_of, set};
+use netconf_tests::{require_root, Harness};
+use std::collections::BTreeSet;
 
 #[test]
 #[ignore = "needs a full kernel: scripts/test runs it in the VM"]

@@ -1,0 +1,2 @@
+//! Link kinds beyond bonds and VLANs: vrf, macvtap, ipvlan, can, bridge
+//! VLAN filtering.
