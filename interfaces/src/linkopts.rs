@@ -80,6 +80,14 @@ pub const VETH_PEER: &[&str] = &["veth-peer-name"];
 /// stanza; the name follows `vlan-raw-device`, `link` follows `ip link add
 /// link DEV`).
 pub const MACVLAN_RAW_DEVICE: &[&str] = &["macvlan-raw-device", "link"];
+/// The lower device of an ipvlan (`link` as for a macvlan).
+pub const IPVLAN_RAW_DEVICE: &[&str] = &["ipvlan-raw-device", "link"];
+/// ifupdown2 and ifupdown-ng: makes the stanza a VRF with this table
+/// (`auto`: ifupdown2 picks a free one).
+pub const VRF_TABLE: &[&str] = &["vrf-table"];
+/// On a member's stanza: the VRF it joins (ifupdown2's `vrf`,
+/// ifupdown-ng's `vrf-member`).
+pub const VRF_MEMBER: &[&str] = &["vrf", "vrf-member"];
 /// ifupdown-ng: interfaces to bring up first.
 pub const REQUIRES: &[&str] = &["requires"];
 
@@ -93,6 +101,9 @@ pub enum StanzaKind {
     Veth,
     Macvlan,
     Dummy,
+    Macvtap,
+    Ipvlan,
+    Vrf,
     /// A `link-type` netconf does not know; the value as written.
     UnknownLinkType(String),
 }
@@ -107,6 +118,9 @@ impl fmt::Display for StanzaKind {
             StanzaKind::Veth => f.write_str("veth"),
             StanzaKind::Macvlan => f.write_str("macvlan"),
             StanzaKind::Dummy => f.write_str("dummy"),
+            StanzaKind::Macvtap => f.write_str("macvtap"),
+            StanzaKind::Ipvlan => f.write_str("ipvlan"),
+            StanzaKind::Vrf => f.write_str("vrf"),
             StanzaKind::UnknownLinkType(t) => write!(f, "link-type {t}"),
         }
     }
@@ -131,6 +145,9 @@ pub fn stanza_kind(name: &str, vars: &Variables) -> Option<StanzaKind> {
     if find(vars, VXLAN_ID).is_some() {
         return Some(StanzaKind::Vxlan);
     }
+    if find(vars, VRF_TABLE).is_some() {
+        return Some(StanzaKind::Vrf);
+    }
     if let Some(t) = find(vars, LINK_TYPE) {
         return Some(match t.value {
             "veth" => StanzaKind::Veth,
@@ -140,6 +157,9 @@ pub fn stanza_kind(name: &str, vars: &Variables) -> Option<StanzaKind> {
             "bridge" => StanzaKind::Bridge,
             "bond" => StanzaKind::Bond,
             "vxlan" => StanzaKind::Vxlan,
+            "macvtap" => StanzaKind::Macvtap,
+            "ipvlan" => StanzaKind::Ipvlan,
+            "vrf" => StanzaKind::Vrf,
             other => StanzaKind::UnknownLinkType(other.to_string()),
         });
     }
@@ -613,8 +633,17 @@ pub fn references(name: &str, vars: &Variables) -> Vec<Reference> {
                 );
             }
         }
-        Some(StanzaKind::Macvlan) => {
+        Some(StanzaKind::Macvlan | StanzaKind::Macvtap) => {
             if let Some(dev) = find(vars, MACVLAN_RAW_DEVICE) {
+                push(
+                    Relation::LowerDevice,
+                    dev.name,
+                    PortList::parse_names(dev.value),
+                );
+            }
+        }
+        Some(StanzaKind::Ipvlan) => {
+            if let Some(dev) = find(vars, IPVLAN_RAW_DEVICE) {
                 push(
                     Relation::LowerDevice,
                     dev.name,
@@ -632,6 +661,10 @@ pub fn references(name: &str, vars: &Variables) -> Vec<Reference> {
             }
         }
         _ => {}
+    }
+    // A VRF's member joins it: the VRF must be there first.
+    if let Some(v) = find(vars, VRF_MEMBER).filter(|_| kind != Some(StanzaKind::Vrf)) {
+        push(Relation::LowerDevice, v.name, PortList::parse_names(v.value));
     }
     if let Some(r) = find(vars, REQUIRES) {
         push(Relation::Requires, r.name, PortList::parse_names(r.value));

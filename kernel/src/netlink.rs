@@ -35,7 +35,7 @@ mod wire;
 
 pub use error::NetlinkError;
 pub use kinds::{
-    BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
+    BondAttrs, CanAttrs, CanCtrl, IpvlanAttrs, IpvlanMode, VrfAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
     NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
 };
 pub use monitor::{decode_notifications, Event, Monitor};

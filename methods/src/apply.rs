@@ -5,7 +5,7 @@
 use crate::links::{LinkDiff, LinkSpec, LinkSpecKind};
 use crate::provider::{AddressWanted, Desired, RouteWanted};
 use netconf_kernel::netlink::{
-    Address, Family as NlFamily, Link, LinkChange, Netlink, NetlinkError, NewAddress, NewRoute,
+    Address, Family as NlFamily, Link, LinkChange, LinkKind, Netlink, NetlinkError, NewAddress, NewRoute,
     Route, NETCONF_ROUTE_PROTOCOL,
 };
 use serde::{Deserialize, Serialize};
@@ -393,10 +393,37 @@ pub fn ensure_link(
                     spec.kind.name(),
                     spec.name
                 ));
+                // The kernel takes a CAN device's bit timing only while it
+                // is down; the stanza's `apply` sets it up again.
+                let can_up = matches!(kind, LinkKind::Can(_)) && link.up;
+                if can_up {
+                    changes.push(format!("set {} down for the change", spec.name));
+                }
                 if !dry_run {
+                    if can_up {
+                        kernel.netlink().set_link(
+                            link.index,
+                            &LinkChange {
+                                up: Some(false),
+                                ..LinkChange::default()
+                            },
+                        )?;
+                    }
                     kernel.netlink().set_link_kind(link.index, &kind)?;
                 }
                 link.index
+            }
+            LinkDiff::Recreate(_) if matches!(spec.kind, LinkSpecKind::Can(_)) => {
+                let what = link.kind.as_deref().unwrap_or("not a virtual link");
+                return Err(ApplyError::Link(crate::links::LinkError::Unsupported {
+                    iface: spec.name.clone(),
+                    option: "bitrate".to_string(),
+                    reason: format!(
+                        "{} is {what}, not a CAN device with bit timing (`ip link set {} type \
+                         can bitrate` fails on it too)",
+                        spec.name, spec.name
+                    ),
+                }));
             }
             // Debian's own `eth0.10` rule creates the vlan only when no link
             // of that name exists, and otherwise leaves what is there.

@@ -5,7 +5,7 @@
 //!   [`Desired`](provider::Desired) state, and the lookup of a stanza's
 //!   family and method ([`provider_for`](provider::provider_for));
 //! * one file per method: [`loopback`], [`manual`], [`static_`], [`dhcp`]
-//!   (`inet dhcp`, `inet6 dhcp`, `inet6 auto`);
+//!   (`inet dhcp`, `inet6 dhcp`, `inet6 auto`), [`can`] (`can static`);
 //! * the DHCP clients, behind one hook: [`dhcp_client`] (the spec of one,
 //!   its start, ours and foreign ones told apart in /proc), then one file
 //!   per client: [`dhclient`], [`dhcpcd`], [`udhcpc`], [`dhcpcanon`] (its
@@ -20,6 +20,7 @@
 //! `netconf_kernel`'s, hook scripts are `netconf_hooks`', DNS `netconf_dns`'.
 
 pub mod apply;
+pub mod can;
 pub mod dhclient;
 pub mod dhcp;
 pub mod dhcp_client;

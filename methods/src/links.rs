@@ -40,6 +40,9 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
+mod l3;
+pub use l3::{IpvlanSpec, VrfSpec, VrfTable, VRF_AUTO_TABLES};
+
 /// What is wrong with a stanza's link options.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
@@ -100,6 +103,12 @@ pub enum LinkSpecKind {
     Veth(VethAttrs),
     Vxlan(VxlanSpec),
     Dummy,
+    /// A macvlan with a tap device: the same options as a macvlan.
+    Macvtap(MacvlanSpec),
+    Ipvlan(IpvlanSpec),
+    Vrf(VrfSpec),
+    /// A `can static` stanza: the settings of a device its driver made.
+    Can(netconf_kernel::netlink::CanAttrs),
 }
 
 impl LinkSpecKind {
@@ -113,6 +122,10 @@ impl LinkSpecKind {
             LinkSpecKind::Veth(_) => "veth",
             LinkSpecKind::Vxlan(_) => "vxlan",
             LinkSpecKind::Dummy => "dummy",
+            LinkSpecKind::Macvtap(_) => "macvtap",
+            LinkSpecKind::Ipvlan(_) => "ipvlan",
+            LinkSpecKind::Vrf(_) => "vrf",
+            LinkSpecKind::Can(_) => "can",
         }
     }
 }
@@ -270,6 +283,9 @@ pub struct StanzaLinks {
     /// own VLANs in its bridge (on a bridge's stanza they are the ports'
     /// defaults: [`BridgeSpec::port_vlans`]).
     pub port_vlans: Option<PortVlans>,
+    /// `vrf NAME` (ifupdown2) or `vrf-member NAME` (ifupdown-ng) on a
+    /// member's stanza: the VRF it joins.
+    pub vrf: Option<String>,
 }
 
 /// The stanza's links, or what is wrong with its options.
@@ -278,6 +294,16 @@ pub fn stanza_links(stanza: &StanzaConfig) -> Result<StanzaLinks, LinkError> {
         iface: &stanza.iface,
         vars: &stanza.vars,
     };
+    if stanza.family == netconf_interfaces::Family::Can {
+        let attrs = crate::can::can_attrs(&stanza.iface, &stanza.vars)?;
+        return Ok(StanzaLinks {
+            link: Some(LinkSpec {
+                name: stanza.iface.clone(),
+                kind: LinkSpecKind::Can(attrs),
+            }),
+            ..StanzaLinks::default()
+        });
+    }
     let kind = stanza_kind(&stanza.iface, &stanza.vars);
     let link = match kind {
         None => None,
@@ -308,10 +334,19 @@ pub fn stanza_links(stanza: &StanzaConfig) -> Result<StanzaLinks, LinkError> {
     } else {
         opts.port_vlans(true)?
     };
+    let is_vrf = matches!(
+        &link,
+        Some(LinkSpec {
+            kind: LinkSpecKind::Vrf(_),
+            ..
+        })
+    );
+    let vrf = if is_vrf { None } else { opts.vrf_member()? };
     Ok(StanzaLinks {
         link,
         bond_master,
         port_vlans,
+        vrf,
     })
 }
 
@@ -413,12 +448,16 @@ impl<'a> Options<'a> {
             }),
             StanzaKind::Vxlan => LinkSpecKind::Vxlan(self.vxlan()?),
             StanzaKind::Dummy => LinkSpecKind::Dummy,
+            StanzaKind::Macvtap => LinkSpecKind::Macvtap(self.macvtap()?),
+            StanzaKind::Ipvlan => LinkSpecKind::Ipvlan(self.ipvlan()?),
+            StanzaKind::Vrf => LinkSpecKind::Vrf(self.vrf()?),
             StanzaKind::UnknownLinkType(_) => {
                 let found = self.find(linkopts::LINK_TYPE);
                 return Err(match found {
                     Some(found) => self.invalid(
                         found,
-                        "is not a link type netconf creates (veth, macvlan, dummy)",
+                        "is not a link type netconf creates (veth, macvlan, macvtap, ipvlan, vrf, \
+                         dummy)",
                     ),
                     None => self.missing("link", "link-type"),
                 });
@@ -865,6 +904,32 @@ impl LinkSpec {
                 LinkKind::Vxlan(attrs)
             }
             LinkSpecKind::Dummy => LinkKind::Dummy,
+            LinkSpecKind::Macvtap(spec) => {
+                parent = Some(lookup("macvlan-raw-device", &spec.lower)?.index);
+                LinkKind::Macvtap(spec.attrs)
+            }
+            LinkSpecKind::Ipvlan(spec) => {
+                parent = Some(lookup("ipvlan-raw-device", &spec.lower)?.index);
+                LinkKind::Ipvlan(spec.attrs)
+            }
+            LinkSpecKind::Vrf(spec) => {
+                let table = spec.table_for(links).ok_or_else(|| LinkError::Unsupported {
+                    iface: self.name.clone(),
+                    option: "vrf-table".to_string(),
+                    reason: "auto: every table from 1001 to 5000 has a VRF".to_string(),
+                })?;
+                LinkKind::Vrf(netconf_kernel::netlink::VrfAttrs { table })
+            }
+            LinkSpecKind::Can(_) => {
+                return Err(LinkError::Unsupported {
+                    iface: self.name.clone(),
+                    option: "can static".to_string(),
+                    reason: format!(
+                        "{} does not exist (a CAN device is made by its driver)",
+                        self.name
+                    ),
+                })
+            }
         };
         Ok(NewLink {
             parent,
@@ -955,6 +1020,43 @@ impl LinkSpec {
                 }
             }
             (LinkSpecKind::Dummy, _) => LinkDiff::Same,
+            (LinkSpecKind::Macvtap(spec), Some(LinkKind::Macvtap(have))) => {
+                let lower = name_of(link.parent);
+                if lower != Some(spec.lower.as_str()) || have.mode != spec.attrs.mode {
+                    LinkDiff::Recreate(format!(
+                        "{} is a macvtap on {} in mode {:?}",
+                        self.name,
+                        lower.unwrap_or("?"),
+                        have.mode
+                    ))
+                } else {
+                    LinkDiff::Same
+                }
+            }
+            (LinkSpecKind::Ipvlan(spec), Some(LinkKind::Ipvlan(have))) => {
+                let lower = name_of(link.parent);
+                if lower != Some(spec.lower.as_str()) || *have != spec.attrs {
+                    LinkDiff::Recreate(format!(
+                        "{} is an ipvlan on {} in mode {}",
+                        self.name,
+                        lower.unwrap_or("?"),
+                        have.mode.name()
+                    ))
+                } else {
+                    LinkDiff::Same
+                }
+            }
+            (LinkSpecKind::Vrf(spec), Some(LinkKind::Vrf(have))) => match spec.table {
+                VrfTable::Fixed(t) if t != have.table => LinkDiff::Recreate(format!(
+                    "{} is a VRF with table {}, not {t}",
+                    self.name, have.table
+                )),
+                _ => LinkDiff::Same,
+            },
+            (LinkSpecKind::Can(want), Some(LinkKind::Can(have))) => match want.changes_from(have) {
+                Some(change) => LinkDiff::Change(LinkKind::Can(change)),
+                None => LinkDiff::Same,
+            },
             (_, _) => LinkDiff::Recreate(format!(
                 "{}'s {wanted} attributes cannot be read",
                 self.name

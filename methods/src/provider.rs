@@ -176,6 +176,7 @@ pub fn provider_for(family: Family, method: &str) -> Option<&'static dyn Provide
         (Family::Inet, "dhcp") => Some(&crate::dhcp::DhcpLink),
         (Family::Inet6, "dhcp") => Some(&crate::dhcp::Dhcp6Link),
         (Family::Inet6, "auto") => Some(&crate::dhcp::Auto6),
+        (Family::Can, "static") => Some(&crate::can::CanStatic),
         _ => None,
     }
 }

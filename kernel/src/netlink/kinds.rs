@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod l3;
+pub use l3::{CanAttrs, CanCtrl, IpvlanAttrs, IpvlanMode, VrfAttrs};
+
 /// A link kind with its attributes (`IFLA_INFO_KIND` + `IFLA_INFO_DATA`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -26,6 +29,12 @@ pub enum LinkKind {
     Vxlan(VxlanAttrs),
     /// No attributes; this kernel lacks the module, others have it.
     Dummy,
+    /// A macvlan with a tap device (`/dev/tapN`) of its own.
+    Macvtap(MacvlanAttrs),
+    Ipvlan(IpvlanAttrs),
+    Vrf(VrfAttrs),
+    /// A CAN device's settings; made by its driver, never created here.
+    Can(CanAttrs),
 }
 
 impl LinkKind {
@@ -39,6 +48,10 @@ impl LinkKind {
             LinkKind::Veth(_) => "veth",
             LinkKind::Vxlan(_) => "vxlan",
             LinkKind::Dummy => "dummy",
+            LinkKind::Macvtap(_) => "macvtap",
+            LinkKind::Ipvlan(_) => "ipvlan",
+            LinkKind::Vrf(_) => "vrf",
+            LinkKind::Can(_) => "can",
         }
     }
 }

@@ -169,14 +169,18 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
 pub(super) fn new_link(link: &NewLink) -> Result<Request, String> {
     check_name("name", &link.name)?;
     match &link.kind {
-        LinkKind::Vlan(_) | LinkKind::Macvlan(_) if link.parent.is_none() => {
+        LinkKind::Vlan(_) | LinkKind::Macvlan(_) | LinkKind::Macvtap(_) | LinkKind::Ipvlan(_)
+            if link.parent.is_none() =>
+        {
             return Err(format!("a {} needs a lower device", link.kind));
         }
+        LinkKind::Can(_) => return Err("a CAN device is made by its driver".to_string()),
         LinkKind::Bridge(_)
         | LinkKind::Bond(_)
         | LinkKind::Veth(_)
         | LinkKind::Vxlan(_)
         | LinkKind::Dummy
+        | LinkKind::Vrf(_)
             if link.parent.is_some() =>
         {
             return Err(format!("a {} has no parent link", link.kind));
@@ -210,7 +214,7 @@ pub(super) fn new_link(link: &NewLink) -> Result<Request, String> {
 /// RTM_NEWLINK changing the attributes of existing link `index`.
 pub(super) fn change_link_kind(index: u32, kind: &LinkKind) -> Result<Request, String> {
     match kind {
-        LinkKind::Bridge(_) | LinkKind::Bond(_) => {}
+        LinkKind::Bridge(_) | LinkKind::Bond(_) | LinkKind::Can(_) => {}
         other => {
             return Err(format!(
                 "the attributes of a {other} cannot be changed in place"
@@ -237,12 +241,20 @@ fn link_info(kind: &LinkKind, creating: bool) -> Result<Vec<LinkInfo>, String> {
         LinkKind::Veth(attrs) => (InfoKind::Veth, veth(attrs)?.map(InfoData::Veth)),
         LinkKind::Vxlan(attrs) => (InfoKind::Vxlan, Some(InfoData::Vxlan(vxlan(attrs)?))),
         LinkKind::Dummy => (InfoKind::Dummy, None),
+        LinkKind::Macvtap(_) | LinkKind::Ipvlan(_) | LinkKind::Vrf(_) | LinkKind::Can(_) => {
+            match l3::link_info(kind) {
+                Some(info) => info.map(|(k, data)| (k, Some(data)))?,
+                None => unreachable!("l3::link_info knows its kinds"),
+            }
+        }
     };
     let mut infos = vec![LinkInfo::Kind(info_kind)];
     // An empty IFLA_INFO_DATA is harmless but noise: leave it out.
     match data {
         Some(InfoData::Bridge(v)) if v.is_empty() => {}
         Some(InfoData::Bond(v)) if v.is_empty() => {}
+        Some(InfoData::MacVtap(v)) if v.is_empty() => {}
+        Some(InfoData::Can(v)) if v.is_empty() => {}
         Some(data) => infos.push(LinkInfo::Data(data)),
         None => {}
     }
@@ -462,7 +474,7 @@ pub(super) fn decode_details(kind: Option<&str>, infos: &[LinkInfo]) -> Option<L
         // as IFLA_LINK; a dummy has nothing to report.
         ("veth", _) => Some(LinkKind::Veth(VethAttrs::default())),
         ("dummy", _) => Some(LinkKind::Dummy),
-        _ => None,
+        (other, data) => l3::decode(other, data),
     }
 }
 
@@ -587,5 +599,6 @@ fn decode_bridge_vlans(
     Ok(Some((msg.header.index, vlans)))
 }
 
+mod l3;
 #[cfg(test)]
 mod tests;
