@@ -20,7 +20,7 @@ use netconf_interfaces::{Family, Stanza, Variables};
 use netconf_methods::apply::{
     self, device_of, Applied, AppliedAddress, AppliedRoute, KernelState, Removal,
 };
-use netconf_methods::links::{stanza_links, LinkSpec, LinkSpecKind, PackageHooks};
+use netconf_methods::links::{stanza_links, LinkSpec, LinkSpecKind, PackageHooks, StanzaLinks};
 use netconf_methods::provider::{provider_for, DadWait, Desired, StanzaConfig};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
@@ -683,7 +683,7 @@ fn link_of(
 ) -> Result<Option<(LinkSpec, Vec<String>)>, Failure> {
     let invalid = |e: &dyn std::fmt::Display| Failure::new(ErrorCode::ConfigInvalid, e.to_string());
     let links = stanza_links(cfg).map_err(|e| invalid(&e))?;
-    let Some(spec) = links.link else {
+    let Some(mut spec) = links.link else {
         return Ok(None);
     };
     if runs_scripts(ctx, logical) {
@@ -700,6 +700,25 @@ fn link_of(
         }
     }
     let mut slaves = Vec::new();
+    if let LinkSpecKind::Bridge(bridge) = &mut spec.kind {
+        // The ports' own VLANs, from their stanzas (ifupdown2's place for
+        // them on a VLAN-aware bridge).
+        for stanza in &ctx.config.stanzas {
+            if stanza.name == cfg.iface || !bridge.ports.matches(&stanza.name) {
+                continue;
+            }
+            let other = stanza_config(ctx, stanza, &stanza.name, &stanza.name);
+            if let Ok(StanzaLinks {
+                port_vlans: Some(vlans),
+                ..
+            }) = stanza_links(&other)
+            {
+                if !bridge.member_vlans.iter().any(|(n, _)| *n == stanza.name) {
+                    bridge.member_vlans.push((stanza.name.clone(), vlans));
+                }
+            }
+        }
+    }
     if matches!(spec.kind, LinkSpecKind::Bond(_)) {
         for stanza in &ctx.config.stanzas {
             let other = stanza_config(ctx, stanza, &stanza.name, &stanza.name);

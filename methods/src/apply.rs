@@ -11,6 +11,8 @@ use netconf_kernel::netlink::{
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
+pub mod bridge_vlans;
+
 /// The main routing table.
 const MAIN_TABLE: u32 = 254;
 
@@ -442,6 +444,7 @@ pub fn ensure_link(
             ports.push(extra.clone());
         }
     }
+    let mut joined = Vec::new();
     for port in ports {
         let Some(link) = links.iter().find(|l| l.name == port) else {
             changes.push(format!(
@@ -453,6 +456,10 @@ pub fn ensure_link(
         changes.extend(join(
             kernel, link, index, &spec.name, port_of, applied, dry_run,
         )?);
+        joined.push(link.clone());
+    }
+    if let LinkSpecKind::Bridge(b) = &spec.kind {
+        changes.extend(bridge_vlans::apply_ports(kernel, b, &joined, dry_run)?);
     }
     Ok(changes)
 }

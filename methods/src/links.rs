@@ -152,6 +152,10 @@ pub struct BridgeSpec {
     pub port_vlans: Option<PortVlans>,
     /// The stanza's `mtu`, which bridge-utils also gives each port it adds.
     pub port_mtu: Option<u32>,
+    /// The VLANs the ports' own stanzas give them (`bridge-vids`,
+    /// `bridge-pvid`, `bridge-access`), by port name: filled in by whoever
+    /// reads the whole file (the daemon), empty from one stanza alone.
+    pub member_vlans: Vec<(String, PortVlans)>,
 }
 
 impl BridgeSpec {
@@ -195,7 +199,7 @@ pub struct WaitPort {
 }
 
 /// The VLANs of a bridge port (ifupdown2's `bridge-vids`, `bridge-pvid`,
-/// `bridge-access`).
+/// `bridge-access`; an access port has its one VLAN in both).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PortVlans {
     /// Tagged VLANs.
@@ -538,6 +542,7 @@ impl<'a> Options<'a> {
             port_mtu: self.parse(&["mtu"], "is not an MTU (68 to 65535)", |v| {
                 v.parse::<u32>().ok().filter(|m| (68..=65535).contains(m))
             })?,
+            member_vlans: Vec::new(),
         })
     }
 
@@ -575,7 +580,7 @@ impl<'a> Options<'a> {
         if let Some(access) = access {
             // An access port is in one VLAN, untagged.
             return Ok(Some(PortVlans {
-                vids: Vec::new(),
+                vids: vec![access],
                 pvid: Some(access),
             }));
         }

@@ -524,10 +524,16 @@ impl Netns {
         wait_until(&format!("the kernel to settle in {}", self.name), || {
             // Links that make no IPv6 address of their own (bridge ports:
             // `addrgenmode none`) never get a link-local one.
+            // Nor do links without IPv6 (CAN devices) or VRF devices
+            // (the kernel gives an l3mdev master none).
             let no_addrgen: BTreeSet<String> = self
                 .ip_json(&["-d", "link", "show"])
                 .iter()
-                .filter(|l| l["inet6_addr_gen_mode"] == "none")
+                .filter(|l| {
+                    l["inet6_addr_gen_mode"] == "none"
+                        || l["link_type"] == "can"
+                        || l["linkinfo"]["info_kind"] == "vrf"
+                })
                 .filter_map(|l| l["ifname"].as_str().map(String::from))
                 .collect();
             let links = self.ip_json(&["addr", "show"]);

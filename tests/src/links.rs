@@ -56,3 +56,36 @@ pub fn kernel_makes(ns: &Netns, args: &[&str]) -> Result<(), String> {
         Err(out.stderr.trim().to_string())
     }
 }
+
+/// `bridge -j vlan show` in the namespace: each port's (and bridge's) VLANs
+/// as `VID`, `VID pvid`, `VID untagged` or `VID pvid untagged`.
+pub fn bridge_vlans(ns: &Netns) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let out = std::process::Command::new("bridge")
+        .args(["-n", ns.name(), "-j", "vlan", "show"])
+        .output()
+        .expect("bridge (iproute2)");
+    assert!(out.status.success(), "bridge vlan show: {out:?}");
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let mut map = std::collections::BTreeMap::new();
+    for dev in all.as_array().into_iter().flatten() {
+        let name = dev["ifname"].as_str().unwrap_or_default().to_string();
+        let vlans: BTreeSet<String> = dev["vlans"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| {
+                let flags = v["flags"].to_string();
+                let mut w = v["vlan"].to_string();
+                if flags.contains("PVID") {
+                    w.push_str(" pvid");
+                }
+                if flags.contains("Untagged") {
+                    w.push_str(" untagged");
+                }
+                w
+            })
+            .collect();
+        map.insert(name, vlans);
+    }
+    map
+}

@@ -10,12 +10,16 @@
 //! with `ifdown` of a needed lower refused or forced, dependency cycles,
 //! bonds and VLANs where the kernel has the modules (this test says loudly
 //! when it does not), and bridge-utils' own hook script taking the bridge
-//! over when it is installed (which `/sbin/brctl` decides).
+//! over when it is installed (which `/sbin/brctl` decides), and a
+//! VLAN-aware bridge's port VLANs (`bridge-vids`, `bridge-pvid`,
+//! `bridge-access`).
 //!
 //! Addresses come from the documentation and benchmarking ranges only.
 //! Needs root. Run `cargo build --bins` first.
 
-use netconf_tests::links::{details, exists, info, kernel_makes, kind, master, ports_of, set};
+use netconf_tests::links::{
+    bridge_vlans, details, exists, info, kernel_makes, kind, master, ports_of, set,
+};
 use netconf_tests::{
     overlay_lines, private_mounts, require_root, sh_quote, wait_until, Harness, Netns,
 };
@@ -694,5 +698,74 @@ fn bridge_with_stp_waits_for_its_ports_to_forward() {
     assert!(
         matches!(state.as_str(), "listening" | "learning" | "blocking"),
         "with bridge_maxwait 0 ifup must not wait: q0 is {state}"
+    );
+}
+
+/// A VLAN-aware bridge: each port's VLANs from its own stanza
+/// (`bridge-access`, `bridge-vids` + `bridge-pvid`) or the bridge's
+/// defaults, PVID 1 where nobody names one; set by difference (a second
+/// `ifup` changes nothing), gone with the bridge.
+#[test]
+fn vlan_aware_bridge_gives_its_ports_their_vlans() {
+    require_root();
+    let h = Harness::new();
+    for p in ["p0", "p1", "p2"] {
+        h.ns.veth(p);
+    }
+    h.write_interfaces(
+        "iface br0 inet manual\n    bridge-ports p0 p1 p2\n    bridge-vlan-aware yes\n    \
+         bridge-vids 100 200\n    bridge-stp off\n\n\
+         iface p0 inet manual\n    bridge-access 10\n\n\
+         iface p1 inet manual\n    bridge-vids 20-22\n    bridge-pvid 20\n",
+    );
+    let out = h.ifup(&["-v", "br0"]);
+    out.assert_ok();
+    let br = details(&h.ns, "br0");
+    assert_eq!(info(&br, "vlan_filtering").as_u64(), Some(1), "{br}");
+    let vlans = bridge_vlans(&h.ns);
+    assert_eq!(vlans["p0"], set(&["10 pvid untagged"]), "{vlans:?}");
+    assert_eq!(
+        vlans["p1"],
+        set(&["20 pvid untagged", "21", "22"]),
+        "{vlans:?}"
+    );
+    assert_eq!(
+        vlans["p2"],
+        set(&["1 pvid untagged", "100", "200"]),
+        "{vlans:?}"
+    );
+
+    h.ns.settle();
+    let mut monitor = h.ns.monitor();
+    monitor.fence(&h.ns);
+    h.ifup(&["br0"]).assert_ok();
+    let events = monitor.fence(&h.ns);
+    assert!(events.is_empty(), "the second ifup: {events:?}");
+    assert_eq!(bridge_vlans(&h.ns), vlans, "the second ifup changed VLANs");
+
+    // A port's VLANs changed in the file: only the difference is written.
+    h.write_interfaces(
+        "iface br0 inet manual\n    bridge-ports p0 p1 p2\n    bridge-vlan-aware yes\n    \
+         bridge-vids 100 200\n    bridge-stp off\n\n\
+         iface p0 inet manual\n    bridge-access 11\n\n\
+         iface p1 inet manual\n    bridge-vids 20-22\n    bridge-pvid 20\n",
+    );
+    let out = h.ifup(&["-v", "--force", "br0"]);
+    out.assert_ok();
+    out.assert_output_contains("add VLANs 11 pvid untagged to port p0");
+    out.assert_output_contains("remove VLANs 10 pvid untagged from port p0");
+    assert_eq!(bridge_vlans(&h.ns)["p0"], set(&["11 pvid untagged"]));
+    assert!(
+        !out.all_output().contains("port p2"),
+        "p2 was touched:\n{}",
+        out.all_output()
+    );
+
+    h.ifdown(&["-v", "br0"]).assert_ok();
+    assert!(!exists(&h.ns, "br0"), "br0 is still there");
+    let left = bridge_vlans(&h.ns);
+    assert!(
+        left.keys().all(|k| !["p0", "p1", "p2"].contains(&k.as_str())),
+        "{left:?}"
     );
 }

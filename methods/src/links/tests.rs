@@ -579,7 +579,7 @@ fn port_vlans_of_a_port_stanza() {
     assert_eq!(
         access.port_vlans,
         Some(PortVlans {
-            vids: vec![],
+            vids: vec![30],
             pvid: Some(30)
         })
     );

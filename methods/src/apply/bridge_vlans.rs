@@ -1,0 +1,175 @@
+//! The VLANs of a VLAN-aware bridge's ports (`bridge-vlan-aware yes`), by
+//! difference with the kernel's (`bridge vlan show`), as ifupdown2 does:
+//!
+//! * a port's own stanza says `bridge-access VID` (one VLAN, untagged, its
+//!   PVID), or `bridge-vids` and `bridge-pvid`; what it leaves out comes
+//!   from the bridge's stanza (`bridge-vids`, `bridge-pvid`: the ports'
+//!   defaults);
+//! * the PVID is 1 when nobody names one (ifupdown2's default): the kernel
+//!   gives every new port VLAN 1 as its untagged PVID, and that one stays
+//!   unless another PVID or an access VLAN takes its place;
+//! * every other VLAN the port has is removed, the default 1 included.
+//!
+//! Nothing is recorded: the VLANs go with the port when it leaves the
+//! bridge (or the bridge goes), which is what `ifdown` of the bridge does.
+
+use super::{ApplyError, KernelState};
+use crate::links::{BridgeSpec, PortVlans};
+use netconf_kernel::netlink::{BridgeVlan, Link};
+
+/// The kernel's PVID for new ports (`default_pvid`), and ifupdown2's.
+const DEFAULT_PVID: u16 = 1;
+
+/// What `port` of the bridge `spec` wants: its own VLANs, the bridge's
+/// defaults for what it leaves out, PVID 1 when nobody names one.
+pub fn wanted(spec: &BridgeSpec, port: &str) -> Vec<BridgeVlan> {
+    let own = spec
+        .member_vlans
+        .iter()
+        .find(|(name, _)| name == port)
+        .map(|(_, v)| v);
+    let defaults = spec.port_vlans.as_ref();
+    let merged = PortVlans {
+        vids: own
+            .map(|v| v.vids.clone())
+            .filter(|v| !v.is_empty())
+            .or_else(|| defaults.map(|d| d.vids.clone()))
+            .unwrap_or_default(),
+        pvid: own
+            .and_then(|v| v.pvid)
+            .or_else(|| defaults.and_then(|d| d.pvid))
+            .or(Some(DEFAULT_PVID)),
+    };
+    merged.to_bridge_vlans()
+}
+
+/// Brings each of `ports` (links of the bridge) to its VLANs.
+pub fn apply_ports(
+    kernel: &mut impl KernelState,
+    spec: &BridgeSpec,
+    ports: &[Link],
+    dry_run: bool,
+) -> Result<Vec<String>, ApplyError> {
+    if spec.attrs.vlan_filtering != Some(true) || ports.is_empty() {
+        return Ok(Vec::new());
+    }
+    let current = kernel.netlink().bridge_vlans()?;
+    // A port not in the bridge yet (a dry run) would get the default.
+    let default = [BridgeVlan {
+        vid: DEFAULT_PVID,
+        pvid: true,
+        untagged: true,
+    }];
+    let mut changes = Vec::new();
+    for port in ports {
+        let want = wanted(spec, &port.name);
+        let have = current
+            .iter()
+            .find(|(index, _)| *index == port.index)
+            .map_or(&default[..], |(_, v)| v.as_slice());
+        let add: Vec<BridgeVlan> = want.iter().filter(|w| !have.contains(w)).copied().collect();
+        let del: Vec<BridgeVlan> = have
+            .iter()
+            .filter(|h| !want.iter().any(|w| w.vid == h.vid))
+            .copied()
+            .collect();
+        if !add.is_empty() {
+            changes.push(format!("add VLANs {} to port {}", describe(&add), port.name));
+            if !dry_run {
+                kernel.netlink().add_bridge_vlans(port.index, &add, false)?;
+            }
+        }
+        if !del.is_empty() {
+            changes.push(format!(
+                "remove VLANs {} from port {}",
+                describe(&del),
+                port.name
+            ));
+            if !dry_run {
+                kernel.netlink().del_bridge_vlans(port.index, &del, false)?;
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// `10 pvid untagged, 20`, as `bridge vlan` shows them.
+fn describe(vlans: &[BridgeVlan]) -> String {
+    let words: Vec<String> = vlans
+        .iter()
+        .map(|v| {
+            let mut w = v.vid.to_string();
+            if v.pvid {
+                w.push_str(" pvid");
+            }
+            if v.untagged {
+                w.push_str(" untagged");
+            }
+            w
+        })
+        .collect();
+    words.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::StanzaConfig;
+    use netconf_interfaces::{Family, Variables};
+
+    fn bridge(options: &[(&str, &str)]) -> BridgeSpec {
+        let mut vars = Variables::default();
+        for (k, v) in options {
+            vars.set(k, v);
+        }
+        let cfg = StanzaConfig {
+            iface: "br0".into(),
+            logical: "br0".into(),
+            family: Family::Inet,
+            method: "manual".into(),
+            vars,
+        };
+        match crate::links::stanza_links(&cfg).unwrap().link.unwrap().kind {
+            crate::links::LinkSpecKind::Bridge(b) => b,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn port_vlans_fall_back_to_the_bridge_then_to_pvid_1() {
+        let pvid = |vid| BridgeVlan {
+            vid,
+            pvid: true,
+            untagged: true,
+        };
+        let mut br = bridge(&[
+            ("bridge-ports", "p1 p2 p3 p4"),
+            ("bridge-vlan-aware", "yes"),
+            ("bridge-vids", "100 200"),
+        ]);
+        br.member_vlans = vec![
+            (
+                "p2".into(),
+                PortVlans {
+                    vids: vec![300],
+                    pvid: Some(300),
+                },
+            ),
+            (
+                "p3".into(),
+                PortVlans {
+                    vids: vec![],
+                    pvid: Some(100),
+                },
+            ),
+        ];
+        assert_eq!(
+            wanted(&br, "p1"),
+            [pvid(1), BridgeVlan::tagged(100), BridgeVlan::tagged(200)]
+        );
+        assert_eq!(wanted(&br, "p2"), [pvid(300)]);
+        assert_eq!(wanted(&br, "p3"), [pvid(100), BridgeVlan::tagged(200)]);
+        let plain = bridge(&[("bridge-ports", "p1"), ("bridge-vlan-aware", "yes")]);
+        assert_eq!(wanted(&plain, "p1"), [pvid(1)]);
+    }
+}
