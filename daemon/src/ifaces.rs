@@ -1380,6 +1380,11 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     };
     let desired = work.desired.clone();
     let link = work.link.clone();
+    let vrf = work
+        .cfg
+        .as_ref()
+        .and_then(|c| stanza_links(c).ok())
+        .and_then(|l| l.vrf);
     let mut applied = std::mem::take(&mut work.applied);
     let leftover = std::mem::take(&mut work.leftover);
     let link_down = work.link_down;
@@ -1392,7 +1397,7 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     // What of the stanza is in the kernel after this step.
     let mut left = Applied::default();
     let (changes, result) = if up {
-        let desired = desired.unwrap_or_default();
+        let mut desired = desired.unwrap_or_default();
         // What an interrupted ifup or ifdown left that this stanza does not
         // want goes first (a stale primary address would take the new
         // one, a secondary of it, along when it goes).
@@ -1415,6 +1420,12 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
                     // Nothing more to show on a link that is not there.
                     return Ok(changes);
                 }
+            }
+            if let Some(vrf) = &vrf {
+                let (joined, table) =
+                    apply::vrf::join_vrf(k, &phys, vrf, &mut applied, no_act)?;
+                changes.extend(joined);
+                desired.table = Some(table);
             }
             changes.extend(apply::apply(k, &phys, &desired, &mut applied, no_act)?);
             if let Some(c) = &carried {

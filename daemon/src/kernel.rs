@@ -218,4 +218,22 @@ impl KernelState for Kernel {
             .cloned()
             .collect())
     }
+
+    fn routes_in(
+        &mut self,
+        index: u32,
+        family: Family,
+        table: u32,
+    ) -> Result<Vec<Route>, NetlinkError> {
+        self.drain();
+        if self.stale_routes.contains(&index) {
+            self.settle();
+        }
+        Ok(self
+            .mirror
+            .routes_of(index)
+            .filter(|r| r.family == family && r.table == table)
+            .cloned()
+            .collect())
+    }
 }

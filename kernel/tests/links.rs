@@ -437,3 +437,48 @@ fn dummy_where_the_kernel_has_it() {
         assert_eq!(dummy.details, Some(LinkKind::Dummy));
     }
 }
+
+/// macvtap, ipvlan and vrf made and read back (where the kernel has the
+/// modules: Debian's has, so this runs whole in the VM).
+#[test]
+fn macvtap_ipvlan_vrf_read_back() {
+    use netconf_kernel::netlink::{IpvlanAttrs, IpvlanMode, VrfAttrs};
+    let mut nl = netns();
+    ip(&["link", "add", "nc-low", "type", "veth", "peer", "name", "nc-lowp"]);
+    // A device takes macvlan-type or ipvlan-type links, not both.
+    ip(&["link", "add", "nc-low2", "type", "veth", "peer", "name", "nc-low2p"]);
+    let low = nl.link_by_name("nc-low").unwrap().unwrap();
+    let low2 = nl.link_by_name("nc-low2").unwrap().unwrap();
+    let kinds = [
+        (
+            "nc-mvt",
+            LinkKind::Macvtap(MacvlanAttrs {
+                mode: Some(MacvlanMode::Bridge),
+            }),
+            Some(low.index),
+        ),
+        (
+            "nc-ipv",
+            LinkKind::Ipvlan(IpvlanAttrs {
+                mode: IpvlanMode::L3s,
+            }),
+            Some(low2.index),
+        ),
+        ("nc-vrf", LinkKind::Vrf(VrfAttrs { table: 1234 }), None),
+    ];
+    for (name, kind, parent) in kinds {
+        let mut new = NewLink::new(name, kind.clone());
+        new.parent = parent;
+        match nl.add_link(&new) {
+            Ok(link) => {
+                assert_eq!(link.details, Some(kind.clone()), "{link:?}");
+                let dumped = find(&nl.links().unwrap(), name);
+                assert_eq!(dumped.details, Some(kind), "{dumped:?}");
+            }
+            Err(e) if matches!(e, NetlinkError::NotSupported { .. }) => {
+                eprintln!("SKIPPED {name}: this kernel has no {kind} ({e})");
+            }
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+}

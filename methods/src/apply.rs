@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 pub mod bridge_vlans;
+pub mod vrf;
 
 /// The main routing table.
 const MAIN_TABLE: u32 = 254;
@@ -37,6 +38,12 @@ pub struct Applied {
     /// them out again and sets them down, as bridge-utils does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<String>,
+    /// The routing table of `routes` when not the main one (a VRF member's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_table: Option<u32>,
+    /// The VRF netconf made the device a member of: `ifdown` takes it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -88,6 +95,13 @@ pub trait KernelState {
     fn link_by_name(&mut self, name: &str) -> Result<Option<Link>, NetlinkError>;
     fn addresses_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Address>, NetlinkError>;
     fn routes_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Route>, NetlinkError>;
+    /// As [`KernelState::routes_of`], in routing table `table`.
+    fn routes_in(
+        &mut self,
+        index: u32,
+        family: NlFamily,
+        table: u32,
+    ) -> Result<Vec<Route>, NetlinkError>;
 }
 
 impl KernelState for Netlink {
@@ -109,6 +123,15 @@ impl KernelState for Netlink {
 
     fn routes_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Route>, NetlinkError> {
         self.routes(family, Some(MAIN_TABLE), Some(index))
+    }
+
+    fn routes_in(
+        &mut self,
+        index: u32,
+        family: NlFamily,
+        table: u32,
+    ) -> Result<Vec<Route>, NetlinkError> {
+        self.routes(family, Some(table), Some(index))
     }
 }
 
@@ -291,12 +314,18 @@ pub fn apply(
             .gateway
             .as_ref()
             .map_or(NlFamily::V4, family_of);
-        let existing = kernel.routes_of(index, route_family)?;
+        let table = desired.table.unwrap_or(MAIN_TABLE);
+        let existing = kernel.routes_in(index, route_family, table)?;
+        if !dry_run {
+            applied.route_table = desired.table;
+        }
         for want in &desired.routes {
             let present = existing.iter().any(|r| want.matches(r));
             if !present {
                 if !dry_run {
-                    let added = kernel.netlink().add_route(&new_route(index, want), false);
+                    let added = kernel
+                        .netlink()
+                        .add_route(&new_route(index, want, table), false);
                     match added {
                         Err(e) if desired.routes_best_effort && e.errno() == Some(libc::EEXIST) => {
                             changes.push(format!(
@@ -331,14 +360,14 @@ fn route_family(r: &RouteWanted) -> NlFamily {
         .map_or(NlFamily::V4, family_of)
 }
 
-fn new_route(index: u32, r: &RouteWanted) -> NewRoute {
+fn new_route(index: u32, r: &RouteWanted, table: u32) -> NewRoute {
     NewRoute {
         family: route_family(r),
         destination: r.destination,
         gateway: r.gateway,
         oif: Some(index),
         priority: r.metric,
-        table: MAIN_TABLE,
+        table,
         protocol: NETCONF_ROUTE_PROTOCOL,
         scope: netconf_kernel::netlink::Scope::Universe,
         onlink: r.onlink,
@@ -615,6 +644,7 @@ pub fn remove(
     };
     let index = link.index;
     let rollback = how == Removal::Rollback;
+    let table = applied.route_table.unwrap_or(MAIN_TABLE);
 
     // A route's delete request without a metric matches any metric: one
     // that is gone already must not take another of the same destination
@@ -626,7 +656,7 @@ pub fn remove(
             .iter()
             .any(|r| route_family(&r.route) == family)
         {
-            match kernel.routes_of(index, family) {
+            match kernel.routes_in(index, family, table) {
                 Ok(routes) => present.extend(routes),
                 Err(e) => return (changes, vec![e.into()]),
             }
@@ -641,7 +671,7 @@ pub fn remove(
     {
         changes.push(format!("remove route {} dev {device}", r.route));
         if !dry_run {
-            if let Err(e) = kernel.netlink().del_route(&new_route(index, &r.route)) {
+            if let Err(e) = kernel.netlink().del_route(&new_route(index, &r.route, table)) {
                 if !is_gone(&e) {
                     errors.push(e.into());
                 }
@@ -668,6 +698,10 @@ pub fn remove(
                 }
             }
         }
+    }
+    match vrf::leave_vrf(kernel, applied, index, link.master, dry_run) {
+        Ok(left) => changes.extend(left),
+        Err(e) => errors.push(e),
     }
     let mut change = LinkChange::default();
     match how {

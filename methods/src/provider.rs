@@ -52,6 +52,9 @@ pub struct Desired {
     /// with a note, not an error: dhclient-script ignores `ip route add`
     /// failing, and a lease must not fail for a static default route.
     pub routes_best_effort: bool,
+    /// The routing table of `routes`, when not the main one: a VRF
+    /// member's routes go into the VRF's table (set by whoever knows it).
+    pub table: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -270,6 +270,7 @@ impl Provider for StaticV6 {
             // As Debian's static method: a gateway that cannot be added
             // fails the ifup.
             routes_best_effort: false,
+            table: None,
         })
     }
 }

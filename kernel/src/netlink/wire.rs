@@ -421,7 +421,9 @@ const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 
 /// The kinds whose `IFLA_INFO_DATA` [`super::links`] reads.
-const DATA_KINDS: &[&str] = &["bridge", "bond", "vlan", "macvlan", "vxlan"];
+const DATA_KINDS: &[&str] = &[
+    "bridge", "bond", "vlan", "macvlan", "vxlan", "macvtap", "ipvlan", "vrf", "can",
+];
 
 /// A link message with only the attributes `decode_link` reads, each
 /// decoded alone: one the crate cannot parse is skipped, not fatal.
