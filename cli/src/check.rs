@@ -364,7 +364,10 @@ impl Judge<'_> {
             "accept_ra" => self.ipv6_conf("accept_ra"),
             "autoconf" => self.ipv6_conf("autoconf"),
             "privext" => self.ipv6_conf("use_tempaddr"),
-            _ => UNCHECKED,
+            _ => match crate::link_kinds::judge(self.view, self.link, option, value) {
+                Some((pass, running)) => (Verdict::of(pass), Some(running)),
+                None => UNCHECKED,
+            },
         }
     }
 

@@ -22,7 +22,8 @@ pub enum KernelError {
     Netlink(#[from] NetlinkError),
 }
 
-/// Links, addresses and main-table routes as they were when read.
+/// Links, addresses and routes (the main table's and the VRFs') as they
+/// were when read.
 #[derive(Debug, Default)]
 pub struct KernelView {
     links: Vec<Link>,
@@ -42,11 +43,27 @@ impl KernelView {
         if let Ok(v6) = nl.routes(Family::V6, Some(MAIN_TABLE), None) {
             routes.extend(v6);
         }
+        // A VRF member's routes are in its VRF's table.
+        for table in links.iter().filter_map(|l| match &l.details {
+            Some(netconf_kernel::netlink::LinkKind::Vrf(v)) => Some(v.table),
+            _ => None,
+        }) {
+            for family in [Family::V4, Family::V6] {
+                if let Ok(found) = nl.routes(family, Some(table), None) {
+                    routes.extend(found);
+                }
+            }
+        }
         Ok(KernelView {
             links,
             addresses,
             routes,
         })
+    }
+
+    /// The link of this index, if there is one.
+    pub fn link_by_index(&self, index: u32) -> Option<&Link> {
+        self.links.iter().find(|l| l.index == index)
     }
 
     /// The link of this name, if there is one.

@@ -10,6 +10,7 @@ pub mod ifquery;
 pub mod ifreload;
 pub mod ifupdown;
 pub mod kernel_view;
+pub mod link_kinds;
 pub mod ncftool;
 pub mod netconfctl;
 pub mod options;

@@ -16,6 +16,10 @@
 //! - an up link with neither: `inet manual`;
 //! - `hwaddress` only when the configuration sets one (every link has a MAC;
 //!   printing it for all would pin addresses nobody chose);
+//! - what kind of link it is (`crate::link_kinds`): `vrf-table`, a
+//!   member's `vrf`, `link-type` with a macvtap's or an ipvlan's lower device
+//!   and mode, a vxlan's `vxlan-*`, with the first stanza; a CAN device as
+//!   `can static` with its `bitrate` and modes;
 //! - a link that is down or absent: a `#` comment line saying so, which keeps
 //!   the output a valid interfaces file (so does `# eth0:1: no addresses`
 //!   for an alias without any).
@@ -118,7 +122,14 @@ pub fn running(view: &KernelView, target: &Target) -> Running {
     let gw6 = gateway(Family::V6);
 
     let mut stanzas = Vec::new();
-    if name == "lo" {
+    if link.kind.as_deref() == Some("can") && !alias {
+        // A CAN device has no addresses: Debian's `can static`.
+        stanzas.push(Stanza {
+            family: "can",
+            method: "static",
+            options: crate::link_kinds::kind_options(view, link),
+        });
+    } else if name == "lo" {
         let mut options = Vec::new();
         push_addresses(&mut options, &v4);
         stanzas.push(Stanza {
@@ -177,6 +188,14 @@ pub fn running(view: &KernelView, target: &Target) -> Running {
                 method: "manual",
                 options,
             });
+        }
+    }
+    // What kind of link it is goes with its first stanza.
+    if !alias && link.kind.as_deref() != Some("can") {
+        if let Some(first) = stanzas.first_mut() {
+            first
+                .options
+                .extend(crate::link_kinds::kind_options(view, link));
         }
     }
     Running {

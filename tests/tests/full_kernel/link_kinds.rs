@@ -11,6 +11,33 @@ use netconf_tests::{require_root, Harness};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Child, Command};
 
+/// Our `ifquery -i FILE ARGS` in the test's namespace (it reads the kernel
+/// itself, no daemon).
+fn ifquery(h: &Harness, args: &[&str]) -> netconf_tests::Out {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", h.ns.name()])
+        .arg(&netconf_tests::bins().ifquery)
+        .arg("-i")
+        .arg(h.interfaces_path())
+        .args(args)
+        .current_dir("/");
+    netconf_tests::run(c)
+}
+
+/// `ifquery --check IFACES` passes, and `--running` shows `lines`.
+fn check_and_running(h: &Harness, ifaces: &[&str], lines: &[&str]) {
+    let mut args = vec!["--check"];
+    args.extend_from_slice(ifaces);
+    ifquery(h, &args).assert_ok();
+    let mut args = vec!["--running"];
+    args.extend_from_slice(ifaces);
+    let out = ifquery(h, &args);
+    out.assert_ok();
+    for line in lines {
+        out.assert_output_contains(line);
+    }
+}
+
 /// Four kinds in one file and one namespace (one VM-time budget): each
 /// checked in `ip -d -j link`, then a second `ifup` of all of them writing
 /// nothing, and `ifdown` giving back what there was.
@@ -68,6 +95,22 @@ fn dummy_vxlan_macvtap_ipvlan_up_again_and_down() {
     assert_eq!(ipv["link"].as_str(), Some("eth1"), "{ipv}");
     assert_eq!(h.ns.global_addrs("ipv0"), set(&["198.18.0.20/24"]));
 
+    check_and_running(
+        &h,
+        &all,
+        &[
+            "link-type dummy",
+            "vxlan-id 4242",
+            "vxlan-remote-ip 198.51.100.2",
+            "vxlan-physdev under0",
+            "link-type macvtap",
+            "macvlan-raw-device eth0",
+            "macvtap-mode private",
+            "link-type ipvlan",
+            "ipvlan-raw-device eth1",
+            "ipvlan-mode l3",
+        ],
+    );
     assert_second_ifup_writes_nothing(&h, &all);
     h.ifdown(&["-v", "dum0", "vx0", "mvt0", "ipv0"]).assert_ok();
     for iface in all {
@@ -176,6 +219,11 @@ fn can_static_on_slcan_up_again_and_down_and_refused_on_vcan() {
     assert!(modes.contains("LISTEN-ONLY"), "{link}");
     assert!(!modes.contains("LOOPBACK"), "{link}");
     assert!(h.ns.is_up("can0"), "can0 is not up: {link}");
+    check_and_running(
+        &h,
+        &["can0"],
+        &["iface can0 can static", "bitrate 125000", "listenonly on"],
+    );
     assert_second_ifup_writes_nothing(&h, &["can0"]);
 
     // Another bitrate while it is up: down, change, up again.
@@ -252,6 +300,17 @@ fn vrf_with_members_routes_in_its_table_up_again_and_down() {
     assert!(
         main.iter().all(|r| !r.contains("d0") && !r.contains("d1")),
         "the members' routes are in the main table: {main:?}"
+    );
+    check_and_running(
+        &h,
+        &["red", "blue", "d0", "d1"],
+        &[
+            "vrf-table 1010",
+            "vrf-table 1001",
+            "vrf red",
+            "gateway 198.51.100.254",
+            "vrf blue",
+        ],
     );
     assert_second_ifup_writes_nothing(&h, &["d0", "d1"]);
     h.ifdown(&["-v", "d0", "d1", "red", "blue"]).assert_ok();

@@ -1,0 +1,152 @@
+//! The link kinds of a link as interfaces(5) options, for `ifquery
+//! --running` (what the kernel shows) and `--check` (each such option of a
+//! stanza against the kernel): `vrf-table` and a member's `vrf`,
+//! `link-type` with the lower device and mode of a macvtap or an ipvlan, a
+//! dummy, a vxlan's `vxlan-*`, and a CAN device's `can static` options.
+
+use crate::kernel_view::KernelView;
+use netconf_interfaces::linkopts::option_key;
+use netconf_kernel::netlink::{CanCtrl, Link, LinkKind};
+use netconf_methods::links::parse_bool;
+
+/// `can static`'s on/off options, as Debian names them.
+const CAN_CTRL: [(&str, CanCtrl); 5] = [
+    ("loopback", CanCtrl::Loopback),
+    ("listenonly", CanCtrl::ListenOnly),
+    ("triple", CanCtrl::TripleSampling),
+    ("oneshot", CanCtrl::OneShot),
+    ("berr", CanCtrl::BerrReporting),
+];
+
+/// The options that say what `link` is, in the spelling `ifquery
+/// --running` prints.
+pub fn kind_options(view: &KernelView, link: &Link) -> Vec<(&'static str, String)> {
+    let name_of = |index: Option<u32>| {
+        index
+            .and_then(|i| view.link_by_index(i))
+            .map(|l| l.name.clone())
+    };
+    let mut out = Vec::new();
+    match &link.details {
+        Some(LinkKind::Vrf(v)) => out.push(("vrf-table", v.table.to_string())),
+        Some(LinkKind::Dummy) => out.push(("link-type", "dummy".to_string())),
+        Some(LinkKind::Macvtap(m)) => {
+            out.push(("link-type", "macvtap".to_string()));
+            if let Some(lower) = name_of(link.parent) {
+                out.push(("macvlan-raw-device", lower));
+            }
+            if let Some(mode) = m.mode {
+                let mode = serde_json::to_value(mode).ok();
+                if let Some(mode) = mode.as_ref().and_then(|m| m.as_str()) {
+                    out.push(("macvtap-mode", mode.to_string()));
+                }
+            }
+        }
+        Some(LinkKind::Ipvlan(i)) => {
+            out.push(("link-type", "ipvlan".to_string()));
+            if let Some(lower) = name_of(link.parent) {
+                out.push(("ipvlan-raw-device", lower));
+            }
+            out.push(("ipvlan-mode", i.mode.name().to_string()));
+        }
+        Some(LinkKind::Vxlan(v)) => {
+            out.push(("vxlan-id", v.id.to_string()));
+            if let Some(local) = v.local {
+                out.push(("vxlan-local-tunnelip", local.to_string()));
+            }
+            if let Some(remote) = v.remote {
+                out.push(("vxlan-remote-ip", remote.to_string()));
+            }
+            out.push(("vxlan-port", v.port.to_string()));
+            if let Some(dev) = name_of(v.link) {
+                out.push(("vxlan-physdev", dev));
+            }
+        }
+        Some(LinkKind::Can(c)) => {
+            if let Some(bitrate) = c.bitrate {
+                out.push(("bitrate", bitrate.to_string()));
+            }
+            if let Some(sp) = c.sample_point {
+                out.push(("samplepoint", format!("0.{sp:03}")));
+            }
+            for (option, mode) in CAN_CTRL {
+                if let Some((_, on)) = c.ctrl.iter().find(|(m, _)| *m == mode) {
+                    out.push((option, if *on { "on" } else { "off" }.to_string()));
+                }
+            }
+            if let Some(ms) = c.restart_ms {
+                out.push(("restart-ms", ms.to_string()));
+            }
+        }
+        _ => {}
+    }
+    if let Some(master) = link.master.and_then(|i| view.link_by_index(i)) {
+        if matches!(master.details, Some(LinkKind::Vrf(_))) {
+            out.push(("vrf", master.name.clone()));
+        }
+    }
+    out
+}
+
+/// The verdict on one option of a stanza about link kinds (pass or not,
+/// and the kernel's value), or `None` when the option is not one of them.
+pub fn judge(view: &KernelView, link: &Link, option: &str, value: &str) -> Option<(bool, String)> {
+    let key = option_key(option);
+    // Other spellings of the same option.
+    let canonical = match key.as_str() {
+        "VRF_MEMBER" => "VRF".to_string(),
+        "MACVLAN_MODE" => "MACVTAP_MODE".to_string(),
+        "VXLAN_LOCAL_IP" => "VXLAN_LOCAL_TUNNELIP".to_string(),
+        "VXLAN_REMOTEIP" => "VXLAN_REMOTE_IP".to_string(),
+        "VXLAN_DSTPORT" => "VXLAN_PORT".to_string(),
+        "LINK" => match &link.details {
+            Some(LinkKind::Ipvlan(_)) => "IPVLAN_RAW_DEVICE".to_string(),
+            _ => "MACVLAN_RAW_DEVICE".to_string(),
+        },
+        _ => key,
+    };
+    let options = kind_options(view, link);
+    let known = [
+        "VRF_TABLE",
+        "VRF",
+        "LINK_TYPE",
+        "MACVLAN_RAW_DEVICE",
+        "MACVTAP_MODE",
+        "IPVLAN_RAW_DEVICE",
+        "IPVLAN_MODE",
+        "VXLAN_ID",
+        "VXLAN_LOCAL_TUNNELIP",
+        "VXLAN_REMOTE_IP",
+        "VXLAN_PORT",
+        "VXLAN_PHYSDEV",
+        "BITRATE",
+        "SAMPLEPOINT",
+        "LOOPBACK",
+        "LISTENONLY",
+        "TRIPLE",
+        "ONESHOT",
+        "BERR",
+        "RESTART_MS",
+    ];
+    if !known.contains(&canonical.as_str()) {
+        return None;
+    }
+    let have = options
+        .iter()
+        .find(|(name, _)| option_key(name) == canonical)
+        .map(|(_, v)| v.clone());
+    let want = value.trim();
+    let pass = match (&have, canonical.as_str()) {
+        (None, _) => false,
+        (Some(_), "VRF_TABLE") if want == "auto" => true,
+        (Some(h), "LOOPBACK" | "LISTENONLY" | "TRIPLE" | "ONESHOT" | "BERR") => {
+            parse_bool(want).is_some() && parse_bool(want) == parse_bool(h)
+        }
+        (Some(h), "SAMPLEPOINT") => {
+            want.parse::<f64>().ok().map(|w| (w * 1000.0).round())
+                == h.parse::<f64>().ok().map(|h| (h * 1000.0).round())
+        }
+        (Some(h), _) => h.eq_ignore_ascii_case(want),
+    };
+    Some((pass, have.unwrap_or_default()))
+}
