@@ -372,6 +372,7 @@ fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
     let mut diagnostics = parsed.diagnostics.clone();
     diagnostics.extend(missing_required(&parsed.config));
     diagnostics.extend(dhcp_client_options(&parsed.config));
+    diagnostics.extend(crate::link_kinds::link_option_diagnostics(&parsed.config));
     let mut errors = 0;
     let mut warnings = 0;
     for d in &diagnostics {

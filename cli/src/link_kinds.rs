@@ -150,3 +150,111 @@ pub fn judge(view: &KernelView, link: &Link, option: &str, value: &str) -> Optio
     };
     Some((pass, have.unwrap_or_default()))
 }
+
+/// What `ifup` would refuse in a stanza's link options (a macvtap without
+/// its lower device, a `vrf-table` that is no table, a `can static`
+/// `bitrate` out of range, ...), with the stanza's place: for `ifquery
+/// --syntax-check`. Each stanza's options as `ifup` reads them (defaults
+/// applied); a `bitrate` missing from `can static` is the method's
+/// required option, reported by `missing_required` already.
+pub fn link_option_diagnostics(
+    config: &netconf_interfaces::InterfacesFile,
+) -> Vec<netconf_interfaces::Diagnostic> {
+    use netconf_interfaces::{Diagnostic, DiagnosticKind, Variables};
+    use netconf_methods::links::{stanza_links, LinkError};
+    use netconf_methods::provider::StanzaConfig;
+    let mut out = Vec::new();
+    for stanza in &config.stanzas {
+        let mut vars = Variables::from_stanza(stanza);
+        if let Some(def) = netconf_interfaces::families::method_def(stanza.family, &stanza.method) {
+            vars.apply_defaults(def);
+        }
+        let cfg = StanzaConfig {
+            iface: stanza.name.clone(),
+            logical: stanza.name.clone(),
+            family: stanza.family,
+            method: stanza.method.clone(),
+            vars,
+        };
+        let kind = match stanza_links(&cfg) {
+            Ok(_) => continue,
+            Err(LinkError::Missing { .. })
+                if stanza.family == netconf_interfaces::Family::Can =>
+            {
+                continue
+            }
+            Err(LinkError::Missing { needs, .. }) => DiagnosticKind::MissingRequired {
+                iface: stanza.name.clone(),
+                family: stanza.family,
+                method: stanza.method.clone(),
+                option: needs,
+            },
+            Err(LinkError::Invalid {
+                option,
+                value,
+                reason,
+                ..
+            }) => DiagnosticKind::InvalidOption {
+                iface: stanza.name.clone(),
+                option,
+                value,
+                reason,
+            },
+            Err(LinkError::Conflict {
+                option,
+                value,
+                other,
+                ..
+            }) => DiagnosticKind::InvalidOption {
+                iface: stanza.name.clone(),
+                option,
+                value,
+                reason: format!("contradicts {other}"),
+            },
+            Err(LinkError::Unsupported { option, reason, .. }) => DiagnosticKind::InvalidOption {
+                iface: stanza.name.clone(),
+                option,
+                value: String::new(),
+                reason,
+            },
+            Err(LinkError::NoDevice { .. }) => continue,
+        };
+        out.push(Diagnostic {
+            kind,
+            location: stanza.location,
+            debian_prints: false,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netconf_interfaces::{parse_bytes, ParseOptions};
+
+    #[test]
+    fn syntax_check_of_link_options() {
+        let text = "iface mvt0 inet manual\n    link-type macvtap\n\n\
+                    iface red inet manual\n    vrf-table main\n\n\
+                    iface can0 can static\n    bitrate 125000\n    triple yes\n\n\
+                    iface can1 can static\n\n\
+                    iface ipv0 inet manual\n    link-type ipvlan\n    link eth0\n\n\
+                    iface d0 inet manual\n    vrf red\n";
+        let parsed = parse_bytes("interfaces", text.as_bytes(), &ParseOptions::default());
+        let reports: Vec<String> = link_option_diagnostics(&parsed.config)
+            .iter()
+            .map(|d| d.report(&parsed.config))
+            .collect();
+        assert_eq!(
+            reports,
+            [
+                "interfaces:1: error: iface mvt0 (inet manual) lacks `macvlan-raw-device (or \
+                 link)`, which `ifup` requires",
+                "interfaces:4: error: iface red: `vrf-table main`: is not a routing table (1 to \
+                 4294967295, not 253 to 255) or auto",
+                "interfaces:7: error: iface can0: `triple yes`: is not on or off",
+            ]
+        );
+    }
+}
