@@ -178,9 +178,7 @@ pub fn link_option_diagnostics(
         };
         let kind = match stanza_links(&cfg) {
             Ok(_) => continue,
-            Err(LinkError::Missing { .. })
-                if stanza.family == netconf_interfaces::Family::Can =>
-            {
+            Err(LinkError::Missing { .. }) if stanza.family == netconf_interfaces::Family::Can => {
                 continue
             }
             Err(LinkError::Missing { needs, .. }) => DiagnosticKind::MissingRequired {

@@ -1422,8 +1422,7 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
                 }
             }
             if let Some(vrf) = &vrf {
-                let (joined, table) =
-                    apply::vrf::join_vrf(k, &phys, vrf, &mut applied, no_act)?;
+                let (joined, table) = apply::vrf::join_vrf(k, &phys, vrf, &mut applied, no_act)?;
                 changes.extend(joined);
                 desired.table = Some(table);
             }

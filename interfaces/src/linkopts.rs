@@ -664,7 +664,11 @@ pub fn references(name: &str, vars: &Variables) -> Vec<Reference> {
     }
     // A VRF's member joins it: the VRF must be there first.
     if let Some(v) = find(vars, VRF_MEMBER).filter(|_| kind != Some(StanzaKind::Vrf)) {
-        push(Relation::LowerDevice, v.name, PortList::parse_names(v.value));
+        push(
+            Relation::LowerDevice,
+            v.name,
+            PortList::parse_names(v.value),
+        );
     }
     if let Some(r) = find(vars, REQUIRES) {
         push(Relation::Requires, r.name, PortList::parse_names(r.value));
@@ -752,6 +756,23 @@ mod tests {
         assert_eq!(k("bond0", &[("slaves", "eth0")]), Some(StanzaKind::Bond));
         assert_eq!(k("vx0", &[("vxlan-id", "5")]), Some(StanzaKind::Vxlan));
         assert_eq!(k("ve0", &[("link-type", "veth")]), Some(StanzaKind::Veth));
+        assert_eq!(k("red", &[("vrf-table", "auto")]), Some(StanzaKind::Vrf));
+        assert_eq!(
+            k("mvt0", &[("link-type", "macvtap")]),
+            Some(StanzaKind::Macvtap)
+        );
+        assert_eq!(
+            k("ipv0", &[("link-type", "ipvlan")]),
+            Some(StanzaKind::Ipvlan)
+        );
+        // A VRF member stands on its VRF; an ipvlan on its lower device.
+        let member = references("d0", &vars(&[("vrf", "red")]));
+        assert_eq!(member.len(), 1);
+        assert_eq!(member[0].relation, Relation::LowerDevice);
+        assert_eq!(member[0].targets.names().collect::<Vec<_>>(), ["red"]);
+        let ipv = references("ipv0", &vars(&[("link-type", "ipvlan"), ("link", "eth0")]));
+        assert_eq!(ipv[0].targets.names().collect::<Vec<_>>(), ["eth0"]);
+        assert!(references("red", &vars(&[("vrf-table", "10")])).is_empty());
         assert_eq!(
             k("x0", &[("link-type", "tap")]),
             Some(StanzaKind::UnknownLinkType("tap".into()))

@@ -35,8 +35,9 @@ mod wire;
 
 pub use error::NetlinkError;
 pub use kinds::{
-    BondAttrs, CanAttrs, CanCtrl, IpvlanAttrs, IpvlanMode, VrfAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
-    NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
+    BondAttrs, BondMode, BridgeAttrs, BridgeVlan, CanAttrs, CanCtrl, IpvlanAttrs, IpvlanMode,
+    LacpRate, LinkKind, MacvlanAttrs, MacvlanMode, NewLink, VethAttrs, VlanAttrs, VlanProtocol,
+    VrfAttrs, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
 };
 pub use monitor::{decode_notifications, Event, Monitor};
 pub use nduseropt::{NdLifetime, NdUserOptError, NdUserOption};

@@ -444,9 +444,13 @@ fn dummy_where_the_kernel_has_it() {
 fn macvtap_ipvlan_vrf_read_back() {
     use netconf_kernel::netlink::{IpvlanAttrs, IpvlanMode, VrfAttrs};
     let mut nl = netns();
-    ip(&["link", "add", "nc-low", "type", "veth", "peer", "name", "nc-lowp"]);
+    ip(&[
+        "link", "add", "nc-low", "type", "veth", "peer", "name", "nc-lowp",
+    ]);
     // A device takes macvlan-type or ipvlan-type links, not both.
-    ip(&["link", "add", "nc-low2", "type", "veth", "peer", "name", "nc-low2p"]);
+    ip(&[
+        "link", "add", "nc-low2", "type", "veth", "peer", "name", "nc-low2p",
+    ]);
     let low = nl.link_by_name("nc-low").unwrap().unwrap();
     let low2 = nl.link_by_name("nc-low2").unwrap().unwrap();
     let kinds = [

@@ -5,8 +5,8 @@
 use crate::links::{LinkDiff, LinkSpec, LinkSpecKind};
 use crate::provider::{AddressWanted, Desired, RouteWanted};
 use netconf_kernel::netlink::{
-    Address, Family as NlFamily, Link, LinkChange, LinkKind, Netlink, NetlinkError, NewAddress, NewRoute,
-    Route, NETCONF_ROUTE_PROTOCOL,
+    Address, Family as NlFamily, Link, LinkChange, LinkKind, Netlink, NetlinkError, NewAddress,
+    NewRoute, Route, NETCONF_ROUTE_PROTOCOL,
 };
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -671,7 +671,10 @@ pub fn remove(
     {
         changes.push(format!("remove route {} dev {device}", r.route));
         if !dry_run {
-            if let Err(e) = kernel.netlink().del_route(&new_route(index, &r.route, table)) {
+            if let Err(e) = kernel
+                .netlink()
+                .del_route(&new_route(index, &r.route, table))
+            {
                 if !is_gone(&e) {
                     errors.push(e.into());
                 }

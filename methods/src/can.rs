@@ -170,7 +170,10 @@ mod tests {
         assert_eq!(parse_sample_point("0.8755"), None);
 
         let err = CanStatic.desired(&stanza(&[])).unwrap_err();
-        assert_eq!(err.to_string(), "can0: can static needs the option `bitrate`");
+        assert_eq!(
+            err.to_string(),
+            "can0: can static needs the option `bitrate`"
+        );
         let err = CanStatic
             .desired(&stanza(&[("bitrate", "125000"), ("triple", "yes")]))
             .unwrap_err();

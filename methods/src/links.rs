@@ -918,11 +918,13 @@ impl LinkSpec {
                 LinkKind::Ipvlan(spec.attrs)
             }
             LinkSpecKind::Vrf(spec) => {
-                let table = spec.table_for(links).ok_or_else(|| LinkError::Unsupported {
-                    iface: self.name.clone(),
-                    option: "vrf-table".to_string(),
-                    reason: "auto: every table from 1001 to 5000 has a VRF".to_string(),
-                })?;
+                let table = spec
+                    .table_for(links)
+                    .ok_or_else(|| LinkError::Unsupported {
+                        iface: self.name.clone(),
+                        option: "vrf-table".to_string(),
+                        reason: "auto: every table from 1001 to 5000 has a VRF".to_string(),
+                    })?;
                 LinkKind::Vrf(netconf_kernel::netlink::VrfAttrs { table })
             }
             LinkSpecKind::Can(_) => {

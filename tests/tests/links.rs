@@ -718,7 +718,9 @@ fn vlan_aware_bridge_gives_its_ports_their_vlans() {
         skipped(&format!(
             "VLAN-aware bridge: this kernel has no bridge VLAN filtering ({why})"
         ));
-        h.write_interfaces("iface br0 inet manual\n    bridge-ports p0\n    bridge-vlan-aware yes\n");
+        h.write_interfaces(
+            "iface br0 inet manual\n    bridge-ports p0\n    bridge-vlan-aware yes\n",
+        );
         assert_refused_cleanly(&h, "br0");
         return;
     }
@@ -757,14 +759,23 @@ fn vlan_aware_bridge_gives_its_ports_their_vlans() {
     assert!(!exists(&h.ns, "br0"), "br0 is still there");
     let left = bridge_vlans(&h.ns);
     assert!(
-        left.keys().all(|k| !["p0", "p1", "p2"].contains(&k.as_str())),
+        left.keys()
+            .all(|k| !["p0", "p1", "p2"].contains(&k.as_str())),
         "{left:?}"
     );
 
     // VLANs changed behind netconf's back: a forced ifup writes only the
     // difference back. (On a bridge of the admin's: a forced ifup of a
     // link netconf created forgets that it did.)
-    h.ns.ip(&["link", "add", "br0", "type", "bridge", "vlan_filtering", "1"]);
+    h.ns.ip(&[
+        "link",
+        "add",
+        "br0",
+        "type",
+        "bridge",
+        "vlan_filtering",
+        "1",
+    ]);
     h.ifup(&["br0"]).assert_ok();
     assert_eq!(bridge_vlans(&h.ns)["p2"], vlans["p2"]);
     for args in [
@@ -793,7 +804,8 @@ fn vlan_aware_bridge_gives_its_ports_their_vlans() {
     assert!(exists(&h.ns, "br0"), "the admin's br0 is gone");
     let left = bridge_vlans(&h.ns);
     assert!(
-        left.keys().all(|k| !["p0", "p1", "p2"].contains(&k.as_str())),
+        left.keys()
+            .all(|k| !["p0", "p1", "p2"].contains(&k.as_str())),
         "{left:?}"
     );
 }

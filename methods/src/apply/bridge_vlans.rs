@@ -74,7 +74,11 @@ pub fn apply_ports(
             .copied()
             .collect();
         if !add.is_empty() {
-            changes.push(format!("add VLANs {} to port {}", describe(&add), port.name));
+            changes.push(format!(
+                "add VLANs {} to port {}",
+                describe(&add),
+                port.name
+            ));
             if !dry_run {
                 kernel.netlink().add_bridge_vlans(port.index, &add, false)?;
             }

@@ -214,7 +214,11 @@ fn can_static_on_slcan_up_again_and_down_and_refused_on_vcan() {
     h.ifup(&["-v", "can0"]).assert_ok();
     let link = details(&h.ns, "can0");
     assert_eq!(kind(&link), Some("can"), "{link}");
-    assert_eq!(info(&link, "bittiming_bitrate").as_u64(), Some(125_000), "{link}");
+    assert_eq!(
+        info(&link, "bittiming_bitrate").as_u64(),
+        Some(125_000),
+        "{link}"
+    );
     let modes = info(&link, "ctrlmode").to_string();
     assert!(modes.contains("LISTEN-ONLY"), "{link}");
     assert!(!modes.contains("LOOPBACK"), "{link}");
@@ -230,7 +234,11 @@ fn can_static_on_slcan_up_again_and_down_and_refused_on_vcan() {
     h.write_interfaces("iface can0 can static\n    bitrate 500000\n    listenonly on\n");
     h.ifup(&["-v", "--force", "can0"]).assert_ok();
     let link = details(&h.ns, "can0");
-    assert_eq!(info(&link, "bittiming_bitrate").as_u64(), Some(500_000), "{link}");
+    assert_eq!(
+        info(&link, "bittiming_bitrate").as_u64(),
+        Some(500_000),
+        "{link}"
+    );
     assert!(h.ns.is_up("can0"), "can0 is not up: {link}");
 
     // As Debian: ifdown sets it down, the device and its settings stay.
@@ -289,11 +297,15 @@ fn vrf_with_members_routes_in_its_table_up_again_and_down() {
         "default via 198.51.100.254 dev d0 proto 93",
         "198.51.100.0/24 dev d0 proto kernel scope link src 198.51.100.5",
     ] {
-        assert!(red.iter().any(|r| r.starts_with(want)), "{want:?} not in {red:?}");
+        assert!(
+            red.iter().any(|r| r.starts_with(want)),
+            "{want:?} not in {red:?}"
+        );
     }
     let blue = routes_in_table(&h, "1001");
     assert!(
-        blue.iter().any(|r| r.starts_with("203.0.113.0/24 dev d1 proto kernel")),
+        blue.iter()
+            .any(|r| r.starts_with("203.0.113.0/24 dev d1 proto kernel")),
         "{blue:?}"
     );
     let main = routes_in_table(&h, "main");

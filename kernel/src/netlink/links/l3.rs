@@ -33,7 +33,10 @@ pub(super) fn link_info(kind: &LinkKind) -> Option<Result<(InfoKind, InfoData), 
             if a.table == 0 {
                 return Some(Err("a vrf needs a table other than 0".to_string()));
             }
-            (InfoKind::Vrf, InfoData::Vrf(vec![InfoVrf::TableId(a.table)]))
+            (
+                InfoKind::Vrf,
+                InfoData::Vrf(vec![InfoVrf::TableId(a.table)]),
+            )
         }
         LinkKind::Can(a) => (InfoKind::Can, InfoData::Can(can(a))),
         _ => return None,
