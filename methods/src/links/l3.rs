@@ -69,7 +69,7 @@ impl Options<'_> {
     pub(super) fn ipvlan(&self) -> Result<IpvlanSpec, LinkError> {
         let lower = self
             .one_name(linkopts::IPVLAN_RAW_DEVICE)?
-            .ok_or_else(|| self.missing("ipvlan", "ipvlan-raw-device (or link)"))?;
+            .ok_or_else(|| self.missing("link of type ipvlan", "ipvlan-raw-device (or link)"))?;
         let mode = self
             .parse(
                 &["ipvlan-mode"],

@@ -458,7 +458,7 @@ fn macvlan_veth_dummy_and_unknown_types() {
     assert_eq!(spec("d0", &[("link-type", "dummy")]), LinkSpecKind::Dummy);
     assert_eq!(
         error("t0", &[("link-type", "tap")]),
-        r#"t0: link-type: "tap" is not a link type netconf creates (veth, macvlan, dummy)"#
+        r#"t0: link-type: "tap" is not a link type netconf creates (veth, macvlan, macvtap, ipvlan, vrf, dummy)"#
     );
     // Plain interfaces make no link.
     assert_eq!(
@@ -823,4 +823,101 @@ fn package_scripts_are_detected() {
         PackageHooks::default().owner("br0", &stanza("br0", &[("bridge_ports", "eth0")]).vars),
         None
     );
+}
+
+#[test]
+fn macvtap_ipvlan_vrf_and_members() {
+    use netconf_kernel::netlink::{IpvlanAttrs, IpvlanMode, VrfAttrs};
+    assert_eq!(
+        spec(
+            "mvt0",
+            &[
+                ("link-type", "macvtap"),
+                ("link", "eth0"),
+                ("macvtap-mode", "vepa")
+            ]
+        ),
+        LinkSpecKind::Macvtap(MacvlanSpec {
+            lower: "eth0".into(),
+            attrs: MacvlanAttrs {
+                mode: Some(MacvlanMode::Vepa)
+            },
+        })
+    );
+    assert_eq!(
+        spec(
+            "ipv0",
+            &[("link-type", "ipvlan"), ("ipvlan-raw-device", "eth0")]
+        ),
+        LinkSpecKind::Ipvlan(IpvlanSpec {
+            lower: "eth0".into(),
+            attrs: IpvlanAttrs {
+                mode: IpvlanMode::L2
+            },
+        })
+    );
+    assert_eq!(
+        error(
+            "ipv0",
+            &[
+                ("link-type", "ipvlan"),
+                ("link", "eth0"),
+                ("ipvlan-mode", "l4")
+            ]
+        ),
+        r#"ipv0: ipvlan-mode: "l4" is not an ipvlan mode (l2, l3, l3s)"#
+    );
+    assert_eq!(
+        error("ipv0", &[("link-type", "ipvlan")]),
+        "ipv0: a link of type ipvlan needs ipvlan-raw-device (or link)"
+    );
+    assert_eq!(
+        spec("red", &[("vrf-table", "1010")]),
+        LinkSpecKind::Vrf(VrfSpec {
+            table: VrfTable::Fixed(1010)
+        })
+    );
+    assert_eq!(
+        error("red", &[("vrf-table", "254")]),
+        r#"red: vrf-table: "254" is not a routing table (1 to 4294967295, not 253 to 255) or auto"#
+    );
+    assert_eq!(
+        error("red", &[("link-type", "vrf")]),
+        "red: a vrf needs vrf-table (a number, or auto)"
+    );
+    // Members, in both spellings; a VRF's own stanza is no member.
+    assert_eq!(
+        links_of("d0", &[("vrf", "red")]).unwrap().vrf.as_deref(),
+        Some("red")
+    );
+    assert_eq!(
+        links_of("d0", &[("vrf-member", "blue")])
+            .unwrap()
+            .vrf
+            .as_deref(),
+        Some("blue")
+    );
+    assert_eq!(links_of("red", &[("vrf-table", "auto")]).unwrap().vrf, None);
+
+    // `auto` takes the first table from 1001 no VRF has.
+    let mut taken = link(5, "green", Some("vrf"));
+    taken.details = Some(LinkKind::Vrf(VrfAttrs { table: 1001 }));
+    let links = vec![link(1, "lo", None), taken.clone()];
+    let auto = links_of("blue", &[("vrf-table", "auto")])
+        .unwrap()
+        .link
+        .unwrap();
+    assert_eq!(
+        auto.to_new_link(&links).unwrap().kind,
+        LinkKind::Vrf(VrfAttrs { table: 1002 })
+    );
+    assert_eq!(auto.compare(&taken, &links), LinkDiff::Same);
+    let fixed = links_of("green", &[("vrf-table", "7")])
+        .unwrap()
+        .link
+        .unwrap();
+    assert!(matches!(
+        fixed.compare(&taken, &links),
+        LinkDiff::Recreate(_)
+    ));
 }
