@@ -201,15 +201,25 @@ fn slcan_into(h: &Harness, name: &str) -> Slcan {
     slcan
 }
 
+/// What `can static` sets, as `ip -d -j link` shows it: the bitrate, the
+/// control modes on, and whether the link is up.
+fn can_settings(link: &serde_json::Value) -> (Option<u64>, String, bool) {
+    (
+        info(link, "bittiming_bitrate").as_u64(),
+        info(link, "ctrlmode").to_string(),
+        netconf_tests::has_flag(link, "UP"),
+    )
+}
+
 #[test]
 #[ignore = "needs a full kernel: scripts/test runs it in the VM"]
-fn can_static_on_slcan_up_again_and_down_and_refused_on_vcan() {
+fn can_static_on_slcan_up_again_down_as_debian_and_refused_on_vcan() {
     require_root();
     let h = Harness::new();
+    netconf_tests::debian::require_ifupdown(&[]);
     let _slcan = slcan_into(&h, "can0");
-    h.write_interfaces(
-        "iface can0 can static\n    bitrate 125000\n    listenonly on\n    loopback off\n",
-    );
+    let stanza = "iface can0 can static\n    bitrate 125000\n    listenonly on\n    loopback off\n";
+    h.write_interfaces(stanza);
     let before = links_and_addrs(&h.ns);
     h.ifup(&["-v", "can0"]).assert_ok();
     let link = details(&h.ns, "can0");
@@ -223,6 +233,7 @@ fn can_static_on_slcan_up_again_and_down_and_refused_on_vcan() {
     assert!(modes.contains("LISTEN-ONLY"), "{link}");
     assert!(!modes.contains("LOOPBACK"), "{link}");
     assert!(h.ns.is_up("can0"), "can0 is not up: {link}");
+    let netconfs = can_settings(&link);
     check_and_running(
         &h,
         &["can0"],
@@ -245,6 +256,29 @@ fn can_static_on_slcan_up_again_and_down_and_refused_on_vcan() {
     h.ifdown(&["-v", "can0"]).assert_ok();
     assert!(!h.ns.is_up("can0"), "can0 is still up");
     assert_back_to(&h, &before);
+
+    // Debian's ifup on the same device and stanza: the same settings.
+    let debian = tempfile::tempdir().expect("a directory for Debian's side");
+    std::fs::write(debian.path().join("interfaces"), stanza).expect("interfaces");
+    std::fs::create_dir(debian.path().join("state")).expect("state dir");
+    let debian_run = |program: &str| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", h.ns.name()]);
+        netconf_tests::run(netconf_tests::debian::ifupdown_command(
+            c,
+            program,
+            &["--no-scripts", "can0"],
+            debian.path(),
+        ))
+    };
+    debian_run("ifup").assert_ok();
+    let link = details(&h.ns, "can0");
+    assert_eq!(can_settings(&link), netconfs, "Debian's ifup: {link}");
+    debian_run("ifdown").assert_ok();
+    assert!(
+        !h.ns.is_up("can0"),
+        "can0 is still up after Debian's ifdown"
+    );
 
     // vcan has no bit timing: the kernel refuses the bitrate (as it does
     // Debian's `ip link set vcan0 type can bitrate`), and netconf says so
