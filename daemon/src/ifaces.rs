@@ -20,7 +20,9 @@ use netconf_interfaces::{Family, Stanza, Variables};
 use netconf_methods::apply::{
     self, device_of, Applied, AppliedAddress, AppliedRoute, KernelState, Removal,
 };
-use netconf_methods::links::{stanza_links, LinkSpec, LinkSpecKind, PackageHooks, StanzaLinks};
+use netconf_methods::links::{
+    stanza_links, BridgeSpec, LinkSpec, LinkSpecKind, PackageHooks, StanzaLinks,
+};
 use netconf_methods::provider::{provider_for, DadWait, Desired, StanzaConfig};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
@@ -701,23 +703,7 @@ fn link_of(
     }
     let mut slaves = Vec::new();
     if let LinkSpecKind::Bridge(bridge) = &mut spec.kind {
-        // The ports' own VLANs, from their stanzas (ifupdown2's place for
-        // them on a VLAN-aware bridge).
-        for stanza in &ctx.config.stanzas {
-            if stanza.name == cfg.iface || !bridge.ports.matches(&stanza.name) {
-                continue;
-            }
-            let other = stanza_config(ctx, stanza, &stanza.name, &stanza.name);
-            if let Ok(StanzaLinks {
-                port_vlans: Some(vlans),
-                ..
-            }) = stanza_links(&other)
-            {
-                if !bridge.member_vlans.iter().any(|(n, _)| *n == stanza.name) {
-                    bridge.member_vlans.push((stanza.name.clone(), vlans));
-                }
-            }
-        }
+        member_vlans(ctx, &cfg.iface, bridge);
     }
     if matches!(spec.kind, LinkSpecKind::Bond(_)) {
         for stanza in &ctx.config.stanzas {
@@ -730,6 +716,26 @@ fn link_of(
         }
     }
     Ok(Some((spec, slaves)))
+}
+
+/// The VLANs the ports' own stanzas give them (ifupdown2's place for them
+/// on a VLAN-aware bridge), into `bridge`.
+fn member_vlans(ctx: &ChangeCtx, bridge_name: &str, bridge: &mut BridgeSpec) {
+    for stanza in &ctx.config.stanzas {
+        if stanza.name == bridge_name || !bridge.ports.matches(&stanza.name) {
+            continue;
+        }
+        let other = stanza_config(ctx, stanza, &stanza.name, &stanza.name);
+        if let Ok(StanzaLinks {
+            port_vlans: Some(vlans),
+            ..
+        }) = stanza_links(&other)
+        {
+            if !bridge.member_vlans.iter().any(|(n, _)| *n == stanza.name) {
+                bridge.member_vlans.push((stanza.name.clone(), vlans));
+            }
+        }
+    }
 }
 
 /// Runs the next `mapping` whose pattern matches, or goes on to the stanzas.
@@ -1859,21 +1865,22 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
             let Ok(links) = stanza_links(&cfg) else {
                 continue;
             };
-            let wants = match links.link.as_ref().map(|l| &l.kind) {
-                Some(LinkSpecKind::Bridge(b)) => {
-                    b.ports.matches(port).then(|| apply::PortOf::bridge(b))
+            let wants = match links.link.map(|l| l.kind) {
+                Some(LinkSpecKind::Bridge(mut b)) if b.ports.matches(port) => {
+                    member_vlans(&ctx, &record.phys, &mut b);
+                    Some((apply::PortOf::bridge(&b), Some(b)))
                 }
-                Some(LinkSpecKind::Bond(b)) => {
-                    b.slaves.matches(port).then_some(apply::PortOf::Bond)
+                Some(LinkSpecKind::Bond(b)) if b.slaves.matches(port) => {
+                    Some((apply::PortOf::Bond, None))
                 }
                 _ => None,
             };
-            if let Some(port_of) = wants {
-                joins.push((r, s, record.phys.clone(), port_of));
+            if let Some((port_of, bridge)) = wants {
+                joins.push((r, s, record.phys.clone(), port_of, bridge));
             }
         }
     }
-    for (r, s, master, port_of) in joins {
+    for (r, s, master, port_of, bridge) in joins {
         let Some(stanza) = d.state.interfaces.get(r).and_then(|rec| rec.stanzas.get(s)) else {
             continue;
         };
@@ -1882,7 +1889,12 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
             let (Some(p), Some(m)) = (k.link_by_name(port)?, k.link_by_name(&master)?) else {
                 return Ok(Vec::new());
             };
-            apply::join(k, &p, m.index, &master, port_of, &mut applied, false)
+            let mut changes = apply::join(k, &p, m.index, &master, port_of, &mut applied, false)?;
+            if let Some(b) = &bridge {
+                // A VLAN-aware bridge's late port gets its VLANs too.
+                changes.extend(apply::bridge_vlans::apply_ports(k, b, &[p], false)?);
+            }
+            Ok::<_, apply::ApplyError>(changes)
         });
         match result {
             Ok(Ok(changes)) => {

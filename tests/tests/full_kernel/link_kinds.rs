@@ -381,7 +381,7 @@ fn vlan_aware_bridge_with_port_vlans_up_again_and_down() {
         &["type", "bridge", "vlan_filtering", "1"],
     );
     h.write_interfaces(
-        "iface br0 inet static\n    address 198.51.100.1/24\n    bridge-ports p0 p1 p2\n    \
+        "iface br0 inet static\n    address 198.51.100.1/24\n    bridge-ports p0 p1 p2 p3\n    \
          bridge-vlan-aware yes\n    bridge-vids 100 200\n    bridge-stp off\n\n\
          iface p0 inet manual\n    bridge-access 10\n\n\
          iface p1 inet manual\n    bridge-vids 20-22\n    bridge-pvid 20\n",
@@ -406,8 +406,15 @@ fn vlan_aware_bridge_with_port_vlans_up_again_and_down() {
     assert_second_ifup_writes_nothing(&h, &["br0"]);
     assert_eq!(bridge_vlans(&h.ns), vlans, "the second ifup changed VLANs");
 
+    // A port that appears later joins (hotplug) with the bridge's VLANs.
+    h.ns.veth("p3");
+    netconf_tests::wait_until("p3 in br0 with the bridge's VLANs", || {
+        bridge_vlans(&h.ns).get("p3") == Some(&set(&["1 pvid untagged", "100", "200"]))
+    });
+
     h.ifdown(&["-v", "br0", "p0", "p1"]).assert_ok();
     assert!(!exists(&h.ns, "br0"), "br0 is still there");
     assert_eq!(bridge_vlans(&h.ns), vlans_before);
+    h.ns.ip(&["link", "del", "p3"]);
     assert_back_to(&h, &before);
 }
