@@ -242,10 +242,8 @@ fn link_info(kind: &LinkKind, creating: bool) -> Result<Vec<LinkInfo>, String> {
         LinkKind::Vxlan(attrs) => (InfoKind::Vxlan, Some(InfoData::Vxlan(vxlan(attrs)?))),
         LinkKind::Dummy => (InfoKind::Dummy, None),
         LinkKind::Macvtap(_) | LinkKind::Ipvlan(_) | LinkKind::Vrf(_) | LinkKind::Can(_) => {
-            match l3::link_info(kind) {
-                Some(info) => info.map(|(k, data)| (k, Some(data)))?,
-                None => unreachable!("l3::link_info knows its kinds"),
-            }
+            let info = l3::link_info(kind).ok_or_else(|| format!("a {kind} has no wire form"))?;
+            info.map(|(k, data)| (k, Some(data)))?
         }
     };
     let mut infos = vec![LinkInfo::Kind(info_kind)];
