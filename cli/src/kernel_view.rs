@@ -8,7 +8,8 @@
 //! interfaces asked about.
 
 use netconf_kernel::netlink::{
-    get_ipv6_conf, Address, Family, Link, Netlink, NetlinkError, Route, Scope, MAIN_TABLE,
+    get_ipv6_conf, Address, BridgeVlan, Family, Link, Netlink, NetlinkError, Route, Scope,
+    MAIN_TABLE,
 };
 use std::net::IpAddr;
 
@@ -29,6 +30,8 @@ pub struct KernelView {
     links: Vec<Link>,
     addresses: Vec<Address>,
     routes: Vec<Route>,
+    /// The VLANs of bridge ports, by ifindex.
+    bridge_vlans: Vec<(u32, Vec<BridgeVlan>)>,
 }
 
 impl KernelView {
@@ -54,11 +57,22 @@ impl KernelView {
                 }
             }
         }
+        // A kernel without bridges answers nothing here: no VLANs to show.
+        let bridge_vlans = nl.bridge_vlans().unwrap_or_default();
         Ok(KernelView {
             links,
             addresses,
             routes,
+            bridge_vlans,
         })
+    }
+
+    /// The VLANs of a bridge port (empty for other links).
+    pub fn bridge_vlans(&self, link: &Link) -> &[BridgeVlan] {
+        self.bridge_vlans
+            .iter()
+            .find(|(index, _)| *index == link.index)
+            .map_or(&[], |(_, v)| v.as_slice())
     }
 
     /// The link of this index, if there is one.

@@ -2,7 +2,9 @@
 //! --running` (what the kernel shows) and `--check` (each such option of a
 //! stanza against the kernel): `vrf-table` and a member's `vrf`,
 //! `link-type` with the lower device and mode of a macvtap or an ipvlan, a
-//! dummy, a vxlan's `vxlan-*`, and a CAN device's `can static` options.
+//! dummy, a vxlan's `vxlan-*`, a VLAN-aware bridge's port's
+//! `bridge-vids`/`bridge-pvid` (and `bridge-access` in `--check`), and a
+//! CAN device's `can static` options.
 
 use crate::kernel_view::KernelView;
 use netconf_interfaces::linkopts::option_key;
@@ -84,8 +86,77 @@ pub fn kind_options(view: &KernelView, link: &Link) -> Vec<(&'static str, String
         if matches!(master.details, Some(LinkKind::Vrf(_))) {
             out.push(("vrf", master.name.clone()));
         }
+        if let Some((vids, pvid)) = port_vlans(view, link, master) {
+            if !vids.is_empty() {
+                let words: Vec<String> = vids.iter().map(u16::to_string).collect();
+                out.push(("bridge-vids", words.join(" ")));
+            }
+            if let Some(pvid) = pvid {
+                out.push(("bridge-pvid", pvid.to_string()));
+            }
+        }
     }
     out
+}
+
+/// A port's VLANs in a VLAN-aware bridge `master`: all of them, and its
+/// PVID; `None` when `master` is no VLAN-aware bridge.
+fn port_vlans(view: &KernelView, link: &Link, master: &Link) -> Option<(Vec<u16>, Option<u16>)> {
+    match &master.details {
+        Some(LinkKind::Bridge(b)) if b.vlan_filtering == Some(true) => {}
+        _ => return None,
+    }
+    let vlans = view.bridge_vlans(link);
+    let mut vids: Vec<u16> = vlans.iter().map(|v| v.vid).collect();
+    vids.sort_unstable();
+    Some((vids, vlans.iter().find(|v| v.pvid).map(|v| v.vid)))
+}
+
+/// `10 20-22` as a list of VLAN ids; `None` when it is not one.
+fn vid_list(text: &str) -> Option<Vec<u16>> {
+    let mut out = Vec::new();
+    for word in text.split_ascii_whitespace() {
+        let (lo, hi) = match word.split_once('-') {
+            Some((lo, hi)) => (lo.parse::<u16>().ok()?, hi.parse::<u16>().ok()?),
+            None => (word.parse().ok()?, word.parse().ok()?),
+        };
+        out.extend(lo..=hi);
+    }
+    Some(out)
+}
+
+/// A port's `bridge-vids`, `bridge-pvid` and `bridge-access` against its
+/// VLANs in the kernel, when it is a port of a VLAN-aware bridge.
+fn judge_port_vlans(
+    view: &KernelView,
+    link: &Link,
+    key: &str,
+    value: &str,
+) -> Option<(bool, String)> {
+    let master = link.master.and_then(|i| view.link_by_index(i))?;
+    let (vids, pvid) = port_vlans(view, link, master)?;
+    let words: Vec<String> = vids.iter().map(u16::to_string).collect();
+    let running = words.join(" ");
+    Some(match key {
+        // Each VLAN named is the port's (the PVID counts).
+        "BRIDGE_VIDS" => (
+            vid_list(value).is_some_and(|want| want.iter().all(|v| vids.contains(v))),
+            running,
+        ),
+        "BRIDGE_PVID" => (
+            value.trim().parse::<u16>().ok() == pvid,
+            pvid.map(|p| p.to_string()).unwrap_or_default(),
+        ),
+        // One VLAN, untagged, the PVID.
+        _ => {
+            let access = value.trim().parse::<u16>().ok();
+            let untagged = view
+                .bridge_vlans(link)
+                .iter()
+                .all(|v| v.untagged && Some(v.vid) == access);
+            (vids.len() == 1 && pvid == access && untagged, running)
+        }
+    })
 }
 
 /// The verdict on one option of a stanza about link kinds (pass or not,
@@ -105,6 +176,12 @@ pub fn judge(view: &KernelView, link: &Link, option: &str, value: &str) -> Optio
         },
         _ => key,
     };
+    if matches!(
+        canonical.as_str(),
+        "BRIDGE_VIDS" | "BRIDGE_PVID" | "BRIDGE_ACCESS"
+    ) {
+        return judge_port_vlans(view, link, &canonical, value);
+    }
     let options = kind_options(view, link);
     let known = [
         "VRF_TABLE",

@@ -403,6 +403,16 @@ fn vlan_aware_bridge_with_port_vlans_up_again_and_down() {
         set(&["1 pvid untagged", "100", "200"]),
         "{vlans:?}"
     );
+    check_and_running(
+        &h,
+        &["p0", "p1"],
+        &[
+            "bridge-vids 10",
+            "bridge-pvid 10",
+            "bridge-vids 20 21 22",
+            "bridge-pvid 20",
+        ],
+    );
     assert_second_ifup_writes_nothing(&h, &["br0"]);
     assert_eq!(bridge_vlans(&h.ns), vlans, "the second ifup changed VLANs");
 
