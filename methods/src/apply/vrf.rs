@@ -25,6 +25,13 @@ pub fn join_vrf(
         })
     };
     let Some(master) = kernel.link_by_name(vrf)? else {
+        if dry_run {
+            // `ifup --no-act` of a member whose VRF is not made yet.
+            return Ok((
+                vec![format!("add {device} to VRF {vrf}")],
+                super::MAIN_TABLE,
+            ));
+        }
         return Err(ApplyError::Link(LinkError::NoDevice {
             iface: device.to_string(),
             option: "vrf".to_string(),
