@@ -333,11 +333,7 @@ pub fn stanza_links(stanza: &StanzaConfig) -> Result<StanzaLinks, LinkError> {
             ..
         })
     );
-    let port_vlans = if is_bridge {
-        None
-    } else {
-        opts.port_vlans(true)?
-    };
+    let port_vlans = if is_bridge { None } else { opts.port_vlans()? };
     let is_vrf = matches!(
         &link,
         Some(LinkSpec {
@@ -537,7 +533,7 @@ impl<'a> Options<'a> {
             hw,
             maxwait,
             waitport,
-            port_vlans: self.port_vlans(false)?,
+            port_vlans: self.port_vlans()?,
             // As the static and manual methods read it.
             port_mtu: self.parse(&["mtu"], "is not an MTU (68 to 65535)", |v| {
                 v.parse::<u32>().ok().filter(|m| (68..=65535).contains(m))
@@ -546,8 +542,8 @@ impl<'a> Options<'a> {
         })
     }
 
-    /// `bridge-vids`, `bridge-pvid` and (on a port) `bridge-access`.
-    fn port_vlans(&self, port: bool) -> Result<Option<PortVlans>, LinkError> {
+    /// `bridge-vids`, `bridge-pvid` and `bridge-access`.
+    fn port_vlans(&self) -> Result<Option<PortVlans>, LinkError> {
         let vlan_id = |v: &str| v.parse::<u16>().ok().filter(|id| (1..=4094).contains(id));
         let vids = self.parse(
             &["bridge-vids"],
@@ -572,11 +568,9 @@ impl<'a> Options<'a> {
             },
         )?;
         let pvid = self.parse(&["bridge-pvid"], "is not a VLAN id (1 to 4094)", vlan_id)?;
-        let access = if port {
-            self.parse(&["bridge-access"], "is not a VLAN id (1 to 4094)", vlan_id)?
-        } else {
-            None
-        };
+        // On a bridge's stanza, `bridge-access` makes every port without
+        // VLANs of its own an access port of that VLAN.
+        let access = self.parse(&["bridge-access"], "is not a VLAN id (1 to 4094)", vlan_id)?;
         if let Some(access) = access {
             // An access port is in one VLAN, untagged.
             return Ok(Some(PortVlans {

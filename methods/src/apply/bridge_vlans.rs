@@ -3,8 +3,8 @@
 //!
 //! * a port's own stanza says `bridge-access VID` (one VLAN, untagged, its
 //!   PVID), or `bridge-vids` and `bridge-pvid`; what it leaves out comes
-//!   from the bridge's stanza (`bridge-vids`, `bridge-pvid`: the ports'
-//!   defaults);
+//!   from the bridge's stanza (`bridge-vids`, `bridge-pvid`,
+//!   `bridge-access`: the ports' defaults);
 //! * the PVID is 1 when nobody names one (ifupdown2's default): the kernel
 //!   gives every new port VLAN 1 as its untagged PVID, and that one stays
 //!   unless another PVID or an access VLAN takes its place;
@@ -175,5 +175,21 @@ mod tests {
         assert_eq!(wanted(&br, "p3"), [pvid(100), BridgeVlan::tagged(200)]);
         let plain = bridge(&[("bridge-ports", "p1"), ("bridge-vlan-aware", "yes")]);
         assert_eq!(wanted(&plain, "p1"), [pvid(1)]);
+        // bridge-access on the bridge: every port without VLANs of its own
+        // is an access port of it.
+        let mut access = bridge(&[
+            ("bridge-ports", "p1 p2"),
+            ("bridge-vlan-aware", "yes"),
+            ("bridge-access", "30"),
+        ]);
+        access.member_vlans = vec![(
+            "p2".into(),
+            PortVlans {
+                vids: vec![40],
+                pvid: Some(40),
+            },
+        )];
+        assert_eq!(wanted(&access, "p1"), [pvid(30)]);
+        assert_eq!(wanted(&access, "p2"), [pvid(40)]);
     }
 }
