@@ -38,6 +38,9 @@ pub use kinds::{
     BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
     NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
 };
+pub use kinds::{
+    AdSelect, ArpAllTargets, ArpValidate, FailOverMac, PrimaryReselect, MAX_ARP_TARGETS,
+};
 pub use monitor::{decode_notifications, Event, Monitor};
 pub use nduseropt::{NdLifetime, NdUserOptError, NdUserOption};
 pub use sysctl::{get_ipv6_conf, set_ipv6_conf, shares_network_namespace};
