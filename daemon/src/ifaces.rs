@@ -20,7 +20,7 @@ use netconf_interfaces::{Family, Stanza, Variables};
 use netconf_methods::apply::{
     self, device_of, Applied, AppliedAddress, AppliedRoute, KernelState, Removal,
 };
-use netconf_methods::links::{stanza_links, LinkSpec, LinkSpecKind, PackageHooks};
+use netconf_methods::links::{stanza_links, LinkSpec, LinkSpecKind, PackageHooks, StanzaLinks};
 use netconf_methods::provider::{provider_for, DadWait, Desired, StanzaConfig};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
@@ -1488,7 +1488,23 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     if let Some(work) = iface_mut(d, parent).and_then(|i| i.stanzas.get_mut(stanza)) {
         work.applied = applied;
     }
+    // A slave brought up after its bond (`bond-master` on its stanza)
+    // joins it now; brought up before, the bond's own ifup takes it in.
+    let slave = iface_mut(d, parent)
+        .and_then(|i| i.stanzas.get(stanza))
+        .and_then(|w| w.cfg.as_ref())
+        .is_some_and(|c| linkopts_bond_master(c).is_some());
+    if up && slave && result.is_ok() && !no_act {
+        for change in join_masters(d, &phys) {
+            d.progress(id, "apply", change);
+        }
+    }
     result
+}
+
+fn linkopts_bond_master(cfg: &StanzaConfig) -> Option<&str> {
+    netconf_interfaces::linkopts::find(&cfg.vars, netconf_interfaces::linkopts::BOND_MASTER)
+        .map(|f| f.value)
 }
 
 /// What an interrupted `ifup` or `ifdown` left (`leftover`, and the link of
@@ -1814,15 +1830,35 @@ fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) 
 }
 
 /// A link that appeared may be a port a bridge (or bond) of netconf's
-/// waits for, named in its `bridge_ports` or matching a pattern there: it
-/// joins now, and goes out with the bridge's `ifdown`.
-pub fn join_masters(d: &mut Dispatcher, port: &str) {
+/// waits for, named in its `bridge_ports` or matching a pattern there, or
+/// a slave whose own stanza names an up bond (`bond-master`): it joins
+/// now, and goes out with the bridge's or bond's `ifdown`. A bond's
+/// primary is chosen again after a slave joins, from the slave stanza's
+/// `bond-primary` if it has one, else the bond's (as ifenslave's hook
+/// does). Also run after a slave's own `ifup`; returns what it did.
+pub fn join_masters(d: &mut Dispatcher, port: &str) -> Vec<String> {
     let ctx = ChangeCtx {
         up: true,
         args: Default::default(),
         config: d.config.clone(),
         carried: HashMap::new(),
     };
+    let hooks = PackageHooks::detect(&d.settings.hooks_root);
+    // The port's own stanza: the bond it names, and its `bond-primary`.
+    let mut own_master: Option<(String, Vec<String>)> = None;
+    for stanza in ctx.config.stanzas.iter().filter(|s| s.name == port) {
+        let cfg = stanza_config(&ctx, stanza, port, port);
+        if let Ok(StanzaLinks {
+            bond_master: Some(master),
+            ..
+        }) = stanza_links(&cfg)
+        {
+            let primary = netconf_interfaces::linkopts::find(&cfg.vars, &["bond-primary"])
+                .map(|f| f.value.split_ascii_whitespace().map(String::from).collect())
+                .unwrap_or_default();
+            own_master = Some((master, primary));
+        }
+    }
     let mut joins = Vec::new();
     for (r, record) in d.state.interfaces.iter().enumerate() {
         for (s, stanza) in record.config.iter().enumerate() {
@@ -1830,21 +1866,34 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
             let Ok(links) = stanza_links(&cfg) else {
                 continue;
             };
+            if hooks.owner(&cfg.iface, &cfg.vars).is_some() {
+                // The package's hook script made it; its slaves are its too.
+                continue;
+            }
             let wants = match links.link.as_ref().map(|l| &l.kind) {
-                Some(LinkSpecKind::Bridge(b)) => {
-                    b.ports.matches(port).then(|| apply::PortOf::bridge(b))
-                }
+                Some(LinkSpecKind::Bridge(b)) => b
+                    .ports
+                    .matches(port)
+                    .then(|| (apply::PortOf::bridge(b), Vec::new())),
                 Some(LinkSpecKind::Bond(b)) => {
-                    b.slaves.matches(port).then_some(apply::PortOf::Bond)
+                    let named = own_master.as_ref().filter(|(m, _)| *m == record.phys);
+                    (b.slaves.matches(port) || named.is_some()).then(|| {
+                        let primary = match named {
+                            Some((_, own)) if !own.is_empty() => own.clone(),
+                            _ => b.primary.clone(),
+                        };
+                        (apply::PortOf::Bond, primary)
+                    })
                 }
                 _ => None,
             };
-            if let Some(port_of) = wants {
-                joins.push((r, s, record.phys.clone(), port_of));
+            if let Some((port_of, primary)) = wants {
+                joins.push((r, s, record.phys.clone(), port_of, primary));
             }
         }
     }
-    for (r, s, master, port_of) in joins {
+    let mut done = Vec::new();
+    for (r, s, master, port_of, primary) in joins {
         let Some(stanza) = d.state.interfaces.get(r).and_then(|rec| rec.stanzas.get(s)) else {
             continue;
         };
@@ -1853,13 +1902,18 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
             let (Some(p), Some(m)) = (k.link_by_name(port)?, k.link_by_name(&master)?) else {
                 return Ok(Vec::new());
             };
-            apply::join(k, &p, m.index, &master, port_of, &mut applied, false)
+            let mut changes = apply::join(k, &p, m.index, &master, port_of, &mut applied, false)?;
+            if port_of == apply::PortOf::Bond {
+                changes.extend(apply::bond_primary(k, &master, &primary, false)?);
+            }
+            Ok::<_, apply::ApplyError>(changes)
         });
         match result {
             Ok(Ok(changes)) => {
-                for change in changes {
+                for change in &changes {
                     tracing::info!(iface = %master, port, "{change}");
                 }
+                done.extend(changes);
                 if let Some(stanza) = d
                     .state
                     .interfaces
@@ -1874,4 +1928,5 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
             Err(f) => tracing::warn!(iface = %master, port, "adding the port: {}", f.message),
         }
     }
+    done
 }
