@@ -107,3 +107,227 @@ fn vlan_eth0_10_over_a_veth_up_again_and_down() {
     }
     assert_back_to(&h, &before);
 }
+
+/// `bond0`'s attribute `key` in `ip -d -j link`, as text (strings bare,
+/// numbers and lists as JSON).
+fn bond_info(h: &Harness, bond: &str, key: &str) -> String {
+    let link = details(&h.ns, bond);
+    let v = info(&link, key);
+    v.as_str().map_or_else(|| v.to_string(), String::from)
+}
+
+/// Every mode ifenslave names, by name and by number, each with the
+/// options that mode takes: MII and ARP monitoring (two targets, validate,
+/// all-targets), primary and its reselection, fail-over-mac, gratuitous
+/// ARPs, 802.3ad's lacp-rate/ad-select, xmit-hash-policy, min-links,
+/// all-slaves-active, packets-per-slave, tlb-dynamic-lb. (ARP monitoring
+/// once a minute: no dummy answers ARP, and each probe round changes the
+/// slaves' state, which the second ifup's check would see.)
+#[test]
+#[ignore = "needs a full kernel: scripts/test runs it in the VM"]
+fn bond_every_mode_with_its_options_up_again_and_down() {
+    require_root();
+    let h = Harness::new();
+    require_kernel_makes(&h.ns, "bond", &["type", "bond"]);
+    let mut setup = String::new();
+    for b in 0..7 {
+        for s in 0..2 {
+            setup.push_str(&format!("link add d{b}{s} type dummy\n"));
+        }
+    }
+    h.ns.batch(&setup);
+    h.write_interfaces(
+        "auto b0 b1 b2 b3 b4 b5 b6\n\
+         iface b0 inet manual\n    bond-slaves d00 d01\n    bond-mode 0\n    \
+         bond-packets-per-slave 3\n\n\
+         iface b1 inet static\n    address 198.51.100.1/24\n    bond-slaves d10 d11\n    \
+         bond-mode active-backup\n    bond-arp-interval 60000\n    \
+         bond-arp-ip-target 198.51.100.254 198.51.100.253\n    bond-arp-validate all\n    \
+         bond-arp-all-targets all\n    bond-primary d99 d11\n    bond-primary-reselect failure\n    \
+         bond-fail-over-mac active\n    bond-num-grat-arp 3\n    bond-all-slaves-active 1\n\n\
+         iface b2 inet manual\n    bond-slaves d20 d21\n    bond-mode balance-xor\n    \
+         bond-xmit-hash-policy layer2+3\n    bond-miimon 100\n    bond-updelay 200\n    \
+         bond-downdelay 300\n    bond-use-carrier 0\n\n\
+         iface b3 inet manual\n    bond-slaves d30 d31\n    bond-mode 3\n\n\
+         iface b4 inet manual\n    bond-slaves d40 d41\n    bond-mode 802.3ad\n    \
+         bond-lacp-rate fast\n    bond-xmit-hash-policy layer3+4\n    bond-ad-select bandwidth\n    \
+         bond-min-links 1\n\n\
+         iface b5 inet manual\n    bond-slaves d50 d51\n    bond-mode 5\n    \
+         bond-tlb-dynamic-lb 0\n\n\
+         iface b6 inet manual\n    bond-slaves d60 d61\n    bond-mode balance-alb\n    \
+         bond-num-unsol-na 2\n",
+    );
+    let before = links_and_addrs(&h.ns);
+
+    h.ifup(&["-v", "-a"]).assert_ok();
+    let modes = [
+        "balance-rr",
+        "active-backup",
+        "balance-xor",
+        "broadcast",
+        "802.3ad",
+        "balance-tlb",
+        "balance-alb",
+    ];
+    for (b, mode) in modes.iter().enumerate() {
+        let bond = format!("b{b}");
+        assert_eq!(kind(&details(&h.ns, &bond)), Some("bond"));
+        assert_eq!(bond_info(&h, &bond, "mode"), *mode, "{bond}");
+        assert_eq!(
+            ports_of(&h.ns, &bond),
+            set(&[&format!("d{b}0"), &format!("d{b}1")]),
+            "{bond}"
+        );
+        assert!(h.ns.is_up(&bond), "{bond} is not up");
+    }
+    let expect = |bond: &str, pairs: &[(&str, &str)]| {
+        for (key, want) in pairs {
+            assert_eq!(bond_info(&h, bond, key), *want, "{bond} {key}");
+        }
+    };
+    expect("b0", &[("packets_per_slave", "3")]);
+    expect(
+        "b1",
+        &[
+            ("arp_interval", "60000"),
+            ("miimon", "0"),
+            ("arp_ip_target", r#"["198.51.100.254","198.51.100.253"]"#),
+            ("arp_validate", "all"),
+            ("arp_all_targets", "all"),
+            ("primary", "d11"),
+            ("primary_reselect", "failure"),
+            ("fail_over_mac", "active"),
+            ("num_peer_notif", "3"),
+            ("all_slaves_active", "1"),
+        ],
+    );
+    expect(
+        "b2",
+        &[
+            ("xmit_hash_policy", "layer2+3"),
+            ("miimon", "100"),
+            ("updelay", "200"),
+            ("downdelay", "300"),
+            ("use_carrier", "0"),
+        ],
+    );
+    expect(
+        "b4",
+        &[
+            ("ad_lacp_rate", "fast"),
+            ("xmit_hash_policy", "layer3+4"),
+            ("ad_select", "bandwidth"),
+            ("min_links", "1"),
+        ],
+    );
+    expect("b5", &[("tlb_dynamic_lb", "0")]);
+    expect("b6", &[("num_peer_notif", "2")]);
+    assert_eq!(h.ns.global_addrs("b1"), set(&["198.51.100.1/24"]));
+
+    assert_second_ifup_writes_nothing(&h, &["-a"]);
+
+    h.ifdown(&["-v", "-a"]).assert_ok();
+    assert_back_to(&h, &before);
+}
+
+/// Slaves that come after their bond: one whose stanza (`bond-master`,
+/// with its own `bond-primary`) is brought up once the bond is, one
+/// named in `bond-slaves` that appears later, and an `allow-hotplug` one
+/// with `bond-master` that appears later.
+#[test]
+#[ignore = "needs a full kernel: scripts/test runs it in the VM"]
+fn bond_slaves_joining_late() {
+    require_root();
+    let h = Harness::new();
+    require_kernel_makes(&h.ns, "bond", &["type", "bond"]);
+    h.ns.batch("link add d0 type dummy\nlink add d1 type dummy\n");
+    let bond = "auto bond0\niface bond0 inet static\n    address 198.51.100.1/24\n    \
+                bond-slaves d2\n    bond-mode active-backup\n    bond-miimon 100\n    \
+                bond-primary d0\n\n\
+                iface d0 inet manual\n    bond-master bond0\n\n";
+    h.write_interfaces(bond);
+    let before = links_and_addrs(&h.ns);
+
+    // d0 comes up first (bond0 stands on it) and joins; d2 is not there.
+    let out = h.ifup(&["-v", "bond0"]);
+    out.assert_ok();
+    out.assert_output_contains("d2 is not there (yet)");
+    assert_eq!(ports_of(&h.ns, "bond0"), set(&["d0"]));
+    assert_eq!(bond_info(&h, "bond0", "primary"), "d0");
+
+    // A slave stanza written and brought up after the bond: it joins,
+    // and its own bond-primary wins.
+    h.write_interfaces(&format!(
+        "{bond}allow-hotplug d3\niface d3 inet manual\n    bond-master bond0\n\n\
+         iface d1 inet manual\n    bond-master bond0\n    bond-primary d1 d0\n"
+    ));
+    let out = h.ifup(&["-v", "d1"]);
+    out.assert_ok();
+    out.assert_output_contains("add d1 to bond0");
+    assert_eq!(ports_of(&h.ns, "bond0"), set(&["d0", "d1"]));
+    assert_eq!(bond_info(&h, "bond0", "primary"), "d1");
+
+    // Slaves that appear: by bond-slaves, and by an allow-hotplug stanza.
+    h.ns.batch("link add d2 type dummy\nlink add d3 type dummy\n");
+    netconf_tests::wait_until("d2 and d3 in bond0", || {
+        let now = ports_of(&h.ns, "bond0");
+        eprintln!("bond0's slaves: {now:?}");
+        now == set(&["d0", "d1", "d2", "d3"])
+    });
+    netconf_tests::wait_until("d3 up by hotplug", || {
+        h.state().contains(&"d3=d3".to_string())
+    });
+    for slave in ["d0", "d1", "d2", "d3"] {
+        assert!(h.ns.is_up(slave), "{slave} is not up");
+    }
+
+    h.ifdown(&["-v", "--force", "bond0"]).assert_ok();
+    h.ifdown(&["-v", "d0", "d1", "d3"]).assert_ok();
+    let mut now = before.clone();
+    for d in ["d2", "d3"] {
+        now.insert(d.to_string(), BTreeSet::new());
+    }
+    assert_back_to(&h, &now);
+}
+
+/// VLANs on a bond (`bond0.100` by name, `vlan200` + `vlan-raw-device`)
+/// and ifupdown2's `vlan-id` + `vlan-raw-device` of any name with
+/// `vlan-protocol 802.1ad`.
+#[test]
+#[ignore = "needs a full kernel: scripts/test runs it in the VM"]
+fn vlans_on_a_bond_and_an_8021ad_vlan_up_again_and_down() {
+    require_root();
+    let h = Harness::new();
+    require_kernel_makes(&h.ns, "bond", &["type", "bond"]);
+    h.ns.batch("link add d0 type dummy\nlink add d1 type dummy\nlink add d5 type dummy\n");
+    h.write_interfaces(
+        "auto bond0 bond0.100 vlan200 outer\n\
+         iface bond0 inet manual\n    bond-slaves d0 d1\n    bond-mode 802.3ad\n\n\
+         iface bond0.100 inet static\n    address 198.51.100.100/24\n\n\
+         iface vlan200 inet static\n    address 203.0.113.200/24\n    vlan-raw-device bond0\n\n\
+         iface outer inet manual\n    vlan-id 300\n    vlan-raw-device d5\n    \
+         vlan-protocol 802.1ad\n",
+    );
+    let before = links_and_addrs(&h.ns);
+
+    h.ifup(&["-v", "-a"]).assert_ok();
+    for (dev, raw, id, protocol) in [
+        ("bond0.100", "bond0", 100, "802.1Q"),
+        ("vlan200", "bond0", 200, "802.1Q"),
+        ("outer", "d5", 300, "802.1ad"),
+    ] {
+        let vlan = details(&h.ns, dev);
+        assert_eq!(kind(&vlan), Some("vlan"), "{vlan}");
+        assert_eq!(info(&vlan, "id").as_u64(), Some(id), "{vlan}");
+        assert_eq!(info(&vlan, "protocol").as_str(), Some(protocol), "{vlan}");
+        assert_eq!(vlan["link"].as_str(), Some(raw), "{vlan}");
+        assert!(h.ns.is_up(dev), "{dev} is not up");
+    }
+    assert_eq!(ports_of(&h.ns, "bond0"), set(&["d0", "d1"]));
+    assert_eq!(h.ns.global_addrs("bond0.100"), set(&["198.51.100.100/24"]));
+
+    assert_second_ifup_writes_nothing(&h, &["-a"]);
+
+    h.ifdown(&["-v", "-a"]).assert_ok();
+    assert_back_to(&h, &before);
+}
