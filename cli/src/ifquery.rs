@@ -367,11 +367,81 @@ fn print_debian_diagnostics(parsed: &Parsed, verbose: bool) {
     }
 }
 
+/// What `ifup` would refuse in the options of the links stanzas make
+/// (a bond's, a VLAN's, ...: `netconf_methods::links`, the code `ifup`
+/// runs), at each stanza's line: an option it cannot read, one that
+/// contradicts another, one a link cannot do without.
+fn link_options(config: &InterfacesFile) -> Vec<netconf_interfaces::Diagnostic> {
+    use netconf_methods::links::{stanza_links, LinkError};
+    let mut out = Vec::new();
+    for stanza in &config.stanzas {
+        let mut vars = Variables::from_stanza(stanza);
+        if let Some(def) = method_def(stanza.family, &stanza.method) {
+            vars.apply_defaults(def);
+        }
+        let cfg = netconf_methods::provider::StanzaConfig {
+            iface: stanza.name.clone(),
+            logical: stanza.name.clone(),
+            family: stanza.family,
+            method: stanza.method.clone(),
+            vars,
+        };
+        let Err(e) = stanza_links(&cfg) else {
+            continue;
+        };
+        let iface = stanza.name.clone();
+        let kind = match e {
+            LinkError::Missing { needs, .. } => DiagnosticKind::MissingRequired {
+                iface,
+                family: stanza.family,
+                method: stanza.method.clone(),
+                option: needs,
+            },
+            LinkError::Invalid {
+                option,
+                value,
+                reason,
+                ..
+            } => DiagnosticKind::InvalidOption {
+                iface,
+                option,
+                value,
+                reason,
+            },
+            LinkError::Conflict {
+                option,
+                value,
+                other,
+                ..
+            } => DiagnosticKind::InvalidOption {
+                iface,
+                option,
+                value,
+                reason: format!("contradicts {other}"),
+            },
+            LinkError::Unsupported { option, reason, .. } => DiagnosticKind::InvalidOption {
+                iface,
+                value: String::new(),
+                option,
+                reason,
+            },
+            LinkError::NoDevice { .. } => continue,
+        };
+        out.push(netconf_interfaces::Diagnostic {
+            kind,
+            location: stanza.location,
+            debian_prints: false,
+        });
+    }
+    out
+}
+
 fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
     let parsed = parse_file(&args.interfaces, options);
     let mut diagnostics = parsed.diagnostics.clone();
     diagnostics.extend(missing_required(&parsed.config));
     diagnostics.extend(dhcp_client_options(&parsed.config));
+    diagnostics.extend(link_options(&parsed.config));
     let mut errors = 0;
     let mut warnings = 0;
     for d in &diagnostics {
@@ -732,5 +802,43 @@ impl<'a> Query<'a> {
             writeln!(self.out, "{text}")?;
         }
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--syntax-check` reports what `ifup` would refuse in a bond's and a
+    /// VLAN's options, at the stanza's line.
+    #[test]
+    fn link_options_are_checked_at_their_stanza() {
+        let file = std::env::temp_dir().join(format!(
+            "netconf-link-options-{}.interfaces",
+            std::process::id()
+        ));
+        std::fs::write(
+            &file,
+            "iface bond0 inet manual\n    bond-slaves d0\n    bond-mode lacp\n\n\
+             iface bond1 inet manual\n    bond-mode balance-xor\n    bond-primary d0\n\n\
+             iface bond2 inet manual\n    bond-mode 1\n    bond-arp-ip-target 198.51.100.1 x\n\n\
+             iface mgmt inet manual\n    vlan-raw-device eth0\n\n\
+             iface eth0.10 inet manual\n    vlan-raw-device eth1\n\n\
+             iface bond3 inet manual\n    bond-mode 4\n    bond-lacp-rate fast\n",
+        )
+        .unwrap();
+        let parsed = parse_file(file.to_str().unwrap(), &ParseOptions::default());
+        std::fs::remove_file(&file).unwrap();
+        let found: Vec<(u32, String)> = link_options(&parsed.config)
+            .iter()
+            .map(|d| (d.location.map_or(0, |l| l.line), d.kind.to_string()))
+            .collect();
+        let lines: Vec<u32> = found.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 5, 9, 13, 16], "{found:#?}");
+        assert!(found[0].1.contains("bond-mode lacp"), "{found:?}");
+        assert!(found[1].1.contains("active-backup"), "{found:?}");
+        assert!(found[2].1.contains("IPv4 addresses"), "{found:?}");
+        assert!(found[3].1.contains("lacks `vlan-id"), "{found:?}");
+        assert!(found[4].1.contains("contradicts"), "{found:?}");
     }
 }

@@ -49,6 +49,11 @@ impl KernelView {
         })
     }
 
+    /// Every link.
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
     /// The link of this name, if there is one.
     pub fn link(&self, name: &str) -> Option<&Link> {
         self.links.iter().find(|l| l.name == name)

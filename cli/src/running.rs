@@ -16,6 +16,10 @@
 //! - an up link with neither: `inet manual`;
 //! - `hwaddress` only when the configuration sets one (every link has a MAC;
 //!   printing it for all would pin addresses nobody chose);
+//! - a bond's slaves and settings (`bond-slaves`, `bond-mode`, and the
+//!   other `bond-*` options whose value is not a new bond's), a slave's
+//!   `bond-master`, a VLAN's `vlan-raw-device` and `vlan-id` where its
+//!   name does not say them, and `vlan-protocol 802.1ad`;
 //! - a link that is down or absent: a `#` comment line saying so, which keeps
 //!   the output a valid interfaces file (so does `# eth0:1: no addresses`
 //!   for an alias without any).
@@ -177,6 +181,22 @@ pub fn running(view: &KernelView, target: &Target) -> Running {
                 method: "manual",
                 options,
             });
+        }
+    }
+    if !alias {
+        // A bond's or VLAN's own settings, and a slave's bond, go with
+        // the link's first stanza.
+        if let Some(first) = stanzas.first_mut() {
+            first
+                .options
+                .extend(crate::bonds_vlans::running_options(view, link));
+            if let Some(bond) = link
+                .master
+                .and_then(|m| view.links().iter().find(|l| l.index == m))
+                .filter(|m| m.kind.as_deref() == Some("bond"))
+            {
+                first.options.push(("bond-master", bond.name.clone()));
+            }
         }
     }
     Running {
