@@ -259,7 +259,7 @@ fn bond_every_mode_with_its_options_and_vlans_on_it_up_again_and_down() {
     assert_eq!(h.ns.global_addrs("b4.100"), set(&["198.51.100.100/24"]));
 
     // ifquery reads them back: --running as option lines, --check passes.
-    let running = ifquery(&h, &["--running", "b1", "b4", "d10", "outer"]);
+    let running = ifquery(&h, &["--running", "b1", "b4", "outer"]);
     running.assert_ok();
     for line in [
         "bond-slaves d10 d11",
@@ -272,7 +272,6 @@ fn bond_every_mode_with_its_options_and_vlans_on_it_up_again_and_down() {
         "bond-mode 802.3ad",
         "bond-lacp-rate fast",
         "bond-ad-select bandwidth",
-        "bond-master b1",
         "vlan-raw-device d7",
         "vlan-id 300",
         "vlan-protocol 802.1ad",
@@ -325,6 +324,9 @@ fn bond_slaves_joining_late() {
     out.assert_output_contains("add d1 to bond0");
     assert_eq!(ports_of(&h.ns, "bond0"), set(&["d0", "d1"]));
     assert_eq!(bond_info(&h, "bond0", "primary"), "d1");
+    let running = ifquery(&h, &["--running", "d1"]);
+    running.assert_ok();
+    running.assert_output_contains("bond-master bond0");
 
     // Slaves that appear: by bond-slaves, and by an allow-hotplug stanza.
     h.ns.batch("link add d2 type dummy\nlink add d3 type dummy\n");
