@@ -136,10 +136,8 @@ pub fn running_options(view: &KernelView, link: &Link) -> Vec<(&'static str, Str
             for option in BOND_OPTIONS {
                 let value = bond_value(attrs, option).unwrap_or_default();
                 // A mode is always worth saying; the rest when not the default.
-                if option == "bond-mode" || !is_default(option, &value) {
-                    if !value.is_empty() {
-                        out.push((option, value));
-                    }
+                if (option == "bond-mode" || !is_default(option, &value)) && !value.is_empty() {
+                    out.push((option, value));
                 }
             }
             if let Some(primary) = name_of(view, attrs.primary) {
@@ -197,10 +195,7 @@ pub fn check_option(
                 }
                 "bond-primary" => {
                     // ifenslave's rule: the first listed that is a slave.
-                    let want = spec
-                        .primary
-                        .iter()
-                        .find(|p| slaves.contains(&p.as_str()));
+                    let want = spec.primary.iter().find(|p| slaves.contains(&p.as_str()));
                     let have = name_of(view, have.primary);
                     let pass = want.is_none_or(|w| have == Some(w.as_str()));
                     Some((pass, have.map(String::from)))
@@ -217,10 +212,9 @@ pub fn check_option(
         (LinkSpecKind::Vlan(spec), Some(LinkKind::Vlan(have))) => {
             let raw = name_of(view, link.parent);
             match key.as_str() {
-                "vlan-raw-device" => Some((
-                    raw == Some(spec.raw_device.as_str()),
-                    raw.map(String::from),
-                )),
+                "vlan-raw-device" => {
+                    Some((raw == Some(spec.raw_device.as_str()), raw.map(String::from)))
+                }
                 "vlan-id" => Some((have.id == spec.attrs.id, Some(have.id.to_string()))),
                 "vlan-protocol" => {
                     let name = |p: VlanProtocol| match p {
@@ -256,7 +250,10 @@ mod tests {
             ..BondAttrs::default()
         };
         assert_eq!(bond_value(&attrs, "bond-mode").unwrap(), "active-backup");
-        assert_eq!(bond_value(&attrs, "bond_arp_ip_target").unwrap(), "198.51.100.1");
+        assert_eq!(
+            bond_value(&attrs, "bond_arp_ip_target").unwrap(),
+            "198.51.100.1"
+        );
         assert_eq!(bond_value(&attrs, "bond-num-unsol-na").unwrap(), "3");
         assert_eq!(bond_value(&attrs, "bond-miimon"), None);
         assert_eq!(bond_value(&attrs, "bond-slaves"), None);

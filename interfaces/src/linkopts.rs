@@ -668,7 +668,10 @@ mod tests {
         ]);
         assert_eq!(stanza_kind("eth0", &slave), None);
         let refs = references("eth0", &slave);
-        assert!(refs.iter().all(|r| r.relation == Relation::BondMaster), "{refs:?}");
+        assert!(
+            refs.iter().all(|r| r.relation == Relation::BondMaster),
+            "{refs:?}"
+        );
         let bond = vars(&[("bond-mode", "1")]);
         assert_eq!(stanza_kind("bond0", &bond), Some(StanzaKind::Bond));
     }

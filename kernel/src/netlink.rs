@@ -35,11 +35,11 @@ mod wire;
 
 pub use error::NetlinkError;
 pub use kinds::{
-    BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
-    NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
+    AdSelect, ArpAllTargets, ArpValidate, FailOverMac, PrimaryReselect, MAX_ARP_TARGETS,
 };
 pub use kinds::{
-    AdSelect, ArpAllTargets, ArpValidate, FailOverMac, PrimaryReselect, MAX_ARP_TARGETS,
+    BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
+    NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
 };
 pub use monitor::{decode_notifications, Event, Monitor};
 pub use nduseropt::{NdLifetime, NdUserOptError, NdUserOption};

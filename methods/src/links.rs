@@ -566,11 +566,10 @@ impl<'a> Options<'a> {
         let choice = |names: String| format!("is not one of {names} (or their numbers)");
         // ifenslave writes num_grat_arp, then num_unsol_na: one kernel
         // setting, the second write wins.
-        let peer_notif = |aliases: &[&str]| {
-            self.number::<u8>(aliases, "is not a number from 0 to 255")
-        };
-        let num_peer_notif = peer_notif(&["bond-num-unsol-na"])?
-            .or(peer_notif(&["bond-num-grat-arp"])?);
+        let peer_notif =
+            |aliases: &[&str]| self.number::<u8>(aliases, "is not a number from 0 to 255");
+        let num_peer_notif =
+            peer_notif(&["bond-num-unsol-na"])?.or(peer_notif(&["bond-num-grat-arp"])?);
         let arp_ip_target = self.parse(
             &["bond-arp-ip-target"],
             &format!("is not a list of up to {MAX_ARP_TARGETS} IPv4 addresses"),

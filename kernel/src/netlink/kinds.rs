@@ -641,7 +641,10 @@ mod tests {
         );
         assert_eq!(XmitHashPolicy::parse("2"), Some(XmitHashPolicy::Layer23));
         assert_eq!(LacpRate::parse("fast"), Some(LacpRate::Fast));
-        assert_eq!(ArpValidate::parse("filter_active"), Some(ArpValidate::FilterActive));
+        assert_eq!(
+            ArpValidate::parse("filter_active"),
+            Some(ArpValidate::FilterActive)
+        );
         assert_eq!(ArpValidate::parse("6"), Some(ArpValidate::FilterBackup));
         assert_eq!(ArpValidate::parse("7"), None);
         assert_eq!(AdSelect::parse("bandwidth"), Some(AdSelect::Bandwidth));
@@ -704,6 +707,6 @@ mod tests {
             ..BondAttrs::default()
         };
         assert_eq!(one.changes_from(&none), Some(one.clone()));
-        assert!(one.changes_from(&none).unwrap().needs_down() == false);
+        assert!(!one.changes_from(&none).unwrap().needs_down());
     }
 }

@@ -22,10 +22,11 @@ use netlink_packet_route::link::{
     AfSpecBridge, BondAdSelect as WireAdSelect, BondAllPortActive as WireAllPortsActive,
     BondArpAllTargets as WireArpAllTargets, BondArpValidate as WireArpValidate,
     BondFailOverMac as WireFailOverMac, BondLacpRate as WireLacpRate, BondMode as WireBondMode,
-    BondPrimaryReselect as WirePrimaryReselect, BondXmitHashPolicy as WireXmitHashPolicy, BridgeFlag, BridgeStpState, BridgeVlanInfo,
-    BridgeVlanInfoFlags, InfoBond, InfoBridge, InfoData, InfoKind, InfoMacVlan, InfoVeth, InfoVlan,
-    InfoVxlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
-    MacVlanMode as WireMacvlanMode, VlanProtocol as WireVlanProtocol,
+    BondPrimaryReselect as WirePrimaryReselect, BondXmitHashPolicy as WireXmitHashPolicy,
+    BridgeFlag, BridgeStpState, BridgeVlanInfo, BridgeVlanInfoFlags, InfoBond, InfoBridge,
+    InfoData, InfoKind, InfoMacVlan, InfoVeth, InfoVlan, InfoVxlan, LinkAttribute, LinkExtentMask,
+    LinkFlags, LinkInfo, LinkMessage, MacVlanMode as WireMacvlanMode,
+    VlanProtocol as WireVlanProtocol,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -298,8 +299,13 @@ fn bond(a: &BondAttrs, creating: bool) -> Result<Vec<InfoBond>, String> {
         // The kernel refuses a primary that is not yet a slave.
         return Err("a bond's primary can only be set once it is a slave".to_string());
     }
-    if a.arp_ip_target.as_ref().is_some_and(|t| t.len() > MAX_ARP_TARGETS) {
-        return Err(format!("a bond takes at most {MAX_ARP_TARGETS} ARP targets"));
+    if a.arp_ip_target
+        .as_ref()
+        .is_some_and(|t| t.len() > MAX_ARP_TARGETS)
+    {
+        return Err(format!(
+            "a bond takes at most {MAX_ARP_TARGETS} ARP targets"
+        ));
     }
     if a.miimon.is_some_and(|m| m > 0) && a.arp_interval.is_some_and(|i| i > 0) {
         return Err("a bond monitors by MII or by ARP, not both".to_string());
@@ -339,9 +345,9 @@ fn bond(a: &BondAttrs, creating: bool) -> Result<Vec<InfoBond>, String> {
         out.push(InfoBond::Primary(index));
     }
     if let Some(v) = a.primary_reselect {
-        out.push(InfoBond::PrimaryReselect(WirePrimaryReselect::from(
-            small(v.number()),
-        )));
+        out.push(InfoBond::PrimaryReselect(WirePrimaryReselect::from(small(
+            v.number(),
+        ))));
     }
     if let Some(v) = a.fail_over_mac {
         out.push(InfoBond::FailOverMac(WireFailOverMac::from(small(
@@ -357,9 +363,9 @@ fn bond(a: &BondAttrs, creating: bool) -> Result<Vec<InfoBond>, String> {
         out.push(InfoBond::NumPeerNotif(n));
     }
     if let Some(on) = a.all_slaves_active {
-        out.push(InfoBond::AllPortsActive(WireAllPortsActive::from(u8::from(
-            on,
-        ))));
+        out.push(InfoBond::AllPortsActive(WireAllPortsActive::from(
+            u8::from(on),
+        )));
     }
     if let Some(n) = a.min_links {
         out.push(InfoBond::MinLinks(n));

@@ -74,7 +74,10 @@ fn preconditions() {
             dir.join(name).display()
         );
     }
-    require_tools("bond and VLAN differential", &["unshare", "mount", "readlink"]);
+    require_tools(
+        "bond and VLAN differential",
+        &["unshare", "mount", "readlink"],
+    );
 }
 
 /// Debian's side: the directory with `network/` (the file and the hooks)
