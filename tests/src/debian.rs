@@ -448,7 +448,7 @@ pub fn assert_same(
     }
     panic!(
         "{case}: after {when}, {who} left another kernel state than Debian's ifupdown with \
-         bridge-utils:\n{text}--- Debian's whole state:\n{}",
+         its packages' hook scripts:\n{text}--- Debian's whole state:\n{}",
         lines(debian, "")
     );
 }
