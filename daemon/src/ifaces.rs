@@ -1495,7 +1495,7 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
         .and_then(|w| w.cfg.as_ref())
         .is_some_and(|c| linkopts_bond_master(c).is_some());
     if up && slave && result.is_ok() && !no_act {
-        for change in join_masters(d, &phys) {
+        for change in join_masters(d, &phys, true) {
             d.progress(id, "apply", change);
         }
     }
@@ -1830,13 +1830,16 @@ fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) 
 }
 
 /// A link that appeared may be a port a bridge (or bond) of netconf's
-/// waits for, named in its `bridge_ports` or matching a pattern there, or
-/// a slave whose own stanza names an up bond (`bond-master`): it joins
-/// now, and goes out with the bridge's or bond's `ifdown`. A bond's
-/// primary is chosen again after a slave joins, from the slave stanza's
-/// `bond-primary` if it has one, else the bond's (as ifenslave's hook
-/// does). Also run after a slave's own `ifup`; returns what it did.
-pub fn join_masters(d: &mut Dispatcher, port: &str) -> Vec<String> {
+/// waits for, named in its `bridge_ports` or `bond-slaves` or matching a
+/// pattern there; with `own_stanza` (after the port's own `ifup`), also a
+/// slave whose stanza names an up bond (`bond-master`), as ifenslave's
+/// hook enslaves it from the slave's `pre-up` (an `allow-hotplug` slave
+/// that appears comes here through its hotplug `ifup`, as it does through
+/// udev's with Debian). It joins now, and goes out with the bridge's or
+/// bond's `ifdown`. A bond's primary is chosen again after a slave joins,
+/// from the slave stanza's `bond-primary` if it has one, else the bond's
+/// (ifenslave's `setup_primary`). Returns what it did.
+pub fn join_masters(d: &mut Dispatcher, port: &str, own_stanza: bool) -> Vec<String> {
     let ctx = ChangeCtx {
         up: true,
         args: Default::default(),
@@ -1846,7 +1849,8 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) -> Vec<String> {
     let hooks = PackageHooks::detect(&d.settings.hooks_root);
     // The port's own stanza: the bond it names, and its `bond-primary`.
     let mut own_master: Option<(String, Vec<String>)> = None;
-    for stanza in ctx.config.stanzas.iter().filter(|s| s.name == port) {
+    let own = ctx.config.stanzas.iter().filter(|_| own_stanza);
+    for stanza in own.filter(|s| s.name == port) {
         let cfg = stanza_config(&ctx, stanza, port, port);
         if let Ok(StanzaLinks {
             bond_master: Some(master),
