@@ -177,11 +177,13 @@ fn check_stanza(
         result.reasons.push("no IPv4 address".to_string());
     }
 
+    let links = netconf_methods::links::stanza_links(&config).ok();
     let judge = Judge {
         view,
         link,
         device,
         desired: &desired,
+        links: links.as_ref(),
         family: match stanza.family {
             ConfigFamily::Inet6 => Family::V6,
             _ => Family::V4,
@@ -256,6 +258,8 @@ struct Judge<'a> {
     link: &'a Link,
     device: &'a str,
     desired: &'a Desired,
+    /// The links the stanza makes or joins (bond, VLAN, `bond-master`).
+    links: Option<&'a netconf_methods::links::StanzaLinks>,
     family: Family,
 }
 
@@ -366,7 +370,10 @@ impl Judge<'_> {
             "privext" => self.ipv6_conf("use_tempaddr"),
             _ => match crate::link_kinds::judge(self.view, self.link, option, value) {
                 Some((pass, running)) => (Verdict::of(pass), Some(running)),
-                None => UNCHECKED,
+                None => self
+                    .links
+                    .and_then(|l| crate::bonds_vlans::check_option(self.view, self.link, l, option))
+                    .map_or(UNCHECKED, |(pass, running)| (Verdict::of(pass), running)),
             },
         }
     }

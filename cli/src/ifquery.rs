@@ -735,3 +735,41 @@ impl<'a> Query<'a> {
         self.out.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--syntax-check` reports what `ifup` would refuse in a bond's and a
+    /// VLAN's options, at the stanza's line.
+    #[test]
+    fn link_options_are_checked_at_their_stanza() {
+        let file = std::env::temp_dir().join(format!(
+            "netconf-link-options-{}.interfaces",
+            std::process::id()
+        ));
+        std::fs::write(
+            &file,
+            "iface bond0 inet manual\n    bond-slaves d0\n    bond-mode lacp\n\n\
+             iface bond1 inet manual\n    bond-mode balance-xor\n    bond-primary d0\n\n\
+             iface bond2 inet manual\n    bond-mode 1\n    bond-arp-ip-target 198.51.100.1 x\n\n\
+             iface mgmt inet manual\n    vlan-raw-device eth0\n\n\
+             iface eth0.10 inet manual\n    vlan-raw-device eth1\n\n\
+             iface bond3 inet manual\n    bond-mode 4\n    bond-lacp-rate fast\n",
+        )
+        .unwrap();
+        let parsed = parse_file(file.to_str().unwrap(), &ParseOptions::default());
+        std::fs::remove_file(&file).unwrap();
+        let found: Vec<(u32, String)> = crate::link_kinds::link_option_diagnostics(&parsed.config)
+            .iter()
+            .map(|d| (d.location.map_or(0, |l| l.line), d.kind.to_string()))
+            .collect();
+        let lines: Vec<u32> = found.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 5, 9, 13, 16], "{found:#?}");
+        assert!(found[0].1.contains("bond-mode lacp"), "{found:?}");
+        assert!(found[1].1.contains("active-backup"), "{found:?}");
+        assert!(found[2].1.contains("IPv4 addresses"), "{found:?}");
+        assert!(found[3].1.contains("lacks `vlan-id"), "{found:?}");
+        assert!(found[4].1.contains("contradicts"), "{found:?}");
+    }
+}

@@ -80,6 +80,11 @@ impl KernelView {
         self.links.iter().find(|l| l.index == index)
     }
 
+    /// Every link.
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
     /// The link of this name, if there is one.
     pub fn link(&self, name: &str) -> Option<&Link> {
         self.links.iter().find(|l| l.name == name)

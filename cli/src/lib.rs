@@ -4,6 +4,7 @@
 //! kernel, itself). Each binary in `src/bin` is a thin wrapper around its
 //! module here.
 
+pub mod bonds_vlans;
 pub mod check;
 pub mod graph;
 pub mod ifquery;

@@ -20,6 +20,10 @@
 //!   member's `vrf`, `link-type` with a macvtap's or an ipvlan's lower device
 //!   and mode, a vxlan's `vxlan-*`, with the first stanza; a CAN device as
 //!   `can static` with its `bitrate` and modes;
+//! - a bond's slaves and settings (`bond-slaves`, `bond-mode`, and the
+//!   other `bond-*` options whose value is not a new bond's), a slave's
+//!   `bond-master`, a VLAN's `vlan-raw-device` and `vlan-id` where its
+//!   name does not say them, and `vlan-protocol 802.1ad`;
 //! - a link that is down or absent: a `#` comment line saying so, which keeps
 //!   the output a valid interfaces file (so does `# eth0:1: no addresses`
 //!   for an alias without any).
@@ -190,12 +194,23 @@ pub fn running(view: &KernelView, target: &Target) -> Running {
             });
         }
     }
-    // What kind of link it is goes with its first stanza.
+    // What kind of link it is goes with its first stanza, and so do a
+    // bond's or VLAN's own settings and a slave's bond.
     if !alias && link.kind.as_deref() != Some("can") {
         if let Some(first) = stanzas.first_mut() {
             first
                 .options
                 .extend(crate::link_kinds::kind_options(view, link));
+            first
+                .options
+                .extend(crate::bonds_vlans::running_options(view, link));
+            if let Some(bond) = link
+                .master
+                .and_then(|m| view.link_by_index(m))
+                .filter(|m| m.kind.as_deref() == Some("bond"))
+            {
+                first.options.push(("bond-master", bond.name.clone()));
+            }
         }
     }
     Running {

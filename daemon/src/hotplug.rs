@@ -100,7 +100,7 @@ pub fn appeared(d: &mut Dispatcher, name: &str, tries: u32) {
         d.config = crate::dispatcher::read_config(&d.settings.interfaces_file);
     }
     if tries == 0 {
-        crate::ifaces::join_masters(d, name);
+        let _ = crate::ifaces::join_masters(d, name, false);
     }
     if !wanted(d, name) {
         return;

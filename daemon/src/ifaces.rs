@@ -1523,7 +1523,23 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     if let Some(work) = iface_mut(d, parent).and_then(|i| i.stanzas.get_mut(stanza)) {
         work.applied = applied;
     }
+    // A slave brought up after its bond (`bond-master` on its stanza)
+    // joins it now; brought up before, the bond's own ifup takes it in.
+    let slave = iface_mut(d, parent)
+        .and_then(|i| i.stanzas.get(stanza))
+        .and_then(|w| w.cfg.as_ref())
+        .is_some_and(|c| linkopts_bond_master(c).is_some());
+    if up && slave && result.is_ok() && !no_act {
+        for change in join_masters(d, &phys, true) {
+            d.progress(id, "apply", change);
+        }
+    }
     result
+}
+
+fn linkopts_bond_master(cfg: &StanzaConfig) -> Option<&str> {
+    netconf_interfaces::linkopts::find(&cfg.vars, netconf_interfaces::linkopts::BOND_MASTER)
+        .map(|f| f.value)
 }
 
 /// What an interrupted `ifup` or `ifdown` left (`leftover`, and the link of
@@ -1849,15 +1865,39 @@ fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) 
 }
 
 /// A link that appeared may be a port a bridge (or bond) of netconf's
-/// waits for, named in its `bridge_ports` or matching a pattern there: it
-/// joins now, and goes out with the bridge's `ifdown`.
-pub fn join_masters(d: &mut Dispatcher, port: &str) {
+/// waits for, named in its `bridge_ports` or `bond-slaves` or matching a
+/// pattern there; with `own_stanza` (after the port's own `ifup`), also a
+/// slave whose stanza names an up bond (`bond-master`), as ifenslave's
+/// hook enslaves it from the slave's `pre-up` (an `allow-hotplug` slave
+/// that appears comes here through its hotplug `ifup`, as it does through
+/// udev's with Debian). It joins now, and goes out with the bridge's or
+/// bond's `ifdown`. A bond's primary is chosen again after a slave joins,
+/// from the slave stanza's `bond-primary` if it has one, else the bond's
+/// (ifenslave's `setup_primary`). Returns what it did.
+pub fn join_masters(d: &mut Dispatcher, port: &str, own_stanza: bool) -> Vec<String> {
     let ctx = ChangeCtx {
         up: true,
         args: Default::default(),
         config: d.config.clone(),
         carried: HashMap::new(),
     };
+    let hooks = PackageHooks::detect(&d.settings.hooks_root);
+    // The port's own stanza: the bond it names, and its `bond-primary`.
+    let mut own_master: Option<(String, Vec<String>)> = None;
+    let own = ctx.config.stanzas.iter().filter(|_| own_stanza);
+    for stanza in own.filter(|s| s.name == port) {
+        let cfg = stanza_config(&ctx, stanza, port, port);
+        if let Ok(StanzaLinks {
+            bond_master: Some(master),
+            ..
+        }) = stanza_links(&cfg)
+        {
+            let primary = netconf_interfaces::linkopts::find(&cfg.vars, &["bond-primary"])
+                .map(|f| f.value.split_ascii_whitespace().map(String::from).collect())
+                .unwrap_or_default();
+            own_master = Some((master, primary));
+        }
+    }
     let mut joins = Vec::new();
     for (r, record) in d.state.interfaces.iter().enumerate() {
         for (s, stanza) in record.config.iter().enumerate() {
@@ -1865,22 +1905,34 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
             let Ok(links) = stanza_links(&cfg) else {
                 continue;
             };
+            if hooks.owner(&cfg.iface, &cfg.vars).is_some() {
+                // The package's hook script made it; its slaves are its too.
+                continue;
+            }
             let wants = match links.link.map(|l| l.kind) {
                 Some(LinkSpecKind::Bridge(mut b)) if b.ports.matches(port) => {
                     member_vlans(&ctx, &record.phys, &mut b);
-                    Some((apply::PortOf::bridge(&b), Some(b)))
+                    Some((apply::PortOf::bridge(&b), Vec::new(), Some(b)))
                 }
-                Some(LinkSpecKind::Bond(b)) if b.slaves.matches(port) => {
-                    Some((apply::PortOf::Bond, None))
+                Some(LinkSpecKind::Bond(b)) => {
+                    let named = own_master.as_ref().filter(|(m, _)| *m == record.phys);
+                    (b.slaves.matches(port) || named.is_some()).then(|| {
+                        let primary = match named {
+                            Some((_, own)) if !own.is_empty() => own.clone(),
+                            _ => b.primary.clone(),
+                        };
+                        (apply::PortOf::Bond, primary, None)
+                    })
                 }
                 _ => None,
             };
-            if let Some((port_of, bridge)) = wants {
-                joins.push((r, s, record.phys.clone(), port_of, bridge));
+            if let Some((port_of, primary, bridge)) = wants {
+                joins.push((r, s, record.phys.clone(), port_of, primary, bridge));
             }
         }
     }
-    for (r, s, master, port_of, bridge) in joins {
+    let mut done = Vec::new();
+    for (r, s, master, port_of, primary, bridge) in joins {
         let Some(stanza) = d.state.interfaces.get(r).and_then(|rec| rec.stanzas.get(s)) else {
             continue;
         };
@@ -1894,13 +1946,17 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
                 // A VLAN-aware bridge's late port gets its VLANs too.
                 changes.extend(apply::bridge_vlans::apply_ports(k, b, &[p], false)?);
             }
+            if port_of == apply::PortOf::Bond {
+                changes.extend(apply::bond_primary(k, &master, &primary, false)?);
+            }
             Ok::<_, apply::ApplyError>(changes)
         });
         match result {
             Ok(Ok(changes)) => {
-                for change in changes {
+                for change in &changes {
                     tracing::info!(iface = %master, port, "{change}");
                 }
+                done.extend(changes);
                 if let Some(stanza) = d
                     .state
                     .interfaces
@@ -1915,4 +1971,5 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
             Err(f) => tracing::warn!(iface = %master, port, "adding the port: {}", f.message),
         }
     }
+    done
 }

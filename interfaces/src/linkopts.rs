@@ -128,7 +128,8 @@ impl fmt::Display for StanzaKind {
 
 /// The kind of link the stanza `name` makes, or `None` for an interface
 /// that exists by itself (a physical one, or one made elsewhere). In order:
-/// bridge ports, bond slaves or mode, `vxlan-id`, `link-type`, then a VLAN
+/// bridge ports, bond slaves or mode (unless `bond-master` makes it a
+/// slave), `vxlan-id`, `link-type`, then a VLAN
 /// by `vlan-raw-device`/`vlan-id` or by name (`eth0.10`; `vlan10` only with
 /// `vlan-raw-device`, as the vlan package has it). An alias (`eth0:1`) is
 /// never a link.
@@ -139,7 +140,12 @@ pub fn stanza_kind(name: &str, vars: &Variables) -> Option<StanzaKind> {
     if find(vars, BRIDGE_PORTS).is_some() {
         return Some(StanzaKind::Bridge);
     }
-    if find(vars, BOND_SLAVES).is_some() || find(vars, BOND_MODE).is_some() {
+    // A slave's stanza may carry the bond's options too (ifenslave's README
+    // asks for the same bond-* options in every slave's stanza): with
+    // `bond-master` it is a slave, whatever else it says, as ifenslave's
+    // hook has it.
+    let slave = find(vars, BOND_MASTER).is_some();
+    if !slave && (find(vars, BOND_SLAVES).is_some() || find(vars, BOND_MODE).is_some()) {
         return Some(StanzaKind::Bond);
     }
     if find(vars, VXLAN_ID).is_some() {
@@ -606,7 +612,7 @@ pub fn references(name: &str, vars: &Variables) -> Vec<Reference> {
             push(Relation::BridgePort, p.name, list);
         }
     }
-    if let Some(s) = find(vars, BOND_SLAVES) {
+    if let (Some(s), Some(StanzaKind::Bond)) = (find(vars, BOND_SLAVES), &kind) {
         push(Relation::BondSlave, s.name, PortList::parse_bond(s.value));
     }
     if let Some(m) = find(vars, BOND_MASTER) {
@@ -686,6 +692,25 @@ mod tests {
             v.add_option_line(n, val);
         }
         v
+    }
+
+    /// ifenslave's README has the bond's options repeated on each slave's
+    /// stanza: with `bond-master` the stanza is a slave, not a bond.
+    #[test]
+    fn bond_master_makes_a_slave_whatever_else_it_says() {
+        let slave = vars(&[
+            ("bond-master", "bond0"),
+            ("bond-mode", "active-backup"),
+            ("bond-slaves", "eth0 eth1"),
+        ]);
+        assert_eq!(stanza_kind("eth0", &slave), None);
+        let refs = references("eth0", &slave);
+        assert!(
+            refs.iter().all(|r| r.relation == Relation::BondMaster),
+            "{refs:?}"
+        );
+        let bond = vars(&[("bond-mode", "1")]);
+        assert_eq!(stanza_kind("bond0", &bond), Some(StanzaKind::Bond));
     }
 
     /// Found by `scripts/fuzz` (interfaces_bytes, after 8.4 million runs:

@@ -35,9 +35,10 @@ mod wire;
 
 pub use error::NetlinkError;
 pub use kinds::{
-    BondAttrs, BondMode, BridgeAttrs, BridgeVlan, CanAttrs, CanCtrl, IpvlanAttrs, IpvlanMode,
-    LacpRate, LinkKind, MacvlanAttrs, MacvlanMode, NewLink, VethAttrs, VlanAttrs, VlanProtocol,
-    VrfAttrs, VxlanAttrs, XmitHashPolicy, VXLAN_PORT,
+    AdSelect, ArpAllTargets, ArpValidate, BondAttrs, BondMode, BridgeAttrs, BridgeVlan, CanAttrs,
+    CanCtrl, FailOverMac, IpvlanAttrs, IpvlanMode, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
+    NewLink, PrimaryReselect, VethAttrs, VlanAttrs, VlanProtocol, VrfAttrs, VxlanAttrs,
+    XmitHashPolicy, MAX_ARP_TARGETS, VXLAN_PORT,
 };
 pub use monitor::{decode_notifications, Event, Monitor};
 pub use nduseropt::{NdLifetime, NdUserOptError, NdUserOption};

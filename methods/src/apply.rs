@@ -4,6 +4,7 @@
 
 use crate::links::{LinkDiff, LinkSpec, LinkSpecKind};
 use crate::provider::{AddressWanted, Desired, RouteWanted};
+use netconf_kernel::netlink::BondAttrs;
 use netconf_kernel::netlink::{
     Address, Family as NlFamily, Link, LinkChange, LinkKind, Netlink, NetlinkError, NewAddress,
     NewRoute, Route, NETCONF_ROUTE_PROTOCOL,
@@ -440,7 +441,7 @@ pub fn ensure_link(
                             },
                         )?;
                     }
-                    kernel.netlink().set_link_kind(link.index, &kind)?;
+                    change_kind(kernel, link, &links, &kind)?;
                 }
                 link.index
             }
@@ -490,7 +491,99 @@ pub fn ensure_link(
     if let LinkSpecKind::Bridge(b) = &spec.kind {
         changes.extend(bridge_vlans::apply_ports(kernel, b, &joined, dry_run)?);
     }
+    if let LinkSpecKind::Bond(b) = &spec.kind {
+        changes.extend(bond_primary(kernel, &spec.name, &b.primary, dry_run)?);
+    }
     Ok(changes)
+}
+
+/// Changes a bridge's or bond's attributes in place. A bond takes some
+/// only while down (mode, ad_select, lacp_rate; ifenslave's hook puts it
+/// down for xmit_hash_policy and tlb_dynamic_lb too, and so here): it goes
+/// down for the change and up again after. Its mode and fail_over_mac
+/// change only without slaves, which the kernel refuses otherwise: that
+/// is said before anything is touched.
+fn change_kind(
+    kernel: &mut impl KernelState,
+    link: &Link,
+    links: &[Link],
+    kind: &LinkKind,
+) -> Result<(), ApplyError> {
+    let LinkKind::Bond(bond) = kind else {
+        kernel.netlink().set_link_kind(link.index, kind)?;
+        return Ok(());
+    };
+    let slaves: Vec<&str> = links
+        .iter()
+        .filter(|l| l.master == Some(link.index))
+        .map(|l| l.name.as_str())
+        .collect();
+    if bond.needs_no_slaves() && !slaves.is_empty() {
+        return Err(ApplyError::LinkConflict(format!(
+            "{}: its mode and bond-fail-over-mac change only without slaves, and {} {} in it \
+             (ifdown it, then ifup)",
+            link.name,
+            slaves.join(", "),
+            if slaves.len() == 1 { "is" } else { "are" }
+        )));
+    }
+    let bounce = bond.needs_down() && link.up;
+    let set_up = |kernel: &mut _, up| {
+        let change = LinkChange {
+            up: Some(up),
+            ..LinkChange::default()
+        };
+        Netlink::set_link(KernelState::netlink(kernel), link.index, &change)
+    };
+    if bounce {
+        set_up(kernel, false)?;
+    }
+    let result = kernel.netlink().set_link_kind(link.index, kind);
+    if bounce {
+        set_up(kernel, true)?;
+    }
+    Ok(result?)
+}
+
+/// ifenslave's `setup_primary`: the first of `primary` (`bond-primary`)
+/// that is a slave of `bond` now becomes its primary; when none is, the
+/// primary stays as it is. Run after slaves join.
+pub fn bond_primary(
+    kernel: &mut impl KernelState,
+    bond: &str,
+    primary: &[String],
+    dry_run: bool,
+) -> Result<Vec<String>, ApplyError> {
+    if primary.is_empty() {
+        return Ok(Vec::new());
+    }
+    let links = kernel.links()?;
+    let Some(master) = links.iter().find(|l| l.name == bond) else {
+        return Ok(Vec::new());
+    };
+    let Some(slave) = primary.iter().find_map(|name| {
+        links
+            .iter()
+            .find(|l| l.name == *name && l.master == Some(master.index))
+    }) else {
+        return Ok(Vec::new());
+    };
+    let have = match &master.details {
+        Some(LinkKind::Bond(attrs)) => attrs.primary,
+        _ => None,
+    };
+    if have == Some(slave.index) {
+        return Ok(Vec::new());
+    }
+    let change = format!("make {} the primary of {bond}", slave.name);
+    if !dry_run {
+        let kind = LinkKind::Bond(BondAttrs {
+            primary: Some(slave.index),
+            ..BondAttrs::default()
+        });
+        kernel.netlink().set_link_kind(master.index, &kind)?;
+    }
+    Ok(vec![change])
 }
 
 fn vlan_by_name_only(spec: &LinkSpec) -> bool {

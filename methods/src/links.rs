@@ -20,12 +20,18 @@
 //! already there. Errors name the interface and the option as written:
 //! `br0: bridge_fd: "x" is not a number of seconds`.
 //!
+//! Bonds take every option ifenslave's hook script writes, but
+//! `bond-active-slave` and `bond-queue-id` (actions on slaves, not the
+//! bond's configuration) and `bond-give-a-chance` (its `if-up.d` wait for
+//! a Wi-Fi slave), plus ifupdown2's `bond-min-links`,
+//! `bond-all-slaves-active` and `bond-arp-all-targets`; see
+//! `man/netconf-interfaces.5`.
+//!
 //! Not handled (the packages' scripts do them when installed):
 //! bridge-utils' per-port `bridge_pathcost`/`bridge_portprio` and
-//! `bridge_gcint` (no longer a kernel setting); ifenslave's ARP monitoring
-//! and less common options (`bond-arp-*`, `bond-ad-select`,
-//! `bond-fail-over-mac`, ...); vxlan head-end replication (several
-//! `vxlan-peer-ips`), which is refused rather than half done.
+//! `bridge_gcint` (no longer a kernel setting); the bond options above;
+//! vxlan head-end replication (several `vxlan-peer-ips`), which is refused
+//! rather than half done.
 
 use crate::provider::{parse_mac, StanzaConfig};
 use netconf_interfaces::linkopts::{
@@ -33,10 +39,13 @@ use netconf_interfaces::linkopts::{
 };
 use netconf_interfaces::Variables;
 use netconf_kernel::netlink::{
+    AdSelect, ArpAllTargets, ArpValidate, FailOverMac, PrimaryReselect, MAX_ARP_TARGETS,
+};
+use netconf_kernel::netlink::{
     BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, Link, LinkKind, MacvlanAttrs,
     MacvlanMode, NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy,
 };
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -591,19 +600,59 @@ impl<'a> Options<'a> {
             .unwrap_or_default();
         let modes: Vec<&str> = BondMode::ALL.iter().map(|m| m.name()).collect();
         let policies: Vec<&str> = XmitHashPolicy::ALL.iter().map(|p| p.name()).collect();
+        let ms = "is not a number of milliseconds";
+        let choice = |names: String| format!("is not one of {names} (or their numbers)");
+        // ifenslave writes num_grat_arp, then num_unsol_na: one kernel
+        // setting, the second write wins.
+        let peer_notif =
+            |aliases: &[&str]| self.number::<u8>(aliases, "is not a number from 0 to 255");
+        let num_peer_notif =
+            peer_notif(&["bond-num-unsol-na"])?.or(peer_notif(&["bond-num-grat-arp"])?);
+        let arp_ip_target = self.parse(
+            &["bond-arp-ip-target"],
+            &format!("is not a list of up to {MAX_ARP_TARGETS} IPv4 addresses"),
+            |v| {
+                let mut out: Vec<Ipv4Addr> = Vec::new();
+                for word in v.split_ascii_whitespace() {
+                    let addr: Ipv4Addr = word.parse().ok()?;
+                    if !out.contains(&addr) {
+                        out.push(addr);
+                    }
+                }
+                (!out.is_empty() && out.len() <= MAX_ARP_TARGETS).then_some(out)
+            },
+        )?;
         let attrs = BondAttrs {
             mode: self.parse(
                 linkopts::BOND_MODE,
                 &format!("is not a bonding mode ({}, or 0 to 6)", modes.join(", ")),
                 BondMode::parse,
             )?,
-            miimon: self.number(&["bond-miimon"], "is not a number of milliseconds")?,
-            updelay: self.number(&["bond-updelay"], "is not a number of milliseconds")?,
-            downdelay: self.number(&["bond-downdelay"], "is not a number of milliseconds")?,
+            miimon: self.number(&["bond-miimon"], ms)?,
+            updelay: self.number(&["bond-updelay"], ms)?,
+            downdelay: self.number(&["bond-downdelay"], ms)?,
+            use_carrier: self.boolean(&["bond-use-carrier"])?,
+            arp_interval: self.number(&["bond-arp-interval"], ms)?,
+            arp_ip_target,
+            arp_validate: self.parse(
+                &["bond-arp-validate"],
+                &choice(ArpValidate::names()),
+                ArpValidate::parse,
+            )?,
+            arp_all_targets: self.parse(
+                &["bond-arp-all-targets"],
+                &choice(ArpAllTargets::names()),
+                ArpAllTargets::parse,
+            )?,
             lacp_rate: self.parse(
                 &["bond-lacp-rate"],
                 "is not slow or fast (0 or 1)",
                 LacpRate::parse,
+            )?,
+            ad_select: self.parse(
+                &["bond-ad-select"],
+                &choice(AdSelect::names()),
+                AdSelect::parse,
             )?,
             xmit_hash_policy: self.parse(
                 &["bond-xmit-hash-policy"],
@@ -611,9 +660,35 @@ impl<'a> Options<'a> {
                 XmitHashPolicy::parse,
             )?,
             min_links: self.number(&["bond-min-links"], "is not a number of links")?,
+            fail_over_mac: self.parse(
+                &["bond-fail-over-mac"],
+                &choice(FailOverMac::names()),
+                FailOverMac::parse,
+            )?,
+            num_peer_notif,
+            all_slaves_active: self.boolean(&["bond-all-slaves-active"])?,
+            packets_per_slave: self.parse(
+                &["bond-packets-per-slave"],
+                "is not a number from 0 to 65535",
+                |v| v.parse::<u32>().ok().filter(|n| *n <= 65535),
+            )?,
+            tlb_dynamic_lb: self.boolean(&["bond-tlb-dynamic-lb"])?,
             primary: None,
+            primary_reselect: self.parse(
+                &["bond-primary-reselect"],
+                &choice(PrimaryReselect::names()),
+                PrimaryReselect::parse,
+            )?,
         };
-        let primary = self
+        // The kernel monitors one way. ifenslave writes arp_interval, then
+        // miimon, which turns ARP monitoring off again: "If both
+        // bond-arp-interval and bond-miimon options are given,
+        // bond-arp-interval will be ignored" (its README). So here.
+        let mut attrs = attrs;
+        if attrs.miimon.is_some_and(|m| m > 0) && attrs.arp_interval.is_some_and(|a| a > 0) {
+            attrs.arp_interval = None;
+        }
+        let primary: Vec<String> = self
             .find(&["bond-primary"])
             .map(|found| {
                 found
@@ -623,6 +698,23 @@ impl<'a> Options<'a> {
                     .collect()
             })
             .unwrap_or_default();
+        // The kernel has a primary in these modes only (and refuses it in
+        // others); ifenslave's write would fail, and be ignored.
+        let mode = attrs.mode.unwrap_or(BondMode::BalanceRr);
+        let with_primary = [
+            BondMode::ActiveBackup,
+            BondMode::BalanceTlb,
+            BondMode::BalanceAlb,
+        ];
+        if let (false, Some(found)) = (with_primary.contains(&mode), self.find(&["bond-primary"])) {
+            return Err(self.invalid(
+                found,
+                &format!(
+                    "is for modes active-backup, balance-tlb and balance-alb only, not {}",
+                    mode.name()
+                ),
+            ));
+        }
         Ok(BondSpec {
             slaves,
             attrs,

@@ -274,7 +274,8 @@ pub fn sysctl(ns: &Netns, key: &str) -> String {
 /// `shown` adds), a bridge's STP state, forward delay, hello time, max
 /// age, ageing time and priority; every address but link-local ones; the
 /// main table's routes of both families but the `fe80::/64` ones, without
-/// their protocol.
+/// their protocol; a bond's settings ([`BOND_KEYS`]), a VLAN's raw
+/// device, id and protocol.
 pub fn snapshot(ns: &Netns, shown: &Shown) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let links = ns.ip_json(&["-d", "link", "show"]);
@@ -325,6 +326,20 @@ pub fn snapshot(ns: &Netns, shown: &Shown) -> BTreeSet<String> {
             ] {
                 let _ = write!(line, " {key} {}", info["info_data"][key]);
             }
+        }
+        if kind == "bond" {
+            for key in BOND_KEYS {
+                let _ = write!(line, " {key} {}", info["info_data"][key]);
+            }
+        }
+        if kind == "vlan" {
+            let _ = write!(
+                line,
+                " on {} id {} protocol {}",
+                l["link"].as_str().unwrap_or("-"),
+                info["info_data"]["id"],
+                info["info_data"]["protocol"],
+            );
         }
         out.insert(line);
         if shown.peers {
@@ -379,6 +394,30 @@ pub fn snapshot(ns: &Netns, shown: &Shown) -> BTreeSet<String> {
     out
 }
 
+/// What a [`snapshot`] shows of a bond: every setting ifenslave's hook
+/// writes that `ip -d link` reports (the slaves are each slave's
+/// `master`).
+const BOND_KEYS: [&str; 18] = [
+    "mode",
+    "miimon",
+    "updelay",
+    "downdelay",
+    "use_carrier",
+    "arp_interval",
+    "arp_ip_target",
+    "arp_validate",
+    "primary",
+    "primary_reselect",
+    "fail_over_mac",
+    "xmit_hash_policy",
+    "num_peer_notif",
+    "packets_per_slave",
+    "ad_lacp_rate",
+    "ad_select",
+    "tlb_dynamic_lb",
+    "all_slaves_active",
+];
+
 /// A state's lines, one a line, each after `indent`.
 pub fn lines(state: &BTreeSet<String>, indent: &str) -> String {
     state
@@ -409,7 +448,7 @@ pub fn assert_same(
     }
     panic!(
         "{case}: after {when}, {who} left another kernel state than Debian's ifupdown with \
-         bridge-utils:\n{text}--- Debian's whole state:\n{}",
+         its packages' hook scripts:\n{text}--- Debian's whole state:\n{}",
         lines(debian, "")
     );
 }

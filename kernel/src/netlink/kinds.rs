@@ -9,7 +9,7 @@
 //! (hundredths of a second on every Linux Debian builds for).
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -235,7 +235,104 @@ impl XmitHashPolicy {
     }
 }
 
-/// `IFLA_BOND_*`: the bonding options people set in interfaces files.
+/// An option of the bonding driver that takes one of a few names, or
+/// their numbers (as its sysfs files, and so ifenslave, take them).
+macro_rules! bond_choice {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $number:literal $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The kernel's number.
+            pub fn number(self) -> u32 {
+                match self { $($name::$variant => $number,)+ }
+            }
+
+            /// The kernel's name (what sysfs shows).
+            pub fn name(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+
+            /// A name or number, as sysfs takes it.
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| {
+                    v.name() == text || text.parse::<u32>().ok() == Some(v.number())
+                })
+            }
+
+            pub fn from_number(n: u32) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.number() == n)
+            }
+
+            /// The names, for error messages.
+            pub fn names() -> String {
+                let names: Vec<&str> = $name::ALL.iter().map(|v| v.name()).collect();
+                names.join(", ")
+            }
+        }
+    };
+}
+
+bond_choice! {
+    /// `IFLA_BOND_ARP_VALIDATE`: which ARP replies and probes count.
+    ArpValidate {
+        None = 0 "none",
+        Active = 1 "active",
+        Backup = 2 "backup",
+        All = 3 "all",
+        Filter = 4 "filter",
+        FilterActive = 5 "filter_active",
+        FilterBackup = 6 "filter_backup",
+    }
+}
+
+bond_choice! {
+    /// `IFLA_BOND_ARP_ALL_TARGETS`: a slave is up when any, or all, of the
+    /// ARP targets answer.
+    ArpAllTargets {
+        Any = 0 "any",
+        All = 1 "all",
+    }
+}
+
+bond_choice! {
+    /// `IFLA_BOND_PRIMARY_RESELECT`: when the primary takes over again.
+    PrimaryReselect {
+        Always = 0 "always",
+        Better = 1 "better",
+        Failure = 2 "failure",
+    }
+}
+
+bond_choice! {
+    /// `IFLA_BOND_FAIL_OVER_MAC`: the MAC addresses of active-backup slaves.
+    FailOverMac {
+        None = 0 "none",
+        Active = 1 "active",
+        Follow = 2 "follow",
+    }
+}
+
+bond_choice! {
+    /// `IFLA_BOND_AD_SELECT`: how 802.3ad picks its aggregator.
+    AdSelect {
+        Stable = 0 "stable",
+        Bandwidth = 1 "bandwidth",
+        Count = 2 "count",
+    }
+}
+
+/// The most ARP targets a bond takes (`BOND_MAX_ARP_TARGETS`).
+pub const MAX_ARP_TARGETS: usize = 16;
+
+/// `IFLA_BOND_*`: the bonding options of ifenslave (every one its hook
+/// script writes but `queue_id` and `active_slave`, which are not
+/// configuration but actions on slaves) and of ifupdown2.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BondAttrs {
     pub mode: Option<BondMode>,
@@ -244,15 +341,40 @@ pub struct BondAttrs {
     /// Milliseconds; multiples of `miimon`.
     pub updelay: Option<u32>,
     pub downdelay: Option<u32>,
+    /// MII monitoring by the carrier (on) or by MII/ethtool ioctls (off).
+    pub use_carrier: Option<bool>,
+    /// ARP monitoring interval, milliseconds (0: off). The kernel does
+    /// one kind of monitoring: setting this turns `miimon` off.
+    pub arp_interval: Option<u32>,
+    /// The addresses ARP monitoring probes; sent, they replace the
+    /// bond's whole list (empty: none).
+    pub arp_ip_target: Option<Vec<Ipv4Addr>>,
+    pub arp_validate: Option<ArpValidate>,
+    pub arp_all_targets: Option<ArpAllTargets>,
     /// 802.3ad only.
     pub lacp_rate: Option<LacpRate>,
+    /// 802.3ad only; changed only while the bond is down.
+    pub ad_select: Option<AdSelect>,
     pub xmit_hash_policy: Option<XmitHashPolicy>,
     pub min_links: Option<u32>,
+    /// Set before any slave joins (the kernel refuses it after).
+    pub fail_over_mac: Option<FailOverMac>,
+    /// Gratuitous ARPs and unsolicited IPv6 neighbour advertisements after
+    /// a failover (ifenslave's `num_grat_arp` and `num_unsol_na` are both
+    /// this one setting).
+    pub num_peer_notif: Option<u8>,
+    /// Deliver what arrives on inactive slaves too.
+    pub all_slaves_active: Option<bool>,
+    /// balance-rr only.
+    pub packets_per_slave: Option<u32>,
+    /// balance-tlb only.
+    pub tlb_dynamic_lb: Option<bool>,
     /// The preferred slave, by ifindex. The kernel takes it only once that
     /// link is a slave of the bond (and only in active-backup, balance-tlb
     /// and balance-alb): set it after enslaving, with
     /// [`super::Netlink::set_link_kind`].
     pub primary: Option<u32>,
+    pub primary_reselect: Option<PrimaryReselect>,
 }
 
 impl BondAttrs {
@@ -261,17 +383,53 @@ impl BondAttrs {
         fn pick<T: PartialEq + Clone>(want: &Option<T>, have: &Option<T>) -> Option<T> {
             want.as_ref().filter(|w| have.as_ref() != Some(*w)).cloned()
         }
+        // The kernel reports no IFLA_BOND_ARP_IP_TARGET when there is none.
+        let targets = match (&self.arp_ip_target, &current.arp_ip_target) {
+            (Some(want), have) if want.as_slice() != have.as_deref().unwrap_or_default() => {
+                Some(want.clone())
+            }
+            _ => None,
+        };
         let change = BondAttrs {
             mode: pick(&self.mode, &current.mode),
             miimon: pick(&self.miimon, &current.miimon),
             updelay: pick(&self.updelay, &current.updelay),
             downdelay: pick(&self.downdelay, &current.downdelay),
+            use_carrier: pick(&self.use_carrier, &current.use_carrier),
+            arp_interval: pick(&self.arp_interval, &current.arp_interval),
+            arp_ip_target: targets,
+            arp_validate: pick(&self.arp_validate, &current.arp_validate),
+            arp_all_targets: pick(&self.arp_all_targets, &current.arp_all_targets),
             lacp_rate: pick(&self.lacp_rate, &current.lacp_rate),
+            ad_select: pick(&self.ad_select, &current.ad_select),
             xmit_hash_policy: pick(&self.xmit_hash_policy, &current.xmit_hash_policy),
             min_links: pick(&self.min_links, &current.min_links),
+            fail_over_mac: pick(&self.fail_over_mac, &current.fail_over_mac),
+            num_peer_notif: pick(&self.num_peer_notif, &current.num_peer_notif),
+            all_slaves_active: pick(&self.all_slaves_active, &current.all_slaves_active),
+            packets_per_slave: pick(&self.packets_per_slave, &current.packets_per_slave),
+            tlb_dynamic_lb: pick(&self.tlb_dynamic_lb, &current.tlb_dynamic_lb),
             primary: pick(&self.primary, &current.primary),
+            primary_reselect: pick(&self.primary_reselect, &current.primary_reselect),
         };
         (change != BondAttrs::default()).then_some(change)
+    }
+
+    /// Whether the kernel takes this change only while the bond is down
+    /// (`BOND_OPTFLAG_IFDOWN`: mode, ad_select, lacp_rate; ifenslave
+    /// also puts it down for xmit_hash_policy and tlb_dynamic_lb).
+    pub fn needs_down(&self) -> bool {
+        self.mode.is_some()
+            || self.ad_select.is_some()
+            || self.lacp_rate.is_some()
+            || self.xmit_hash_policy.is_some()
+            || self.tlb_dynamic_lb.is_some()
+    }
+
+    /// Whether the kernel takes this change only while the bond has no
+    /// slaves (`BOND_OPTFLAG_NOSLAVES`: mode, fail_over_mac).
+    pub fn needs_no_slaves(&self) -> bool {
+        self.mode.is_some() || self.fail_over_mac.is_some()
     }
 }
 
@@ -496,6 +654,15 @@ mod tests {
         );
         assert_eq!(XmitHashPolicy::parse("2"), Some(XmitHashPolicy::Layer23));
         assert_eq!(LacpRate::parse("fast"), Some(LacpRate::Fast));
+        assert_eq!(
+            ArpValidate::parse("filter_active"),
+            Some(ArpValidate::FilterActive)
+        );
+        assert_eq!(ArpValidate::parse("6"), Some(ArpValidate::FilterBackup));
+        assert_eq!(ArpValidate::parse("7"), None);
+        assert_eq!(AdSelect::parse("bandwidth"), Some(AdSelect::Bandwidth));
+        assert_eq!(FailOverMac::parse("2"), Some(FailOverMac::Follow));
+        assert_eq!(PrimaryReselect::names(), "always, better, failure");
         assert_eq!(VlanProtocol::parse("802.1AD"), Some(VlanProtocol::Dot1Ad));
         assert_eq!(MacvlanMode::from_bits(4), Some(MacvlanMode::Bridge));
         assert_eq!(
@@ -542,5 +709,17 @@ mod tests {
         };
         assert_eq!(bond.changes_from(&bond), None);
         assert_eq!(bond.changes_from(&BondAttrs::default()), Some(bond.clone()));
+        // No targets reported is the same as an empty list wanted.
+        let none = BondAttrs {
+            arp_ip_target: Some(Vec::new()),
+            ..BondAttrs::default()
+        };
+        assert_eq!(none.changes_from(&BondAttrs::default()), None);
+        let one = BondAttrs {
+            arp_ip_target: Some(vec![Ipv4Addr::new(198, 51, 100, 1)]),
+            ..BondAttrs::default()
+        };
+        assert_eq!(one.changes_from(&none), Some(one.clone()));
+        assert!(!one.changes_from(&none).unwrap().needs_down());
     }
 }

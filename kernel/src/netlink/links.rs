@@ -19,14 +19,20 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use netlink_packet_route::link::{
-    AfSpecBridge, BondLacpRate as WireLacpRate, BondMode as WireBondMode,
-    BondXmitHashPolicy as WireXmitHashPolicy, BridgeFlag, BridgeStpState, BridgeVlanInfo,
-    BridgeVlanInfoFlags, InfoBond, InfoBridge, InfoData, InfoKind, InfoMacVlan, InfoVeth, InfoVlan,
-    InfoVxlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
-    MacVlanMode as WireMacvlanMode, VlanProtocol as WireVlanProtocol,
+    AfSpecBridge, BondAdSelect as WireAdSelect, BondAllPortActive as WireAllPortsActive,
+    BondArpAllTargets as WireArpAllTargets, BondArpValidate as WireArpValidate,
+    BondFailOverMac as WireFailOverMac, BondLacpRate as WireLacpRate, BondMode as WireBondMode,
+    BondPrimaryReselect as WirePrimaryReselect, BondXmitHashPolicy as WireXmitHashPolicy,
+    BridgeFlag, BridgeStpState, BridgeVlanInfo, BridgeVlanInfoFlags, InfoBond, InfoBridge,
+    InfoData, InfoKind, InfoMacVlan, InfoVeth, InfoVlan, InfoVxlan, LinkAttribute, LinkExtentMask,
+    LinkFlags, LinkInfo, LinkMessage, MacVlanMode as WireMacvlanMode,
+    VlanProtocol as WireVlanProtocol,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
+use super::kinds::{
+    AdSelect, ArpAllTargets, ArpValidate, FailOverMac, PrimaryReselect, MAX_ARP_TARGETS,
+};
 use super::kinds::{
     BondAttrs, BondMode, BridgeAttrs, BridgeVlan, LacpRate, LinkKind, MacvlanAttrs, MacvlanMode,
     NewLink, VethAttrs, VlanAttrs, VlanProtocol, VxlanAttrs, XmitHashPolicy,
@@ -303,6 +309,20 @@ fn bond(a: &BondAttrs, creating: bool) -> Result<Vec<InfoBond>, String> {
         // The kernel refuses a primary that is not yet a slave.
         return Err("a bond's primary can only be set once it is a slave".to_string());
     }
+    if a.arp_ip_target
+        .as_ref()
+        .is_some_and(|t| t.len() > MAX_ARP_TARGETS)
+    {
+        return Err(format!(
+            "a bond takes at most {MAX_ARP_TARGETS} ARP targets"
+        ));
+    }
+    if a.miimon.is_some_and(|m| m > 0) && a.arp_interval.is_some_and(|i| i > 0) {
+        return Err("a bond monitors by MII or by ARP, not both".to_string());
+    }
+    // The kernel applies them in its own order (bond_changelink: mode
+    // first, then the monitors, ... primary after arp_all_targets),
+    // whatever the order here.
     let mut out = Vec::new();
     if let Some(mode) = a.mode {
         out.push(InfoBond::Mode(WireBondMode::from(mode.number())));
@@ -316,24 +336,71 @@ fn bond(a: &BondAttrs, creating: bool) -> Result<Vec<InfoBond>, String> {
     if let Some(ms) = a.downdelay {
         out.push(InfoBond::DownDelay(ms));
     }
-    if let Some(rate) = a.lacp_rate {
-        out.push(InfoBond::AdLacpRate(WireLacpRate::from(match rate {
-            LacpRate::Slow => 0u8,
-            LacpRate::Fast => 1,
-        })));
+    if let Some(on) = a.use_carrier {
+        out.push(InfoBond::UseCarrier(on));
+    }
+    if let Some(ms) = a.arp_interval {
+        out.push(InfoBond::ArpInterval(ms));
+    }
+    if let Some(targets) = &a.arp_ip_target {
+        out.push(InfoBond::ArpIpTarget(targets.clone()));
+    }
+    if let Some(v) = a.arp_validate {
+        out.push(InfoBond::ArpValidate(WireArpValidate::from(v.number())));
+    }
+    if let Some(v) = a.arp_all_targets {
+        out.push(InfoBond::ArpAllTargets(WireArpAllTargets::from(v.number())));
+    }
+    if let Some(index) = a.primary {
+        out.push(InfoBond::Primary(index));
+    }
+    if let Some(v) = a.primary_reselect {
+        out.push(InfoBond::PrimaryReselect(WirePrimaryReselect::from(small(
+            v.number(),
+        ))));
+    }
+    if let Some(v) = a.fail_over_mac {
+        out.push(InfoBond::FailOverMac(WireFailOverMac::from(small(
+            v.number(),
+        ))));
     }
     if let Some(policy) = a.xmit_hash_policy {
         out.push(InfoBond::XmitHashPolicy(WireXmitHashPolicy::from(
             policy.number(),
         )));
     }
+    if let Some(n) = a.num_peer_notif {
+        out.push(InfoBond::NumPeerNotif(n));
+    }
+    if let Some(on) = a.all_slaves_active {
+        out.push(InfoBond::AllPortsActive(WireAllPortsActive::from(
+            u8::from(on),
+        )));
+    }
     if let Some(n) = a.min_links {
         out.push(InfoBond::MinLinks(n));
     }
-    if let Some(index) = a.primary {
-        out.push(InfoBond::Primary(index));
+    if let Some(n) = a.packets_per_slave {
+        out.push(InfoBond::PacketsPerPort(n));
+    }
+    if let Some(rate) = a.lacp_rate {
+        out.push(InfoBond::AdLacpRate(WireLacpRate::from(match rate {
+            LacpRate::Slow => 0u8,
+            LacpRate::Fast => 1,
+        })));
+    }
+    if let Some(v) = a.ad_select {
+        out.push(InfoBond::AdSelect(WireAdSelect::from(small(v.number()))));
+    }
+    if let Some(on) = a.tlb_dynamic_lb {
+        out.push(InfoBond::TlbDynamicLb(on));
     }
     Ok(out)
+}
+
+/// The bonding choices that travel as one byte are all below 8.
+fn small(n: u32) -> u8 {
+    u8::try_from(n).unwrap_or(u8::MAX)
 }
 
 fn vlan(a: &VlanAttrs) -> Result<Vec<InfoVlan>, String> {
@@ -504,6 +571,13 @@ fn read_bond(attrs: &[InfoBond]) -> BondAttrs {
             InfoBond::MiiMon(ms) => out.miimon = Some(*ms),
             InfoBond::UpDelay(ms) => out.updelay = Some(*ms),
             InfoBond::DownDelay(ms) => out.downdelay = Some(*ms),
+            InfoBond::UseCarrier(on) => out.use_carrier = Some(*on),
+            InfoBond::ArpInterval(ms) => out.arp_interval = Some(*ms),
+            InfoBond::ArpIpTarget(targets) => out.arp_ip_target = Some(targets.clone()),
+            InfoBond::ArpValidate(v) => out.arp_validate = ArpValidate::from_number(u32::from(*v)),
+            InfoBond::ArpAllTargets(v) => {
+                out.arp_all_targets = ArpAllTargets::from_number(u32::from(*v));
+            }
             InfoBond::AdLacpRate(rate) => {
                 out.lacp_rate = match u8::from(*rate) {
                     0 => Some(LacpRate::Slow),
@@ -511,12 +585,23 @@ fn read_bond(attrs: &[InfoBond]) -> BondAttrs {
                     _ => None,
                 }
             }
+            InfoBond::AdSelect(v) => out.ad_select = AdSelect::from_number(u8::from(*v).into()),
             InfoBond::XmitHashPolicy(policy) => {
                 let n = u8::from(*policy);
                 out.xmit_hash_policy = XmitHashPolicy::ALL.into_iter().find(|p| p.number() == n);
             }
             InfoBond::MinLinks(n) => out.min_links = Some(*n),
+            InfoBond::FailOverMac(v) => {
+                out.fail_over_mac = FailOverMac::from_number(u8::from(*v).into());
+            }
+            InfoBond::NumPeerNotif(n) => out.num_peer_notif = Some(*n),
+            InfoBond::AllPortsActive(v) => out.all_slaves_active = Some(u8::from(*v) != 0),
+            InfoBond::PacketsPerPort(n) => out.packets_per_slave = Some(*n),
+            InfoBond::TlbDynamicLb(on) => out.tlb_dynamic_lb = Some(*on),
             InfoBond::Primary(index) if *index != 0 => out.primary = Some(*index),
+            InfoBond::PrimaryReselect(v) => {
+                out.primary_reselect = PrimaryReselect::from_number(u8::from(*v).into());
+            }
             _ => {}
         }
     }

@@ -255,6 +255,85 @@ fn regex_paren_message() -> String {
     }
 }
 
+/// Every option ifenslave's hook writes, as it writes them (names or
+/// numbers), and its README's rule that miimon wins over arp-interval.
+#[test]
+fn bond_options_of_ifenslave() {
+    let LinkSpecKind::Bond(bond) = spec(
+        "bond0",
+        &[
+            ("bond-slaves", "none"),
+            ("bond-mode", "1"),
+            ("bond-use-carrier", "0"),
+            ("bond-arp-interval", "250"),
+            ("bond-arp-ip-target", "198.51.100.1 198.51.100.2"),
+            ("bond-arp-validate", "3"),
+            ("bond-arp-all-targets", "all"),
+            ("bond-fail-over-mac", "follow"),
+            ("bond-num-grat-arp", "2"),
+            ("bond-num-unsol-na", "5"),
+            ("bond-primary-reselect", "better"),
+            ("bond-all-slaves-active", "yes"),
+        ],
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        bond.attrs,
+        BondAttrs {
+            mode: Some(BondMode::ActiveBackup),
+            use_carrier: Some(false),
+            arp_interval: Some(250),
+            arp_ip_target: Some(vec![
+                "198.51.100.1".parse().unwrap(),
+                "198.51.100.2".parse().unwrap()
+            ]),
+            arp_validate: Some(ArpValidate::All),
+            arp_all_targets: Some(ArpAllTargets::All),
+            fail_over_mac: Some(FailOverMac::Follow),
+            num_peer_notif: Some(5),
+            primary_reselect: Some(PrimaryReselect::Better),
+            all_slaves_active: Some(true),
+            ..BondAttrs::default()
+        }
+    );
+    let LinkSpecKind::Bond(bond) = spec(
+        "bond1",
+        &[
+            ("bond-mode", "802.3ad"),
+            ("bond-miimon", "100"),
+            ("bond-arp-interval", "250"),
+            ("bond-ad-select", "count"),
+        ],
+    ) else {
+        panic!()
+    };
+    assert_eq!(bond.attrs.miimon, Some(100));
+    assert_eq!(bond.attrs.arp_interval, None, "miimon wins");
+    assert_eq!(bond.attrs.ad_select, Some(AdSelect::Count));
+    for (option, value, why) in [
+        (
+            "bond-arp-validate",
+            "sometimes",
+            "is not one of none, active",
+        ),
+        ("bond-arp-ip-target", "2001:db8::1", "IPv4 addresses"),
+        ("bond-num-grat-arp", "256", "0 to 255"),
+        ("bond-fail-over-mac", "7", "none, active, follow"),
+        (
+            "bond-primary",
+            "eth0",
+            "active-backup, balance-tlb and balance-alb only",
+        ),
+    ] {
+        let err = links_of("bond2", &[("bond-mode", "balance-xor"), (option, value)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(&format!("bond2: {option}: ")), "{err}");
+        assert!(err.contains(why), "{err}");
+    }
+}
+
 #[test]
 fn bond_in_both_spellings() {
     let ifenslave = spec(
@@ -618,12 +697,19 @@ fn specs_become_requests() {
     assert_eq!(attrs.link, Some(3));
     let bond = new(
         "bond0",
-        &[("bond-slaves", "eth0"), ("bond-primary", "eth0")],
+        &[
+            ("bond-slaves", "eth0"),
+            ("bond-mode", "active-backup"),
+            ("bond-primary", "eth0"),
+        ],
     )
     .unwrap();
     assert_eq!(
         bond.kind,
-        LinkKind::Bond(BondAttrs::default()),
+        LinkKind::Bond(BondAttrs {
+            mode: Some(BondMode::ActiveBackup),
+            ..BondAttrs::default()
+        }),
         "the primary comes after enslaving"
     );
     assert_eq!(

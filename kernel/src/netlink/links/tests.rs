@@ -140,8 +140,8 @@ fn bond_request_bytes() {
         attr(IFLA_BOND_MODE, &[4]),
         attr(IFLA_BOND_MIIMON, &u32b(100)),
         attr(IFLA_BOND_UPDELAY, &u32b(200)),
-        attr(IFLA_BOND_AD_LACP_RATE, &[1]),
         attr(IFLA_BOND_XMIT_HASH_POLICY, &[1]),
+        attr(IFLA_BOND_AD_LACP_RATE, &[1]),
     ]
     .concat();
     let linkinfo = [
@@ -170,6 +170,67 @@ fn bond_request_bytes() {
     assert!(attrs.contains(&InfoBond::AdLacpRate(WireLacpRate::Fast)));
     assert!(attrs.contains(&InfoBond::XmitHashPolicy(WireXmitHashPolicy::Layer34)));
     assert_eq!(details_of(&msg), Some(link.kind.clone()));
+}
+
+/// Every bonding option ifenslave writes (and ifupdown2's), ARP
+/// monitoring with several targets included, decoded back as sent.
+#[test]
+fn bond_options_round_trip() {
+    let attrs = BondAttrs {
+        mode: Some(BondMode::ActiveBackup),
+        use_carrier: Some(false),
+        arp_interval: Some(250),
+        arp_ip_target: Some(vec![
+            Ipv4Addr::new(198, 51, 100, 1),
+            Ipv4Addr::new(198, 51, 100, 2),
+        ]),
+        arp_validate: Some(ArpValidate::FilterBackup),
+        arp_all_targets: Some(ArpAllTargets::All),
+        primary_reselect: Some(PrimaryReselect::Failure),
+        fail_over_mac: Some(FailOverMac::Follow),
+        num_peer_notif: Some(3),
+        all_slaves_active: Some(true),
+        min_links: Some(1),
+        ..BondAttrs::default()
+    };
+    let link = NewLink::new("bond0", LinkKind::Bond(attrs.clone()));
+    let msg = reparse(&new_link(&link).unwrap());
+    let LinkInfo::Data(InfoData::Bond(wire)) = &infos(&msg)[1] else {
+        panic!("{msg:?}");
+    };
+    assert!(wire.contains(&InfoBond::ArpValidate(WireArpValidate::FilterBackup)));
+    assert!(wire.contains(&InfoBond::FailOverMac(WireFailOverMac::Follow)));
+    assert_eq!(details_of(&msg), Some(link.kind.clone()));
+
+    let lacp = BondAttrs {
+        mode: Some(BondMode::Ieee8023ad),
+        ad_select: Some(AdSelect::Count),
+        lacp_rate: Some(LacpRate::Fast),
+        ..BondAttrs::default()
+    };
+    let msg = reparse(&new_link(&NewLink::new("bond1", LinkKind::Bond(lacp.clone()))).unwrap());
+    assert_eq!(details_of(&msg), Some(LinkKind::Bond(lacp)));
+    let rr = BondAttrs {
+        mode: Some(BondMode::BalanceRr),
+        packets_per_slave: Some(4),
+        tlb_dynamic_lb: Some(false),
+        ..BondAttrs::default()
+    };
+    let msg = reparse(&new_link(&NewLink::new("bond2", LinkKind::Bond(rr.clone()))).unwrap());
+    assert_eq!(details_of(&msg), Some(LinkKind::Bond(rr)));
+
+    // Refused before sending: both monitors, too many targets.
+    let both = BondAttrs {
+        miimon: Some(100),
+        arp_interval: Some(100),
+        ..BondAttrs::default()
+    };
+    assert!(new_link(&NewLink::new("bond3", LinkKind::Bond(both))).is_err());
+    let many = BondAttrs {
+        arp_ip_target: Some(vec![Ipv4Addr::new(198, 51, 100, 1); 17]),
+        ..BondAttrs::default()
+    };
+    assert!(new_link(&NewLink::new("bond3", LinkKind::Bond(many))).is_err());
 }
 
 #[test]
