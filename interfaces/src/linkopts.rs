@@ -80,6 +80,11 @@ pub const VETH_PEER: &[&str] = &["veth-peer-name"];
 /// stanza; the name follows `vlan-raw-device`, `link` follows `ip link add
 /// link DEV`).
 pub const MACVLAN_RAW_DEVICE: &[&str] = &["macvlan-raw-device", "link"];
+/// ifupdown2 and ifupdown-ng: a tunnel (gre, gretap, ipip, sit, ...);
+/// Debian's own tunnels are methods (`inet tunnel`), not options.
+pub const TUNNEL_MODE: &[&str] = &["tunnel-mode"];
+/// ifupdown2's `tunnel-physdev`, ifupdown-ng's `tunnel-dev`: the underlay.
+pub const TUNNEL_DEV: &[&str] = &["tunnel-physdev", "tunnel-dev"];
 /// ifupdown-ng: interfaces to bring up first.
 pub const REQUIRES: &[&str] = &["requires"];
 
@@ -93,6 +98,8 @@ pub enum StanzaKind {
     Veth,
     Macvlan,
     Dummy,
+    /// `tunnel-mode` (ifupdown2, ifupdown-ng).
+    Tunnel,
     /// A `link-type` netconf does not know; the value as written.
     UnknownLinkType(String),
 }
@@ -107,6 +114,7 @@ impl fmt::Display for StanzaKind {
             StanzaKind::Veth => f.write_str("veth"),
             StanzaKind::Macvlan => f.write_str("macvlan"),
             StanzaKind::Dummy => f.write_str("dummy"),
+            StanzaKind::Tunnel => f.write_str("tunnel"),
             StanzaKind::UnknownLinkType(t) => write!(f, "link-type {t}"),
         }
     }
@@ -130,6 +138,9 @@ pub fn stanza_kind(name: &str, vars: &Variables) -> Option<StanzaKind> {
     }
     if find(vars, VXLAN_ID).is_some() {
         return Some(StanzaKind::Vxlan);
+    }
+    if find(vars, TUNNEL_MODE).is_some() {
+        return Some(StanzaKind::Tunnel);
     }
     if let Some(t) = find(vars, LINK_TYPE) {
         return Some(match t.value {
@@ -602,6 +613,15 @@ pub fn references(name: &str, vars: &Variables) -> Vec<Reference> {
                 );
             } else if let Some(VlanName { raw: Some(raw), .. }) = vlan_name(name) {
                 push(Relation::VlanRawDevice, "name", PortList::parse_names(raw));
+            }
+        }
+        Some(StanzaKind::Tunnel) => {
+            if let Some(dev) = find(vars, TUNNEL_DEV) {
+                push(
+                    Relation::LowerDevice,
+                    dev.name,
+                    PortList::parse_names(dev.value),
+                );
             }
         }
         Some(StanzaKind::Vxlan) => {

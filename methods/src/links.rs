@@ -100,6 +100,8 @@ pub enum LinkSpecKind {
     Veth(VethAttrs),
     Vxlan(VxlanSpec),
     Dummy,
+    /// A tunnel method's link, or `tunnel-mode` (`crate::tunnel`).
+    Tunnel(crate::tunnel::TunnelSpec),
 }
 
 impl LinkSpecKind {
@@ -113,6 +115,7 @@ impl LinkSpecKind {
             LinkSpecKind::Veth(_) => "veth",
             LinkSpecKind::Vxlan(_) => "vxlan",
             LinkSpecKind::Dummy => "dummy",
+            LinkSpecKind::Tunnel(spec) => spec.attrs.mode.kind(),
         }
     }
 }
@@ -279,7 +282,9 @@ pub fn stanza_links(stanza: &StanzaConfig) -> Result<StanzaLinks, LinkError> {
         vars: &stanza.vars,
     };
     let kind = stanza_kind(&stanza.iface, &stanza.vars);
+    let method_link = crate::tunnel::method_link(stanza)?;
     let link = match kind {
+        _ if method_link.is_some() => method_link,
         None => None,
         Some(kind) => Some(LinkSpec {
             name: stanza.iface.clone(),
@@ -413,6 +418,9 @@ impl<'a> Options<'a> {
             }),
             StanzaKind::Vxlan => LinkSpecKind::Vxlan(self.vxlan()?),
             StanzaKind::Dummy => LinkSpecKind::Dummy,
+            StanzaKind::Tunnel => {
+                LinkSpecKind::Tunnel(crate::tunnel::option_tunnel(self.iface, self.vars)?)
+            }
             StanzaKind::UnknownLinkType(_) => {
                 let found = self.find(linkopts::LINK_TYPE);
                 return Err(match found {
@@ -865,6 +873,13 @@ impl LinkSpec {
                 LinkKind::Vxlan(attrs)
             }
             LinkSpecKind::Dummy => LinkKind::Dummy,
+            LinkSpecKind::Tunnel(spec) => {
+                let mut attrs = spec.attrs.clone();
+                if let Some(dev) = &spec.dev {
+                    attrs.link = Some(lookup("tunnel-dev", dev)?.index);
+                }
+                LinkKind::Tunnel(attrs)
+            }
         };
         Ok(NewLink {
             parent,
@@ -955,6 +970,22 @@ impl LinkSpec {
                 }
             }
             (LinkSpecKind::Dummy, _) => LinkDiff::Same,
+            (LinkSpecKind::Tunnel(spec), Some(LinkKind::Tunnel(have))) => {
+                let lower = name_of(have.link);
+                let mut want = spec.attrs.clone();
+                want.link = have.link;
+                if lower != spec.dev.as_deref() || !want.matches(have) {
+                    LinkDiff::Recreate(format!(
+                        "{} is a {} tunnel from {} to {}",
+                        self.name,
+                        have.mode,
+                        have.local.map_or("any".to_string(), |a| a.to_string()),
+                        have.remote.map_or("any".to_string(), |a| a.to_string()),
+                    ))
+                } else {
+                    LinkDiff::Same
+                }
+            }
             (_, _) => LinkDiff::Recreate(format!(
                 "{}'s {wanted} attributes cannot be read",
                 self.name

@@ -176,6 +176,10 @@ pub fn provider_for(family: Family, method: &str) -> Option<&'static dyn Provide
         (Family::Inet, "dhcp") => Some(&crate::dhcp::DhcpLink),
         (Family::Inet6, "dhcp") => Some(&crate::dhcp::Dhcp6Link),
         (Family::Inet6, "auto") => Some(&crate::dhcp::Auto6),
+        (Family::Inet, "tunnel") => Some(&crate::tunnel::TunnelV4),
+        (Family::Inet6, "v4tunnel") => Some(&crate::tunnel::V4Tunnel),
+        (Family::Inet6, "6to4") => Some(&crate::tunnel::SixToFour),
+        (Family::Inet6, "tunnel") => Some(&crate::tunnel::TunnelV6),
         _ => None,
     }
 }

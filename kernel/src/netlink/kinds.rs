@@ -26,6 +26,8 @@ pub enum LinkKind {
     Vxlan(VxlanAttrs),
     /// No attributes; this kernel lacks the module, others have it.
     Dummy,
+    /// gre, ipip, sit, ip6tnl, ip6gre, gretap, ip6gretap (`tunnels.rs`).
+    Tunnel(super::tunnels::TunnelAttrs),
 }
 
 impl LinkKind {
@@ -39,6 +41,7 @@ impl LinkKind {
             LinkKind::Veth(_) => "veth",
             LinkKind::Vxlan(_) => "vxlan",
             LinkKind::Dummy => "dummy",
+            LinkKind::Tunnel(attrs) => attrs.mode.kind(),
         }
     }
 }

@@ -177,6 +177,7 @@ pub(super) fn new_link(link: &NewLink) -> Result<Request, String> {
         | LinkKind::Veth(_)
         | LinkKind::Vxlan(_)
         | LinkKind::Dummy
+        | LinkKind::Tunnel(_)
             if link.parent.is_some() =>
         {
             return Err(format!("a {} has no parent link", link.kind));
@@ -237,6 +238,10 @@ fn link_info(kind: &LinkKind, creating: bool) -> Result<Vec<LinkInfo>, String> {
         LinkKind::Veth(attrs) => (InfoKind::Veth, veth(attrs)?.map(InfoData::Veth)),
         LinkKind::Vxlan(attrs) => (InfoKind::Vxlan, Some(InfoData::Vxlan(vxlan(attrs)?))),
         LinkKind::Dummy => (InfoKind::Dummy, None),
+        LinkKind::Tunnel(attrs) => {
+            let (kind, data) = super::tunnels::info(attrs)?;
+            (kind, Some(data))
+        }
     };
     let mut infos = vec![LinkInfo::Kind(info_kind)];
     // An empty IFLA_INFO_DATA is harmless but noise: leave it out.
@@ -462,7 +467,7 @@ pub(super) fn decode_details(kind: Option<&str>, infos: &[LinkInfo]) -> Option<L
         // as IFLA_LINK; a dummy has nothing to report.
         ("veth", _) => Some(LinkKind::Veth(VethAttrs::default())),
         ("dummy", _) => Some(LinkKind::Dummy),
-        _ => None,
+        (kind, data) => super::tunnels::decode(kind, data).map(LinkKind::Tunnel),
     }
 }
 
