@@ -396,10 +396,15 @@ impl Provider for TunnelV4 {
         }
         let link = tunnel_link(stanza)?;
         let addr = v4_addr(stanza, "address", required(stanza, "address")?)?;
-        let prefix_len = v4_prefix(stanza, required(stanza, "netmask")?)?;
+        let mut prefix_len = v4_prefix(stanza, required(stanza, "netmask")?)?;
         let peer = get(&stanza.vars, "dstaddr")
             .map(|v| v4_addr(stanza, "dstaddr", v))
             .transpose()?;
+        if peer.is_some() {
+            // `ip addr add A/N peer P` takes the prefix from the peer (/32),
+            // so Debian's address is A peer P/32 whatever the netmask.
+            prefix_len = 32;
+        }
         let mut routes = Vec::new();
         if let Some(gw) = get(&stanza.vars, "gateway") {
             let gw = v4_addr(stanza, "gateway", gw)?;
@@ -521,7 +526,7 @@ impl Provider for TunnelV6 {
         match (get(&stanza.vars, "address"), get(&stanza.vars, "netmask")) {
             (Some(a), Some(mask)) => {
                 let addr = parse("address", a)?;
-                let prefix_len = if inner_v4 {
+                let mut prefix_len = if inner_v4 {
                     v4_prefix(stanza, mask)?
                 } else {
                     v6_prefix(stanza, mask)?
@@ -529,6 +534,10 @@ impl Provider for TunnelV6 {
                 let peer = get(&stanza.vars, "dstaddr")
                     .map(|v| parse("dstaddr", v))
                     .transpose()?;
+                // As for `inet tunnel`: the peer's prefix, a host's.
+                if peer.is_some() {
+                    prefix_len = if inner_v4 { 32 } else { 128 };
+                }
                 addresses.push(AddressWanted {
                     label: inner_v4.then(|| stanza.iface.clone()),
                     ..address(addr, prefix_len, peer)

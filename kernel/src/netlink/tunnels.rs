@@ -183,8 +183,9 @@ impl TunnelAttrs {
         }
     }
 
-    /// Whether `have` (from a dump) is this tunnel: same mode and endpoints,
-    /// and every field this one sets equal.
+    /// Whether `have` (from a dump) is this tunnel: same mode, endpoints
+    /// and TTL (`None` is inherit, which every kind can be told), and the
+    /// encapsulation limit and underlay where this one sets them.
     pub fn matches(&self, have: &TunnelAttrs) -> bool {
         fn set_equal<T: PartialEq>(want: &Option<T>, have: &Option<T>) -> bool {
             want.is_none() || want == have
@@ -192,7 +193,7 @@ impl TunnelAttrs {
         self.mode == have.mode
             && self.local == have.local
             && self.remote == have.remote
-            && set_equal(&self.ttl, &have.ttl)
+            && self.ttl == have.ttl
             && set_equal(&self.encap_limit, &have.encap_limit)
             && set_equal(&self.link, &have.link)
     }
@@ -284,8 +285,13 @@ pub(super) fn info(a: &TunnelAttrs) -> Result<(InfoKind, InfoData), String> {
             if let Some(remote) = v4("remote", a.remote)? {
                 out.push(InfoIpTunnel::Remote(IpAddr::V4(remote)));
             }
-            if let Some(ttl) = a.ttl {
-                out.push(InfoIpTunnel::Ttl(ttl));
+            match a.ttl {
+                Some(ttl) => out.push(InfoIpTunnel::Ttl(ttl)),
+                // A sit made over rtnetlink gets TTL 64 from the kernel
+                // unless told otherwise; `ip tunnel add` leaves it 0
+                // (inherit), as `None` means here.
+                None if a.mode == TunnelMode::Sit => out.push(InfoIpTunnel::Ttl(0)),
+                None => {}
             }
             let kind = if a.mode == TunnelMode::Ipip {
                 InfoKind::IpIp
@@ -493,11 +499,17 @@ mod tests {
             ..TunnelAttrs::new(TunnelMode::Gre)
         };
         let have = TunnelAttrs {
-            ttl: Some(64),
+            encap_limit: Some(EncapLimit::Limit(4)),
+            link: Some(2),
             ..want.clone()
         };
         assert!(want.matches(&have));
         assert!(!have.matches(&want));
+        let ttl = TunnelAttrs {
+            ttl: Some(64),
+            ..want.clone()
+        };
+        assert!(!want.matches(&ttl));
         let other = TunnelAttrs {
             mode: TunnelMode::Gretap,
             ..want.clone()

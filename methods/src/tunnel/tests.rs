@@ -73,7 +73,8 @@ fn inet_tunnel_gre_as_debian_makes_it() {
     assert!(d.link.up);
     assert_eq!(d.addresses.len(), 1);
     assert_eq!(d.addresses[0].addr, ip("203.0.113.1"));
-    assert_eq!(d.addresses[0].prefix_len, 30);
+    // `ip addr add A/N peer P`: the prefix is the peer's.
+    assert_eq!(d.addresses[0].prefix_len, 32);
     assert_eq!(d.addresses[0].peer, Some(ip("203.0.113.2")));
     assert_eq!(d.addresses[0].broadcast, None);
     assert_eq!(d.routes.len(), 1);
@@ -351,11 +352,14 @@ fn an_existing_tunnel_is_compared() {
         details: Some(new.kind.clone()),
     };
     assert_eq!(spec.compare(&link, &[]), LinkDiff::Same);
-    // The kernel's own TTL where the stanza sets none is no difference.
+    // A TTL where the stanza sets none (inherit) is a difference.
     if let Some(LinkKind::Tunnel(t)) = &mut link.details {
         t.ttl = Some(5);
     }
-    assert_eq!(spec.compare(&link, &[]), LinkDiff::Same);
+    assert!(matches!(spec.compare(&link, &[]), LinkDiff::Recreate(_)));
+    if let Some(LinkKind::Tunnel(t)) = &mut link.details {
+        t.ttl = None;
+    }
     if let Some(LinkKind::Tunnel(t)) = &mut link.details {
         t.remote = Some(ip("198.51.100.9"));
     }
