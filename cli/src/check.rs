@@ -139,6 +139,7 @@ fn check_stanza(
         method: stanza.method.clone(),
         vars,
     };
+    let tunnel = crate::tunnels::wanted_tunnel(&config);
     let desired = match provider_for(stanza.family, &stanza.method) {
         None => Err(MethodError::Unsupported {
             iface: target.iface.clone(),
@@ -182,6 +183,7 @@ fn check_stanza(
         link,
         device,
         desired: &desired,
+        tunnel: tunnel.as_ref(),
         family: match stanza.family {
             ConfigFamily::Inet6 => Family::V6,
             _ => Family::V4,
@@ -256,6 +258,8 @@ struct Judge<'a> {
     link: &'a Link,
     device: &'a str,
     desired: &'a Desired,
+    /// The tunnel the stanza's link is, if it is one.
+    tunnel: Option<&'a netconf_kernel::netlink::TunnelAttrs>,
     family: Family,
 }
 
@@ -364,7 +368,16 @@ impl Judge<'_> {
             "accept_ra" => self.ipv6_conf("accept_ra"),
             "autoconf" => self.ipv6_conf("autoconf"),
             "privext" => self.ipv6_conf("use_tempaddr"),
-            _ => UNCHECKED,
+            // A tunnel's inner peer (`inet tunnel`, `inet6 tunnel`).
+            "dstaddr" if self.tunnel.is_some() => {
+                self.per_address(|w| w.peer, |a| a.peer, ToString::to_string)
+            }
+            _ => self
+                .tunnel
+                .and_then(|want| {
+                    crate::tunnels::judge(option, want, crate::tunnels::kernel_tunnel(self.link))
+                })
+                .map_or(UNCHECKED, |(pass, running)| (Verdict::of(pass), running)),
         }
     }
 

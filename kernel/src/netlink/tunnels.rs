@@ -19,6 +19,16 @@ use netlink_packet_route::link::{
 use netlink_packet_route::IpProtocol;
 use serde::{Deserialize, Serialize};
 
+/// The link kinds whose `IFLA_INFO_DATA` [`decode`] reads.
+pub(super) const KINDS: &[&str] = &[
+    "gre",
+    "gretap",
+    "ipip",
+    "sit",
+    "ip6tnl",
+    "ip6gre",
+    "ip6gretap",
+];
 /// `IFLA_GRE_FLAGS` (the ip6gre flags; the crate has no variant for it).
 const IFLA_GRE_FLAGS: u16 = 13;
 /// `IP6_TNL_F_IGN_ENCAP_LIMIT`: send no encapsulation limit option.

@@ -14,7 +14,7 @@ use netconf_tests::debian::{
     assert_same, lines, require_bridge_utils, require_ifupdown, snapshot, BridgeUtilsView, Shown,
 };
 use netconf_tests::links::{kind, set};
-use netconf_tests::{has_flag, require_root, run, Harness, Netns};
+use netconf_tests::{bins, has_flag, require_root, run, Harness, Netns, Out};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -114,6 +114,18 @@ impl View {
     }
 }
 
+/// netconf's `ifquery ARGS` on the harness's file, in its namespace.
+fn ifquery(h: &Harness, args: &[&str]) -> Out {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", h.ns.name()])
+        .arg(&bins().ifquery)
+        .arg("-i")
+        .arg(h.interfaces_path())
+        .args(args)
+        .current_dir("/");
+    run(c)
+}
+
 /// Up with `args`, `check` the kernel, up again writing nothing, down
 /// leaving the links and addresses that were there before.
 fn up_again_and_down(stanzas: &str, args: &[&str], check: impl FnOnce(&View)) {
@@ -123,6 +135,23 @@ fn up_again_and_down(stanzas: &str, args: &[&str], check: impl FnOnce(&View)) {
     let before = links_and_addrs(&h.ns);
     h.ifup(&[&["-v"], args].concat()).assert_ok();
     check(&View::read(&h.ns));
+    // `ifquery --check` passes every option; `--running` shows the tunnels.
+    let check = ifquery(&h, &[&["--check"], args].concat());
+    assert!(check.success(), "{}", check.all_output());
+    let running = ifquery(&h, &[&["--running"], args].concat());
+    assert!(running.success(), "{}", running.all_output());
+    for name in args {
+        assert!(
+            running.stdout.contains(&format!("iface {name} ")),
+            "{}",
+            running.stdout
+        );
+    }
+    assert!(
+        running.stdout.contains("\ttunnel-mode "),
+        "{}",
+        running.stdout
+    );
     assert_second_ifup_writes_nothing(&h, args);
     h.ifdown(&[&["-v"], args].concat()).assert_ok();
     assert_back_to(&h, &before);
