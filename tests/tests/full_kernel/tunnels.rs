@@ -168,7 +168,7 @@ const INET_TUNNEL: &str = "iface gre1 inet tunnel\n    mode gre\n    endpoint 19
 
 fn check_inet_tunnel(v: &View) {
     let gre = v.link("gre1");
-    assert_eq!(kind(&gre), Some("gre"), "{gre}");
+    assert_eq!(kind(gre), Some("gre"), "{gre}");
     let d = v.data("gre1");
     assert_eq!(d["remote"], "198.51.100.2", "{gre}");
     assert_eq!(d["local"], "198.51.100.1", "{gre}");
@@ -191,13 +191,13 @@ fn check_inet_tunnel(v: &View) {
     );
 
     let ipip = v.link("ipip1");
-    assert_eq!(kind(&ipip), Some("ipip"), "{ipip}");
+    assert_eq!(kind(ipip), Some("ipip"), "{ipip}");
     assert_eq!(v.data("ipip1")["remote"], "198.51.100.4", "{ipip}");
     assert_eq!(v.data("ipip1")["local"], "any", "{ipip}");
     assert_eq!(v.global_addrs("ipip1"), set(&["203.0.113.5/30"]));
 
     let sit = v.link("sit1");
-    assert_eq!(kind(&sit), Some("sit"), "{sit}");
+    assert_eq!(kind(sit), Some("sit"), "{sit}");
     let d = v.data("sit1");
     assert_eq!(
         (&d["remote"], &d["local"], &d["ttl"]),
@@ -218,7 +218,7 @@ const V4TUNNEL: &str =
 
 fn check_v4tunnel(v: &View) {
     let he = v.link("he0");
-    assert_eq!(kind(&he), Some("sit"), "{he}");
+    assert_eq!(kind(he), Some("sit"), "{he}");
     let d = v.data("he0");
     assert_eq!(d["remote"], "198.51.100.2", "{he}");
     assert_eq!(d["local"], "198.51.100.1", "{he}");
@@ -247,7 +247,7 @@ const SIXTOFOUR: &str =
 
 fn check_6to4(v: &View) {
     let t = v.link("tun6to4");
-    assert_eq!(kind(&t), Some("sit"), "{t}");
+    assert_eq!(kind(t), Some("sit"), "{t}");
     let d = v.data("tun6to4");
     assert_eq!(d["remote"], "any", "{t}");
     assert_eq!(d["local"], "198.51.100.1", "{t}");
@@ -278,7 +278,7 @@ const INET6_TUNNEL: &str =
 
 fn check_inet6_tunnel(v: &View) {
     let t = v.link("t66");
-    assert_eq!(kind(&t), Some("ip6tnl"), "{t}");
+    assert_eq!(kind(t), Some("ip6tnl"), "{t}");
     let d = v.data("t66");
     assert_eq!(d["proto"], "ip6ip6", "{t}");
     assert_eq!(d["remote"], "2001:db8:1::2", "{t}");
@@ -300,7 +300,7 @@ fn check_inet6_tunnel(v: &View) {
     assert_eq!(v.routes_on("-4", "t46"), set(&["default via 203.0.113.2"]));
 
     let t = v.link("t6gre");
-    assert_eq!(kind(&t), Some("ip6gre"), "{t}");
+    assert_eq!(kind(t), Some("ip6gre"), "{t}");
     let d = v.data("t6gre");
     assert_eq!(d["remote"], "2001:db8:1::6", "{t}");
     assert_eq!(d["local"], "2001:db8:1::5", "{t}");
@@ -317,7 +317,7 @@ const GRETAPS: &str =
 
 fn check_gretaps(v: &View) {
     let t = v.link("gt4");
-    assert_eq!(kind(&t), Some("gretap"), "{t}");
+    assert_eq!(kind(t), Some("gretap"), "{t}");
     let d = v.data("gt4");
     assert_eq!(d["remote"], "198.51.100.2", "{t}");
     assert_eq!(d["local"], "198.51.100.1", "{t}");
@@ -326,7 +326,7 @@ fn check_gretaps(v: &View) {
     assert!(v.is_up("gt4"));
 
     let t = v.link("gt6");
-    assert_eq!(kind(&t), Some("ip6gretap"), "{t}");
+    assert_eq!(kind(t), Some("ip6gretap"), "{t}");
     let d = v.data("gt6");
     assert_eq!(d["remote"], "2001:db8:1::2", "{t}");
     assert_eq!(d["local"], "2001:db8:1::1", "{t}");
