@@ -139,6 +139,7 @@ fn check_stanza(
         method: stanza.method.clone(),
         vars,
     };
+    let tunnel = crate::tunnels::wanted_tunnel(&config);
     let desired = match provider_for(stanza.family, &stanza.method) {
         None => Err(MethodError::Unsupported {
             iface: target.iface.clone(),
@@ -184,6 +185,7 @@ fn check_stanza(
         device,
         desired: &desired,
         links: links.as_ref(),
+        tunnel: tunnel.as_ref(),
         family: match stanza.family {
             ConfigFamily::Inet6 => Family::V6,
             _ => Family::V4,
@@ -260,6 +262,8 @@ struct Judge<'a> {
     desired: &'a Desired,
     /// The links the stanza makes or joins (bond, VLAN, `bond-master`).
     links: Option<&'a netconf_methods::links::StanzaLinks>,
+    /// The tunnel the stanza's link is, if it is one.
+    tunnel: Option<&'a netconf_kernel::netlink::TunnelAttrs>,
     family: Family,
 }
 
@@ -368,11 +372,26 @@ impl Judge<'_> {
             "accept_ra" => self.ipv6_conf("accept_ra"),
             "autoconf" => self.ipv6_conf("autoconf"),
             "privext" => self.ipv6_conf("use_tempaddr"),
+            // A tunnel's inner peer (`inet tunnel`, `inet6 tunnel`).
+            "dstaddr" if self.tunnel.is_some() => {
+                self.per_address(|w| w.peer, |a| a.peer, ToString::to_string)
+            }
             _ => match crate::link_kinds::judge(self.view, self.link, option, value) {
                 Some((pass, running)) => (Verdict::of(pass), Some(running)),
                 None => self
-                    .links
-                    .and_then(|l| crate::bonds_vlans::check_option(self.view, self.link, l, option))
+                    .tunnel
+                    .and_then(|want| {
+                        crate::tunnels::judge(
+                            option,
+                            want,
+                            crate::tunnels::kernel_tunnel(self.link),
+                        )
+                    })
+                    .or_else(|| {
+                        self.links.and_then(|l| {
+                            crate::bonds_vlans::check_option(self.view, self.link, l, option)
+                        })
+                    })
                     .map_or(UNCHECKED, |(pass, running)| (Verdict::of(pass), running)),
             },
         }

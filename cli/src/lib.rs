@@ -16,4 +16,5 @@ pub mod ncftool;
 pub mod netconfctl;
 pub mod options;
 pub mod running;
+pub mod tunnels;
 pub mod usage;

@@ -14,6 +14,8 @@
 //!   a lifetime are SLAAC's, privacy extensions' or a DHCPv6 lease's: the
 //!   kernel or dhclient made them, the configuration did not);
 //! - an up link with neither: `inet manual`;
+//! - a tunnel: `tunnel-mode`, `tunnel-local`, `tunnel-endpoint` and
+//!   `tunnel-ttl` (ifupdown2's spelling) in its first stanza;
 //! - `hwaddress` only when the configuration sets one (every link has a MAC;
 //!   printing it for all would pin addresses nobody chose);
 //! - what kind of link it is (`crate::link_kinds`): `vrf-table`, a
@@ -192,6 +194,13 @@ pub fn running(view: &KernelView, target: &Target) -> Running {
                 method: "manual",
                 options,
             });
+        }
+        // A tunnel's own options, in ifupdown2's spelling, which netconf
+        // reads back as the same link.
+        if !alias {
+            if let Some(first) = stanzas.first_mut() {
+                first.options.extend(crate::tunnels::running_options(link));
+            }
         }
     }
     // What kind of link it is goes with its first stanza, and so do a

@@ -88,6 +88,11 @@ pub const VRF_TABLE: &[&str] = &["vrf-table"];
 /// On a member's stanza: the VRF it joins (ifupdown2's `vrf`,
 /// ifupdown-ng's `vrf-member`).
 pub const VRF_MEMBER: &[&str] = &["vrf", "vrf-member"];
+/// ifupdown2 and ifupdown-ng: a tunnel (gre, gretap, ipip, sit, ...);
+/// Debian's own tunnels are methods (`inet tunnel`), not options.
+pub const TUNNEL_MODE: &[&str] = &["tunnel-mode"];
+/// ifupdown2's `tunnel-physdev`, ifupdown-ng's `tunnel-dev`: the underlay.
+pub const TUNNEL_DEV: &[&str] = &["tunnel-physdev", "tunnel-dev"];
 /// ifupdown-ng: interfaces to bring up first.
 pub const REQUIRES: &[&str] = &["requires"];
 
@@ -104,6 +109,8 @@ pub enum StanzaKind {
     Macvtap,
     Ipvlan,
     Vrf,
+    /// `tunnel-mode` (ifupdown2, ifupdown-ng).
+    Tunnel,
     /// A `link-type` netconf does not know; the value as written.
     UnknownLinkType(String),
 }
@@ -121,6 +128,7 @@ impl fmt::Display for StanzaKind {
             StanzaKind::Macvtap => f.write_str("macvtap"),
             StanzaKind::Ipvlan => f.write_str("ipvlan"),
             StanzaKind::Vrf => f.write_str("vrf"),
+            StanzaKind::Tunnel => f.write_str("tunnel"),
             StanzaKind::UnknownLinkType(t) => write!(f, "link-type {t}"),
         }
     }
@@ -153,6 +161,9 @@ pub fn stanza_kind(name: &str, vars: &Variables) -> Option<StanzaKind> {
     }
     if find(vars, VRF_TABLE).is_some() {
         return Some(StanzaKind::Vrf);
+    }
+    if find(vars, TUNNEL_MODE).is_some() {
+        return Some(StanzaKind::Tunnel);
     }
     if let Some(t) = find(vars, LINK_TYPE) {
         return Some(match t.value {
@@ -628,6 +639,15 @@ pub fn references(name: &str, vars: &Variables) -> Vec<Reference> {
                 );
             } else if let Some(VlanName { raw: Some(raw), .. }) = vlan_name(name) {
                 push(Relation::VlanRawDevice, "name", PortList::parse_names(raw));
+            }
+        }
+        Some(StanzaKind::Tunnel) => {
+            if let Some(dev) = find(vars, TUNNEL_DEV) {
+                push(
+                    Relation::LowerDevice,
+                    dev.name,
+                    PortList::parse_names(dev.value),
+                );
             }
         }
         Some(StanzaKind::Vxlan) => {

@@ -160,4 +160,31 @@ mod tests {
             ["iface a: `anonymize yes`: RFC 7844 needs dhcp-client dhcpcd or dhcpcanon (dhclient has no anonymity profile)"]
         );
     }
+
+    #[test]
+    fn tunnel_methods_need_their_options() {
+        let text = "iface t1 inet tunnel\n mode gre\n address 198.51.100.1\n netmask 30\n\n\
+                    iface t2 inet6 v4tunnel\n address 2001:db8::1\n\n\
+                    iface t3 inet6 6to4\n metric 1\n\n\
+                    iface t4 inet6 tunnel\n endpoint 2001:db8::2\n";
+        let parsed = crate::parse_bytes(
+            "interfaces",
+            text.as_bytes(),
+            &crate::ParseOptions::default(),
+        );
+        let found: Vec<(u32, String)> = missing_required(&parsed.config)
+            .iter()
+            .map(|d| {
+                (
+                    d.location.as_ref().map_or(0, |l| l.line),
+                    d.kind.to_string(),
+                )
+            })
+            .collect();
+        let lines: Vec<u32> = found.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 6, 9, 12], "{found:?}");
+        for (want, (_, text)) in ["endpoint", "endpoint", "local", "mode"].iter().zip(&found) {
+            assert!(text.contains(&format!("`{want}`")), "{text}");
+        }
+    }
 }

@@ -31,6 +31,7 @@ mod monitor;
 mod nduseropt;
 mod socket;
 mod sysctl;
+mod tunnels;
 mod wire;
 
 pub use error::NetlinkError;
@@ -43,6 +44,7 @@ pub use kinds::{
 pub use monitor::{decode_notifications, Event, Monitor};
 pub use nduseropt::{NdLifetime, NdUserOptError, NdUserOption};
 pub use sysctl::{get_ipv6_conf, set_ipv6_conf, shares_network_namespace};
+pub use tunnels::{EncapLimit, TunnelAttrs, TunnelMode};
 
 use socket::Socket;
 

@@ -33,4 +33,5 @@ pub mod loopback;
 pub mod manual;
 pub mod provider;
 pub mod static_;
+pub mod tunnel;
 pub mod udhcpc;

@@ -118,6 +118,8 @@ pub enum LinkSpecKind {
     Vrf(VrfSpec),
     /// A `can static` stanza: the settings of a device its driver made.
     Can(netconf_kernel::netlink::CanAttrs),
+    /// A tunnel method's link, or `tunnel-mode` (`crate::tunnel`).
+    Tunnel(crate::tunnel::TunnelSpec),
 }
 
 impl LinkSpecKind {
@@ -135,6 +137,7 @@ impl LinkSpecKind {
             LinkSpecKind::Ipvlan(_) => "ipvlan",
             LinkSpecKind::Vrf(_) => "vrf",
             LinkSpecKind::Can(_) => "can",
+            LinkSpecKind::Tunnel(spec) => spec.attrs.mode.kind(),
         }
     }
 }
@@ -318,7 +321,9 @@ pub fn stanza_links(stanza: &StanzaConfig) -> Result<StanzaLinks, LinkError> {
         });
     }
     let kind = stanza_kind(&stanza.iface, &stanza.vars);
+    let method_link = crate::tunnel::method_link(stanza)?;
     let link = match kind {
+        _ if method_link.is_some() => method_link,
         None => None,
         Some(kind) => Some(LinkSpec {
             name: stanza.iface.clone(),
@@ -460,6 +465,9 @@ impl<'a> Options<'a> {
             StanzaKind::Macvtap => LinkSpecKind::Macvtap(self.macvtap()?),
             StanzaKind::Ipvlan => LinkSpecKind::Ipvlan(self.ipvlan()?),
             StanzaKind::Vrf => LinkSpecKind::Vrf(self.vrf()?),
+            StanzaKind::Tunnel => {
+                LinkSpecKind::Tunnel(crate::tunnel::option_tunnel(self.iface, self.vars)?)
+            }
             StanzaKind::UnknownLinkType(_) => {
                 let found = self.find(linkopts::LINK_TYPE);
                 return Err(match found {
@@ -1023,6 +1031,13 @@ impl LinkSpec {
                     ),
                 })
             }
+            LinkSpecKind::Tunnel(spec) => {
+                let mut attrs = spec.attrs.clone();
+                if let Some(dev) = &spec.dev {
+                    attrs.link = Some(lookup("tunnel-dev", dev)?.index);
+                }
+                LinkKind::Tunnel(attrs)
+            }
         };
         Ok(NewLink {
             parent,
@@ -1121,6 +1136,22 @@ impl LinkSpec {
                         self.name,
                         lower.unwrap_or("?"),
                         have.mode
+                    ))
+                } else {
+                    LinkDiff::Same
+                }
+            }
+            (LinkSpecKind::Tunnel(spec), Some(LinkKind::Tunnel(have))) => {
+                let lower = name_of(have.link);
+                let mut want = spec.attrs.clone();
+                want.link = have.link;
+                if lower != spec.dev.as_deref() || !want.matches(have) {
+                    LinkDiff::Recreate(format!(
+                        "{} is a {} tunnel from {} to {}",
+                        self.name,
+                        have.mode,
+                        have.local.map_or("any".to_string(), |a| a.to_string()),
+                        have.remote.map_or("any".to_string(), |a| a.to_string()),
                     ))
                 } else {
                     LinkDiff::Same

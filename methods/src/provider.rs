@@ -180,6 +180,10 @@ pub fn provider_for(family: Family, method: &str) -> Option<&'static dyn Provide
         (Family::Inet6, "dhcp") => Some(&crate::dhcp::Dhcp6Link),
         (Family::Inet6, "auto") => Some(&crate::dhcp::Auto6),
         (Family::Can, "static") => Some(&crate::can::CanStatic),
+        (Family::Inet, "tunnel") => Some(&crate::tunnel::TunnelV4),
+        (Family::Inet6, "v4tunnel") => Some(&crate::tunnel::V4Tunnel),
+        (Family::Inet6, "6to4") => Some(&crate::tunnel::SixToFour),
+        (Family::Inet6, "tunnel") => Some(&crate::tunnel::TunnelV6),
         _ => None,
     }
 }

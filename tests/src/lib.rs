@@ -547,10 +547,13 @@ impl Netns {
                 // Links without a carrier of their own (vxlan) stay
                 // UNKNOWN for good.
                 let oper = matches!(l["operstate"].as_str(), Some("UP" | "UNKNOWN"));
-                // A bond's slaves (IFF_SLAVE) make none either.
+                // A bond's slaves (IFF_SLAVE) make none either, nor do
+                // some IP tunnels (ipip, a 6to4 sit); a NOARP link's
+                // addresses need no DAD, so come with the link going up.
                 let link_local = !ipv6
                     || no_addrgen.contains(name)
                     || has_flag(l, "SLAVE")
+                    || has_flag(l, "NOARP")
                     || addrs
                         .iter()
                         .any(|a| a["family"] == "inet6" && a["scope"] == "link");

@@ -35,6 +35,8 @@ pub enum LinkKind {
     Vrf(VrfAttrs),
     /// A CAN device's settings; made by its driver, never created here.
     Can(CanAttrs),
+    /// gre, ipip, sit, ip6tnl, ip6gre, gretap, ip6gretap (`tunnels.rs`).
+    Tunnel(super::tunnels::TunnelAttrs),
 }
 
 impl LinkKind {
@@ -52,6 +54,7 @@ impl LinkKind {
             LinkKind::Ipvlan(_) => "ipvlan",
             LinkKind::Vrf(_) => "vrf",
             LinkKind::Can(_) => "can",
+            LinkKind::Tunnel(attrs) => attrs.mode.kind(),
         }
     }
 }

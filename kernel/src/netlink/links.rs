@@ -187,6 +187,7 @@ pub(super) fn new_link(link: &NewLink) -> Result<Request, String> {
         | LinkKind::Vxlan(_)
         | LinkKind::Dummy
         | LinkKind::Vrf(_)
+        | LinkKind::Tunnel(_)
             if link.parent.is_some() =>
         {
             return Err(format!("a {} has no parent link", link.kind));
@@ -250,6 +251,10 @@ fn link_info(kind: &LinkKind, creating: bool) -> Result<Vec<LinkInfo>, String> {
         LinkKind::Macvtap(_) | LinkKind::Ipvlan(_) | LinkKind::Vrf(_) | LinkKind::Can(_) => {
             let info = l3::link_info(kind).ok_or_else(|| format!("a {kind} has no wire form"))?;
             info.map(|(k, data)| (k, Some(data)))?
+        }
+        LinkKind::Tunnel(attrs) => {
+            let (kind, data) = super::tunnels::info(attrs)?;
+            (kind, Some(data))
         }
     };
     let mut infos = vec![LinkInfo::Kind(info_kind)];
@@ -539,7 +544,8 @@ pub(super) fn decode_details(kind: Option<&str>, infos: &[LinkInfo]) -> Option<L
         // as IFLA_LINK; a dummy has nothing to report.
         ("veth", _) => Some(LinkKind::Veth(VethAttrs::default())),
         ("dummy", _) => Some(LinkKind::Dummy),
-        (other, data) => l3::decode(other, data),
+        (other, data) => l3::decode(other, data)
+            .or_else(|| super::tunnels::decode(other, data).map(LinkKind::Tunnel)),
     }
 }
 

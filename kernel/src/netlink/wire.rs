@@ -485,7 +485,9 @@ fn link_info(nest: &[u8]) -> Result<Vec<LinkInfo>, String> {
         return Ok(Vec::new());
     };
     let just_kind = vec![LinkInfo::Kind(InfoKind::from(kind.as_str()))];
-    let Some(data) = data.filter(|_| DATA_KINDS.contains(&kind.as_str())) else {
+    let reads_data =
+        DATA_KINDS.contains(&kind.as_str()) || super::tunnels::KINDS.contains(&kind.as_str());
+    let Some(data) = data.filter(|_| reads_data) else {
         return Ok(just_kind);
     };
     // Only the kind and its data, nested again, go to the crate.

@@ -559,3 +559,37 @@ fn hex(bytes: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[test]
+fn tunnel_requests_read_back_from_the_wire() {
+    use super::super::tunnels::{EncapLimit, TunnelAttrs, TunnelMode};
+    let v4 = |m| TunnelAttrs {
+        local: Some("198.51.100.1".parse().unwrap()),
+        remote: Some("198.51.100.2".parse().unwrap()),
+        ttl: Some(64),
+        ..TunnelAttrs::new(m)
+    };
+    let v6 = |m| TunnelAttrs {
+        local: Some("2001:db8::1".parse().unwrap()),
+        remote: Some("2001:db8::2".parse().unwrap()),
+        ttl: Some(64),
+        encap_limit: Some(EncapLimit::None),
+        ..TunnelAttrs::new(m)
+    };
+    let cases = [
+        v4(TunnelMode::Gre),
+        v4(TunnelMode::Gretap),
+        v4(TunnelMode::Ipip),
+        v4(TunnelMode::Sit),
+        v6(TunnelMode::Ip6ip6),
+        v6(TunnelMode::Ipip6),
+        v6(TunnelMode::Any),
+        v6(TunnelMode::Ip6gre),
+        v6(TunnelMode::Ip6gretap),
+    ];
+    for attrs in cases {
+        let link = NewLink::new("t0", LinkKind::Tunnel(attrs.clone()));
+        let msg = reparse(&new_link(&link).unwrap());
+        assert_eq!(details_of(&msg), Some(LinkKind::Tunnel(attrs)), "{link}");
+    }
+}
