@@ -21,6 +21,7 @@ use netconf_interfaces::model::is_command_option;
 use netconf_interfaces::{Family as ConfigFamily, Stanza, Variable, Variables};
 use netconf_kernel::netlink::{Address, Family, Link};
 use netconf_methods::apply::device_of;
+use netconf_methods::program::Leaves;
 use netconf_methods::provider::{provider_for, AddressWanted, Desired, MethodError, StanzaConfig};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -139,7 +140,8 @@ fn check_stanza(
         method: stanza.method.clone(),
         vars,
     };
-    let desired = match provider_for(stanza.family, &stanza.method) {
+    let provider = provider_for(stanza.family, &stanza.method);
+    let desired = match provider {
         None => Err(MethodError::Unsupported {
             iface: target.iface.clone(),
             family: stanza.family,
@@ -147,14 +149,37 @@ fn check_stanza(
         }),
         Some(provider) => provider.desired(&config),
     };
-    let desired = match desired {
-        Ok(d) => d,
-        Err(e) => {
+    let program = provider.map(|p| p.program(&config));
+    let (desired, program) = match (desired, program) {
+        (Ok(d), Some(Ok(program))) => (d, program),
+        (Ok(d), None) => (d, None),
+        (Err(e), _) | (_, Some(Err(e))) => {
             result.reasons.push(e.to_string());
             result.options = unchecked(&lines);
             return result;
         }
     };
+    if let Some(program) = program {
+        // What the program (pppd, avahi-autoipd) leaves: its options are
+        // its own business, not the kernel's.
+        let device = device_of(&target.iface);
+        match view.link(device) {
+            None => result.reasons.push("not found".to_string()),
+            Some(link) => {
+                result.options = unchecked(&lines);
+                let has = view
+                    .addresses(link, Family::V4)
+                    .any(|a| program.leaves.owns(a.addr));
+                if !has {
+                    result.reasons.push(match program.leaves {
+                        Leaves::Link => "no IPv4 address".to_string(),
+                        Leaves::LinkLocalAddress => "no IPv4 link-local address".to_string(),
+                    });
+                }
+            }
+        }
+        return result;
+    }
     if desired == Desired::default() {
         // `meta none` and the like: nothing in the kernel to look at.
         result.options = unchecked(&lines);

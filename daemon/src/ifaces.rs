@@ -21,6 +21,7 @@ use netconf_methods::apply::{
     self, device_of, Applied, AppliedAddress, AppliedRoute, KernelState, Removal,
 };
 use netconf_methods::links::{stanza_links, LinkSpec, LinkSpecKind, PackageHooks};
+use netconf_methods::program::Program;
 use netconf_methods::provider::{provider_for, DadWait, Desired, StanzaConfig};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
@@ -61,6 +62,10 @@ struct StanzaWork {
     /// kernel: taken over if still wanted, else taken out.
     leftover: Applied,
     link_down: bool,
+    /// The program the stanza's method runs (pppd, avahi-autoipd), and
+    /// whether this `ifup` has started it (its rollback stops it then).
+    program: Option<Program>,
+    program_started: bool,
 }
 
 fn split_target(target: &str) -> (String, String) {
@@ -804,8 +809,11 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             );
             return finish(d, id, Err(Failure::new(ErrorCode::ConfigInvalid, message)));
         };
-        match provider.desired(&cfg) {
-            Ok(desired) => {
+        match provider
+            .desired(&cfg)
+            .and_then(|desired| Ok((desired, provider.program(&cfg)?)))
+        {
+            Ok((desired, program)) => {
                 let link = match link_of(d, id, &ctx, &cfg, &logical) {
                     Ok(link) => link,
                     Err(f) => return finish(d, id, Err(f)),
@@ -817,6 +825,8 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                     applied: Applied::default(),
                     leftover: Applied::default(),
                     link_down: false,
+                    program,
+                    program_started: false,
                 })
             }
             Err(e) => {
@@ -893,8 +903,9 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                 return finish(d, id, Err(Failure::new(ErrorCode::ConfigInvalid, message)));
             }
         };
+        let program = w.program.clone().map(|p| (p, env_pre.clone()));
         chains.push((
-            idx, cfg.family, pre, post, env_pre, env_post, dad, dhcp, carrier,
+            idx, cfg.family, pre, post, env_pre, env_post, dad, dhcp, carrier, program,
         ));
     }
     // An `ifup` or `ifdown` that was under way when netconfd stopped left
@@ -921,16 +932,43 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
         i.stanzas = work;
         i.previous = previous.clone().filter(|r| r.in_progress.is_none());
     }
-    for (idx, family, pre, post, env_pre, env_post, dad, dhcp, carrier) in chains {
+    for (idx, family, pre, post, env_pre, env_post, dad, dhcp, carrier, program) in chains {
         let h1 = spawn_hooks(d, id, (pre, env_pre), &ctx, (family, Phase::PreUp), &prev);
-        let mut last = d.spawn(
-            id,
-            Kind::Kernel {
-                stanza: idx,
-                up: true,
-            },
-            &[h1],
-        );
+        // A program that makes its link (pppd) has nothing to set up before.
+        let mut last = if program.as_ref().is_some_and(|(p, _)| p.leaves.makes_link()) {
+            h1
+        } else {
+            d.spawn(
+                id,
+                Kind::Kernel {
+                    stanza: idx,
+                    up: true,
+                },
+                &[h1],
+            )
+        };
+        if let Some((program, env)) = program {
+            last = d.spawn(
+                id,
+                Kind::Program {
+                    up: true,
+                    command: program.start,
+                    env,
+                    no_act: ctx.args.no_act,
+                },
+                &[last],
+            );
+            if !ctx.args.no_act {
+                last = d.spawn(
+                    id,
+                    Kind::WaitProgram {
+                        stanza: idx,
+                        up: true,
+                    },
+                    &[last],
+                );
+            }
+        }
         if let Some(timeout) = carrier.filter(|_| !ctx.args.no_act) {
             let device = device_of(&phys).to_string();
             last = d.spawn(id, Kind::WaitCarrier { device, timeout }, &[last]);
@@ -1226,6 +1264,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         let release = recorded
             .and_then(|r| r.dhcp.as_ref())
             .map(|rec| crate::dhcp::to_release(d, &cfg, rec, &mut applied));
+        let program = provider.and_then(|p| p.program(&cfg).ok().flatten());
         let converted = cfg.converted();
         let hctx = hook_context(&ctx, &cfg);
         let scripts = runs_scripts(&ctx, &logical);
@@ -1248,7 +1287,8 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
                 &ctx.args.inherited,
             ),
         );
-        plans.push((stanza.family, Some(hooks), release));
+        let stop = program.as_ref().map(|p| (p.stop.clone(), hooks.2.clone()));
+        plans.push((stanza.family, Some(hooks), release, stop));
         d.progress(
             id,
             "deconfigure",
@@ -1264,6 +1304,8 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             applied,
             leftover: Applied::default(),
             link_down,
+            program,
+            program_started: false,
         });
     }
     // What netconf applied for stanzas that are no longer in the file.
@@ -1279,7 +1321,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             };
             crate::dhcp::to_release(d, &cfg, rec, &mut applied)
         });
-        plans.push((r.family, None, release));
+        plans.push((r.family, None, release, None));
         work.push(StanzaWork {
             cfg: None,
             desired: None,
@@ -1287,6 +1329,8 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             applied,
             leftover: Applied::default(),
             link_down: false,
+            program: None,
+            program_started: false,
         });
     }
     if !ctx.args.no_act {
@@ -1312,7 +1356,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         i.stanzas = work;
     }
     let mut prev: Vec<EventId> = Vec::new();
-    for (idx, (family, hooks, release)) in plans.into_iter().enumerate() {
+    for (idx, (family, hooks, release, stop)) in plans.into_iter().enumerate() {
         let (pre, post) = match hooks {
             Some((pre, post, env_pre, env_post)) => (Some((pre, env_pre)), Some((post, env_post))),
             None => (None, None),
@@ -1329,6 +1373,28 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
                 Kind::Job(Some(Box::new(Job::ReleaseDhcpClient { spec, lease }))),
                 &prev,
             )];
+        }
+        if let Some((command, env)) = stop {
+            prev = vec![d.spawn(
+                id,
+                Kind::Program {
+                    up: false,
+                    command,
+                    env,
+                    no_act: ctx.args.no_act,
+                },
+                &prev,
+            )];
+            if !ctx.args.no_act {
+                prev = vec![d.spawn(
+                    id,
+                    Kind::WaitProgram {
+                        stanza: idx,
+                        up: false,
+                    },
+                    &prev,
+                )];
+            }
         }
         prev = vec![d.spawn(
             id,
@@ -1790,6 +1856,11 @@ fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) 
     }) {
         crate::dhcp::abandon(d, &phys);
     }
+    for w in work.iter().rev() {
+        if let (Some(p), true, false) = (&w.program, w.program_started, no_act) {
+            crate::programs::stop_now(d, id, &p.stop);
+        }
+    }
     let mut notes = Vec::new();
     for w in work.iter().rev() {
         let Ok((changes, errors)) =
@@ -1872,6 +1943,63 @@ pub fn join_masters(d: &mut Dispatcher, port: &str) {
             }
             Ok(Err(e)) => tracing::warn!(iface = %master, port, "adding the port: {e}"),
             Err(f) => tracing::warn!(iface = %master, port, "adding the port: {}", f.message),
+        }
+    }
+}
+
+/// The program of the `ifup` `iface_event` is being started: a failure of
+/// the `ifup` from now on stops it.
+pub fn program_started(d: &mut Dispatcher, iface_event: EventId) {
+    if let Some(iface) = iface_mut(d, iface_event) {
+        for w in iface.stanzas.iter_mut().filter(|w| w.program.is_some()) {
+            w.program_started = true;
+        }
+    }
+}
+
+/// The device and what the program of stanza `stanza` of `iface_event` leaves.
+pub fn program_of(
+    d: &mut Dispatcher,
+    iface_event: EventId,
+    stanza: usize,
+) -> Option<(String, netconf_methods::program::Leaves)> {
+    let iface = iface_mut(d, iface_event)?;
+    let leaves = iface.stanzas.get(stanza)?.program.as_ref()?.leaves;
+    Some((device_of(&iface.phys).to_string(), leaves))
+}
+
+/// What stanza `stanza` of `iface_event` has in the kernel so far.
+pub fn program_applied(d: &mut Dispatcher, iface_event: EventId, stanza: usize) -> Option<Applied> {
+    Some(
+        iface_mut(d, iface_event)?
+            .stanzas
+            .get(stanza)?
+            .applied
+            .clone(),
+    )
+}
+
+/// What the stanza's program did is the stanza's: in its work, and in
+/// the record under way (for a daemon that restarts meanwhile).
+pub fn set_program_applied(
+    d: &mut Dispatcher,
+    iface_event: EventId,
+    stanza: usize,
+    applied: Applied,
+) {
+    let Some(iface) = iface_mut(d, iface_event) else {
+        return;
+    };
+    let phys = iface.phys.clone();
+    let Some(work) = iface.stanzas.get_mut(stanza) else {
+        return;
+    };
+    work.applied = applied.clone();
+    let family = work.cfg.as_ref().map(|c| c.family);
+    if let (Some(record), Some(family)) = (d.state.get_mut(&phys), family) {
+        if let Some(s) = record.stanzas.iter_mut().find(|s| s.family == family) {
+            s.applied = applied;
+            d.save_state();
         }
     }
 }

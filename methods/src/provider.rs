@@ -2,6 +2,7 @@
 //! asks for ([`Desired`]); [`crate::apply`] then writes only the difference.
 //! Providers know nothing of sockets, queues or hooks.
 
+use crate::program::Program;
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::{Family, Variables};
 use netconf_kernel::netlink::Scope;
@@ -158,6 +159,14 @@ pub trait Provider: Sync {
         let _ = all;
         is_link(&stanza.iface)
     }
+
+    /// The program of Debian's the method runs (pppd through `pon`,
+    /// wvdial, avahi-autoipd), and what it leaves in the kernel; `None`
+    /// for the methods netconf carries out itself.
+    fn program(&self, stanza: &StanzaConfig) -> Result<Option<Program>, MethodError> {
+        let _ = stanza;
+        Ok(None)
+    }
 }
 
 /// ifupdown's `iface_is_link()`: a name that is neither an alias nor a VLAN.
@@ -176,6 +185,9 @@ pub fn provider_for(family: Family, method: &str) -> Option<&'static dyn Provide
         (Family::Inet, "dhcp") => Some(&crate::dhcp::DhcpLink),
         (Family::Inet6, "dhcp") => Some(&crate::dhcp::Dhcp6Link),
         (Family::Inet6, "auto") => Some(&crate::dhcp::Auto6),
+        (Family::Inet, "ppp") => Some(&crate::ppp::Ppp),
+        (Family::Inet, "wvdial") => Some(&crate::ppp::Wvdial),
+        (Family::Inet, "ipv4ll") => Some(&crate::ipv4ll::Ipv4ll),
         _ => None,
     }
 }
