@@ -167,13 +167,20 @@ fn check_stanza(
             None => result.reasons.push("not found".to_string()),
             Some(link) => {
                 result.options = unchecked(&lines);
-                let has = view
-                    .addresses(link, Family::V4)
-                    .any(|a| program.leaves.owns(a.addr));
+                let has = match program.leaves {
+                    // bootpc's answer is an address like any other.
+                    Leaves::Output => view.global_addresses(link, Family::V4).next().is_some(),
+                    leaves => view
+                        .addresses(link, Family::V4)
+                        .any(|a| leaves.owns(a.addr)),
+                };
+                if !link.up {
+                    result.reasons.push("link down".to_string());
+                }
                 if !has {
                     result.reasons.push(match program.leaves {
-                        Leaves::Link => "no IPv4 address".to_string(),
                         Leaves::LinkLocalAddress => "no IPv4 link-local address".to_string(),
+                        _ => "no IPv4 address".to_string(),
                     });
                 }
             }

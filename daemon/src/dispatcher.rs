@@ -119,6 +119,7 @@ pub enum Kind {
     /// The start (`up`) or stop command of a method's program (`pon`,
     /// `avahi-autoipd -D`, ...), as Debian runs it.
     Program {
+        stanza: usize,
         up: bool,
         command: String,
         env: Vec<(String, String)>,
@@ -376,6 +377,7 @@ impl Dispatcher {
                 }
             },
             Message::Output { event, line } => {
+                crate::programs::output(self, event, &line);
                 let stream = match line.stream {
                     netconf_hooks::Stream::Stdout => Stream::Stdout,
                     netconf_hooks::Stream::Stderr => Stream::Stderr,
@@ -768,14 +770,15 @@ impl Dispatcher {
                 self.complete(id, result);
             }
             Kind::Program {
+                stanza,
                 up,
                 command,
                 env,
                 no_act,
             } => {
-                let (up, no_act) = (*up, *no_act);
+                let (stanza, up, no_act) = (*stanza, *up, *no_act);
                 let (command, env) = (std::mem::take(command), std::mem::take(env));
-                crate::programs::run(self, id, up, command, env, no_act);
+                crate::programs::run(self, id, (stanza, up), command, env, no_act);
             }
             Kind::WaitProgram { stanza, up } => {
                 let (stanza, up) = (*stanza, *up);

@@ -951,6 +951,7 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             last = d.spawn(
                 id,
                 Kind::Program {
+                    stanza: idx,
                     up: true,
                     command: program.start,
                     env,
@@ -1287,7 +1288,10 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
                 &ctx.args.inherited,
             ),
         );
-        let stop = program.as_ref().map(|p| (p.stop.clone(), hooks.2.clone()));
+        let stop = program
+            .as_ref()
+            .and_then(|p| p.stop.clone())
+            .map(|stop| (stop, hooks.2.clone()));
         plans.push((stanza.family, Some(hooks), release, stop));
         d.progress(
             id,
@@ -1378,6 +1382,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             prev = vec![d.spawn(
                 id,
                 Kind::Program {
+                    stanza: idx,
                     up: false,
                     command,
                     env,
@@ -1857,8 +1862,9 @@ fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) 
         crate::dhcp::abandon(d, &phys);
     }
     for w in work.iter().rev() {
-        if let (Some(p), true, false) = (&w.program, w.program_started, no_act) {
-            crate::programs::stop_now(d, id, &p.stop);
+        let stop = w.program.as_ref().and_then(|p| p.stop.as_deref());
+        if let (Some(stop), true, false) = (stop, w.program_started, no_act) {
+            crate::programs::stop_now(d, id, stop);
         }
     }
     let mut notes = Vec::new();
@@ -2002,4 +2008,13 @@ pub fn set_program_applied(
             d.save_state();
         }
     }
+}
+
+/// The stanza `stanza` of `iface_event`, as its provider sees it.
+pub fn program_cfg(
+    d: &mut Dispatcher,
+    iface_event: EventId,
+    stanza: usize,
+) -> Option<StanzaConfig> {
+    iface_mut(d, iface_event)?.stanzas.get(stanza)?.cfg.clone()
 }

@@ -9,10 +9,11 @@
 //! `ifdown` waits for it to go. A pppd that redials (`persist`) brings its
 //! link back with new addresses: they become the stanza's again.
 
-use crate::dispatcher::Dispatcher;
+use crate::dispatcher::{Dispatcher, Failure};
 use crate::queue::{EventId, Job};
+use netconf_ctlsock_proto::ErrorCode;
 use netconf_kernel::netlink::{Family, RouteKind};
-use netconf_methods::apply::{Applied, AppliedAddress, AppliedRoute};
+use netconf_methods::apply::{self, Applied, AppliedAddress, AppliedRoute};
 use netconf_methods::program::Leaves;
 use netconf_methods::provider::{provider_for, RouteWanted};
 use tracing::info;
@@ -24,7 +25,16 @@ const MAIN_TABLE: u32 = 254;
 
 /// The waits of `ifup` and `ifdown` for what a program does.
 #[derive(Default)]
-pub struct ProgramWaits(Vec<Wait>);
+pub struct ProgramWaits(Vec<Wait>, Vec<Output>);
+
+/// What a program that answers on its output (bootpc) printed so far: its
+/// event, the `Iface` event and stanza it is for, its standard output.
+struct Output {
+    event: EventId,
+    iface_event: EventId,
+    stanza: usize,
+    lines: Vec<String>,
+}
 
 struct Wait {
     event: EventId,
@@ -43,7 +53,7 @@ struct Wait {
 pub fn run(
     d: &mut Dispatcher,
     id: EventId,
-    up: bool,
+    (stanza, up): (usize, bool),
     command: String,
     env: Vec<(String, String)>,
     no_act: bool,
@@ -51,6 +61,19 @@ pub fn run(
     if up {
         if let Some(parent) = d.event(id).and_then(|e| e.parent) {
             crate::ifaces::program_started(d, parent);
+            let answers = crate::ifaces::program_of(d, parent, stanza)
+                .is_some_and(|(_, leaves)| leaves == Leaves::Output);
+            if answers {
+                d.program_waits
+                    .1
+                    .retain(|o| o.iface_event != parent || o.stanza != stanza);
+                d.program_waits.1.push(Output {
+                    event: id,
+                    iface_event: parent,
+                    stanza,
+                    lines: Vec::new(),
+                });
+            }
         }
     }
     let job = Job::Hooks {
@@ -75,6 +98,14 @@ pub fn wait(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) {
     let Some((device, leaves)) = crate::ifaces::program_of(d, iface_event, stanza) else {
         return d.complete(id, Ok(()));
     };
+    if leaves == Leaves::Output {
+        let result = if up {
+            apply_answer(d, id, iface_event, stanza, &device)
+        } else {
+            Ok(())
+        };
+        return d.complete(id, result);
+    }
     d.sync_kernel();
     let mut wait = Wait {
         event: id,
@@ -112,6 +143,68 @@ pub fn wait(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) {
     };
     d.program_waits.0.push(wait);
     let _ = d.jobs_sender().send((id, job));
+}
+
+/// A line the program of event `event` printed: kept when it is an
+/// answer (bootpc's standard output).
+pub fn output(d: &mut Dispatcher, event: EventId, line: &netconf_hooks::OutputLine) {
+    if line.stream != netconf_hooks::Stream::Stdout {
+        return;
+    }
+    if let Some(o) = d.program_waits.1.iter_mut().find(|o| o.event == event) {
+        o.lines.push(line.line.clone());
+    }
+}
+
+/// bootpc's answer applied, by difference, as the stanza's; the route its
+/// broadcast needed goes.
+fn apply_answer(
+    d: &mut Dispatcher,
+    id: EventId,
+    iface_event: EventId,
+    stanza: usize,
+    device: &str,
+) -> Result<(), Failure> {
+    let lines = d
+        .program_waits
+        .1
+        .iter()
+        .position(|o| o.iface_event == iface_event && o.stanza == stanza)
+        .map(|i| d.program_waits.1.remove(i).lines)
+        .unwrap_or_default();
+    let cfg = crate::ifaces::program_cfg(d, iface_event, stanza)
+        .ok_or_else(|| Failure::new(ErrorCode::Internal, "the stanza is gone"))?;
+    let desired = netconf_methods::bootp::answer(&cfg, &lines)
+        .map_err(|e| Failure::new(ErrorCode::HookFailed, e.to_string()))?;
+    let mut applied = crate::ifaces::program_applied(d, iface_event, stanza).unwrap_or_default();
+    let scaffold = netconf_methods::bootp::broadcast_route();
+    let outcome = d.with_kernel(|k| {
+        let mut changes = apply::apply(k, &cfg.iface, &desired, &mut applied, false)?;
+        let temporary = Applied {
+            device: device.to_string(),
+            routes: applied
+                .routes
+                .iter()
+                .filter(|r| r.route == scaffold && !r.preexisting)
+                .cloned()
+                .collect(),
+            ..Applied::default()
+        };
+        let (removed, errors) = apply::remove(k, &temporary, apply::Removal::LEASE, false);
+        changes.extend(removed);
+        match errors.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(changes),
+        }
+    })?;
+    let changes =
+        outcome.map_err(|e| Failure::new(ErrorCode::Netlink, format!("{}: {e}", cfg.iface)))?;
+    applied.routes.retain(|r| r.route != scaffold);
+    for change in changes {
+        d.progress(id, "apply", change);
+    }
+    crate::ifaces::set_program_applied(d, iface_event, stanza, applied);
+    Ok(())
 }
 
 /// The timer of event `id` ran out (or it failed): an `ifdown` goes on

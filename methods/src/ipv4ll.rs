@@ -29,7 +29,7 @@ impl Provider for Ipv4ll {
     fn program(&self, stanza: &StanzaConfig) -> Result<Option<Program>, MethodError> {
         Ok(Some(Program {
             start: format!("avahi-autoipd -D {}", stanza.iface),
-            stop: format!("avahi-autoipd --kill {}", stanza.iface),
+            stop: Some(format!("avahi-autoipd --kill {}", stanza.iface)),
             leaves: Leaves::LinkLocalAddress,
         }))
     }
@@ -51,7 +51,7 @@ mod tests {
         };
         let p = Ipv4ll.program(&cfg).unwrap().unwrap();
         assert_eq!(p.start, "avahi-autoipd -D eth0");
-        assert_eq!(p.stop, "avahi-autoipd --kill eth0");
+        assert_eq!(p.stop.as_deref(), Some("avahi-autoipd --kill eth0"));
         assert_eq!(p.leaves, Leaves::LinkLocalAddress);
         assert!(Ipv4ll.desired(&cfg).unwrap().link.up);
     }

@@ -6,8 +6,8 @@
 //!   family and method ([`provider_for`](provider::provider_for));
 //! * one file per method: [`loopback`], [`manual`], [`static_`], [`dhcp`]
 //!   (`inet dhcp`, `inet6 dhcp`, `inet6 auto`); the methods that run a
-//!   program of Debian's, [`ppp`] (`inet ppp`, `inet wvdial`) and
-//!   [`ipv4ll`], with what they share in [`program`];
+//!   program of Debian's, [`ppp`] (`inet ppp`, `inet wvdial`), [`ipv4ll`]
+//!   and [`bootp`], with what they share in [`program`];
 //! * the DHCP clients, behind one hook: [`dhcp_client`] (the spec of one,
 //!   its start, ours and foreign ones told apart in /proc), then one file
 //!   per client: [`dhclient`], [`dhcpcd`], [`udhcpc`], [`dhcpcanon`] (its
@@ -22,6 +22,7 @@
 //! `netconf_kernel`'s, hook scripts are `netconf_hooks`', DNS `netconf_dns`'.
 
 pub mod apply;
+pub mod bootp;
 pub mod dhclient;
 pub mod dhcp;
 pub mod dhcp_client;

@@ -39,7 +39,7 @@ impl Provider for Ppp {
                 optional("unit %", vars.get("unit")),
                 optional("%", vars.get("options")),
             ]),
-            stop: words(&[Some("poff".into()), optional("%", provider)]),
+            stop: Some(words(&[Some("poff".into()), optional("%", provider)])),
             leaves: Leaves::Link,
         }))
     }
@@ -70,7 +70,9 @@ impl Provider for Wvdial {
                 )),
                 optional("%", vars.get("provider")),
             ]),
-            stop: format!("start-stop-daemon --stop -x /usr/bin/wvdial -p {pid_file} -s 2"),
+            stop: Some(format!(
+                "start-stop-daemon --stop -x /usr/bin/wvdial -p {pid_file} -s 2"
+            )),
             leaves: Leaves::Link,
         }))
     }
@@ -109,11 +111,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(p.start, "pon dsl unit 3 debug persist");
-        assert_eq!(p.stop, "poff dsl");
+        assert_eq!(p.stop.as_deref(), Some("poff dsl"));
         assert_eq!(p.leaves, Leaves::Link);
         // pon's own default provider.
         let p = Ppp.program(&stanza("ppp", &[])).unwrap().unwrap();
-        assert_eq!((p.start.as_str(), p.stop.as_str()), ("pon", "poff"));
+        assert_eq!((p.start.as_str(), p.stop.as_deref()), ("pon", Some("poff")));
         assert_eq!(
             Ppp.desired(&stanza("ppp", &[])).unwrap(),
             Desired::default()
@@ -142,8 +144,8 @@ mod tests {
             "start-stop-daemon --start -x /usr/bin/wvdial -p /run/wvdial.ppp0.pid -b -m -- isp"
         );
         assert_eq!(
-            p.stop,
-            "start-stop-daemon --stop -x /usr/bin/wvdial -p /run/wvdial.ppp0.pid -s 2"
+            p.stop.as_deref(),
+            Some("start-stop-daemon --stop -x /usr/bin/wvdial -p /run/wvdial.ppp0.pid -s 2")
         );
     }
 }

@@ -9,8 +9,8 @@ pub struct Program {
     /// The `up` command, run with `/bin/sh -c` as ifupdown's `execute()`
     /// runs it (so `options` is split into words as there).
     pub start: String,
-    /// The `down` command.
-    pub stop: String,
+    /// The `down` command, if the method has one.
+    pub stop: Option<String>,
     /// What the program leaves in the kernel once it has done its work.
     pub leaves: Leaves,
 }
@@ -24,6 +24,9 @@ pub enum Leaves {
     /// An IPv4 link-local address (169.254.0.0/16) on the stanza's link,
     /// which must exist and is set up first.
     LinkLocalAddress,
+    /// Nothing: it prints what it learned (bootpc's `IPADDR='...'`), and
+    /// netconf applies that itself ([`crate::bootp::answer`]).
+    Output,
 }
 
 impl Leaves {
@@ -47,6 +50,7 @@ impl Leaves {
         match self {
             Leaves::Link => format!("link {iface} with an IPv4 address"),
             Leaves::LinkLocalAddress => format!("an IPv4 link-local address on {iface}"),
+            Leaves::Output => format!("an answer for {iface}"),
         }
     }
 }

@@ -140,6 +140,13 @@ pub enum MethodError {
         method: String,
         option: String,
     },
+    /// What a method's program printed cannot be used.
+    #[error("{iface}: {program}: {reason}")]
+    ProgramOutput {
+        iface: String,
+        program: String,
+        reason: String,
+    },
     #[error("{iface}: method `{family} {method}` is not supported by netconf yet")]
     Unsupported {
         iface: String,
@@ -188,6 +195,7 @@ pub fn provider_for(family: Family, method: &str) -> Option<&'static dyn Provide
         (Family::Inet, "ppp") => Some(&crate::ppp::Ppp),
         (Family::Inet, "wvdial") => Some(&crate::ppp::Wvdial),
         (Family::Inet, "ipv4ll") => Some(&crate::ipv4ll::Ipv4ll),
+        (Family::Inet, "bootp") => Some(&crate::bootp::Bootp),
         _ => None,
     }
 }
