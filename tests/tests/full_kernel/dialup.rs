@@ -6,14 +6,13 @@
 //! client's `pty` option inside `ip netns exec` of a namespace of its own
 //! (`noauth`, 198.51.100.1 and .2). The provider file is written into
 //! `/etc/ppp/peers`, which the VM's throwaway `/etc` overlay allows.
-//! `inet ipv4ll`: avahi-autoipd on a veth (the pair is in the test's
-//! namespace, so its ARP probes meet no one). `inet bootp`: bootpc against
-//! dnsmasq with `--bootp-dynamic` in a second namespace. `inet wvdial` is
+//! `inet ipv4ll` and `inet bootp` need no more than a veth: they are
+//! tested on the host, in `tests/program_methods.rs`. `inet wvdial` is
 //! covered by the unit tests of its command lines only (no modem to dial
 //! here; docs/TESTING.md).
 
-use super::{assert_back_to, assert_second_ifup_writes_nothing, links_and_addrs};
-use netconf_tests::{bins, processes_mentioning, run, DaemonOptions, DhcpServer, Harness, Netns};
+use super::{assert_back_to, links_and_addrs};
+use netconf_tests::{bins, processes_mentioning, run, DaemonOptions, Harness, Netns};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -188,88 +187,4 @@ fn ppp_that_never_connects_times_out_leaving_nothing() {
     );
     assert!(eventually(10, || links_and_addrs(&h.ns) == before));
     assert!(h.state().is_empty());
-}
-
-#[test]
-#[ignore = "needs a full kernel: scripts/test runs it in the VM"]
-fn ipv4ll_address_from_avahi_autoipd() {
-    let h = Harness::new();
-    h.ns.veth("nctll0");
-    h.write_interfaces("iface nctll0 inet ipv4ll\n");
-    let before = links_and_addrs(&h.ns);
-    let link_local = || {
-        h.ns.ip(&["-4", "-o", "addr", "show", "dev", "nctll0"])
-            .lines()
-            .any(|l| l.contains("inet 169.254."))
-    };
-
-    let out = h.ifup(&["nctll0"]);
-    out.assert_ok();
-    assert!(link_local(), "no 169.254.0.0/16 address after ifup:\n{out}");
-    // It names itself `avahi-autoipd: [IFACE] STATE`.
-    let autoipd = || processes_mentioning(&h.ns, "avahi-autoipd: [nctll0]", None);
-    assert!(!autoipd().is_empty(), "avahi-autoipd runs");
-    let origins = address_origins(&h, "nctll0");
-    assert!(
-        !origins.is_empty() && origins.iter().all(|(_, o)| o == "netconf"),
-        "{origins:?}"
-    );
-
-    assert_second_ifup_writes_nothing(&h, &["nctll0"]);
-
-    h.ifdown(&["nctll0"]).assert_ok();
-    assert!(!link_local(), "the link-local address is left after ifdown");
-    assert!(
-        eventually(10, || autoipd().is_empty()),
-        "avahi-autoipd still runs after ifdown"
-    );
-    assert_back_to(&h, &before);
-}
-
-#[test]
-#[ignore = "needs a full kernel: scripts/test runs it in the VM"]
-fn bootp_answer_from_dnsmasq_applied() {
-    let server = Netns::new();
-    let h = Harness::new();
-    h.ns.veth("nctbp0");
-    h.ns.ip(&["link", "set", "nctbp0p", "netns", server.name()]);
-    server.batch("addr add 198.51.100.1/24 dev nctbp0p\nlink set nctbp0p up\n");
-    let _dnsmasq = DhcpServer::start(
-        &server,
-        "nctbp0p",
-        h.dir(),
-        "bootp",
-        &[
-            "--dhcp-range=198.51.100.10,198.51.100.20,255.255.255.0",
-            "--bootp-dynamic",
-        ],
-    );
-    h.write_interfaces("iface nctbp0 inet bootp\n");
-    let before = links_and_addrs(&h.ns);
-
-    let out = h.ifup(&["nctbp0"]);
-    out.assert_ok();
-    let addrs = h.ns.ip(&["-4", "-o", "addr", "show", "dev", "nctbp0"]);
-    assert!(
-        addrs.contains("inet 198.51.100.1") && addrs.contains("/24 brd 198.51.100.255"),
-        "nctbp0 after ifup:\n{addrs}\n{out}"
-    );
-    let routes = h.ns.ip(&["-4", "route", "show"]);
-    assert!(
-        routes.contains("default via 198.51.100.1 dev nctbp0"),
-        "{routes}"
-    );
-    assert!(
-        !routes.contains("255.255.255.255"),
-        "bootpc's route is left:\n{routes}"
-    );
-
-    assert_second_ifup_writes_nothing(&h, &["nctbp0"]);
-
-    h.ifdown(&["nctbp0"]).assert_ok();
-    assert_back_to(&h, &before);
-    assert!(
-        !h.ns.is_up("nctbp0"),
-        "Debian's bootp down sets the link down"
-    );
 }
