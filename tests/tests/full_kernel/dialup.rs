@@ -100,7 +100,7 @@ fn pppds(h: &Harness, provider: &str) -> Vec<u32> {
 #[ignore = "needs a full kernel: scripts/test runs it in the VM"]
 fn ppp_link_from_pon_and_gone_with_poff() {
     let server = Netns::new();
-    let h = Harness::new();
+    let mut h = Harness::new();
     let provider = format!("nct{}", std::process::id());
     let _peer = Peer::new(
         &provider,
@@ -140,6 +140,17 @@ fn ppp_link_from_pon_and_gone_with_poff() {
         events.is_empty(),
         "the second ifup changed the kernel:\n{}",
         events.join("\n")
+    );
+
+    // A netconfd started again knows the link as the stanza's, and its
+    // ifdown stops the pppd the first one started (poff finds it by
+    // provider).
+    h.stop_daemon(libc::SIGTERM);
+    h.start_daemon();
+    let origins = address_origins(&h, "ppp0");
+    assert!(
+        !origins.is_empty() && origins.iter().all(|(_, o)| o == "netconf"),
+        "after a restart: {origins:?}"
     );
 
     h.ifdown(&["ppp0"]).assert_ok();
