@@ -6,14 +6,21 @@
 //! client's `pty` option inside `ip netns exec` of a namespace of its own
 //! (`noauth`, 198.51.100.1 and .2). The provider file is written into
 //! `/etc/ppp/peers`, which the VM's throwaway `/etc` overlay allows.
+//! Debian's ifupdown 0.8.41 brings the same stanza up and down first, in a
+//! namespace of its own: the same pppd command line, the same kernel state
+//! after each.
 //! `inet ipv4ll` and `inet bootp` need no more than a veth: they are
 //! tested on the host, in `tests/program_methods.rs`. `inet wvdial` is
 //! covered by the unit tests of its command lines only (no modem to dial
 //! here; docs/TESTING.md).
 
 use super::{assert_back_to, links_and_addrs};
-use netconf_tests::{bins, processes_mentioning, run, DaemonOptions, Harness, Netns};
+use netconf_tests::debian::{assert_same, ifupdown_command, require_ifupdown, snapshot, Shown};
+use netconf_tests::{
+    bins, process_cmdline, processes_mentioning, run, DaemonOptions, Harness, Netns,
+};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -96,9 +103,69 @@ fn pppds(h: &Harness, provider: &str) -> Vec<u32> {
     processes_mentioning(&h.ns, provider, Some("pppd"))
 }
 
+/// What Debian's ifupdown 0.8.41 did with the test's file in a namespace
+/// of its own: the kernel state after `ifup ppp0` (once pppd's link has its
+/// address: Debian's ifup returns as soon as pon has started pppd) and
+/// after `ifdown ppp0` (once pppd is gone), and the pppd pon started.
+struct Debian {
+    up: BTreeSet<String>,
+    down: BTreeSet<String>,
+    pppd: String,
+}
+
+impl Debian {
+    fn up(h: &Harness, provider: &str) -> Debian {
+        require_ifupdown(&[]);
+        let ns = Netns::new();
+        let dir = tempfile::tempdir().expect("a directory for Debian's side");
+        std::fs::copy(h.interfaces_path(), dir.path().join("interfaces")).expect("the file");
+        std::fs::create_dir(dir.path().join("state")).expect("its state directory");
+        let ifupdown = |program: &str| {
+            let mut wrapper = std::process::Command::new("ip");
+            wrapper.args(["netns", "exec", ns.name()]);
+            // No /etc/network/if-*.d here: Debian's run-parts would fail.
+            let out = run(ifupdown_command(
+                wrapper,
+                program,
+                &["--no-scripts", "ppp0"],
+                dir.path(),
+            ));
+            assert!(out.success(), "Debian's {program} ppp0:\n{out}");
+        };
+        let pppds = || processes_mentioning(&ns, provider, Some("pppd"));
+        ifupdown("ifup");
+        // Up, with its address and the kernel's route to the peer.
+        assert!(
+            eventually(60, || ns
+                .try_ip(&["-4", "route", "show", "dev", "ppp0"])
+                .stdout
+                .contains("198.51.100.1 ")),
+            "Debian's pon made no ppp0 with an address"
+        );
+        let up = snapshot(&ns, &Shown::BASE);
+        let found = pppds();
+        assert_eq!(found.len(), 1, "Debian's pon started one pppd");
+        let pppd = process_cmdline(found[0]);
+        ifupdown("ifdown");
+        assert!(
+            eventually(30, || pppds().is_empty()
+                && ns
+                    .try_ip(&["link", "show", "dev", "ppp0"])
+                    .stdout
+                    .is_empty()),
+            "Debian's poff left pppd or its link"
+        );
+        Debian {
+            up,
+            down: snapshot(&ns, &Shown::BASE),
+            pppd,
+        }
+    }
+}
+
 #[test]
 #[ignore = "needs a full kernel: scripts/test runs it in the VM"]
-fn ppp_link_from_pon_and_gone_with_poff() {
+fn ppp_link_from_pon_and_gone_with_poff_as_debian() {
     let server = Netns::new();
     let mut h = Harness::new();
     let provider = format!("nct{}", std::process::id());
@@ -113,8 +180,28 @@ fn ppp_link_from_pon_and_gone_with_poff() {
     h.write_interfaces(&format!("iface ppp0 inet ppp\n    provider {provider}\n"));
     let before = links_and_addrs(&h.ns);
 
+    // Debian's ifupdown first, in a namespace of its own, on the same file
+    // (one at a time: poff stops every `pppd call PROVIDER` of the machine).
+    let debian = Debian::up(&h, &provider);
+
     let out = h.ifup(&["ppp0"]);
     out.assert_ok();
+    eventually(10, || snapshot(&h.ns, &Shown::BASE) == debian.up);
+    assert_same(
+        "inet ppp",
+        "ifup",
+        "netconf",
+        &debian.up,
+        &snapshot(&h.ns, &Shown::BASE),
+    );
+    assert_eq!(
+        pppds(&h, &provider)
+            .into_iter()
+            .map(process_cmdline)
+            .collect::<Vec<_>>(),
+        vec![debian.pppd.clone()],
+        "the pppd Debian's pon started, and netconf's"
+    );
     let addrs = h.ns.ip(&["-4", "-o", "addr", "show", "dev", "ppp0"]);
     assert!(
         addrs.contains("198.51.100.2 peer 198.51.100.1/32"),
@@ -164,6 +251,10 @@ fn ppp_link_from_pon_and_gone_with_poff() {
         .stdout
         .is_empty());
     assert_back_to(&h, &before);
+    // (Without the marker links of the second ifup's `ip monitor` fence.)
+    let mut after = snapshot(&h.ns, &Shown::BASE);
+    after.retain(|l| !l.contains("nctmk"));
+    assert_same("inet ppp", "ifdown", "netconf", &debian.down, &after);
     assert!(
         eventually(10, || server
             .try_ip(&["link", "show", "dev", "ppp0"])
@@ -181,7 +272,8 @@ fn ppp_that_never_connects_times_out_leaving_nothing() {
         ..DaemonOptions::default()
     });
     let provider = format!("nctdead{}", std::process::id());
-    let _peer = Peer::new(&provider, &format!("{CLIENT}pty \"sleep 20\"\n"));
+    // A peer that never answers, and goes with pppd.
+    let _peer = Peer::new(&provider, &format!("{CLIENT}pty \"exec sleep 4\"\n"));
     h.write_interfaces(&format!("iface ppp0 inet ppp\n    provider {provider}\n"));
     let before = links_and_addrs(&h.ns);
 
