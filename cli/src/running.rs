@@ -14,6 +14,9 @@
 //!   a lifetime are SLAAC's, privacy extensions' or a DHCPv6 lease's: the
 //!   kernel or dhclient made them, the configuration did not);
 //! - an up link with neither: `inet manual`;
+//! - pppd's link (kind `ppp`): `inet ppp`, and a link with avahi-autoipd's
+//!   address (169.254.0.0/16 labelled `IFACE:avahi`): `inet ipv4ll`, with no
+//!   options (the programs choose the addresses);
 //! - `hwaddress` only when the configuration sets one (every link has a MAC;
 //!   printing it for all would pin addresses nobody chose);
 //! - a link that is down or absent: a `#` comment line saying so, which keeps
@@ -118,7 +121,26 @@ pub fn running(view: &KernelView, target: &Target) -> Running {
     let gw6 = gateway(Family::V6);
 
     let mut stanzas = Vec::new();
-    if name == "lo" {
+    // pppd's link (kind `ppp`): its addresses are pppd's to choose, from
+    // the peers file the kernel does not know.
+    let ppp = !alias && link.kind.as_deref() == Some("ppp");
+    // avahi-autoipd's address: 169.254.0.0/16, labelled `IFACE:avahi` by
+    // its action script.
+    let avahi_label = format!("{device}:avahi");
+    let ipv4ll = !alias
+        && view.addresses(link, Family::V4).any(|a| match a.addr {
+            std::net::IpAddr::V4(v4) => {
+                v4.is_link_local() && a.label.as_deref() == Some(avahi_label.as_str())
+            }
+            _ => false,
+        });
+    if ppp {
+        stanzas.push(Stanza {
+            family: "inet",
+            method: "ppp",
+            options: Vec::new(),
+        });
+    } else if name == "lo" {
         let mut options = Vec::new();
         push_addresses(&mut options, &v4);
         stanzas.push(Stanza {
@@ -131,7 +153,15 @@ pub fn running(view: &KernelView, target: &Target) -> Running {
             .ipv6_conf(device, "mtu")
             .and_then(|m| m.parse::<u32>().ok())
             .unwrap_or(link.mtu);
-        if !v4.is_empty() || gw4.is_some() {
+        if ipv4ll {
+            stanzas.push(Stanza {
+                family: "inet",
+                method: "ipv4ll",
+                options: Vec::new(),
+            });
+        }
+        // (avahi-autoipd's default route is its own.)
+        if !v4.is_empty() || (gw4.is_some() && !ipv4ll) {
             let mut options = Vec::new();
             push_addresses(&mut options, &v4);
             if let Some(route) = gw4 {

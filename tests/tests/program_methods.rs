@@ -112,6 +112,17 @@ fn ipv4ll_address_from_avahi_autoipd() {
         "{origins:?}"
     );
 
+    // ifquery reads the kernel: avahi-autoipd's address is an ipv4ll stanza.
+    let mut c = std::process::Command::new("ip");
+    c.args(["netns", "exec", h.ns.name()])
+        .arg(&bins().ifquery)
+        .arg("-i")
+        .arg(h.interfaces_path())
+        .args(["--running", "nctll0"]);
+    let running = run(c);
+    running.assert_ok();
+    assert_eq!(running.stdout, "iface nctll0 inet ipv4ll\n\n", "{running}");
+
     assert_second_ifup_writes_nothing(&h, &["nctll0"]);
 
     h.ifdown(&["nctll0"]).assert_ok();

@@ -210,6 +210,20 @@ fn ppp_link_from_pon_and_gone_with_poff_as_debian() {
     assert!(h.ns.is_up("ppp0"));
     assert_eq!(pppds(&h, &provider).len(), 1, "pon's pppd runs");
     assert_eq!(h.state(), vec!["ppp0=ppp0".to_string()]);
+    // ifquery reads the kernel: a ppp link is an `inet ppp` stanza, and
+    // the stanza passes its check.
+    let ifquery = |args: &[&str]| {
+        let mut c = std::process::Command::new("ip");
+        c.args(["netns", "exec", h.ns.name()])
+            .arg(&bins().ifquery)
+            .arg("-i")
+            .arg(h.interfaces_path())
+            .args(args);
+        run(c)
+    };
+    let running = ifquery(&["--running", "ppp0"]);
+    assert_eq!(running.stdout, "iface ppp0 inet ppp\n\n", "{running}");
+    ifquery(&["--check", "ppp0"]).assert_ok();
     // pppd's address is the stanza's: netconf's in status, not someone else's.
     let origins = address_origins(&h, "ppp0");
     assert!(
