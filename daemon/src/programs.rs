@@ -338,10 +338,10 @@ fn finish(d: &mut Dispatcher, wait: &Wait, applied: Applied) {
 /// The kernel changed: the waits whose program has done its work end, and
 /// the interfaces up with a program that makes its own link follow it.
 pub fn kernel_changed(d: &mut Dispatcher) {
-    if d.program_waits.0.is_empty() && !d.state.interfaces.iter().any(follows_link) {
+    // (The mirror is current: this runs on the changes just read.)
+    if d.program_waits.0.is_empty() && !d.state.interfaces.iter().any(follows_program) {
         return;
     }
-    d.sync_kernel();
     let mut done = Vec::new();
     for mut wait in std::mem::take(&mut d.program_waits.0) {
         if d.event(wait.event).is_none() {
@@ -358,7 +358,7 @@ pub fn kernel_changed(d: &mut Dispatcher) {
     follow(d);
 }
 
-fn follows_link(record: &crate::state::IfaceRecord) -> bool {
+fn follows_program(record: &crate::state::IfaceRecord) -> bool {
     record.in_progress.is_none() && record.stanzas.iter().any(|s| leaves(s).is_some())
 }
 
@@ -387,11 +387,11 @@ fn follow(d: &mut Dispatcher) {
         .state
         .interfaces
         .iter()
-        .filter(|r| follows_link(r) && d.is_busy(&r.phys))
+        .filter(|r| follows_program(r) && d.is_busy(&r.phys))
         .map(|r| r.phys.clone())
         .collect();
     for record in d.state.interfaces.iter_mut() {
-        if !follows_link(record) || busy.contains(&record.phys) {
+        if !follows_program(record) || busy.contains(&record.phys) {
             continue;
         }
         let device = netconf_methods::apply::device_of(&record.phys).to_string();
@@ -441,8 +441,14 @@ pub fn by_program(d: &Dispatcher, name: &str, change: &netconf_kernel::netlink::
     d.state.get(name).is_some_and(|r| {
         r.stanzas.iter().any(|s| match (leaves(s), change) {
             (Some(Leaves::Link), _) => true,
-            (Some(l), Event::NewAddress(a) | Event::DelAddress(a)) => l.owns(a.addr),
-            (Some(_), Event::NewRoute(_) | Event::ReplaceRoute(_) | Event::DelRoute(_)) => true,
+            (Some(Leaves::LinkLocalAddress), Event::NewAddress(a) | Event::DelAddress(a)) => {
+                Leaves::LinkLocalAddress.owns(a.addr)
+            }
+            (
+                Some(Leaves::LinkLocalAddress),
+                Event::NewRoute(_) | Event::ReplaceRoute(_) | Event::DelRoute(_),
+            ) => true,
+            // bootpc's answer is applied by netconf: its changes are netconf's.
             _ => false,
         })
     })

@@ -280,7 +280,7 @@ fn ppp_link_from_pon_and_gone_with_poff_as_debian() {
 
 #[test]
 #[ignore = "needs a full kernel: scripts/test runs it in the VM"]
-fn ppp_that_never_connects_times_out_leaving_nothing() {
+fn dialups_that_never_connect_are_stopped_again() {
     let h = Harness::with_options(DaemonOptions {
         extra: vec!["--program-timeout".into(), "3".into()],
         ..DaemonOptions::default()
@@ -304,6 +304,9 @@ fn ppp_that_never_connects_times_out_leaving_nothing() {
     );
     assert!(eventually(10, || links_and_addrs(&h.ns) == before));
     assert!(h.state().is_empty());
+
+    // The same daemon, the same link name: wvdial.
+    wvdial_that_cannot_dial_is_stopped_again(&h);
 }
 
 /// A pty pair: the master held by the test (nobody answers on it), the
@@ -332,13 +335,7 @@ fn silent_modem() -> (std::os::fd::OwnedFd, String) {
 /// when no link comes, naming the interface, and its rollback's stop
 /// command leaves no wvdial running. (Dialing through to a pppd would need
 /// a modem that answers AT commands: not done, docs/TESTING.md.)
-#[test]
-#[ignore = "needs a full kernel: scripts/test runs it in the VM"]
-fn wvdial_that_cannot_dial_is_stopped_again() {
-    let h = Harness::with_options(DaemonOptions {
-        extra: vec!["--program-timeout".into(), "3".into()],
-        ..DaemonOptions::default()
-    });
+fn wvdial_that_cannot_dial_is_stopped_again(h: &Harness) {
     let (_master, modem) = silent_modem();
     let dialer = format!("nctwv{}", std::process::id());
     let conf = "/etc/wvdial.conf";
