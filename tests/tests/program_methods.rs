@@ -4,9 +4,14 @@
 //! netconfd in a namespace of the test's own: `ifup`, the kernel's view,
 //! `status`, a second `ifup` writing nothing, `ifdown` giving back what was
 //! there. `inet ppp` needs ppp_generic: `tests/full_kernel/dialup.rs`, in
-//! the VM. Needs root, avahi-autoipd, bootpc and dnsmasq.
+//! the VM. `inet ipv4ll` also against Debian's ifupdown 0.8.41
+//! (`scripts/fetch-debian-ifupdown`). Needs root, avahi-autoipd, bootpc and
+//! dnsmasq.
 
-use netconf_tests::{bins, processes_mentioning, run, DhcpServer, Harness, Netns};
+use netconf_tests::debian::{assert_same, ifupdown_command, require_ifupdown, snapshot, Shown};
+use netconf_tests::{
+    bins, kill_processes_mentioning, processes_mentioning, run, DhcpServer, Harness, Netns,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -51,6 +56,16 @@ fn address_origins(h: &Harness, iface: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// On the way out, even a failing one: the avahi-autoipd of `IFACE` in the
+/// namespace killed, by PID (it would outlive the namespace).
+struct Autoipd<'a>(&'a Netns, &'static str);
+
+impl Drop for Autoipd<'_> {
+    fn drop(&mut self) {
+        kill_processes_mentioning(self.0, &format!("avahi-autoipd: [{}]", self.1));
+    }
+}
+
 /// Every link with its global addresses: what `ifdown` must give back.
 fn links_and_addrs(ns: &Netns) -> BTreeMap<String, BTreeSet<String>> {
     let mut all = ns.all_global_addrs();
@@ -91,6 +106,7 @@ fn assert_second_ifup_writes_nothing(h: &Harness, args: &[&str]) {
 #[test]
 fn ipv4ll_address_from_avahi_autoipd() {
     let h = Harness::new();
+    let _stop = Autoipd(&h.ns, "nctll0");
     h.ns.veth("nctll0");
     h.write_interfaces("iface nctll0 inet ipv4ll\n");
     let before = links_and_addrs(&h.ns);
@@ -158,7 +174,7 @@ fn bootp_answer_from_dnsmasq_applied() {
     out.assert_ok();
     let addrs = h.ns.ip(&["-4", "-o", "addr", "show", "dev", "nctbp0"]);
     assert!(
-        addrs.contains("inet 198.51.100.1") && addrs.contains("/24 brd 198.51.100.255"),
+        addrs.contains("inet 198.51.100.") && addrs.contains("/24 brd 198.51.100.255"),
         "nctbp0 after ifup:\n{addrs}\n{out}"
     );
     let routes = h.ns.ip(&["-4", "route", "show"]);
@@ -178,5 +194,113 @@ fn bootp_answer_from_dnsmasq_applied() {
     assert!(
         !h.ns.is_up("nctbp0"),
         "Debian's bootp down sets the link down"
+    );
+}
+
+/// The namespace's state, with the link-local address avahi-autoipd picked
+/// at random written as `169.254.x.y`.
+fn normalised(ns: &Netns) -> BTreeSet<String> {
+    snapshot(ns, &Shown::BASE)
+        .into_iter()
+        .map(|l| {
+            l.split(' ')
+                .map(|w| {
+                    if w.starts_with("169.254.") && !w.starts_with("169.254.0.0") {
+                        match w.split_once('/') {
+                            Some((_, len)) => format!("169.254.x.y/{len}"),
+                            None => "169.254.x.y".to_string(),
+                        }
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// `inet ipv4ll` with Debian's ifupdown 0.8.41 (`--no-scripts`) and with
+/// netconf, one after the other (avahi-autoipd's pid file is per interface
+/// name, for the whole machine), on a link that is up already (Debian's
+/// method does not set it up): the same avahi-autoipd, the same kernel
+/// state after `ifup` (but for the address it picks at random) and after
+/// `ifdown`.
+#[test]
+fn ipv4ll_as_debian() {
+    require_ifupdown(&[]);
+    let file = "iface nctdl0 inet ipv4ll\n";
+    let autoipd = |ns: &Netns| processes_mentioning(ns, "avahi-autoipd: [nctdl0]", None);
+    let claimed = |ns: &Netns| {
+        ns.try_ip(&["-4", "route", "show", "dev", "nctdl0"])
+            .stdout
+            .contains("default")
+    };
+
+    let debian = Netns::new();
+    let _stop = Autoipd(&debian, "nctdl0");
+    debian.veth("nctdl0");
+    debian.ip(&["link", "set", "nctdl0", "up"]);
+    let dir = tempfile::tempdir().expect("a directory for Debian's side");
+    std::fs::write(dir.path().join("interfaces"), file).expect("the file");
+    std::fs::create_dir(dir.path().join("state")).expect("its state directory");
+    let ifupdown = |program: &str| {
+        let mut wrapper = std::process::Command::new("ip");
+        wrapper.args(["netns", "exec", debian.name()]);
+        let out = run(ifupdown_command(
+            wrapper,
+            program,
+            &["--no-scripts", "nctdl0"],
+            dir.path(),
+        ));
+        assert!(out.success(), "Debian's {program} nctdl0:\n{out}");
+    };
+    let debian_before = normalised(&debian);
+    ifupdown("ifup");
+    // Debian's ifup returns once avahi-autoipd runs; its address (and
+    // route, added after it) come a few seconds later.
+    assert!(
+        eventually(30, || claimed(&debian)),
+        "Debian's avahi-autoipd claimed nothing"
+    );
+    let debian_up = normalised(&debian);
+    // (It and its root helper, the callout dispatcher.)
+    let processes = autoipd(&debian).len();
+    assert!(processes > 0, "Debian's avahi-autoipd runs");
+    ifupdown("ifdown");
+    assert!(
+        eventually(10, || autoipd(&debian).is_empty() && !claimed(&debian)),
+        "Debian's avahi-autoipd --kill left it or its address"
+    );
+    let debian_down = normalised(&debian);
+
+    let h = Harness::new();
+    let _stop_ours = Autoipd(&h.ns, "nctdl0");
+    h.ns.veth("nctdl0");
+    h.ns.ip(&["link", "set", "nctdl0", "up"]);
+    h.write_interfaces(file);
+    assert_eq!(normalised(&h.ns), debian_before, "the same start");
+    h.ifup(&["nctdl0"]).assert_ok();
+    eventually(10, || normalised(&h.ns) == debian_up);
+    assert_same(
+        "inet ipv4ll",
+        "ifup",
+        "netconf",
+        &debian_up,
+        &normalised(&h.ns),
+    );
+    assert_eq!(
+        autoipd(&h.ns).len(),
+        processes,
+        "netconf's avahi-autoipd runs as Debian's"
+    );
+    h.ifdown(&["nctdl0"]).assert_ok();
+    assert!(eventually(10, || autoipd(&h.ns).is_empty()));
+    assert_same(
+        "inet ipv4ll",
+        "ifdown",
+        "netconf",
+        &debian_down,
+        &normalised(&h.ns),
     );
 }
