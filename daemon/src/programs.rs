@@ -127,7 +127,7 @@ pub fn wait(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) {
     } else {
         format!("the link-local address of {} to go", wait.device)
     };
-    d.progress(id, "wait", format!("waiting for {what}"));
+    d.progress(id, "program", format!("waiting for {what}"));
     let job = if up {
         Job::Timer {
             after,
@@ -265,7 +265,7 @@ fn check(d: &mut Dispatcher, wait: &mut Wait) -> Option<Applied> {
             let device = wait.device.clone();
             d.progress(
                 wait.event,
-                "wait",
+                "program",
                 format!("link {device} appeared; waiting for its address"),
             );
         }
@@ -327,8 +327,8 @@ fn finish(d: &mut Dispatcher, wait: &Wait, applied: Applied) {
             .collect();
         d.progress(
             wait.event,
-            "apply",
-            format!("{}: {}", wait.device, addresses.join(", ")),
+            "program",
+            format!("{}: up with {}", wait.device, addresses.join(", ")),
         );
     }
     crate::ifaces::set_program_applied(d, wait.iface_event, wait.stanza, applied);
