@@ -1,9 +1,10 @@
 //! The methods that run a program of Debian's (`inet ppp`, `inet wvdial`,
-//! `inet ipv4ll`; `netconf_methods::program`): the program is started and
-//! stopped with Debian's own command lines (`pon`/`poff`, wvdial under
-//! `start-stop-daemon`, `avahi-autoipd -D`/`--kill`), and what it leaves
-//! in the kernel (pppd's link and its addresses, avahi-autoipd's
-//! link-local address) is followed here: `ifup` waits for it (up to
+//! `inet ipv4ll`, `inet bootp`; `netconf_methods::program`): the program is
+//! started and stopped with Debian's own command lines (`pon`/`poff`,
+//! wvdial under `start-stop-daemon`, `avahi-autoipd -D`/`--kill`,
+//! `bootpc`, whose printed answer is applied here), and what it leaves in
+//! the kernel (pppd's link and its addresses, avahi-autoipd's link-local
+//! address) is followed here: `ifup` waits for it (up to
 //! `--program-timeout`), then records it as the stanza's, so that `status`
 //! shows it as netconf's and nothing of it counts as someone else's change;
 //! `ifdown` waits for it to go. A pppd that redials (`persist`) brings its
@@ -23,9 +24,13 @@ const PROTO_KERNEL: u8 = 2;
 /// The main routing table.
 const MAIN_TABLE: u32 = 254;
 
-/// The waits of `ifup` and `ifdown` for what a program does.
+/// The waits of `ifup` and `ifdown` for what a program does, and the
+/// answers of the programs that print theirs.
 #[derive(Default)]
-pub struct ProgramWaits(Vec<Wait>, Vec<Output>);
+pub struct ProgramWaits {
+    waits: Vec<Wait>,
+    answers: Vec<Output>,
+}
 
 /// What a program that answers on its output (bootpc) printed so far: its
 /// event, the `Iface` event and stanza it is for, its standard output.
@@ -65,9 +70,9 @@ pub fn run(
                 .is_some_and(|(_, leaves)| leaves == Leaves::Output);
             if answers {
                 d.program_waits
-                    .1
+                    .answers
                     .retain(|o| o.iface_event != parent || o.stanza != stanza);
-                d.program_waits.1.push(Output {
+                d.program_waits.answers.push(Output {
                     event: id,
                     iface_event: parent,
                     stanza,
@@ -141,7 +146,7 @@ pub fn wait(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) {
     } else {
         Job::Sleep(after)
     };
-    d.program_waits.0.push(wait);
+    d.program_waits.waits.push(wait);
     let _ = d.jobs_sender().send((id, job));
 }
 
@@ -151,7 +156,12 @@ pub fn output(d: &mut Dispatcher, event: EventId, line: &netconf_hooks::OutputLi
     if line.stream != netconf_hooks::Stream::Stdout {
         return;
     }
-    if let Some(o) = d.program_waits.1.iter_mut().find(|o| o.event == event) {
+    if let Some(o) = d
+        .program_waits
+        .answers
+        .iter_mut()
+        .find(|o| o.event == event)
+    {
         o.lines.push(line.line.clone());
     }
 }
@@ -167,10 +177,10 @@ fn apply_answer(
 ) -> Result<(), Failure> {
     let lines = d
         .program_waits
-        .1
+        .answers
         .iter()
         .position(|o| o.iface_event == iface_event && o.stanza == stanza)
-        .map(|i| d.program_waits.1.remove(i).lines)
+        .map(|i| d.program_waits.answers.remove(i).lines)
         .unwrap_or_default();
     let cfg = crate::ifaces::program_cfg(d, iface_event, stanza)
         .ok_or_else(|| Failure::new(ErrorCode::Internal, "the stanza is gone"))?;
@@ -210,7 +220,7 @@ fn apply_answer(
 /// The timer of event `id` ran out (or it failed): an `ifdown` goes on
 /// without what it waited for, saying so.
 pub fn wait_over(d: &mut Dispatcher, id: EventId, ok: bool) {
-    let waits = &mut d.program_waits.0;
+    let waits = &mut d.program_waits.waits;
     let Some(i) = waits.iter().position(|w| w.event == id) else {
         return;
     };
@@ -339,17 +349,17 @@ fn finish(d: &mut Dispatcher, wait: &Wait, applied: Applied) {
 /// the interfaces up with a program that makes its own link follow it.
 pub fn kernel_changed(d: &mut Dispatcher) {
     // (The mirror is current: this runs on the changes just read.)
-    if d.program_waits.0.is_empty() && !d.state.interfaces.iter().any(follows_program) {
+    if d.program_waits.waits.is_empty() && !d.state.interfaces.iter().any(follows_program) {
         return;
     }
     let mut done = Vec::new();
-    for mut wait in std::mem::take(&mut d.program_waits.0) {
+    for mut wait in std::mem::take(&mut d.program_waits.waits) {
         if d.event(wait.event).is_none() {
             continue;
         }
         match check(d, &mut wait) {
             Some(applied) => done.push((wait, applied)),
-            None => d.program_waits.0.push(wait),
+            None => d.program_waits.waits.push(wait),
         }
     }
     for (wait, applied) in done {
