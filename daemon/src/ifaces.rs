@@ -1325,7 +1325,24 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             };
             crate::dhcp::to_release(d, &cfg, rec, &mut applied)
         });
-        plans.push((r.family, None, release, None));
+        // Its program (pppd, ...) is stopped as the stanza it came up with
+        // says, so that it is not left running unknown.
+        let program = record
+            .config
+            .iter()
+            .find(|s| s.family == r.family && s.method == r.method)
+            .and_then(|stanza| {
+                let cfg = stanza_config(&ctx, stanza, &phys, &logical);
+                provider_for(r.family, &r.method)?
+                    .program(&cfg)
+                    .ok()
+                    .flatten()
+            });
+        let stop = program.as_ref().and_then(|p| p.stop.clone()).map(|stop| {
+            let env = vec![("PATH".to_string(), hooks::HOOK_PATH.to_string())];
+            (stop, env)
+        });
+        plans.push((r.family, None, release, stop));
         work.push(StanzaWork {
             cfg: None,
             desired: None,
@@ -1333,7 +1350,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             applied,
             leftover: Applied::default(),
             link_down: false,
-            program: None,
+            program,
             program_started: false,
         });
     }

@@ -148,6 +148,17 @@ fn ipv4ll_address_from_avahi_autoipd() {
         "avahi-autoipd still runs after ifdown"
     );
     assert_back_to(&h, &before);
+
+    // Its stanza gone from the file by the time of the ifdown: the stanza
+    // it came up with stops avahi-autoipd all the same.
+    h.ifup(&["nctll0"]).assert_ok();
+    assert!(!autoipd().is_empty());
+    h.write_interfaces("");
+    h.ifdown(&["nctll0"]).assert_ok();
+    assert!(
+        eventually(10, || autoipd().is_empty() && !link_local()),
+        "avahi-autoipd or its address left by an ifdown without the stanza"
+    );
 }
 
 #[test]
