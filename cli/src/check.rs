@@ -21,6 +21,7 @@ use netconf_interfaces::model::is_command_option;
 use netconf_interfaces::{Family as ConfigFamily, Stanza, Variable, Variables};
 use netconf_kernel::netlink::{Address, Family, Link};
 use netconf_methods::apply::device_of;
+use netconf_methods::program::Leaves;
 use netconf_methods::provider::{provider_for, AddressWanted, Desired, MethodError, StanzaConfig};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -140,7 +141,8 @@ fn check_stanza(
         vars,
     };
     let tunnel = crate::tunnels::wanted_tunnel(&config);
-    let desired = match provider_for(stanza.family, &stanza.method) {
+    let provider = provider_for(stanza.family, &stanza.method);
+    let desired = match provider {
         None => Err(MethodError::Unsupported {
             iface: target.iface.clone(),
             family: stanza.family,
@@ -148,14 +150,44 @@ fn check_stanza(
         }),
         Some(provider) => provider.desired(&config),
     };
-    let desired = match desired {
-        Ok(d) => d,
-        Err(e) => {
+    let program = provider.map(|p| p.program(&config));
+    let (desired, program) = match (desired, program) {
+        (Ok(d), Some(Ok(program))) => (d, program),
+        (Ok(d), None) => (d, None),
+        (Err(e), _) | (_, Some(Err(e))) => {
             result.reasons.push(e.to_string());
             result.options = unchecked(&lines);
             return result;
         }
     };
+    if let Some(program) = program {
+        // What the program (pppd, avahi-autoipd) leaves: its options are
+        // its own business, not the kernel's.
+        let device = device_of(&target.iface);
+        match view.link(device) {
+            None => result.reasons.push("not found".to_string()),
+            Some(link) => {
+                result.options = unchecked(&lines);
+                let has = match program.leaves {
+                    // bootpc's answer is an address like any other.
+                    Leaves::Output => view.global_addresses(link, Family::V4).next().is_some(),
+                    leaves => view
+                        .addresses(link, Family::V4)
+                        .any(|a| leaves.owns(a.addr)),
+                };
+                if !link.up {
+                    result.reasons.push("link down".to_string());
+                }
+                if !has {
+                    result.reasons.push(match program.leaves {
+                        Leaves::LinkLocalAddress => "no IPv4 link-local address".to_string(),
+                        _ => "no IPv4 address".to_string(),
+                    });
+                }
+            }
+        }
+        return result;
+    }
     if desired == Desired::default() {
         // `meta none` and the like: nothing in the kernel to look at.
         result.options = unchecked(&lines);

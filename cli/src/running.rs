@@ -16,6 +16,9 @@
 //! - an up link with neither: `inet manual`;
 //! - a tunnel: `tunnel-mode`, `tunnel-local`, `tunnel-endpoint` and
 //!   `tunnel-ttl` (ifupdown2's spelling) in its first stanza;
+//! - pppd's link (kind `ppp`): `inet ppp`, and a link with avahi-autoipd's
+//!   address (169.254.0.0/16 labelled `IFACE:avahi`): `inet ipv4ll`, with no
+//!   options (the programs choose the addresses);
 //! - `hwaddress` only when the configuration sets one (every link has a MAC;
 //!   printing it for all would pin addresses nobody chose);
 //! - what kind of link it is (`crate::link_kinds`): `vrf-table`, a
@@ -128,12 +131,31 @@ pub fn running(view: &KernelView, target: &Target) -> Running {
     let gw6 = gateway(Family::V6);
 
     let mut stanzas = Vec::new();
+    // pppd's link (kind `ppp`): its addresses are pppd's to choose, from
+    // the peers file the kernel does not know.
+    let ppp = !alias && link.kind.as_deref() == Some("ppp");
+    // avahi-autoipd's address: 169.254.0.0/16, labelled `IFACE:avahi` by
+    // its action script.
+    let avahi_label = format!("{device}:avahi");
+    let ipv4ll = !alias
+        && view.addresses(link, Family::V4).any(|a| match a.addr {
+            std::net::IpAddr::V4(v4) => {
+                v4.is_link_local() && a.label.as_deref() == Some(avahi_label.as_str())
+            }
+            _ => false,
+        });
     if link.kind.as_deref() == Some("can") && !alias {
         // A CAN device has no addresses: Debian's `can static`.
         stanzas.push(Stanza {
             family: "can",
             method: "static",
             options: crate::link_kinds::kind_options(view, link),
+        });
+    } else if ppp {
+        stanzas.push(Stanza {
+            family: "inet",
+            method: "ppp",
+            options: Vec::new(),
         });
     } else if name == "lo" {
         let mut options = Vec::new();
@@ -148,7 +170,15 @@ pub fn running(view: &KernelView, target: &Target) -> Running {
             .ipv6_conf(device, "mtu")
             .and_then(|m| m.parse::<u32>().ok())
             .unwrap_or(link.mtu);
-        if !v4.is_empty() || gw4.is_some() {
+        if ipv4ll {
+            stanzas.push(Stanza {
+                family: "inet",
+                method: "ipv4ll",
+                options: Vec::new(),
+            });
+        }
+        // (avahi-autoipd's default route is its own.)
+        if !v4.is_empty() || (gw4.is_some() && !ipv4ll) {
             let mut options = Vec::new();
             push_addresses(&mut options, &v4);
             if let Some(route) = gw4 {

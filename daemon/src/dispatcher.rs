@@ -35,6 +35,8 @@ pub struct Settings {
     /// Where `if-pre-up.d` and friends live (`/etc/network`).
     pub hooks_root: PathBuf,
     pub hook_timeout: Duration,
+    /// How long `ifup` waits for what a method's program does.
+    pub program_timeout: Duration,
     /// Who may do what over the control socket.
     pub access: crate::access::Policy,
 }
@@ -114,6 +116,18 @@ pub enum Kind {
     WaitCarrier { device: String, timeout: Duration },
     /// Kernel work done right here: apply or remove a stanza of the parent `Iface`.
     Kernel { stanza: usize, up: bool },
+    /// The start (`up`) or stop command of a method's program (`pon`,
+    /// `avahi-autoipd -D`, ...), as Debian runs it.
+    Program {
+        stanza: usize,
+        up: bool,
+        command: String,
+        env: Vec<(String, String)>,
+        no_act: bool,
+    },
+    /// Waits for what the program of stanza `stanza` of the parent `Iface`
+    /// leaves in the kernel (going up) or for it to go (going down).
+    WaitProgram { stanza: usize, up: bool },
 }
 
 impl Kind {
@@ -143,6 +157,9 @@ impl Kind {
             },
             Kind::WaitLease { .. } => "wait-lease",
             Kind::WaitCarrier { .. } => "wait-carrier",
+            Kind::Program { up: true, .. } => "start-program",
+            Kind::Program { .. } => "stop-program",
+            Kind::WaitProgram { .. } => "wait-program",
             Kind::Kernel { up: true, .. } => "apply",
             Kind::Kernel { up: false, .. } => "remove",
         }
@@ -201,6 +218,8 @@ pub struct Dispatcher {
     pub waiters: crate::online::Waiters,
     /// `wait-carrier` events still waiting (`hotplug`'s).
     pub carrier_waits: crate::hotplug::CarrierWaits,
+    /// `ifup`s and `ifdown`s waiting for a method's program (`programs`').
+    pub program_waits: crate::programs::ProgramWaits,
     /// DNS learned from router advertisements (`ra`'s).
     pub ra: crate::ra::RaDns,
 
@@ -257,6 +276,7 @@ impl Dispatcher {
             dhcp: Default::default(),
             waiters: Default::default(),
             carrier_waits: Default::default(),
+            program_waits: Default::default(),
             ra: Default::default(),
             own: Own {
                 events: HashMap::new(),
@@ -348,11 +368,16 @@ impl Dispatcher {
                         JobOutput::Done => {}
                     }
                     crate::hotplug::carrier_wait_over(self, event);
+                    crate::programs::wait_over(self, event, true);
                     self.complete(event, Ok(()));
                 }
-                Err(e) => self.complete(event, Err(Failure::new(e.code, e.message))),
+                Err(e) => {
+                    crate::programs::wait_over(self, event, false);
+                    self.complete(event, Err(Failure::new(e.code, e.message)))
+                }
             },
             Message::Output { event, line } => {
+                crate::programs::output(self, event, &line);
                 let stream = match line.stream {
                     netconf_hooks::Stream::Stdout => Stream::Stdout,
                     netconf_hooks::Stream::Stderr => Stream::Stderr,
@@ -744,6 +769,21 @@ impl Dispatcher {
                 let result = ifaces::kernel(self, id, stanza, up);
                 self.complete(id, result);
             }
+            Kind::Program {
+                stanza,
+                up,
+                command,
+                env,
+                no_act,
+            } => {
+                let (stanza, up, no_act) = (*stanza, *up, *no_act);
+                let (command, env) = (std::mem::take(command), std::mem::take(env));
+                crate::programs::run(self, id, (stanza, up), command, env, no_act);
+            }
+            Kind::WaitProgram { stanza, up } => {
+                let (stanza, up) = (*stanza, *up);
+                crate::programs::wait(self, id, stanza, up);
+            }
         }
     }
 
@@ -893,7 +933,9 @@ impl Dispatcher {
             | Kind::Job(_)
             | Kind::Kernel { .. }
             | Kind::WaitLease { .. }
-            | Kind::WaitCarrier { .. } => {
+            | Kind::WaitCarrier { .. }
+            | Kind::Program { .. }
+            | Kind::WaitProgram { .. } => {
                 let failure = event.failure.clone();
                 self.complete(id, failure.map_or(Ok(()), Err));
             }
@@ -1084,6 +1126,7 @@ impl Dispatcher {
             return;
         }
         crate::ra::kernel_changed(self, changes);
+        crate::programs::kernel_changed(self);
         // netconf's own writes are only told to monitors and the debug log:
         // with neither, there is nothing to say (an `ifup -a` of 1000
         // interfaces brings some 6000 of them).
@@ -1115,6 +1158,12 @@ impl Dispatcher {
                 "kernel"
             } else if ours {
                 "netconf"
+            } else if name
+                .as_deref()
+                .is_some_and(|n| crate::programs::by_program(self, n, &change.event))
+            {
+                // pppd's link, avahi-autoipd's address: the stanza's own.
+                "method"
             } else if managed {
                 "external"
             } else {

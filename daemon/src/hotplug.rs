@@ -136,6 +136,12 @@ fn gone(d: &mut Dispatcher, link: &Link) {
     if d.state.get(&link.name).is_none() || d.is_busy(&link.name) {
         return;
     }
+    if crate::programs::program_link(d, &link.name) {
+        // pppd's link goes with the connection; pppd may make it again
+        // (`persist`), and `ifdown` is what stops it.
+        info!(iface = %link.name, "the link of the stanza's program went away");
+        return;
+    }
     info!(iface = %link.name, "hotplug: the link went away");
     let args = ChangeArgs {
         targets: vec![link.name.clone()],

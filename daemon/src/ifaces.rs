@@ -23,6 +23,7 @@ use netconf_methods::apply::{
 use netconf_methods::links::{
     stanza_links, BridgeSpec, LinkSpec, LinkSpecKind, PackageHooks, StanzaLinks,
 };
+use netconf_methods::program::Program;
 use netconf_methods::provider::{provider_for, DadWait, Desired, StanzaConfig};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
@@ -63,6 +64,10 @@ struct StanzaWork {
     /// kernel: taken over if still wanted, else taken out.
     leftover: Applied,
     link_down: bool,
+    /// The program the stanza's method runs (pppd, avahi-autoipd), and
+    /// whether this `ifup` has started it (its rollback stops it then).
+    program: Option<Program>,
+    program_started: bool,
 }
 
 fn split_target(target: &str) -> (String, String) {
@@ -829,8 +834,11 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             );
             return finish(d, id, Err(Failure::new(ErrorCode::ConfigInvalid, message)));
         };
-        match provider.desired(&cfg) {
-            Ok(desired) => {
+        match provider
+            .desired(&cfg)
+            .and_then(|desired| Ok((desired, provider.program(&cfg)?)))
+        {
+            Ok((desired, program)) => {
                 let link = match link_of(d, id, &ctx, &cfg, &logical) {
                     Ok(link) => link,
                     Err(f) => return finish(d, id, Err(f)),
@@ -842,6 +850,8 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                     applied: Applied::default(),
                     leftover: Applied::default(),
                     link_down: false,
+                    program,
+                    program_started: false,
                 })
             }
             Err(e) => {
@@ -918,8 +928,9 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                 return finish(d, id, Err(Failure::new(ErrorCode::ConfigInvalid, message)));
             }
         };
+        let program = w.program.clone().map(|p| (p, env_pre.clone()));
         chains.push((
-            idx, cfg.family, pre, post, env_pre, env_post, dad, dhcp, carrier,
+            idx, cfg.family, pre, post, env_pre, env_post, dad, dhcp, carrier, program,
         ));
     }
     // An `ifup` or `ifdown` that was under way when netconfd stopped left
@@ -946,16 +957,44 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
         i.stanzas = work;
         i.previous = previous.clone().filter(|r| r.in_progress.is_none());
     }
-    for (idx, family, pre, post, env_pre, env_post, dad, dhcp, carrier) in chains {
+    for (idx, family, pre, post, env_pre, env_post, dad, dhcp, carrier, program) in chains {
         let h1 = spawn_hooks(d, id, (pre, env_pre), &ctx, (family, Phase::PreUp), &prev);
-        let mut last = d.spawn(
-            id,
-            Kind::Kernel {
-                stanza: idx,
-                up: true,
-            },
-            &[h1],
-        );
+        // A program that makes its link (pppd) has nothing to set up before.
+        let mut last = if program.as_ref().is_some_and(|(p, _)| p.leaves.makes_link()) {
+            h1
+        } else {
+            d.spawn(
+                id,
+                Kind::Kernel {
+                    stanza: idx,
+                    up: true,
+                },
+                &[h1],
+            )
+        };
+        if let Some((program, env)) = program {
+            last = d.spawn(
+                id,
+                Kind::Program {
+                    stanza: idx,
+                    up: true,
+                    command: program.start,
+                    env,
+                    no_act: ctx.args.no_act,
+                },
+                &[last],
+            );
+            if !ctx.args.no_act {
+                last = d.spawn(
+                    id,
+                    Kind::WaitProgram {
+                        stanza: idx,
+                        up: true,
+                    },
+                    &[last],
+                );
+            }
+        }
         if let Some(timeout) = carrier.filter(|_| !ctx.args.no_act) {
             let device = device_of(&phys).to_string();
             last = d.spawn(id, Kind::WaitCarrier { device, timeout }, &[last]);
@@ -1251,6 +1290,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         let release = recorded
             .and_then(|r| r.dhcp.as_ref())
             .map(|rec| crate::dhcp::to_release(d, &cfg, rec, &mut applied));
+        let program = provider.and_then(|p| p.program(&cfg).ok().flatten());
         let converted = cfg.converted();
         let hctx = hook_context(&ctx, &cfg);
         let scripts = runs_scripts(&ctx, &logical);
@@ -1273,7 +1313,11 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
                 &ctx.args.inherited,
             ),
         );
-        plans.push((stanza.family, Some(hooks), release));
+        let stop = program
+            .as_ref()
+            .and_then(|p| p.stop.clone())
+            .map(|stop| (stop, hooks.2.clone()));
+        plans.push((stanza.family, Some(hooks), release, stop));
         d.progress(
             id,
             "deconfigure",
@@ -1289,6 +1333,8 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             applied,
             leftover: Applied::default(),
             link_down,
+            program,
+            program_started: false,
         });
     }
     // What netconf applied for stanzas that are no longer in the file.
@@ -1304,7 +1350,24 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             };
             crate::dhcp::to_release(d, &cfg, rec, &mut applied)
         });
-        plans.push((r.family, None, release));
+        // Its program (pppd, ...) is stopped as the stanza it came up with
+        // says, so that it is not left running unknown.
+        let program = record
+            .config
+            .iter()
+            .find(|s| s.family == r.family && s.method == r.method)
+            .and_then(|stanza| {
+                let cfg = stanza_config(&ctx, stanza, &phys, &logical);
+                provider_for(r.family, &r.method)?
+                    .program(&cfg)
+                    .ok()
+                    .flatten()
+            });
+        let stop = program.as_ref().and_then(|p| p.stop.clone()).map(|stop| {
+            let env = vec![("PATH".to_string(), hooks::HOOK_PATH.to_string())];
+            (stop, env)
+        });
+        plans.push((r.family, None, release, stop));
         work.push(StanzaWork {
             cfg: None,
             desired: None,
@@ -1312,6 +1375,8 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
             applied,
             leftover: Applied::default(),
             link_down: false,
+            program,
+            program_started: false,
         });
     }
     if !ctx.args.no_act {
@@ -1337,7 +1402,7 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         i.stanzas = work;
     }
     let mut prev: Vec<EventId> = Vec::new();
-    for (idx, (family, hooks, release)) in plans.into_iter().enumerate() {
+    for (idx, (family, hooks, release, stop)) in plans.into_iter().enumerate() {
         let (pre, post) = match hooks {
             Some((pre, post, env_pre, env_post)) => (Some((pre, env_pre)), Some((post, env_post))),
             None => (None, None),
@@ -1354,6 +1419,29 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
                 Kind::Job(Some(Box::new(Job::ReleaseDhcpClient { spec, lease }))),
                 &prev,
             )];
+        }
+        if let Some((command, env)) = stop {
+            prev = vec![d.spawn(
+                id,
+                Kind::Program {
+                    stanza: idx,
+                    up: false,
+                    command,
+                    env,
+                    no_act: ctx.args.no_act,
+                },
+                &prev,
+            )];
+            if !ctx.args.no_act {
+                prev = vec![d.spawn(
+                    id,
+                    Kind::WaitProgram {
+                        stanza: idx,
+                        up: false,
+                    },
+                    &prev,
+                )];
+            }
         }
         prev = vec![d.spawn(
             id,
@@ -1841,6 +1929,12 @@ fn rollback(d: &mut Dispatcher, id: EventId, work: &[StanzaWork], no_act: bool) 
     }) {
         crate::dhcp::abandon(d, &phys);
     }
+    for w in work.iter().rev() {
+        let stop = w.program.as_ref().and_then(|p| p.stop.as_deref());
+        if let (Some(stop), true, false) = (stop, w.program_started, no_act) {
+            crate::programs::stop_now(d, id, stop);
+        }
+    }
     let mut notes = Vec::new();
     for w in work.iter().rev() {
         let Ok((changes, errors)) =
@@ -1972,4 +2066,70 @@ pub fn join_masters(d: &mut Dispatcher, port: &str, own_stanza: bool) -> Vec<Str
         }
     }
     done
+}
+
+/// The program of the `ifup` `iface_event` is being started: a failure of
+/// the `ifup` from now on stops it.
+pub fn program_started(d: &mut Dispatcher, iface_event: EventId) {
+    if let Some(iface) = iface_mut(d, iface_event) {
+        for w in iface.stanzas.iter_mut().filter(|w| w.program.is_some()) {
+            w.program_started = true;
+        }
+    }
+}
+
+/// The device and what the program of stanza `stanza` of `iface_event` leaves.
+pub fn program_of(
+    d: &mut Dispatcher,
+    iface_event: EventId,
+    stanza: usize,
+) -> Option<(String, netconf_methods::program::Leaves)> {
+    let iface = iface_mut(d, iface_event)?;
+    let leaves = iface.stanzas.get(stanza)?.program.as_ref()?.leaves;
+    Some((device_of(&iface.phys).to_string(), leaves))
+}
+
+/// What stanza `stanza` of `iface_event` has in the kernel so far.
+pub fn program_applied(d: &mut Dispatcher, iface_event: EventId, stanza: usize) -> Option<Applied> {
+    Some(
+        iface_mut(d, iface_event)?
+            .stanzas
+            .get(stanza)?
+            .applied
+            .clone(),
+    )
+}
+
+/// What the stanza's program did is the stanza's: in its work, and in
+/// the record under way (for a daemon that restarts meanwhile).
+pub fn set_program_applied(
+    d: &mut Dispatcher,
+    iface_event: EventId,
+    stanza: usize,
+    applied: Applied,
+) {
+    let Some(iface) = iface_mut(d, iface_event) else {
+        return;
+    };
+    let phys = iface.phys.clone();
+    let Some(work) = iface.stanzas.get_mut(stanza) else {
+        return;
+    };
+    work.applied = applied.clone();
+    let family = work.cfg.as_ref().map(|c| c.family);
+    if let (Some(record), Some(family)) = (d.state.get_mut(&phys), family) {
+        if let Some(s) = record.stanzas.iter_mut().find(|s| s.family == family) {
+            s.applied = applied;
+            d.save_state();
+        }
+    }
+}
+
+/// The stanza `stanza` of `iface_event`, as its provider sees it.
+pub fn program_cfg(
+    d: &mut Dispatcher,
+    iface_event: EventId,
+    stanza: usize,
+) -> Option<StanzaConfig> {
+    iface_mut(d, iface_event)?.stanzas.get(stanza)?.cfg.clone()
 }

@@ -16,6 +16,7 @@ pub mod kernel;
 pub mod notify;
 pub mod online;
 pub mod outbox;
+pub mod programs;
 pub mod queue;
 pub mod ra;
 pub mod reload;
@@ -80,6 +81,10 @@ pub struct Args {
     /// How many seconds ifup waits for the first DHCP lease
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub dhcp_timeout: u64,
+    /// How many seconds ifup waits for what the program of a ppp, wvdial or ipv4ll
+    /// stanza sets up (the link and its address), and ifdown for it to go
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub program_timeout: u64,
     /// The resolv.conf to write DNS servers from leases to when resolvconf is not installed
     #[arg(long, value_name = "FILE", default_value = "/etc/resolv.conf")]
     pub resolv_conf: PathBuf,
@@ -211,6 +216,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
         state_file,
         hooks_root: args.hooks_dir.clone(),
         hook_timeout: Duration::from_secs(args.hook_timeout),
+        program_timeout: Duration::from_secs(args.program_timeout),
         access: access.clone(),
     };
     let hook = args.dhcp_hook.clone().unwrap_or_else(|| {

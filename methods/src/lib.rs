@@ -5,7 +5,10 @@
 //!   [`Desired`](provider::Desired) state, and the lookup of a stanza's
 //!   family and method ([`provider_for`](provider::provider_for));
 //! * one file per method: [`loopback`], [`manual`], [`static_`], [`dhcp`]
-//!   (`inet dhcp`, `inet6 dhcp`, `inet6 auto`), [`can`] (`can static`);
+//!   (`inet dhcp`, `inet6 dhcp`, `inet6 auto`), [`can`] (`can static`),
+//!   [`tunnel`] (Debian's tunnel methods); the methods that run a
+//!   program of Debian's, [`ppp`] (`inet ppp`, `inet wvdial`), [`ipv4ll`]
+//!   and [`bootp`], with what they share in [`program`];
 //! * the DHCP clients, behind one hook: [`dhcp_client`] (the spec of one,
 //!   its start, ours and foreign ones told apart in /proc), then one file
 //!   per client: [`dhclient`], [`dhcpcd`], [`udhcpc`], [`dhcpcanon`] (its
@@ -20,6 +23,7 @@
 //! `netconf_kernel`'s, hook scripts are `netconf_hooks`', DNS `netconf_dns`'.
 
 pub mod apply;
+pub mod bootp;
 pub mod can;
 pub mod dhclient;
 pub mod dhcp;
@@ -27,10 +31,13 @@ pub mod dhcp_client;
 pub mod dhcp_release;
 pub mod dhcpcanon;
 pub mod dhcpcd;
+pub mod ipv4ll;
 pub mod lease;
 pub mod links;
 pub mod loopback;
 pub mod manual;
+pub mod ppp;
+pub mod program;
 pub mod provider;
 pub mod static_;
 pub mod tunnel;

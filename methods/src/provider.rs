@@ -2,6 +2,7 @@
 //! asks for ([`Desired`]); [`crate::apply`] then writes only the difference.
 //! Providers know nothing of sockets, queues or hooks.
 
+use crate::program::Program;
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::{Family, Variables};
 use netconf_kernel::netlink::Scope;
@@ -142,6 +143,13 @@ pub enum MethodError {
         method: String,
         option: String,
     },
+    /// What a method's program printed cannot be used.
+    #[error("{iface}: {program}: {reason}")]
+    ProgramOutput {
+        iface: String,
+        program: String,
+        reason: String,
+    },
     #[error("{iface}: method `{family} {method}` is not supported by netconf yet")]
     Unsupported {
         iface: String,
@@ -160,6 +168,14 @@ pub trait Provider: Sync {
     fn link_down_on_ifdown(&self, stanza: &StanzaConfig, all: bool) -> bool {
         let _ = all;
         is_link(&stanza.iface)
+    }
+
+    /// The program of Debian's the method runs (pppd through `pon`,
+    /// wvdial, avahi-autoipd), and what it leaves in the kernel; `None`
+    /// for the methods netconf carries out itself.
+    fn program(&self, stanza: &StanzaConfig) -> Result<Option<Program>, MethodError> {
+        let _ = stanza;
+        Ok(None)
     }
 }
 
@@ -184,6 +200,10 @@ pub fn provider_for(family: Family, method: &str) -> Option<&'static dyn Provide
         (Family::Inet6, "v4tunnel") => Some(&crate::tunnel::V4Tunnel),
         (Family::Inet6, "6to4") => Some(&crate::tunnel::SixToFour),
         (Family::Inet6, "tunnel") => Some(&crate::tunnel::TunnelV6),
+        (Family::Inet, "ppp") => Some(&crate::ppp::Ppp),
+        (Family::Inet, "wvdial") => Some(&crate::ppp::Wvdial),
+        (Family::Inet, "ipv4ll") => Some(&crate::ipv4ll::Ipv4ll),
+        (Family::Inet, "bootp") => Some(&crate::bootp::Bootp),
         _ => None,
     }
 }

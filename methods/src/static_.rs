@@ -58,7 +58,7 @@ fn metric(stanza: &StanzaConfig, vars: &Variables) -> Result<Option<u32>, Method
 }
 
 /// A dotted netmask (contiguous ones) or a prefix length, as a prefix length.
-fn v4_prefix(mask: &str) -> Option<u8> {
+pub(crate) fn v4_prefix(mask: &str) -> Option<u8> {
     if let Ok(bits) = mask.parse::<u8>() {
         return (bits <= 32).then_some(bits);
     }
