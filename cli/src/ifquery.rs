@@ -10,6 +10,7 @@ use crate::running;
 use crate::usage::{self, warn};
 use clap::Parser;
 use netconf_ctlsock_proto::{socket_path, Client, Op, StateArgs};
+use netconf_interfaces::dialect::ng::NgConfig;
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::lines::truncate_bytes;
 use netconf_interfaces::mapping::run_mapping;
@@ -20,7 +21,8 @@ use netconf_interfaces::targets::{
 use netconf_interfaces::validate::{dhcp_client_options, missing_required};
 use netconf_interfaces::variables::overrides;
 use netconf_interfaces::{
-    parse_file, DiagnosticKind, InterfacesFile, ParseOptions, Parsed, Severity, Variable, Variables,
+    parse_file, DiagnosticKind, DialectChoice, InterfacesFile, ParseOptions, Parsed, Severity,
+    Variable, Variables,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -86,6 +88,9 @@ pub struct Args {
     /// ifupdown2's form: "list" prints each interface with its direct lower interfaces, "dot" is --graph
     #[arg(long = "print-dependency", value_name = "FORMAT")]
     pub print_dependency: Option<String>,
+    /// ifupdown-ng's -p: print the values of option NAME of the named interfaces, one per line (ifupdown-ng's dialect only)
+    #[arg(long = "property", value_name = "NAME")]
+    pub property: Option<String>,
     // ifupdown accepts these for ifup/ifdown only; ifquery answers with its usage error.
     #[arg(short = 'n', long = "no-act", hide = true)]
     pub no_act: bool,
@@ -108,6 +113,8 @@ pub fn main() -> ExitCode {
         "depends",
         "graph",
         "print-dependency",
+        "dialect",
+        "property",
     ];
     let args: Args = match usage::parse(PROG, &long_options(&own)) {
         Ok(a) => a,
@@ -138,6 +145,7 @@ fn run(mut args: Args) -> ExitCode {
     }
     let options = ParseOptions {
         no_loopback: args.common.no_loopback,
+        dialect: args.common.dialect.unwrap_or_else(default_dialect),
         ..Default::default()
     };
     if args.depends || args.graph || args.print_dependency.is_some() {
@@ -168,6 +176,19 @@ fn run(mut args: Args) -> ExitCode {
         return ExitCode::from(1);
     }
 
+    if let Some(ng) = &parsed.ng {
+        if !args.list && !kernel && !args.json {
+            return ng_query(&args, ng);
+        }
+    }
+    if args.property.is_some() {
+        warn(
+            PROG,
+            "--property goes with files read in ifupdown-ng's dialect (--dialect ifupdown-ng)",
+        );
+        return usage::usage(PROG);
+    }
+
     let mut query = Query::new(&parsed.config, &args, overrides);
     let targets = query.targets();
     let mut success = true;
@@ -195,6 +216,54 @@ fn run(mut args: Args) -> ExitCode {
         }
         return ExitCode::from(1);
     }
+    if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `DIALECT=` of `/etc/default/networking` (the file netconfd's unit and
+/// init script read it from), else `auto`.
+fn default_dialect() -> DialectChoice {
+    let Ok(text) = std::fs::read_to_string("/etc/default/networking") else {
+        return DialectChoice::Auto;
+    };
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("DIALECT="))
+        .filter_map(|v| {
+            v.trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .parse()
+                .ok()
+        })
+        .next_back()
+        .unwrap_or_default()
+}
+
+/// `ifquery IFACE...` of a file in ifupdown-ng's dialect: each object as
+/// ifupdown-ng prints it, or with `--property` the values of one option.
+fn ng_query(args: &Args, ng: &NgConfig) -> ExitCode {
+    let mut out = String::new();
+    let mut success = true;
+    for target in &args.ifaces {
+        let name = target.split_once('=').map_or(target.as_str(), |(_, l)| l);
+        let Some(iface) = ng.interface(name) else {
+            warn(PROG, &format!("unknown interface {name}"));
+            success = false;
+            continue;
+        };
+        match &args.property {
+            Some(key) => {
+                for value in iface.values(key) {
+                    out.push_str(&value);
+                    out.push('\n');
+                }
+            }
+            None => out.push_str(&iface.to_ng_text()),
+        }
+    }
+    print_stdout(&out);
     if success {
         ExitCode::SUCCESS
     } else {
@@ -400,17 +469,19 @@ fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
     if args.json {
         let out = json!({
             "file": args.interfaces,
+            "dialect": parsed.dialect,
             "errors": errors,
             "warnings": warnings,
             "diagnostics": diagnostics_json(&parsed.config, &diagnostics),
         });
         print_stdout(&format!("{out:#}\n"));
-    } else if errors + warnings > 0 {
+    } else {
         eprintln!(
-            "{PROG}: {}: {errors} error{}, {warnings} warning{}",
+            "{PROG}: {}: {errors} error{}, {warnings} warning{} (read in the {} dialect)",
             args.interfaces,
             if errors == 1 { "" } else { "s" },
             if warnings == 1 { "" } else { "s" },
+            parsed.dialect,
         );
     }
     if errors > 0 {
@@ -448,6 +519,7 @@ fn json_model(args: &Args, options: &ParseOptions) -> ExitCode {
     let parsed = parse_file(&args.interfaces, options);
     let out = json!({
         "config": parsed.config,
+        "dialect": parsed.dialect,
         "rejected": parsed.rejected,
         "diagnostics": diagnostics_json(&parsed.config, &parsed.diagnostics),
     });
