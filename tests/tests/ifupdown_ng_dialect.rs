@@ -422,7 +422,10 @@ fn auto_chooses_ng_only_where_a_line_says_so() {
 
 /// Fixtures with static addresses only: the links they name (veths) and
 /// the addresses the kernel must have after `ifup`.
-const REAL: &[(&str, &[&str], &[(&str, &[&str])])] = &[
+/// A link and the addresses it must have.
+type LinkAddresses = (&'static str, &'static [&'static str]);
+
+const REAL: &[(&str, &[&str], &[LinkAddresses])] = &[
     (
         "static-eth0",
         &["eth0"],
