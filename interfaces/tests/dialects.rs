@@ -170,3 +170,15 @@ fn ifupdown2_is_refused_clearly() {
         DiagnosticKind::DialectNotSupported { .. }
     ));
 }
+
+#[test]
+fn ng_allow_lines_are_classes() {
+    let p = parse(
+        "allow-hotplug eth1\niface eth1\n  use dhcp\nallow-auto eth2\niface eth2\n",
+        DialectChoice::IfupdownNg,
+    );
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    assert!(p.config.in_class("hotplug", "eth1"));
+    assert!(p.config.in_class("auto", "eth2"));
+    assert!(!p.config.stanzas.iter().any(|s| s.options.iter().any(|o| o.name.starts_with("allow"))));
+}

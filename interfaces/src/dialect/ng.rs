@@ -439,6 +439,8 @@ struct Reader<'o> {
     seen: HashSet<String>,
     current: Option<usize>,
     depth: usize,
+    /// `allow-CLASS` lines (not ng's: Debian's, kept for hotplug).
+    classes: Vec<AllowClass>,
 }
 
 /// Reads `path` (or `data`) in ifupdown-ng's dialect.
@@ -451,6 +453,7 @@ pub fn parse(path: &str, data: Option<&[u8]>, options: &ParseOptions) -> Parsed 
         seen: HashSet::new(),
         current: None,
         depth: 0,
+        classes: Vec::new(),
     };
     if !options.no_loopback {
         let lo = reader.find("lo", None);
@@ -535,6 +538,30 @@ impl Reader<'_> {
                 self.iface(token, rest, location);
             }
             "auto" => self.auto(rest, location),
+            class if class.len() > 6 && class.starts_with("allow-") => {
+                let names = rest.split_ascii_whitespace();
+                if class == "allow-auto" {
+                    self.auto(rest, location);
+                    return;
+                }
+                let class = &class[6..];
+                let index = match self.classes.iter().position(|c| c.name == class) {
+                    Some(i) => i,
+                    None => {
+                        self.classes.push(AllowClass {
+                            name: class.to_string(),
+                            interfaces: Vec::new(),
+                        });
+                        self.classes.len() - 1
+                    }
+                };
+                for name in names {
+                    let list = &mut self.classes[index].interfaces;
+                    if !list.iter().any(|n| n == name) {
+                        list.push(name.to_string());
+                    }
+                }
+            }
             "source" => self.source(path, first, location, false),
             "source-directory" => self.source(path, first, location, true),
             "inherit" => {
@@ -824,6 +851,7 @@ impl Reader<'_> {
             ng,
             diagnostics,
             options,
+            classes,
             ..
         } = self;
         let rejected = !read
@@ -843,6 +871,7 @@ impl Reader<'_> {
         if !auto.interfaces.is_empty() {
             config.classes.push(auto);
         }
+        config.classes.extend(classes);
         let _ = options;
         Parsed {
             config,
