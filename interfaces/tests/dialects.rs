@@ -180,5 +180,9 @@ fn ng_allow_lines_are_classes() {
     assert!(!p.rejected, "{:?}", p.diagnostics);
     assert!(p.config.in_class("hotplug", "eth1"));
     assert!(p.config.in_class("auto", "eth2"));
-    assert!(!p.config.stanzas.iter().any(|s| s.options.iter().any(|o| o.name.starts_with("allow"))));
+    assert!(!p
+        .config
+        .stanzas
+        .iter()
+        .any(|s| s.options.iter().any(|o| o.name.starts_with("allow"))));
 }

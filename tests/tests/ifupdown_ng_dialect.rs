@@ -597,3 +597,54 @@ fn ng_fixtures_ifup_no_act() {
     assert!(h.state().is_empty(), "--no-act brought something up");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// A hook's environment is Debian's: an ng interface and the Debian stanzas
+/// it stands for give every hook script the same variables.
+#[test]
+fn ng_hooks_get_debians_environment() {
+    const NG: &str = "auto eth0\niface eth0\n  address 198.51.100.2\n  address 2001:db8::2/64\n  \
+                      gateway 198.51.100.1\n  mtu 1400\n  hostname h1 # ng's dhcp-hostname\n";
+    const DEBIAN: &str = "auto eth0\niface eth0 inet static\n  mtu 1400\n  hostname h1\n  \
+                          address 198.51.100.2/24\n  gateway 198.51.100.1\n\
+                          iface eth0 inet6 static\n  address 2001:db8::2/64\n";
+    let dump = |text: &str, dialect: &str| {
+        let h = Harness::with_options(DaemonOptions {
+            extra: vec!["--dialect".into(), dialect.into()],
+            ..Default::default()
+        });
+        let out = h.path("env");
+        std::fs::create_dir(&out).expect("env dir");
+        let script = format!(
+            "#!/bin/sh\nenv | grep -E '^(IF_|IFACE=|LOGICAL=|ADDRFAM=|METHOD=|MODE=|PHASE=)' \
+             | sort > {}/\"$PHASE.$IFACE.$ADDRFAM\"\n",
+            out.display()
+        );
+        for dir in ["if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"] {
+            h.write_hook(dir, "dump", &script);
+        }
+        h.write_interfaces(text);
+        h.ns.veth("eth0");
+        h.ifup(&["-a"]).assert_ok();
+        h.ifdown(&["-a"]).assert_ok();
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&out)
+            .expect("env dir")
+            .map(|e| {
+                let e = e.expect("entry");
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name, std::fs::read_to_string(e.path()).expect("dump"))
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let ng = dump(NG, "ifupdown-ng");
+    let debian = dump(DEBIAN, "debian");
+    assert!(
+        ng.iter().any(|(n, env)| n == "post-up.eth0.inet"
+            && env.contains("IF_ADDRESS=198.51.100.2\n")
+            && env.contains("IF_NETMASK=255.255.255.0\n")
+            && env.contains("IF_HOSTNAME=h1\n")),
+        "{ng:#?}"
+    );
+    assert_eq!(ng, debian);
+}
