@@ -74,7 +74,7 @@ pub struct Common {
     #[arg(long = "read-environment")]
     pub read_environment: bool,
     /// Read the file in this dialect: debian, ifupdown2, ifupdown-ng, or auto (Debian's unless a
-    /// line only ifupdown-ng has says otherwise); ifup and ifdown: default the daemon's
+    /// line only one other dialect has says otherwise); ifup and ifdown: default the daemon's
     #[arg(long = "dialect", value_name = "DIALECT")]
     pub dialect: Option<netconf_interfaces::DialectChoice>,
     // Accepted by ifupdown; nothing to do here.

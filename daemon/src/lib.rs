@@ -51,8 +51,8 @@ pub struct Args {
     /// The interfaces file read when a request names none
     #[arg(long, value_name = "FILE", default_value = "/etc/network/interfaces")]
     pub interfaces: PathBuf,
-    /// The dialect of interfaces files: debian, ifupdown-ng, or auto (Debian's unless
-    /// a line only ifupdown-ng has says otherwise); ifupdown2 is not read yet
+    /// The dialect of interfaces files: debian, ifupdown-ng, ifupdown2, or auto (Debian's
+    /// unless a line only one other dialect has says otherwise)
     #[arg(long, value_name = "DIALECT", env = "DIALECT", default_value = "auto")]
     pub dialect: netconf_interfaces::DialectChoice,
     /// Where the if-pre-up.d, if-up.d, if-down.d and if-post-down.d directories are

@@ -70,10 +70,11 @@ pub enum DiagnosticKind {
     ReadingDirectory { path: String },
     #[error("read in {dialect}'s dialect: this line cannot be Debian's ({reason}); say --dialect (or DIALECT= in /etc/default/networking) to choose")]
     DialectDetected { dialect: String, reason: String },
-    #[error("the {dialect} dialect is not supported yet (debian, ifupdown-ng and auto are)")]
-    DialectNotSupported { dialect: String },
     #[error("`{option}` before any iface stanza is ignored")]
     OutsideInterface { option: String },
+    /// An error of another dialect's reader, in its words.
+    #[error("{message}")]
+    DialectSyntax { message: String },
 }
 
 fn unknown_family(family: Option<&str>) -> String {
@@ -82,7 +83,8 @@ fn unknown_family(family: Option<&str>) -> String {
             "unknown address family `{f}` (known: inet, inet6, ipx, can, meta; or `inherits NAME`)"
         ),
         None => "`iface NAME` needs an address family and a method (or `inherits NAME`); \
-                 ifupdown-ng's files have none: --dialect ifupdown-ng reads them"
+                 ifupdown-ng's and ifupdown2's files have none: --dialect ifupdown-ng or \
+                 --dialect ifupdown2 reads them"
             .into(),
     }
 }

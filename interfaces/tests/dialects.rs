@@ -141,9 +141,6 @@ fn auto_keeps_debian_files_debian() {
     let p = parse(either, DialectChoice::Auto);
     assert_eq!(p.dialect, Dialect::Debian);
     assert!(p.rejected);
-    // ifupdown2's marks keep it from ng.
-    let two = "iface eth0\n  use dhcp\n  bridge-vids 10\n";
-    assert_eq!(parse(two, DialectChoice::Auto).dialect, Dialect::Debian);
 }
 
 #[test]
@@ -162,13 +159,79 @@ fn auto_reads_ng_files_with_one_warning_naming_the_line() {
 }
 
 #[test]
-fn ifupdown2_is_refused_clearly() {
-    let p = parse("iface eth0\n", DialectChoice::Ifupdown2);
+fn ifupdown2_stanzas_lowered() {
+    let text = "auto all\niface swp[1-2]\n  address 198.51.100.1 2001:db8::1/64\n  \
+                gateway 198.51.100.254\n  bridge_vids 10 $IFACE\n\
+                iface eth0 inet dhcp\niface eth0 inet6 dhcp6\niface eth1:1 inet\n  \
+                address 203.0.113.1/24\n";
+    let p = parse(text, DialectChoice::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    assert_eq!(p.dialect, Dialect::Ifupdown2);
+    let s = stanzas(&p);
+    assert_eq!(
+        s[0],
+        (
+            "swp1".into(),
+            Family::Inet,
+            "static".into(),
+            pairs(&[
+                ("bridge-vids", "10 swp1"),
+                ("address", "198.51.100.1/32"),
+                ("gateway", "198.51.100.254"),
+            ])
+        )
+    );
+    assert_eq!(
+        s[1],
+        (
+            "swp1".into(),
+            Family::Inet6,
+            "static".into(),
+            pairs(&[("address", "2001:db8::1/64")])
+        )
+    );
+    assert_eq!(s[2].0, "swp2");
+    assert_eq!((s[4].1, s[4].2.as_str()), (Family::Inet, "dhcp"));
+    assert_eq!((s[5].1, s[5].2.as_str()), (Family::Inet6, "dhcp"));
+    assert_eq!((s[6].0.as_str(), s[6].2.as_str()), ("eth1", "static"));
+    let auto = p.config.class("auto").unwrap();
+    assert_eq!(auto.interfaces, ["swp1", "swp2", "eth0", "eth1"]);
+}
+
+#[test]
+fn ifupdown2_refusals_say_what() {
+    let p = parse(
+        "%for v in [1,2]:\niface swp${v}\n%endfor\n",
+        DialectChoice::Ifupdown2,
+    );
     assert!(p.rejected);
+    assert!(p.diagnostics[0]
+        .kind
+        .to_string()
+        .contains("Mako templates are not read yet"));
+    let p = parse("vlan v10\n  vlan-id 10\n", DialectChoice::Ifupdown2);
+    assert!(p.rejected);
+    let p = parse("iface eth0\n  mtu\n", DialectChoice::Ifupdown2);
+    assert!(p.rejected);
+    assert_eq!(p.diagnostics[0].location.map(|l| l.line), Some(2));
+}
+
+#[test]
+fn auto_reads_ifupdown2_files_by_their_marks() {
+    let p = parse(
+        "auto eth0\niface eth0\n  address 198.51.100.2/24\n  address-purge no\n",
+        DialectChoice::Auto,
+    );
+    assert_eq!(p.dialect, Dialect::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
     assert!(matches!(
         p.diagnostics[0].kind,
-        DiagnosticKind::DialectNotSupported { .. }
+        DiagnosticKind::DialectDetected { .. }
     ));
+    assert_eq!(p.diagnostics[0].location.map(|l| l.line), Some(4));
+    // Marks of both: neither.
+    let both = "iface eth0\n  use dhcp\n  address-purge no\n";
+    assert_eq!(parse(both, DialectChoice::Auto).dialect, Dialect::Debian);
 }
 
 #[test]

@@ -7,12 +7,14 @@
 //! Choosing: an admin names the dialect (`--dialect`, `DIALECT=` in
 //! `/etc/default/networking`) or leaves it `auto`. `auto` reads a file as
 //! Debian's, exactly as before, unless Debian's reader refuses it and a line
-//! that only ifupdown-ng's dialect has (`use`, `template`, `inherit`, ...)
-//! says whose it is; then it is read as ng's, with one warning naming that
-//! line. A file that Debian refuses and that both other dialects could mean
-//! (`iface eth0` with addresses and nothing else) stays refused: which of
-//! them the admin meant is theirs to say.
+//! that only one other dialect has (ifupdown-ng's `use`, `template`,
+//! `inherit`; ifupdown2's `vlan` objects, Mako lines, `addr-method`, ...)
+//! says whose it is; then it is read as that one's, with one warning naming
+//! that line. A file that Debian refuses and that both other dialects could
+//! mean (`iface eth0` with addresses and nothing else) stays refused: which
+//! of them the admin meant is theirs to say.
 
+pub mod ifupdown2;
 pub mod ng;
 
 use crate::diagnostics::{Diagnostic, DiagnosticKind, Severity};
@@ -30,7 +32,8 @@ pub enum Dialect {
     /// Debian's ifupdown 0.8.
     #[default]
     Debian,
-    /// ifupdown2 (Cumulus, Proxmox VE): not read yet; asking for it is an error.
+    /// ifupdown2 (Cumulus, Proxmox VE): without Mako templates and `vlan`
+    /// objects so far.
     Ifupdown2,
     /// ifupdown-ng (Alpine).
     IfupdownNg,
@@ -112,29 +115,8 @@ pub(crate) fn parse(path: &str, data: Option<&[u8]>, options: &ParseOptions) -> 
     match options.dialect {
         DialectChoice::Debian => crate::parser::parse_debian(path, data, options),
         DialectChoice::IfupdownNg => ng::parse(path, data, options),
-        DialectChoice::Ifupdown2 => not_supported(path, Dialect::Ifupdown2),
+        DialectChoice::Ifupdown2 => ifupdown2::parse(path, data, options),
         DialectChoice::Auto => auto(path, data, options),
-    }
-}
-
-fn not_supported(path: &str, dialect: Dialect) -> Parsed {
-    let mut config = crate::model::InterfacesFile::default();
-    config.files.push(crate::model::SourceFile {
-        path: path.to_string(),
-        included_from: None,
-    });
-    Parsed {
-        config,
-        diagnostics: vec![Diagnostic {
-            kind: DiagnosticKind::DialectNotSupported {
-                dialect: dialect.name().into(),
-            },
-            location: None,
-            debian_prints: true,
-        }],
-        rejected: true,
-        dialect,
-        ng: None,
     }
 }
 
@@ -147,41 +129,45 @@ fn auto(path: &str, data: Option<&[u8]>, options: &ParseOptions) -> Parsed {
     {
         return debian;
     }
-    let Some((location, reason)) = ng_evidence(&debian, data) else {
+    let Some((dialect, location, reason)) = evidence(&debian, data) else {
         return debian;
     };
-    let mut ng = ng::parse(path, data, options);
-    if ng.rejected || ng.errors().next().is_some() {
+    let mut other = match dialect {
+        Dialect::IfupdownNg => ng::parse(path, data, options),
+        Dialect::Ifupdown2 => ifupdown2::parse(path, data, options),
+        Dialect::Debian => return debian,
+    };
+    if other.rejected || other.errors().next().is_some() {
         return debian;
     }
-    // The deciding line is in one of the files Debian read; ng reads the
-    // same files in the same order, so the index names the same file.
+    // The deciding line is in one of the files Debian read; the other
+    // reader read the same file under the same path.
     let file = debian.config.files.get(location.file).map(|f| &f.path);
     let location = file
-        .and_then(|path| ng.config.files.iter().position(|f| &f.path == path))
+        .and_then(|path| other.config.files.iter().position(|f| &f.path == path))
         .map(|file| Location {
             file,
             line: location.line,
         });
-    ng.diagnostics.insert(
+    other.diagnostics.insert(
         0,
         Diagnostic {
             kind: DiagnosticKind::DialectDetected {
-                dialect: Dialect::IfupdownNg.name().into(),
+                dialect: dialect.name().into(),
                 reason,
             },
             location,
             debian_prints: true,
         },
     );
-    ng
+    other
 }
 
-/// The first line of the files Debian read that only ifupdown-ng's dialect
-/// has, unless some line is only ifupdown2's (then the file is neither
-/// Debian's nor surely ng's).
-fn ng_evidence(debian: &Parsed, data: Option<&[u8]>) -> Option<(Location, String)> {
-    let mut found = None;
+/// The first line of the files Debian read that only one other dialect
+/// has, and whose; nothing when lines of both are there.
+fn evidence(debian: &Parsed, data: Option<&[u8]>) -> Option<(Dialect, Location, String)> {
+    let mut ng = None;
+    let mut two = None;
     for (index, file) in debian.config.files.iter().enumerate() {
         let bytes = match (index, data) {
             (0, Some(data)) => data.to_vec(),
@@ -198,15 +184,19 @@ fn ng_evidence(debian: &Parsed, data: Option<&[u8]>) -> Option<(Location, String
                 file: index,
                 line: line.first,
             };
-            if is_ifupdown2_only(first, rest) {
-                return None;
+            if ng.is_none() {
+                ng = ng_only(first, rest).map(|why| (location, why));
             }
-            if found.is_none() {
-                found = ng_only(first, rest).map(|why| (location, why));
+            if two.is_none() {
+                two = ifupdown2_only(first, rest).map(|why| (location, why));
             }
         }
     }
-    found
+    match (ng, two) {
+        (Some((at, why)), None) => Some((Dialect::IfupdownNg, at, why)),
+        (None, Some((at, why))) => Some((Dialect::Ifupdown2, at, why)),
+        _ => None,
+    }
 }
 
 /// Why the line `first rest` can only be ifupdown-ng's.
@@ -222,20 +212,19 @@ fn ng_only(first: &str, rest: &str) -> Option<String> {
     }
 }
 
-/// Lines that ifupdown2 reads and ifupdown-ng does not: Mako templates,
-/// `vlan` objects, its bridge-VLAN and address-method attributes.
-fn is_ifupdown2_only(first: &str, _rest: &str) -> bool {
-    first.starts_with('%')
-        || first.starts_with("<%")
-        || matches!(
-            first,
-            "addr-method"
-                | "bridge-vids"
-                | "bridge-pvid"
-                | "bridge-access"
-                | "bridge-vlan-aware"
-                | "address-purge"
-        )
+/// Why the line `first rest` can only be ifupdown2's: Mako templates,
+/// `vlan` objects, attributes only its addons have.
+fn ifupdown2_only(first: &str, rest: &str) -> Option<String> {
+    if first.starts_with('%') || first.starts_with("<%") {
+        return Some("Mako template lines are ifupdown2's".into());
+    }
+    let word = next_word(rest).map(|(w, _)| w).unwrap_or_default();
+    match first {
+        "vlan" => Some(format!("`vlan {word}` is ifupdown2's bridge VLAN object")),
+        "addr-method" | "address-purge" => Some(format!("`{first}` is ifupdown2's attribute")),
+        m if m.starts_with("mstpctl-") => Some(format!("`{first}` is ifupdown2's attribute")),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
