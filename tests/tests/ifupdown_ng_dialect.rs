@@ -648,3 +648,21 @@ fn ng_hooks_get_debians_environment() {
     );
     assert_eq!(ng, debian);
 }
+
+/// netconfd's default, `auto`: an ng file with a line only ng has comes up,
+/// and the warning naming that line reaches `ifup`; `ifreload --dialect`
+/// of another dialect than the daemon's is refused.
+#[test]
+fn auto_daemon_reads_ng_files_and_says_so() {
+    let h = Harness::new();
+    h.write_interfaces("auto eth0\niface eth0\n  use static\n  address 198.51.100.7\n");
+    h.ns.veth("eth0");
+    let up = h.ifup(&["eth0"]);
+    up.assert_ok();
+    up.assert_output_contains("interfaces:3: read in ifupdown-ng's dialect");
+    assert!(h.ns.global_addrs("eth0").contains("198.51.100.7/24"));
+    h.ifdown(&["eth0"]).assert_ok();
+    let reload = run(h.client(&bins().ifreload, &["-a", "--dialect", "debian"]));
+    assert!(!reload.success(), "{reload}");
+    reload.assert_output_contains("a reload reads it the same way");
+}
