@@ -24,6 +24,7 @@ use netconf_tests::{Harness, Netns};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod bonds_vlans;
+mod dialects;
 mod dialup;
 mod link_kinds;
 mod tunnels;
