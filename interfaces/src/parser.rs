@@ -46,6 +46,9 @@ pub struct Parsed {
     /// ifupdown-ng's own view of the objects (`ifquery`'s ng output), when
     /// read in its dialect.
     pub ng: Option<crate::dialect::ng::NgConfig>,
+    /// ifupdown2's own view of the stanzas (`ifquery -o json`), when read in
+    /// its dialect.
+    pub ifupdown2: Option<Vec<crate::dialect::ifupdown2::Ifupdown2Iface>>,
 }
 
 impl Parsed {
@@ -136,6 +139,7 @@ impl<'o> Reader<'o> {
             rejected,
             dialect: crate::dialect::Dialect::Debian,
             ng: None,
+            ifupdown2: None,
         }
     }
 

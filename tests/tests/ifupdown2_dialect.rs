@@ -9,8 +9,9 @@
 //! ifupdown2's `-c` output shows some values as the kernel renders them, not
 //! as the file says; those are checked as that rendering:
 //! `vrf-table auto` (a table number the kernel chose), `bridge-stp on`/`off`
-//! (`yes`/`no`). Its `bridge-vids` of a port that has none in the file
-//! (inherited from the bridge at run time) is left out.
+//! (`yes`/`no`), `bridge-trunk` (shown as `bridge-vids`). Its `bridge-vids`
+//! of a port that has none in the file (inherited from the bridge at run
+//! time) is left out.
 //!
 //! Run: `cargo build --bins && cargo test -p netconf-tests --test
 //! ifupdown2_dialect`.
@@ -166,4 +167,93 @@ fn auto_leaves_the_ambiguous_ones_to_the_admin() {
             "{name}: {e}"
         );
     }
+}
+
+/// `ifquery --dialect ifupdown2 -a -o json` is ifupdown2's `ifquery -a -c -o
+/// json` without its verdicts (`config_status`, `status`): the same
+/// interfaces in the same order, each with its `addr_method`, `addr_family`
+/// and `auto`, and the same attributes with the same values, but for the
+/// kernel's renderings above.
+#[test]
+fn ifupdown2_json_is_its_check_output_without_verdicts() {
+    let mut failures = Vec::new();
+    for name in names() {
+        let mut c = Command::new(&bins().ifquery);
+        c.args(["--dialect", "ifupdown2", "-a", "-o", "json", "-i"])
+            .arg(dir().join(format!("{name}.eni")));
+        let out = run(c);
+        let ours: Value = match serde_json::from_str(&out.stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(format!("{name}: {e}: {out}"));
+                continue;
+            }
+        };
+        let path = dir().join(format!("{name}.ifquery.ac.json"));
+        let theirs: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("expectation"))
+                .expect("expectation JSON");
+        let (ours, theirs) = (ours.as_array().unwrap(), theirs.as_array().unwrap());
+        let names = |list: &[Value]| -> Vec<String> {
+            list.iter()
+                .map(|o| o["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        if names(ours) != names(theirs) {
+            failures.push(format!("{name}: {:?} != {:?}", names(ours), names(theirs)));
+            continue;
+        }
+        for (o, t) in ours.iter().zip(theirs) {
+            let n = o["name"].as_str().unwrap_or_default();
+            for key in ["addr_method", "addr_family", "auto"] {
+                if o[key] != t[key] {
+                    failures.push(format!("{name}: {n}: {key} {} != {}", o[key], t[key]));
+                }
+            }
+            let mut oc = o["config"].as_object().unwrap().clone();
+            // Its check shows `bridge-trunk` (an alias) as `bridge-vids`.
+            if let Some(v) = oc.remove("bridge-trunk") {
+                oc.insert("bridge-vids".into(), v);
+            }
+            let tc = t["config"].as_object().unwrap();
+            for (key, tv) in tc {
+                let Some(ov) = oc.get(key) else {
+                    if key != "bridge-vids" {
+                        failures.push(format!("{name}: {n}: no {key}"));
+                    }
+                    continue;
+                };
+                if key == "vrf-table" && ov == "auto" {
+                    continue;
+                }
+                let words = |v: &Value| -> Vec<String> {
+                    let list = match v {
+                        Value::Array(l) => l.clone(),
+                        v => vec![v.clone()],
+                    };
+                    let mut w: Vec<String> = list
+                        .iter()
+                        .flat_map(|x| {
+                            x.as_str()
+                                .unwrap_or_default()
+                                .split_whitespace()
+                                .map(|w| rendered(key, w))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    if key == "address" {
+                        w.sort();
+                    }
+                    w
+                };
+                if words(ov) != words(tv) {
+                    failures.push(format!("{name}: {n}: {key} {ov} != {tv}"));
+                }
+            }
+            for key in oc.keys().filter(|k| !tc.contains_key(*k)) {
+                failures.push(format!("{name}: {n}: {key} is not in ifupdown2's"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

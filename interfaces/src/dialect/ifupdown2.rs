@@ -26,6 +26,19 @@ use super::Dialect;
 const MAX_INCLUDE_DEPTH: usize = 64;
 const MAX_FILE_SIZE: u64 = 64 << 20;
 
+/// One stanza as ifupdown2 holds it, for its `ifquery -o json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ifupdown2Iface {
+    pub name: String,
+    /// As written on the `iface` line, if it was.
+    pub family: Option<String>,
+    pub method: Option<String>,
+    pub auto: bool,
+    /// Attributes in order (`_` read as `-`, `$IFACE` put in, an `address`
+    /// line of several addresses as several), as written otherwise.
+    pub config: Vec<(String, String)>,
+}
+
 /// One stanza as ifupdown2 reads it.
 struct Iface {
     name: String,
@@ -432,6 +445,24 @@ impl Reader<'_> {
         for iface in &expanded {
             config.stanzas.extend(lower(iface));
         }
+        let auto: &[String] = classes
+            .iter()
+            .find(|c| c.name == "auto")
+            .map_or(&[], |c| &c.interfaces);
+        let objects = expanded
+            .iter()
+            .map(|i| Ifupdown2Iface {
+                name: i.name.clone(),
+                family: i.family.map(|f| f.name().to_string()),
+                method: i.method.clone(),
+                auto: auto.contains(&i.name),
+                config: i
+                    .options
+                    .iter()
+                    .map(|o| (o.name.clone(), o.value.clone()))
+                    .collect(),
+            })
+            .collect();
         config.classes = classes;
         Parsed {
             config,
@@ -439,6 +470,7 @@ impl Reader<'_> {
             rejected,
             dialect: Dialect::Ifupdown2,
             ng: None,
+            ifupdown2: Some(objects),
         }
     }
 }

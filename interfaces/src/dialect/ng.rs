@@ -879,6 +879,7 @@ impl Reader<'_> {
             rejected,
             dialect: Dialect::IfupdownNg,
             ng: Some(ng),
+            ifupdown2: None,
         }
     }
 }
