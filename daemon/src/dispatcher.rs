@@ -1261,6 +1261,15 @@ pub fn read_config(
     for d in parsed.errors() {
         warn!(file = %path.display(), "{}", d.report(&parsed.config));
     }
+    // `auto` read it in another dialect than Debian's: which line decided.
+    for d in &parsed.diagnostics {
+        if matches!(
+            d.kind,
+            netconf_interfaces::DiagnosticKind::DialectDetected { .. }
+        ) {
+            info!(file = %path.display(), dialect = %parsed.dialect, "{}", d.report(&parsed.config));
+        }
+    }
     parsed.config
 }
 
