@@ -10,6 +10,8 @@ use crate::running;
 use crate::usage::{self, warn};
 use clap::Parser;
 use netconf_ctlsock_proto::{socket_path, Client, Op, StateArgs};
+use netconf_interfaces::dialect::ifupdown2::Ifupdown2Iface;
+use netconf_interfaces::dialect::ng::NgConfig;
 use netconf_interfaces::families::method_def;
 use netconf_interfaces::lines::truncate_bytes;
 use netconf_interfaces::mapping::run_mapping;
@@ -20,7 +22,8 @@ use netconf_interfaces::targets::{
 use netconf_interfaces::validate::{dhcp_client_options, missing_required};
 use netconf_interfaces::variables::overrides;
 use netconf_interfaces::{
-    parse_file, DiagnosticKind, InterfacesFile, ParseOptions, Parsed, Severity, Variable, Variables,
+    parse_file, DiagnosticKind, DialectChoice, InterfacesFile, ParseOptions, Parsed, Severity,
+    Variable, Variables,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -86,6 +89,9 @@ pub struct Args {
     /// ifupdown2's form: "list" prints each interface with its direct lower interfaces, "dot" is --graph
     #[arg(long = "print-dependency", value_name = "FORMAT")]
     pub print_dependency: Option<String>,
+    /// ifupdown-ng's -p: print the values of option NAME of the named interfaces, one per line (ifupdown-ng's dialect only)
+    #[arg(long = "property", value_name = "NAME")]
+    pub property: Option<String>,
     // ifupdown accepts these for ifup/ifdown only; ifquery answers with its usage error.
     #[arg(short = 'n', long = "no-act", hide = true)]
     pub no_act: bool,
@@ -108,6 +114,8 @@ pub fn main() -> ExitCode {
         "depends",
         "graph",
         "print-dependency",
+        "dialect",
+        "property",
     ];
     let args: Args = match usage::parse(PROG, &long_options(&own)) {
         Ok(a) => a,
@@ -120,11 +128,24 @@ fn run(mut args: Args) -> ExitCode {
     if args.no_act || args.force || args.common.s_unused.is_some() {
         return usage::usage(PROG);
     }
+    args.common.read_environment();
+    let dialect = args.common.dialect.unwrap_or_else(default_dialect);
+    // ifupdown2's `-o json` / `-o native` (its output format), where
+    // Debian's `-o` sets an option: only for files read as ifupdown2's.
+    let mut format = None;
+    if dialect == DialectChoice::Ifupdown2 {
+        args.common.option.retain(|o| match o.as_str() {
+            "json" | "native" => {
+                format = Some(o.clone());
+                false
+            }
+            _ => true,
+        });
+    }
     let overrides = match args.common.overrides(PROG) {
         Ok(pairs) => overrides(&pairs),
         Err(code) => return code,
     };
-    args.common.read_environment();
     let kernel = args.running || args.check;
     if kernel && ((args.running && args.check) || args.list || args.state || args.syntax_check) {
         warn(
@@ -138,6 +159,7 @@ fn run(mut args: Args) -> ExitCode {
     }
     let options = ParseOptions {
         no_loopback: args.common.no_loopback,
+        dialect,
         ..Default::default()
     };
     if args.depends || args.graph || args.print_dependency.is_some() {
@@ -153,8 +175,8 @@ fn run(mut args: Args) -> ExitCode {
         return code;
     }
     // Debian's ifquery lists with -a but queries only named interfaces;
-    // ifupdown2's --running and --check take -a.
-    if args.common.all && !args.list && !kernel {
+    // ifupdown2's --running and --check take -a, and so does its query.
+    if args.common.all && !args.list && !kernel && dialect != DialectChoice::Ifupdown2 {
         return usage::usage(PROG);
     }
 
@@ -166,6 +188,31 @@ fn run(mut args: Args) -> ExitCode {
             &format!("couldn't read interfaces file \"{}\"", args.interfaces),
         );
         return ExitCode::from(1);
+    }
+
+    if let Some(ng) = &parsed.ng {
+        if !args.list && !kernel && !args.json {
+            return ng_query(&args, ng);
+        }
+    }
+    if let Some(objects) = &parsed.ifupdown2 {
+        if !args.list && !kernel && !args.json {
+            return ifupdown2_query(&args, objects, format.as_deref() == Some("json"));
+        }
+    }
+    if format.is_some() {
+        warn(
+            PROG,
+            "-o json and -o native are ifupdown2's query formats; --json is netconf's",
+        );
+        return usage::usage(PROG);
+    }
+    if args.property.is_some() {
+        warn(
+            PROG,
+            "--property goes with files read in ifupdown-ng's dialect (--dialect ifupdown-ng)",
+        );
+        return usage::usage(PROG);
     }
 
     let mut query = Query::new(&parsed.config, &args, overrides);
@@ -200,6 +247,141 @@ fn run(mut args: Args) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `DIALECT=` of `/etc/default/networking` (the file netconfd's unit and
+/// init script read it from), else `auto`.
+fn default_dialect() -> DialectChoice {
+    let Ok(text) = std::fs::read_to_string("/etc/default/networking") else {
+        return DialectChoice::Auto;
+    };
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("DIALECT="))
+        .filter_map(|v| {
+            v.trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .parse()
+                .ok()
+        })
+        .next_back()
+        .unwrap_or_default()
+}
+
+/// `ifquery IFACE...` of a file in ifupdown-ng's dialect: each object as
+/// ifupdown-ng prints it, or with `--property` the values of one option.
+fn ng_query(args: &Args, ng: &NgConfig) -> ExitCode {
+    let mut out = String::new();
+    let mut success = true;
+    for target in &args.ifaces {
+        let name = target.split_once('=').map_or(target.as_str(), |(_, l)| l);
+        let Some(iface) = ng.interface(name) else {
+            warn(PROG, &format!("unknown interface {name}"));
+            success = false;
+            continue;
+        };
+        match &args.property {
+            Some(key) => {
+                for value in iface.values(key) {
+                    out.push_str(&value);
+                    out.push('\n');
+                }
+            }
+            None => out.push_str(&iface.to_ng_text()),
+        }
+    }
+    print_stdout(&out);
+    if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `ifquery [-a] [IFACE...] [-o json]` of a file read as ifupdown2's: each
+/// stanza as ifupdown2 prints it, natively (the stanza as written, a tab
+/// before each attribute) or as its JSON objects.
+fn ifupdown2_query(args: &Args, objects: &[Ifupdown2Iface], json: bool) -> ExitCode {
+    let mut chosen: Vec<&Ifupdown2Iface> = Vec::new();
+    let mut missing = Vec::new();
+    if args.common.all {
+        chosen.extend(objects.iter().filter(|o| o.auto));
+    }
+    for target in &args.ifaces {
+        let found: Vec<&Ifupdown2Iface> = objects.iter().filter(|o| &o.name == target).collect();
+        if found.is_empty() {
+            missing.push(target.as_str());
+        }
+        chosen.extend(found);
+    }
+    if !missing.is_empty() {
+        warn(
+            PROG,
+            &format!(
+                "error: main exception: cannot find interfaces: {}",
+                missing.join(" ")
+            ),
+        );
+        return ExitCode::from(1);
+    }
+    let out = if json {
+        let list: Vec<Value> = chosen.iter().map(|o| ifupdown2_json(o)).collect();
+        format!("{:#}\n", Value::Array(list))
+    } else {
+        let mut out = String::new();
+        for o in chosen {
+            if o.auto {
+                out.push_str(&format!("auto {}\n", o.name));
+            }
+            out.push_str(&format!("iface {}", o.name));
+            for word in [&o.family, &o.method].into_iter().flatten() {
+                out.push_str(&format!(" {word}"));
+            }
+            out.push('\n');
+            for (key, value) in &o.config {
+                out.push_str(&format!("\t{key} {value}\n"));
+            }
+            out.push('\n');
+        }
+        out
+    };
+    print_stdout(&out);
+    ExitCode::SUCCESS
+}
+
+/// ifupdown2's JSON object of a stanza: `name`, `addr_method` and
+/// `addr_family` when the stanza names them (a family alone: `static`),
+/// `auto`, and `config` with one value as a string and repeated ones as a
+/// list.
+fn ifupdown2_json(o: &Ifupdown2Iface) -> Value {
+    let mut config = serde_json::Map::new();
+    for (key, value) in &o.config {
+        match config.get_mut(key) {
+            None => {
+                config.insert(key.clone(), Value::String(value.clone()));
+            }
+            Some(Value::Array(list)) => list.push(value.clone().into()),
+            Some(first) => {
+                let one = first.take();
+                *first = Value::Array(vec![one, value.clone().into()]);
+            }
+        }
+    }
+    let mut object = serde_json::Map::new();
+    object.insert("name".into(), o.name.clone().into());
+    let method = match (&o.method, &o.family) {
+        (Some(m), _) => Some(m.clone()),
+        (None, Some(_)) => Some("static".to_string()),
+        (None, None) => None,
+    };
+    if let Some(m) = method {
+        object.insert("addr_method".into(), m.into());
+    }
+    if let Some(f) = &o.family {
+        object.insert("addr_family".into(), f.clone().into());
+    }
+    object.insert("auto".into(), o.auto.into());
+    object.insert("config".into(), Value::Object(config));
+    Value::Object(object)
 }
 
 /// `--state`: what netconfd has brought up, `PHYS=LOGICAL`, most recent
@@ -401,17 +583,19 @@ fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
     if args.json {
         let out = json!({
             "file": args.interfaces,
+            "dialect": parsed.dialect,
             "errors": errors,
             "warnings": warnings,
             "diagnostics": diagnostics_json(&parsed.config, &diagnostics),
         });
         print_stdout(&format!("{out:#}\n"));
-    } else if errors + warnings > 0 {
+    } else {
         eprintln!(
-            "{PROG}: {}: {errors} error{}, {warnings} warning{}",
+            "{PROG}: {}: {errors} error{}, {warnings} warning{} (read in the {} dialect)",
             args.interfaces,
             if errors == 1 { "" } else { "s" },
             if warnings == 1 { "" } else { "s" },
+            parsed.dialect,
         );
     }
     if errors > 0 {
@@ -449,6 +633,7 @@ fn json_model(args: &Args, options: &ParseOptions) -> ExitCode {
     let parsed = parse_file(&args.interfaces, options);
     let out = json!({
         "config": parsed.config,
+        "dialect": parsed.dialect,
         "rejected": parsed.rejected,
         "diagnostics": diagnostics_json(&parsed.config, &parsed.diagnostics),
     });

@@ -30,6 +30,10 @@ pub struct Args {
     /// Print the daemon's messages as JSON, one per line, on standard output
     #[arg(long = "json")]
     pub json: bool,
+    /// The dialect netconfd reads its file in (debian, ifupdown2, ifupdown-ng or auto): only
+    /// the daemon's own is accepted (netconfd --dialect, DIALECT= in /etc/default/networking)
+    #[arg(long = "dialect", value_name = "DIALECT")]
+    pub dialect: Option<netconf_interfaces::DialectChoice>,
 }
 
 pub fn main() -> ExitCode {
@@ -53,6 +57,7 @@ pub fn main() -> ExitCode {
     let op = Op::Reload(ReloadArgs {
         no_act: args.no_act,
         verbose: args.verbose,
+        dialect: args.dialect.map(|d| d.name().to_string()),
     });
     match client.call(op, |p| printer.show(p)) {
         Ok(_) => ExitCode::SUCCESS,

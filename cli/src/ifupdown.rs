@@ -71,7 +71,13 @@ fn main(prog: &'static str, up: bool) -> ExitCode {
         .and_then(|m| <Args as clap::FromArgMatches>::from_arg_matches(&m))
     {
         Ok(a) => a,
-        Err(e) => return usage::report(prog, &e, &long_options(&["no-wait", "socket", "json"])),
+        Err(e) => {
+            return usage::report(
+                prog,
+                &e,
+                &long_options(&["no-wait", "socket", "json", "dialect"]),
+            )
+        }
     };
     run(prog, up, args)
 }
@@ -113,6 +119,7 @@ fn run(prog: &'static str, up: bool, mut args: Args) -> ExitCode {
         exclude: args.common.exclude.clone(),
         options,
         interfaces,
+        dialect: args.common.dialect.map(|d| d.name().to_string()),
         force: args.force,
         no_act: args.no_act,
         no_scripts: args.common.no_scripts,

@@ -248,9 +248,14 @@ fn reload(client: &mut Client, no_act: bool, verbose: bool) -> ExitCode {
         verbose: true,
         json: false,
     };
-    match client.call(Op::Reload(ReloadArgs { no_act, verbose }), |p| {
-        printer.show(p)
-    }) {
+    match client.call(
+        Op::Reload(ReloadArgs {
+            no_act,
+            verbose,
+            dialect: None,
+        }),
+        |p| printer.show(p),
+    ) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => failed(PROG, &e, false),
     }

@@ -70,9 +70,13 @@ pub struct Common {
     /// Do not add the implicit "auto lo" / "iface lo inet loopback"
     #[arg(long = "no-loopback")]
     pub no_loopback: bool,
-    /// Honour VERBOSE, CONFIGURE_INTERFACES and EXCLUDE_INTERFACES (/etc/default/networking)
+    /// Honour VERBOSE, CONFIGURE_INTERFACES, EXCLUDE_INTERFACES and DIALECT (/etc/default/networking)
     #[arg(long = "read-environment")]
     pub read_environment: bool,
+    /// Read the file in this dialect: debian, ifupdown2, ifupdown-ng, or auto (Debian's unless a
+    /// line only one other dialect has says otherwise); ifup and ifdown: default the daemon's
+    #[arg(long = "dialect", value_name = "DIALECT")]
+    pub dialect: Option<netconf_interfaces::DialectChoice>,
     // Accepted by ifupdown; nothing to do here.
     #[arg(long = "no-act-commands", hide = true)]
     pub no_act_commands: bool,
@@ -107,6 +111,11 @@ impl Common {
         }
         if std::env::var("VERBOSE").is_ok_and(|v| v == "yes") {
             self.verbose = true;
+        }
+        if self.dialect.is_none() {
+            if let Some(d) = std::env::var("DIALECT").ok().and_then(|d| d.parse().ok()) {
+                self.dialect = Some(d);
+            }
         }
         if let Ok(list) = std::env::var("EXCLUDE_INTERFACES") {
             let words = list.split([' ', '\t', '\n']).filter(|w| !w.is_empty());

@@ -202,6 +202,10 @@ pub struct ChangeArgs {
     /// is not the caller's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interfaces: Option<String>,
+    /// `--dialect`: `debian`, `ifupdown2`, `ifupdown-ng` or `auto`; absent: the
+    /// daemon's own (`netconfd --dialect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<String>,
     /// `-f` / `--force`.
     #[serde(skip_serializing_if = "is_false")]
     pub force: bool,
@@ -253,6 +257,10 @@ pub struct ReloadArgs {
     /// Show every step, not only hook output and the plan.
     #[serde(skip_serializing_if = "is_false")]
     pub verbose: bool,
+    /// `--dialect`: must be the daemon's own (a reload reads the daemon's
+    /// file as the daemon always reads it); absent: the daemon's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<String>,
 }
 
 /// Arguments of `wait-online`.
@@ -544,6 +552,7 @@ mod tests {
                 exclude: vec!["lo".into()],
                 options: vec![("mtu".into(), "9000".into()), ("a".into(), "b=c".into())],
                 interfaces: Some("/etc/network/interfaces".into()),
+                dialect: Some("ifupdown-ng".into()),
                 force: true,
                 no_act: true,
                 no_scripts: true,
@@ -568,6 +577,7 @@ mod tests {
             Op::Reload(ReloadArgs {
                 no_act: true,
                 verbose: true,
+                dialect: Some("debian".into()),
             }),
             Op::Ping,
             Op::Monitor,
@@ -661,6 +671,7 @@ mod tests {
                 r#"{"version":1,"id":1,"op":"ifup","args":{"targets":["eth0","eth1=home"],"#,
                 r#""all":true,"allow":"hotplug","exclude":["lo"],"#,
                 r#""options":[["mtu","9000"],["a","b=c"]],"interfaces":"/etc/network/interfaces","#,
+                r#""dialect":"ifupdown-ng","#,
                 r#""force":true,"no_act":true,"no_scripts":true,"no_mappings":true,"#,
                 r#""no_loopback":true,"ignore_errors":true,"verbose":true,"no_wait":true,"#,
                 r#""inherited":[["IFUPDOWN_eth0","pre-up"]]}}"#

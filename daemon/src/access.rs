@@ -146,7 +146,13 @@ impl Policy {
     /// file is made to name none, and loses the caller's `IFUPDOWN_*`
     /// variables: only a hook's recursive `ifup`, which runs as root, needs
     /// them, and an admin has no business steering root's hooks with them.
-    pub fn admit(&self, role: Role, op: &mut Op, daemon_file: &Path) -> Result<(), String> {
+    pub fn admit(
+        &self,
+        role: Role,
+        op: &mut Op,
+        daemon_file: &Path,
+        daemon_dialect: netconf_interfaces::DialectChoice,
+    ) -> Result<(), String> {
         match (role, op) {
             (Role::Root, _) => Ok(()),
             (_, Op::DhcpEvent(_)) => {
@@ -173,6 +179,16 @@ impl Policy {
                         ));
                     }
                     args.interfaces = None;
+                }
+                if let Some(asked) = &args.dialect {
+                    if asked.parse() != Ok(daemon_dialect) {
+                        return Err(format!(
+                            "permission denied: --dialect {asked}: only root may read the \
+                             configuration in another dialect than netconfd's ({daemon_dialect}), \
+                             which changes what its lines mean"
+                        ));
+                    }
+                    args.dialect = None;
                 }
                 if let Some((name, value)) = args.options.first() {
                     return Err(format!(
@@ -279,7 +295,10 @@ mod tests {
     }
 
     fn admit(policy: &Policy, role: Role, mut op: Op) -> Result<Op, String> {
-        policy.admit(role, &mut op, Path::new(FILE)).map(|()| op)
+        let dialect = netconf_interfaces::DialectChoice::Auto;
+        policy
+            .admit(role, &mut op, Path::new(FILE), dialect)
+            .map(|()| op)
     }
 
     #[test]
@@ -392,6 +411,26 @@ mod tests {
             "{e}"
         );
         assert!(admit(&p, Role::Root, ifup(other)).is_ok());
+
+        // Another dialect changes what root's lines mean: root's to choose.
+        let ng = ChangeArgs {
+            dialect: Some("ifupdown-ng".into()),
+            ..Default::default()
+        };
+        let e = admit(&p, Role::Admin, ifup(ng.clone())).unwrap_err();
+        assert!(
+            e.starts_with("permission denied: --dialect ifupdown-ng"),
+            "{e}"
+        );
+        assert!(admit(&p, Role::Root, ifup(ng)).is_ok());
+        let own = ChangeArgs {
+            dialect: Some("auto".into()),
+            ..Default::default()
+        };
+        match admit(&p, Role::Admin, ifup(own)) {
+            Ok(Op::Ifup(args)) => assert_eq!(args.dialect, None),
+            other => panic!("{other:?}"),
+        }
 
         let same = ChangeArgs {
             interfaces: Some(FILE.into()),

@@ -31,6 +31,8 @@ const STATE_RETRY: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub interfaces_file: PathBuf,
+    /// The dialect files are read in when a request names none.
+    pub dialect: netconf_interfaces::DialectChoice,
     pub state_file: PathBuf,
     /// Where `if-pre-up.d` and friends live (`/etc/network`).
     pub hooks_root: PathBuf,
@@ -262,7 +264,7 @@ impl Dispatcher {
         jobs: tokio::sync::mpsc::UnboundedSender<(EventId, Job)>,
     ) -> Self {
         let kernel = Kernel::open(queue.clone());
-        let config = read_config(&settings.interfaces_file);
+        let config = read_config(&settings.interfaces_file, settings.dialect);
         let foreign_dhcp_clients =
             netconf_methods::dhcp_client::foreign_interfaces(&dhcp_settings.run_dir);
         Dispatcher {
@@ -433,10 +435,12 @@ impl Dispatcher {
                 causes,
             })
         };
-        let admitted = self
-            .settings
-            .access
-            .admit(role, &mut op, &self.settings.interfaces_file);
+        let admitted = self.settings.access.admit(
+            role,
+            &mut op,
+            &self.settings.interfaces_file,
+            self.settings.dialect,
+        );
         if let Err(why) = admitted {
             info!(op = op.name(), ?role, "refused: {why}");
             return Self::send(&reply, id, error(ErrorCode::PermissionDenied, why, vec![]));
@@ -533,10 +537,23 @@ impl Dispatcher {
             .interfaces
             .clone()
             .unwrap_or_else(|| self.settings.interfaces_file.to_string_lossy().into_owned());
+        let dialect = match args.dialect.as_deref().map(str::parse) {
+            None => self.settings.dialect,
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                let e: netconf_interfaces::dialect::UnknownDialect = e;
+                return Self::send(
+                    &reply,
+                    id,
+                    error(ErrorCode::BadRequest, e.to_string(), vec![]),
+                );
+            }
+        };
         let parsed = parse_file(
             &file,
             &ParseOptions {
                 no_loopback: args.no_loopback,
+                dialect,
                 ..Default::default()
             },
         );
@@ -1281,10 +1298,26 @@ impl Dispatcher {
 
 /// The configuration file as it is now; a file with errors still gives
 /// what Debian would read of it, and the errors are logged.
-pub fn read_config(path: &std::path::Path) -> InterfacesFile {
-    let parsed = parse_file(&path.to_string_lossy(), &ParseOptions::default());
+pub fn read_config(
+    path: &std::path::Path,
+    dialect: netconf_interfaces::DialectChoice,
+) -> InterfacesFile {
+    let options = ParseOptions {
+        dialect,
+        ..Default::default()
+    };
+    let parsed = parse_file(&path.to_string_lossy(), &options);
     for d in parsed.errors() {
         warn!(file = %path.display(), "{}", d.report(&parsed.config));
+    }
+    // `auto` read it in another dialect than Debian's: which line decided.
+    for d in &parsed.diagnostics {
+        if matches!(
+            d.kind,
+            netconf_interfaces::DiagnosticKind::DialectDetected { .. }
+        ) {
+            info!(file = %path.display(), dialect = %parsed.dialect, "{}", d.report(&parsed.config));
+        }
     }
     parsed.config
 }

@@ -55,6 +55,7 @@ fn config(d: &Dispatcher) -> Result<InterfacesFile, ErrorReply> {
         &file,
         &ParseOptions {
             no_loopback: true,
+            dialect: d.settings.dialect,
             ..Default::default()
         },
     );

@@ -1469,6 +1469,9 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
     let phys = iface.phys.clone();
     let no_act = iface.ctx.args.no_act;
     let carried = iface.ctx.carried.get(&phys).cloned();
+    // Another stanza of the interface (its `inet` one, where `inet6` has
+    // none of the link's options) makes the link.
+    let made_by_a_stanza = iface.stanzas.iter().any(|w| w.link.is_some());
     let Some(work) = iface.stanzas.get_mut(stanza) else {
         return Ok(());
     };
@@ -1514,6 +1517,11 @@ pub fn kernel(d: &mut Dispatcher, id: EventId, stanza: usize, up: bool) -> Resul
                     // Nothing more to show on a link that is not there.
                     return Ok(changes);
                 }
+            } else if no_act
+                && made_by_a_stanza
+                && k.link_by_name(apply::device_of(&phys))?.is_none()
+            {
+                return Ok(changes);
             }
             if let Some(vrf) = &vrf {
                 let (joined, table) = apply::vrf::join_vrf(k, &phys, vrf, &mut applied, no_act)?;

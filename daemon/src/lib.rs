@@ -52,6 +52,10 @@ pub struct Args {
     /// The interfaces file read when a request names none
     #[arg(long, value_name = "FILE", default_value = "/etc/network/interfaces")]
     pub interfaces: PathBuf,
+    /// The dialect of interfaces files: debian, ifupdown-ng, ifupdown2, or auto (Debian's
+    /// unless a line only one other dialect has says otherwise)
+    #[arg(long, value_name = "DIALECT", env = "DIALECT", default_value = "auto")]
+    pub dialect: netconf_interfaces::DialectChoice,
     /// Where the if-pre-up.d, if-up.d, if-down.d and if-post-down.d directories are
     #[arg(long, value_name = "DIR", default_value = "/etc/network")]
     pub hooks_dir: PathBuf,
@@ -213,6 +217,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
     let (jobs, job_queue) = tokio::sync::mpsc::unbounded_channel();
     let settings = Settings {
         interfaces_file: args.interfaces.clone(),
+        dialect: args.dialect,
         state_file,
         hooks_root: args.hooks_dir.clone(),
         hook_timeout: Duration::from_secs(args.hook_timeout),

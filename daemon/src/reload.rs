@@ -257,7 +257,25 @@ pub fn start(
     let what = if args.no_act { "reload -n" } else { "reload" };
     d.tell_monitors(None, None, "request", what.to_string());
     let file = d.settings.interfaces_file.to_string_lossy().into_owned();
-    let parsed = parse_file(&file, &ParseOptions::default());
+    if let Some(asked) = &args.dialect {
+        if asked.parse() != Ok(d.settings.dialect) {
+            let message = format!(
+                "--dialect {asked}: netconfd reads {file} in the {} dialect (netconfd --dialect, \
+                 DIALECT= in /etc/default/networking); a reload reads it the same way",
+                d.settings.dialect
+            );
+            return send(
+                &reply,
+                id,
+                Body::Error(ErrorReply::new(ErrorCode::BadRequest, message)),
+            );
+        }
+    }
+    let options = ParseOptions {
+        dialect: d.settings.dialect,
+        ..Default::default()
+    };
+    let parsed = parse_file(&file, &options);
     if let Err(why) = d.settings.access.check_files(role, &parsed.config.files) {
         let body = Body::Error(ErrorReply::new(ErrorCode::PermissionDenied, why));
         return send(&reply, id, body);

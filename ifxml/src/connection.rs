@@ -116,6 +116,7 @@ mod tests {
                     .root
                     .as_ref()
                     .map(|r| r.to_string_lossy().into_owned()),
+                dialect: netconf_interfaces::DialectChoice::Debian,
             },
         );
         assert!(!parsed.rejected, "{:?}", parsed.diagnostics);

@@ -218,6 +218,8 @@ fn load(config: &Config, strict: bool) -> Result<Loaded, EditError> {
         &ParseOptions {
             no_loopback: true,
             root: root.clone(),
+            // The edits write Debian's stanzas, into a file read as Debian's.
+            dialect: netconf_interfaces::DialectChoice::Debian,
         },
     );
     let errors: Vec<&Diagnostic> = parsed

@@ -68,6 +68,13 @@ pub enum DiagnosticKind {
     ParsingFile { path: String },
     #[error("reading directory {path}")]
     ReadingDirectory { path: String },
+    #[error("read in {dialect}'s dialect: this line cannot be Debian's ({reason}); say --dialect (or DIALECT= in /etc/default/networking) to choose")]
+    DialectDetected { dialect: String, reason: String },
+    #[error("`{option}` before any iface stanza is ignored")]
+    OutsideInterface { option: String },
+    /// An error of another dialect's reader, in its words.
+    #[error("{message}")]
+    DialectSyntax { message: String },
 }
 
 fn unknown_family(family: Option<&str>) -> String {
@@ -75,7 +82,10 @@ fn unknown_family(family: Option<&str>) -> String {
         Some(f) => format!(
             "unknown address family `{f}` (known: inet, inet6, ipx, can, meta; or `inherits NAME`)"
         ),
-        None => "`iface NAME` needs an address family and a method (or `inherits NAME`)".into(),
+        None => "`iface NAME` needs an address family and a method (or `inherits NAME`); \
+                 ifupdown-ng's and ifupdown2's files have none: --dialect ifupdown-ng or \
+                 --dialect ifupdown2 reads them"
+            .into(),
     }
 }
 
@@ -101,7 +111,10 @@ impl DiagnosticKind {
     pub fn severity(&self) -> Severity {
         use DiagnosticKind::*;
         match self {
-            ExtraIfaceParameter { .. } | OpenFailed { .. } => Severity::Warning,
+            ExtraIfaceParameter { .. }
+            | OpenFailed { .. }
+            | DialectDetected { .. }
+            | OutsideInterface { .. } => Severity::Warning,
             ParsingFile { .. } | ReadingDirectory { .. } => Severity::Info,
             _ => Severity::Error,
         }

@@ -32,6 +32,32 @@ pub fn include_pattern(including_file: &str, rest: &str) -> String {
     }
 }
 
+/// The paths that match the glob `pattern` (the C library's `glob`, as
+/// Python's `glob.glob` matches: no other expansion; hidden files only by a
+/// leading dot), in byte order; nothing when nothing matches.
+pub fn glob(pattern: &str) -> Vec<String> {
+    let Ok(c_pattern) = CString::new(pattern) else {
+        return Vec::new();
+    };
+    // SAFETY: a zeroed glob_t is what glob expects; glob fills it and
+    // globfree frees what it allocated, whatever glob returned.
+    unsafe {
+        let mut g: libc::glob_t = std::mem::zeroed();
+        let rc = libc::glob(c_pattern.as_ptr(), 0, None, &mut g);
+        let mut out = Vec::new();
+        if rc == 0 {
+            for i in 0..g.gl_pathc {
+                let path = *g.gl_pathv.add(i);
+                if !path.is_null() {
+                    out.push(CStr::from_ptr(path).to_string_lossy().into_owned());
+                }
+            }
+        }
+        libc::globfree(&mut g);
+        out
+    }
+}
+
 /// Shell word expansion of `pattern` (variables, `~`, quotes, globs sorted in
 /// byte order). Whatever `wordexp` refuses (command substitution, unquoted
 /// `|&;<>(){}`, bad quoting) yields nothing, as in ifupdown.

@@ -6,6 +6,7 @@
 //! print it byte for byte.
 
 pub mod diagnostics;
+pub mod dialect;
 pub mod families;
 pub mod graph;
 pub mod include;
@@ -22,6 +23,7 @@ pub mod validate;
 pub mod variables;
 
 pub use diagnostics::{Diagnostic, DiagnosticKind, Severity};
+pub use dialect::{Dialect, DialectChoice};
 pub use model::{
     AllowClass, Family, InterfacesFile, Location, Mapping, OptionLine, SourceFile, Stanza,
 };

@@ -26,6 +26,9 @@ pub struct ParseOptions {
     /// and `source-directory` paths are taken under this directory. The
     /// paths in the model are the ones opened, with this prefix.
     pub root: Option<String>,
+    /// The dialect to read the file in (`auto`: Debian's unless only
+    /// another dialect can mean it; see `dialect`).
+    pub dialect: crate::dialect::DialectChoice,
 }
 
 /// The outcome of reading a configuration.
@@ -38,6 +41,14 @@ pub struct Parsed {
     /// file"): the main file had an error or could not be read. Errors in
     /// sourced files only cut that file short, as in Debian.
     pub rejected: bool,
+    /// The dialect the configuration was read in.
+    pub dialect: crate::dialect::Dialect,
+    /// ifupdown-ng's own view of the objects (`ifquery`'s ng output), when
+    /// read in its dialect.
+    pub ng: Option<crate::dialect::ng::NgConfig>,
+    /// ifupdown2's own view of the stanzas (`ifquery -o json`), when read in
+    /// its dialect.
+    pub ifupdown2: Option<Vec<crate::dialect::ifupdown2::Ifupdown2Iface>>,
 }
 
 impl Parsed {
@@ -50,13 +61,18 @@ impl Parsed {
 
 /// Reads `path` and everything it sources.
 pub fn parse_file(path: &str, options: &ParseOptions) -> Parsed {
-    Reader::new(options).run(path, None)
+    crate::dialect::parse(path, None, options)
 }
 
 /// Reads a main file given as bytes (for tests and fuzzing); `path` names it
 /// and anchors relative `source` lines.
 pub fn parse_bytes(path: &str, data: &[u8], options: &ParseOptions) -> Parsed {
-    Reader::new(options).run(path, Some(data))
+    crate::dialect::parse(path, Some(data), options)
+}
+
+/// Reads in Debian's dialect, whatever `options.dialect` says.
+pub(crate) fn parse_debian(path: &str, data: Option<&[u8]>, options: &ParseOptions) -> Parsed {
+    Reader::new(options).run(path, data)
 }
 
 enum State {
@@ -121,6 +137,9 @@ impl<'o> Reader<'o> {
             config: self.config,
             diagnostics: self.diagnostics,
             rejected,
+            dialect: crate::dialect::Dialect::Debian,
+            ng: None,
+            ifupdown2: None,
         }
     }
 

@@ -185,3 +185,75 @@ fn unreadable_sourced_file_does_not_reject() {
         source /th5 inet al\nsource /th5$@\nsource /tipxinet al\n";
     check(&parse(found), found);
 }
+
+/// Files in the other dialects to mutate.
+const OTHER_SEEDS: &[&str] = &[
+    "auto eth0\niface eth0\n  use dhcp\n  address 2001:db8::2 # c\n  netmask 64\ntemplate t\n  mtu 1400\niface eth1 inherits t\n  inherit t\n  requires eth0\n  bond-slaves a b\n",
+    "auto all\niface swp[1-3]\n  address 198.51.100.1 2001:db8::1/64\n  bridge_vids 10 $IFACE\niface eth0 inet dhcp\niface eth0:1 inet6 dhcp6\n  netmask 255.255.255.0\nallow-mgmt eth0\n",
+];
+
+/// What the other dialects' readers must keep whatever their input: no
+/// panic, every error at a line of the file, a model that survives JSON.
+fn check_other(parsed: &Parsed, input: &[u8]) {
+    let max = input.split(|&b| b == b'\n').count() as u32;
+    for d in parsed.errors() {
+        if let Some(loc) = d.location {
+            assert!(loc.line >= 1, "line 0 in {d:?}");
+            if loc.file == 0 {
+                assert!(loc.line <= max, "line past the end in {d:?}");
+            }
+        }
+        assert!(!d.report(&parsed.config).is_empty());
+    }
+    let json = serde_json::to_string(&parsed.config).expect("model serialises");
+    let back: InterfacesFile = serde_json::from_str(&json).expect("model deserialises");
+    assert_eq!(back, parsed.config);
+}
+
+fn parse_in(input: &[u8], dialect: netconf_interfaces::DialectChoice) -> Parsed {
+    parse_bytes(
+        "/nonexistent-netconf-fuzz/interfaces",
+        input,
+        &ParseOptions {
+            dialect,
+            ..Default::default()
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn other_dialects_arbitrary_bytes(input in prop::collection::vec(any::<u8>(), 0..512)) {
+        use netconf_interfaces::DialectChoice::{Ifupdown2, IfupdownNg};
+        for dialect in [IfupdownNg, Ifupdown2] {
+            check_other(&parse_in(&input, dialect), &input);
+        }
+    }
+
+    #[test]
+    fn other_dialects_mutated_files(seed in 0..OTHER_SEEDS.len(), mutations in prop::collection::vec(mutation(), 1..6)) {
+        use netconf_interfaces::DialectChoice::{Auto, Ifupdown2, IfupdownNg};
+        let input = mutations.iter().fold(OTHER_SEEDS[seed].as_bytes().to_vec(), apply);
+        for dialect in [IfupdownNg, Ifupdown2] {
+            check_other(&parse_in(&input, dialect), &input);
+        }
+        // `auto` keeps Debian's invariants whatever it chooses.
+        let parsed = parse_in(&input, Auto);
+        if parsed.dialect == netconf_interfaces::Dialect::Debian {
+            check(&parsed, &input);
+        } else {
+            check_other(&parsed, &input);
+        }
+    }
+}
+
+#[test]
+fn other_seeds_are_valid() {
+    use netconf_interfaces::DialectChoice::{Ifupdown2, IfupdownNg};
+    for (seed, dialect) in OTHER_SEEDS.iter().zip([IfupdownNg, Ifupdown2]) {
+        let parsed = parse_in(seed.as_bytes(), dialect);
+        assert!(!parsed.rejected, "{seed}: {:?}", parsed.diagnostics);
+    }
+}

@@ -53,6 +53,8 @@ impl Local {
             &ParseOptions {
                 no_loopback: true,
                 root: Some(self.root.to_string_lossy().into_owned()),
+                // netcf's documents are Debian's stanzas.
+                dialect: netconf_interfaces::DialectChoice::Debian,
             },
         );
         if parsed.rejected {

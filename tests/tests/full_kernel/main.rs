@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod bonds_vlans;
 mod bonds_vlans_differential;
+mod dialects;
 mod dialup;
 mod link_kinds;
 mod tunnels;

@@ -1,0 +1,645 @@
+//! ifupdown2's dialect (`ifupdown2/ifupdown/networkinterfaces.py` of
+//! ifupdown2 3.x, read, not copied), the part netconf reads so far: `iface
+//! NAME` with or without family and method (a family alone means `static`),
+//! addresses of both families in one stanza and several on one line,
+//! `gateway` per family, option names with `_` read as `-`, `$IFACE` in
+//! values, `eth0:1` folded into `eth0`, name ranges (`swp[1-4]`), `auto all`,
+//! `allow-CLASS`, and `source`/`source-directory` globs. Mako templates and
+//! `vlan` objects are refused with an error that says so.
+//!
+//! Each stanza becomes Debian stanzas of its name as an ifupdown-ng object
+//! does: `inet dhcp` (`inet6 dhcp` for `inet6 dhcp`/`dhcp6`), `inet static`
+//! with the IPv4 addresses and gateways, `inet6 static` with the IPv6 ones,
+//! or `inet manual`; an address without a prefix is a host address (/32,
+//! /128), as ifupdown2 adds it. Stanzas of the same name stay side by side,
+//! as ifupdown2 keeps them (one interface, its addresses from all of them).
+
+use crate::diagnostics::{Diagnostic, DiagnosticKind};
+use crate::include::include_pattern;
+use crate::model::{AllowClass, Family, InterfacesFile, Location, OptionLine, SourceFile, Stanza};
+use crate::parser::{strerror, ParseOptions, Parsed};
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use super::Dialect;
+
+const MAX_INCLUDE_DEPTH: usize = 64;
+const MAX_FILE_SIZE: u64 = 64 << 20;
+
+/// One stanza as ifupdown2 holds it, for its `ifquery -o json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Ifupdown2Iface {
+    pub name: String,
+    /// As written on the `iface` line, if it was.
+    pub family: Option<String>,
+    pub method: Option<String>,
+    pub auto: bool,
+    /// Attributes in order (`_` read as `-`, `$IFACE` put in, an `address`
+    /// line of several addresses as several), as written otherwise.
+    pub config: Vec<(String, String)>,
+}
+
+/// One stanza as ifupdown2 reads it.
+struct Iface {
+    name: String,
+    family: Option<Family>,
+    method: Option<String>,
+    options: Vec<OptionLine>,
+    location: Location,
+}
+
+struct Reader<'o> {
+    options: &'o ParseOptions,
+    config: InterfacesFile,
+    diagnostics: Vec<Diagnostic>,
+    seen: HashSet<String>,
+    ifaces: Vec<Iface>,
+    classes: Vec<AllowClass>,
+    auto_all: bool,
+    depth: usize,
+}
+
+/// Reads `path` (or `data`) in ifupdown2's dialect.
+pub fn parse(path: &str, data: Option<&[u8]>, options: &ParseOptions) -> Parsed {
+    let mut reader = Reader {
+        options,
+        config: InterfacesFile::default(),
+        diagnostics: Vec::new(),
+        seen: HashSet::new(),
+        ifaces: Vec::new(),
+        classes: Vec::new(),
+        auto_all: false,
+        depth: 0,
+    };
+    let read = reader.read_file(path, None, data);
+    reader.finish(read)
+}
+
+/// Logical lines: a backslash at the end of a line joins the next one;
+/// comments only where a line starts with `#`.
+fn logical_lines(data: &[u8]) -> Vec<(String, u32)> {
+    let text = String::from_utf8_lossy(data);
+    let mut out = Vec::new();
+    let mut pending: Option<(String, u32)> = None;
+    for (i, line) in text.split('\n').enumerate() {
+        let number = i as u32 + 1;
+        let line = line.trim_end_matches('\r');
+        let (mut acc, start) = pending.take().unwrap_or((String::new(), number));
+        match line.strip_suffix('\\') {
+            Some(head) => {
+                acc.push_str(head.trim());
+                acc.push(' ');
+                pending = Some((acc, start));
+            }
+            None => {
+                acc.push_str(line.trim());
+                out.push((acc, start));
+            }
+        }
+    }
+    if let Some(last) = pending {
+        out.push(last);
+    }
+    out
+}
+
+fn is_keyword(word: &str) -> bool {
+    matches!(
+        word,
+        "iface" | "auto" | "source" | "source-directory" | "vlan"
+    ) || word.split('-').next() == Some("allow")
+}
+
+/// ifupdown2's name ranges: `swp[1-4]`, `swp1.[2-3]`, `swp[1-2].100`.
+fn expand_range(name: &str) -> Option<Vec<String>> {
+    let open = name.find('[')?;
+    let close = open + name[open..].find(']')?;
+    let (start, end) = name[open + 1..close].split_once('-')?;
+    let (start, end): (u32, u32) = (start.parse().ok()?, end.parse().ok()?);
+    let (prefix, suffix) = (&name[..open], &name[close + 1..]);
+    let word = |s: &str| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    };
+    if prefix.is_empty() || !word(prefix) || !word(suffix) || end < start || end - start > 4096 {
+        return None;
+    }
+    Some(
+        (start..=end)
+            .map(|i| format!("{prefix}{i}{suffix}"))
+            .collect(),
+    )
+}
+
+impl Reader<'_> {
+    fn note(&mut self, kind: DiagnosticKind, location: Option<Location>) {
+        self.diagnostics.push(Diagnostic {
+            kind,
+            location,
+            debian_prints: true,
+        });
+    }
+
+    fn error(&mut self, message: String, location: Location) {
+        self.note(DiagnosticKind::DialectSyntax { message }, Some(location));
+    }
+
+    fn read_file(
+        &mut self,
+        path: &str,
+        included_from: Option<Location>,
+        data: Option<&[u8]>,
+    ) -> bool {
+        if !self.seen.insert(path.to_string()) {
+            return true;
+        }
+        let bytes = match data {
+            Some(d) => d.to_vec(),
+            None => match read_limited(path) {
+                Ok(b) => b,
+                Err(error) => {
+                    let kind = DiagnosticKind::ReadFailed {
+                        path: path.to_string(),
+                        error,
+                    };
+                    self.note(kind, included_from);
+                    return false;
+                }
+            },
+        };
+        self.config.files.push(SourceFile {
+            path: path.to_string(),
+            included_from,
+        });
+        let file = self.config.files.len() - 1;
+        let mut current: Option<usize> = None;
+        for (text, line) in logical_lines(&bytes) {
+            let location = Location { file, line };
+            if text.is_empty() || text.starts_with('#') {
+                continue;
+            }
+            if text.starts_with('%') || text.starts_with("<%") || text.contains("${") {
+                self.error(
+                    "ifupdown2's Mako templates are not read yet: expand them (ifquery of \
+                     ifupdown2 prints the result) or write the stanzas out"
+                        .into(),
+                    location,
+                );
+                continue;
+            }
+            let (first, rest) = match text.split_once(char::is_whitespace) {
+                Some((f, r)) => (f, r.trim()),
+                None => (text.as_str(), ""),
+            };
+            if !is_keyword(first) {
+                match current {
+                    Some(i) => self.option(i, first, rest, location),
+                    None => self.error(format!("error processing line '{text}'"), location),
+                }
+                continue;
+            }
+            current = None;
+            match first {
+                "iface" => current = self.iface(rest, location),
+                "vlan" => self.error(
+                    "ifupdown2's `vlan` objects (bridge VLANs) are not read yet".into(),
+                    location,
+                ),
+                "auto" => self.class("auto", rest, location),
+                "source" => self.source(path, rest, location, false),
+                "source-directory" => self.source(path, rest, location, true),
+                allow => {
+                    let class = allow.split_once('-').map_or("", |(_, c)| c).to_string();
+                    let class = if class == "auto" {
+                        "auto".into()
+                    } else {
+                        class
+                    };
+                    self.class(&class, rest, location)
+                }
+            }
+        }
+        true
+    }
+
+    fn class(&mut self, class: &str, rest: &str, location: Location) {
+        let names: Vec<&str> = rest.split_whitespace().collect();
+        if names.is_empty() || class.is_empty() {
+            self.error(format!("invalid {class} line"), location);
+            return;
+        }
+        if class == "auto" && names.contains(&"all") {
+            self.auto_all = true;
+            return;
+        }
+        let index = match self.classes.iter().position(|c| c.name == class) {
+            Some(i) => i,
+            None => {
+                self.classes.push(AllowClass {
+                    name: class.to_string(),
+                    interfaces: Vec::new(),
+                });
+                self.classes.len() - 1
+            }
+        };
+        for name in names {
+            for name in expand_range(name).unwrap_or_else(|| vec![name.to_string()]) {
+                let list = &mut self.classes[index].interfaces;
+                if !list.contains(&name) {
+                    list.push(name);
+                }
+            }
+        }
+    }
+
+    fn iface(&mut self, rest: &str, location: Location) -> Option<usize> {
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let Some(name) = words.first() else {
+            self.note(DiagnosticKind::IfaceTooFewParameters, Some(location));
+            return None;
+        };
+        // `eth0:1` is eth0.
+        let name = name.split(':').next().unwrap_or(name).to_string();
+        let family = match words.get(1) {
+            None => None,
+            Some(&"inet") => Some(Family::Inet),
+            Some(&"inet6") => Some(Family::Inet6),
+            Some(other) => {
+                self.error(
+                    format!("iface {name}: unsupported address family '{other}'"),
+                    location,
+                );
+                return None;
+            }
+        };
+        let method = words.get(2).map(|m| m.to_string());
+        if let Some(m) = &method {
+            let known = [
+                "static", "manual", "loopback", "dhcp", "dhcp6", "ppp", "tunnel",
+            ];
+            if !known.contains(&m.as_str()) {
+                self.error(
+                    format!("iface {name}: unsupported address method '{m}'"),
+                    location,
+                );
+                return None;
+            }
+        }
+        self.ifaces.push(Iface {
+            name,
+            family,
+            method,
+            options: Vec::new(),
+            location,
+        });
+        Some(self.ifaces.len() - 1)
+    }
+
+    fn option(&mut self, i: usize, name: &str, value: &str, location: Location) {
+        let iface = &self.ifaces[i];
+        if value.is_empty() {
+            let message = format!("iface {}: invalid syntax '{name}'", iface.name);
+            self.error(message, location);
+            return;
+        }
+        let name = name.replace('_', "-");
+        // `$IFACE` is put in once ranges are expanded (ifupdown2 puts in the
+        // range as written: `swp[1-2]`).
+        let value = value.to_string();
+        if matches!(name.as_str(), "address" | "gateway") {
+            for word in value.split_whitespace() {
+                if name == "address" && !is_address(word) {
+                    let kind = DiagnosticKind::InvalidOption {
+                        iface: self.ifaces[i].name.clone(),
+                        option: name.clone(),
+                        value: word.into(),
+                        reason: "is not an address (ADDRESS or ADDRESS/PREFIX)".into(),
+                    };
+                    self.note(kind, Some(location));
+                    continue;
+                }
+                self.ifaces[i].options.push(OptionLine {
+                    name: name.clone(),
+                    value: word.to_string(),
+                    location,
+                });
+            }
+            return;
+        }
+        self.ifaces[i].options.push(OptionLine {
+            name,
+            value,
+            location,
+        });
+    }
+
+    fn source(&mut self, path: &str, rest: &str, location: Location, directory: bool) {
+        let Some(name) = rest.split_whitespace().next() else {
+            let what = if directory {
+                "source-directory"
+            } else {
+                "source"
+            };
+            self.error(format!("unable to read {what} line"), location);
+            return;
+        };
+        if self.depth >= MAX_INCLUDE_DEPTH {
+            let kind = DiagnosticKind::IncludeTooDeep {
+                path: name.into(),
+                depth: MAX_INCLUDE_DEPTH,
+            };
+            self.note(kind, Some(location));
+            return;
+        }
+        let pattern = match &self.options.root {
+            Some(root) if name.starts_with('/') => format!("{}{name}", root.trim_end_matches('/')),
+            _ => include_pattern(path, name),
+        };
+        // Python's glob: no other shell expansion, sorted for `source`.
+        let mut matches = crate::include::glob(&pattern);
+        matches.sort();
+        self.depth += 1;
+        if matches.is_empty() && !directory && !pattern.contains('*') {
+            self.note(
+                DiagnosticKind::OpenFailed {
+                    path: pattern.clone(),
+                    error: "No such file or directory".into(),
+                },
+                Some(location),
+            );
+        }
+        for found in matches {
+            if directory {
+                let Ok(entries) = std::fs::read_dir(&found) else {
+                    continue;
+                };
+                let mut files: Vec<String> = entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path().to_string_lossy().into_owned())
+                    .collect();
+                files.sort();
+                for file in files {
+                    self.read_file(&file, Some(location), None);
+                }
+            } else {
+                self.read_file(&found, Some(location), None);
+            }
+        }
+        self.depth -= 1;
+    }
+
+    fn finish(self, read: bool) -> Parsed {
+        let Reader {
+            mut config,
+            diagnostics,
+            ifaces,
+            mut classes,
+            auto_all,
+            ..
+        } = self;
+        let rejected = !read
+            || diagnostics
+                .iter()
+                .any(|d| d.severity() == crate::Severity::Error);
+        let mut expanded = Vec::new();
+        for iface in ifaces {
+            let names = expand_range(&iface.name).unwrap_or_else(|| vec![iface.name.clone()]);
+            for name in names {
+                let options = iface
+                    .options
+                    .iter()
+                    .map(|o| OptionLine {
+                        value: o.value.replace("$IFACE", &name),
+                        ..o.clone()
+                    })
+                    .collect();
+                expanded.push(Iface {
+                    name,
+                    family: iface.family,
+                    method: iface.method.clone(),
+                    options,
+                    location: iface.location,
+                });
+            }
+        }
+        if auto_all {
+            let auto = match classes.iter().position(|c| c.name == "auto") {
+                Some(i) => i,
+                None => {
+                    classes.insert(
+                        0,
+                        AllowClass {
+                            name: "auto".into(),
+                            interfaces: Vec::new(),
+                        },
+                    );
+                    0
+                }
+            };
+            for iface in &expanded {
+                if !classes[auto].interfaces.contains(&iface.name) {
+                    classes[auto].interfaces.push(iface.name.clone());
+                }
+            }
+        }
+        for iface in &expanded {
+            config.stanzas.extend(lower(iface));
+        }
+        let auto: &[String] = classes
+            .iter()
+            .find(|c| c.name == "auto")
+            .map_or(&[], |c| &c.interfaces);
+        let objects = expanded
+            .iter()
+            .map(|i| Ifupdown2Iface {
+                name: i.name.clone(),
+                family: i.family.map(|f| f.name().to_string()),
+                method: i.method.clone(),
+                auto: auto.contains(&i.name),
+                config: i
+                    .options
+                    .iter()
+                    .map(|o| (o.name.clone(), o.value.clone()))
+                    .collect(),
+            })
+            .collect();
+        config.classes = classes;
+        Parsed {
+            config,
+            diagnostics,
+            rejected,
+            dialect: Dialect::Ifupdown2,
+            ng: None,
+            ifupdown2: Some(objects),
+        }
+    }
+}
+
+fn is_address(word: &str) -> bool {
+    let (addr, prefix) = match word.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (word, None),
+    };
+    match addr.parse::<IpAddr>() {
+        Ok(a) => prefix.is_none_or(|p| {
+            p.parse::<u8>()
+                .is_ok_and(|p| p <= if a.is_ipv6() { 128 } else { 32 })
+        }),
+        Err(_) => false,
+    }
+}
+
+/// A `netmask`: a prefix length, or a dotted IPv4 mask.
+fn mask_bits(mask: &str) -> Option<u32> {
+    let mask = mask.trim();
+    if let Ok(bits) = mask.parse::<u32>() {
+        return (bits <= 128).then_some(bits);
+    }
+    let m = u32::from(mask.parse::<std::net::Ipv4Addr>().ok()?);
+    (m.leading_ones() + m.trailing_zeros() == 32).then_some(m.leading_ones())
+}
+
+/// An address as ifupdown2 adds it: without a prefix, a host address.
+fn with_prefix(word: &str) -> String {
+    if word.contains('/') {
+        word.to_string()
+    } else if word.contains(':') {
+        format!("{word}/128")
+    } else {
+        format!("{word}/32")
+    }
+}
+
+fn lower(iface: &Iface) -> Vec<Stanza> {
+    // Addresses as written, each with the `netmask` line after it (ifupdown2
+    // keeps a `netmask` at the index of the address before it).
+    let mut addresses: Vec<(OptionLine, Option<String>)> = Vec::new();
+    let mut gw4 = Vec::new();
+    let mut gw6 = Vec::new();
+    let mut rest = Vec::new();
+    for o in &iface.options {
+        let v6_value = o.value.contains(':');
+        match o.name.as_str() {
+            "address" => addresses.push((o.clone(), None)),
+            "netmask" => match addresses.last_mut() {
+                Some((_, mask @ None)) => *mask = Some(o.value.clone()),
+                _ => rest.push(o.clone()),
+            },
+            "gateway" if v6_value => gw6.push(o.clone()),
+            "gateway" => gw4.push(o.clone()),
+            "post-up" => rest.push(OptionLine {
+                name: "up".into(),
+                ..o.clone()
+            }),
+            "pre-down" => rest.push(OptionLine {
+                name: "down".into(),
+                ..o.clone()
+            }),
+            _ => rest.push(o.clone()),
+        }
+    }
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    for (line, mask) in addresses {
+        let value = match mask.as_deref().and_then(mask_bits) {
+            Some(bits) if !line.value.contains('/') => format!("{}/{bits}", line.value),
+            _ => with_prefix(&line.value),
+        };
+        let v6_value = line.value.contains(':');
+        let line = OptionLine { value, ..line };
+        if v6_value {
+            v6.push(line)
+        } else {
+            v4.push(line)
+        }
+    }
+    if v4.is_empty() {
+        rest.append(&mut gw4);
+    }
+    if v6.is_empty() {
+        rest.append(&mut gw6);
+    }
+    let stanza = |family, method: &str, options| Stanza {
+        name: iface.name.clone(),
+        family,
+        method: method.to_string(),
+        inherits: None,
+        options,
+        location: Some(iface.location),
+    };
+    let mut out = Vec::new();
+    match iface.method.as_deref() {
+        Some("loopback") => out.push(stanza(
+            iface.family.unwrap_or(Family::Inet),
+            "loopback",
+            std::mem::take(&mut rest),
+        )),
+        Some("dhcp6") => out.push(stanza(Family::Inet6, "dhcp", std::mem::take(&mut rest))),
+        Some(m @ ("dhcp" | "ppp" | "tunnel")) => out.push(stanza(
+            iface.family.unwrap_or(Family::Inet),
+            m,
+            std::mem::take(&mut rest),
+        )),
+        _ => {}
+    }
+    if !v4.is_empty() {
+        let mut options = std::mem::take(&mut rest);
+        options.extend(v4);
+        options.extend(gw4);
+        out.push(stanza(Family::Inet, "static", options));
+    }
+    if !v6.is_empty() {
+        let mut options = std::mem::take(&mut rest);
+        options.extend(v6);
+        options.extend(gw6);
+        out.push(stanza(Family::Inet6, "static", options));
+    }
+    if out.is_empty() {
+        let family = iface.family.unwrap_or(Family::Inet);
+        out.push(stanza(family, "manual", rest));
+    }
+    out
+}
+
+fn read_limited(path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| strerror(&e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| strerror(&e))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(format!("File larger than {} MiB", MAX_FILE_SIZE >> 20));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(
+            expand_range("swp[1-3]"),
+            Some(vec!["swp1".into(), "swp2".into(), "swp3".into()])
+        );
+        assert_eq!(
+            expand_range("swp[1-2].100"),
+            Some(vec!["swp1.100".into(), "swp2.100".into()])
+        );
+        assert_eq!(expand_range("swp1"), None);
+        assert_eq!(expand_range("[1-2]"), None);
+    }
+
+    #[test]
+    fn continuation_and_comments() {
+        let lines =
+            logical_lines(b"iface a\n  address 198.51.100.1/24 \\\n  198.51.100.2/24\n# c\n");
+        assert_eq!(
+            lines[1],
+            ("address 198.51.100.1/24 198.51.100.2/24".into(), 2)
+        );
+        assert_eq!(lines[2].0, "# c");
+    }
+}

@@ -1,0 +1,251 @@
+//! Reading files in ifupdown-ng's dialect, and choosing the dialect.
+
+use netconf_interfaces::{
+    parse_bytes, DiagnosticKind, Dialect, DialectChoice, Family, ParseOptions, Parsed,
+};
+
+fn parse(text: &str, dialect: DialectChoice) -> Parsed {
+    parse_bytes(
+        "/etc/network/interfaces",
+        text.as_bytes(),
+        &ParseOptions {
+            dialect,
+            ..Default::default()
+        },
+    )
+}
+
+/// Name, family, method and options of a stanza.
+type Lowered = (String, Family, String, Vec<(String, String)>);
+
+fn stanzas(p: &Parsed) -> Vec<Lowered> {
+    p.config
+        .stanzas
+        .iter()
+        .map(|s| {
+            let options = s
+                .options
+                .iter()
+                .map(|o| (o.name.clone(), o.value.clone()))
+                .collect();
+            (s.name.clone(), s.family, s.method.clone(), options)
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn ng_object_lowered_into_inet_and_inet6_stanzas() {
+    let text = "auto eth0\niface eth0\n  address 198.51.100.2\n  address 2001:db8::2\n  \
+                gateway 198.51.100.1 # the router\n  gateway 2001:db8::1\n  mtu 9000\n  \
+                pointopoint 198.51.100.9\n";
+    let p = parse(text, DialectChoice::IfupdownNg);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    assert_eq!(p.dialect, Dialect::IfupdownNg);
+    let s = stanzas(&p);
+    assert_eq!(s[0].0, "lo");
+    assert_eq!(
+        s[1],
+        (
+            "eth0".into(),
+            Family::Inet,
+            "static".into(),
+            pairs(&[
+                ("mtu", "9000"),
+                ("pointopoint", "198.51.100.9"),
+                ("address", "198.51.100.2/24"),
+                ("gateway", "198.51.100.1"),
+            ])
+        )
+    );
+    assert_eq!(
+        s[2],
+        (
+            "eth0".into(),
+            Family::Inet6,
+            "static".into(),
+            pairs(&[("address", "2001:db8::2/64"), ("gateway", "2001:db8::1")])
+        )
+    );
+    assert!(p.config.in_class("auto", "eth0"));
+    let ng = p.ng.as_ref().unwrap();
+    assert_eq!(
+        ng.interface("eth0").unwrap().to_ng_text(),
+        "auto eth0\niface eth0\n  use link\n  use static\n  address 198.51.100.2/24\n  \
+         address 2001:db8::2/64\n  gateway 198.51.100.1\n  gateway 2001:db8::1\n  mtu 9000\n  \
+         point-to-point 198.51.100.9\n\n"
+    );
+}
+
+#[test]
+fn ng_executors_templates_and_renames() {
+    let text = "template base\n  mtu 1400\n  dhcp-vendor x\n\niface eth0\n  inherit base\n  \
+                use dhcp\n  hostname h1\n\niface br0\n  use bridge\n  requires eth1 eth2\n\n\
+                iface bond0\n  bond-slaves eth3 eth4\n  empty-option\n";
+    let p = parse(text, DialectChoice::IfupdownNg);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    let s = stanzas(&p);
+    let names: Vec<&str> = s.iter().map(|x| x.0.as_str()).collect();
+    assert_eq!(
+        names,
+        ["lo", "eth0", "br0", "bond0"],
+        "templates make no stanza"
+    );
+    assert_eq!(s[1].2, "dhcp");
+    assert_eq!(
+        s[1].3,
+        pairs(&[("mtu", "1400"), ("vendor", "x"), ("hostname", "h1")])
+    );
+    assert_eq!(s[2].2, "manual");
+    assert_eq!(
+        s[2].3,
+        pairs(&[("requires", "eth1 eth2"), ("bridge-ports", "eth1 eth2")])
+    );
+    assert_eq!(
+        s[3].3,
+        pairs(&[("bond-slaves", "eth3 eth4"), ("empty-option", "")])
+    );
+    let ng = p.ng.as_ref().unwrap();
+    let bond = ng.interface("bond0").unwrap();
+    assert!(bond.uses("bond"));
+    assert_eq!(bond.dependencies(), ["eth3", "eth4"]);
+}
+
+#[test]
+fn ng_errors_name_the_line() {
+    let p = parse(
+        "iface eth0\n  address 198.51.100.300/24\n",
+        DialectChoice::IfupdownNg,
+    );
+    assert!(p.rejected);
+    let e = p.errors().next().unwrap();
+    assert_eq!(e.location.map(|l| l.line), Some(2));
+    assert!(matches!(&e.kind, DiagnosticKind::InvalidOption { iface, .. } if iface == "eth0"));
+    let p = parse("iface eth0\n  inherit nowhere\n", DialectChoice::IfupdownNg);
+    assert!(p.rejected);
+}
+
+#[test]
+fn auto_keeps_debian_files_debian() {
+    let debian = "auto eth0\niface eth0 inet static\n  address 198.51.100.2/24\n  use x\n";
+    let p = parse(debian, DialectChoice::Auto);
+    assert_eq!(p.dialect, Dialect::Debian);
+    assert!(p.diagnostics.is_empty());
+    // Refused by Debian and meant by both other dialects: stays refused.
+    let either = "iface eth0\n  address 198.51.100.2/24\n";
+    let p = parse(either, DialectChoice::Auto);
+    assert_eq!(p.dialect, Dialect::Debian);
+    assert!(p.rejected);
+}
+
+#[test]
+fn auto_reads_ng_files_with_one_warning_naming_the_line() {
+    let p = parse("auto eth0\niface eth0\n\tuse dhcp\n", DialectChoice::Auto);
+    assert_eq!(p.dialect, Dialect::IfupdownNg);
+    assert!(!p.rejected);
+    assert_eq!(p.diagnostics.len(), 1);
+    let d = &p.diagnostics[0];
+    assert!(matches!(d.kind, DiagnosticKind::DialectDetected { .. }));
+    assert_eq!(
+        d.report(&p.config).split(": ").next(),
+        Some("/etc/network/interfaces:3")
+    );
+    assert_eq!(stanzas(&p)[1].2, "dhcp");
+}
+
+#[test]
+fn ifupdown2_stanzas_lowered() {
+    let text = "auto all\niface swp[1-2]\n  address 198.51.100.1 2001:db8::1/64\n  \
+                gateway 198.51.100.254\n  bridge_vids 10 $IFACE\n\
+                iface eth0 inet dhcp\niface eth0 inet6 dhcp6\niface eth1:1 inet\n  \
+                address 203.0.113.1/24\n";
+    let p = parse(text, DialectChoice::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    assert_eq!(p.dialect, Dialect::Ifupdown2);
+    let s = stanzas(&p);
+    assert_eq!(
+        s[0],
+        (
+            "swp1".into(),
+            Family::Inet,
+            "static".into(),
+            pairs(&[
+                ("bridge-vids", "10 swp1"),
+                ("address", "198.51.100.1/32"),
+                ("gateway", "198.51.100.254"),
+            ])
+        )
+    );
+    assert_eq!(
+        s[1],
+        (
+            "swp1".into(),
+            Family::Inet6,
+            "static".into(),
+            pairs(&[("address", "2001:db8::1/64")])
+        )
+    );
+    assert_eq!(s[2].0, "swp2");
+    assert_eq!((s[4].1, s[4].2.as_str()), (Family::Inet, "dhcp"));
+    assert_eq!((s[5].1, s[5].2.as_str()), (Family::Inet6, "dhcp"));
+    assert_eq!((s[6].0.as_str(), s[6].2.as_str()), ("eth1", "static"));
+    let auto = p.config.class("auto").unwrap();
+    assert_eq!(auto.interfaces, ["swp1", "swp2", "eth0", "eth1"]);
+}
+
+#[test]
+fn ifupdown2_refusals_say_what() {
+    let p = parse(
+        "%for v in [1,2]:\niface swp${v}\n%endfor\n",
+        DialectChoice::Ifupdown2,
+    );
+    assert!(p.rejected);
+    assert!(p.diagnostics[0]
+        .kind
+        .to_string()
+        .contains("Mako templates are not read yet"));
+    let p = parse("vlan v10\n  vlan-id 10\n", DialectChoice::Ifupdown2);
+    assert!(p.rejected);
+    let p = parse("iface eth0\n  mtu\n", DialectChoice::Ifupdown2);
+    assert!(p.rejected);
+    assert_eq!(p.diagnostics[0].location.map(|l| l.line), Some(2));
+}
+
+#[test]
+fn auto_reads_ifupdown2_files_by_their_marks() {
+    let p = parse(
+        "auto eth0\niface eth0\n  address 198.51.100.2/24\n  address-purge no\n",
+        DialectChoice::Auto,
+    );
+    assert_eq!(p.dialect, Dialect::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    assert!(matches!(
+        p.diagnostics[0].kind,
+        DiagnosticKind::DialectDetected { .. }
+    ));
+    assert_eq!(p.diagnostics[0].location.map(|l| l.line), Some(4));
+    // Marks of both: neither.
+    let both = "iface eth0\n  use dhcp\n  address-purge no\n";
+    assert_eq!(parse(both, DialectChoice::Auto).dialect, Dialect::Debian);
+}
+
+#[test]
+fn ng_allow_lines_are_classes() {
+    let p = parse(
+        "allow-hotplug eth1\niface eth1\n  use dhcp\nallow-auto eth2\niface eth2\n",
+        DialectChoice::IfupdownNg,
+    );
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    assert!(p.config.in_class("hotplug", "eth1"));
+    assert!(p.config.in_class("auto", "eth2"));
+    assert!(!p
+        .config
+        .stanzas
+        .iter()
+        .any(|s| s.options.iter().any(|o| o.name.starts_with("allow"))));
+}

@@ -1,0 +1,259 @@
+//! ifupdown2's dialect, on ifupdown2's own test files
+//! (`tests/conformance/ifupdown2/`, source and licence there): each `.eni`
+//! read with `ifquery --dialect ifupdown2 --json` has every attribute of
+//! ifupdown2's expected `ifquery -a -c -o json` output (`.ifquery.ac.json`),
+//! with its value, in the stanzas of the interface's name; `addr_method` and
+//! `addr_family` where the expectation has them; and `--dialect auto`
+//! refuses none of them that it would not refuse as Debian's.
+//!
+//! ifupdown2's `-c` output shows some values as the kernel renders them, not
+//! as the file says; those are checked as that rendering:
+//! `vrf-table auto` (a table number the kernel chose), `bridge-stp on`/`off`
+//! (`yes`/`no`), `bridge-trunk` (shown as `bridge-vids`). Its `bridge-vids`
+//! of a port that has none in the file (inherited from the bridge at run
+//! time) is left out.
+//!
+//! Run: `cargo build --bins && cargo test -p netconf-tests --test
+//! ifupdown2_dialect`.
+
+use netconf_tests::{bins, repo_root, run};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+fn dir() -> std::path::PathBuf {
+    repo_root().join("tests/conformance/ifupdown2")
+}
+
+fn names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir())
+        .expect("the files' directory")
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".eni").map(String::from)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// What we read: per interface name, its stanzas' (family, method) and
+/// every option's values, in order.
+struct Read {
+    stanzas: BTreeMap<String, Vec<(String, String)>>,
+    options: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+}
+
+fn read(name: &str, dialect: &str) -> Result<Read, String> {
+    let mut c = Command::new(&bins().ifquery);
+    c.args(["--dialect", dialect, "--json", "-i"])
+        .arg(dir().join(format!("{name}.eni")));
+    let out = run(c);
+    if !out.success() {
+        return Err(format!("{out}"));
+    }
+    let v: Value = serde_json::from_str(&out.stdout).map_err(|e| format!("{e}: {out}"))?;
+    let mut read = Read {
+        stanzas: BTreeMap::new(),
+        options: BTreeMap::new(),
+    };
+    for s in v["config"]["stanzas"].as_array().into_iter().flatten() {
+        let iface = s["name"].as_str().unwrap_or_default().to_string();
+        let fam = s["family"].as_str().unwrap_or_default().to_string();
+        let method = s["method"].as_str().unwrap_or_default().to_string();
+        read.stanzas
+            .entry(iface.clone())
+            .or_default()
+            .push((fam, method));
+        let opts = read.options.entry(iface).or_default();
+        for o in s["options"].as_array().into_iter().flatten() {
+            let key = o["name"].as_str().unwrap_or_default().to_string();
+            let value = o["value"].as_str().unwrap_or_default().to_string();
+            opts.entry(key).or_default().push(value);
+        }
+    }
+    Ok(read)
+}
+
+/// A value as ifupdown2's check output shows it.
+fn rendered(key: &str, value: &str) -> String {
+    match (key, value) {
+        ("bridge-stp", "on") => "yes".into(),
+        ("bridge-stp", "off") => "no".into(),
+        _ => value.to_string(),
+    }
+}
+
+fn check(name: &str) -> Vec<String> {
+    let mut failures = Vec::new();
+    let read = match read(name, "ifupdown2") {
+        Ok(r) => r,
+        Err(e) => return vec![format!("{name}: {e}")],
+    };
+    let path = dir().join(format!("{name}.ifquery.ac.json"));
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("expectation"))
+            .expect("expectation JSON");
+    for iface in expected.as_array().into_iter().flatten() {
+        let n = iface["name"].as_str().unwrap_or_default();
+        let Some(stanzas) = read.stanzas.get(n) else {
+            failures.push(format!("{name}: no stanza {n}"));
+            continue;
+        };
+        if let (Some(fam), Some(method)) =
+            (iface["addr_family"].as_str(), iface["addr_method"].as_str())
+        {
+            if !stanzas.iter().any(|(f, m)| f == fam && m == method) {
+                failures.push(format!("{name}: {n}: no {fam} {method} in {stanzas:?}"));
+            }
+        }
+        let empty = BTreeMap::new();
+        let opts = read.options.get(n).unwrap_or(&empty);
+        for (key, want) in iface["config"].as_object().into_iter().flatten() {
+            let want: Vec<String> = match want {
+                Value::Array(list) => list
+                    .iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_string())
+                    .collect(),
+                v => vec![v.as_str().unwrap_or_default().to_string()],
+            };
+            let Some(have) = opts.get(key) else {
+                if key == "bridge-vids" {
+                    continue; // a port's, from its bridge at run time
+                }
+                failures.push(format!("{name}: {n}: no {key} (want {want:?})"));
+                continue;
+            };
+            if key == "vrf-table" && have == &["auto"] {
+                continue; // the number the kernel chose
+            }
+            let norm = |list: &[String]| {
+                let mut words: Vec<String> = list
+                    .iter()
+                    .flat_map(|v| v.split_whitespace())
+                    .map(|w| rendered(key, w))
+                    .collect();
+                if key == "address" {
+                    words.sort();
+                }
+                words
+            };
+            if norm(have) != norm(&want) {
+                failures.push(format!("{name}: {n}: {key} {have:?}, want {want:?}"));
+            }
+        }
+    }
+    failures
+}
+
+#[test]
+fn ifupdown2_files_read_as_its_check_output_says() {
+    let names = names();
+    assert!(names.len() >= 10, "{names:?}");
+    let failures: Vec<String> = names.iter().flat_map(|n| check(n)).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// These files have nothing only ifupdown2 has, and Debian refuses them
+/// (`iface mgmt` has no family): `auto` cannot tell ifupdown2's from
+/// ifupdown-ng's, and leaves them refused, saying to choose.
+#[test]
+fn auto_leaves_the_ambiguous_ones_to_the_admin() {
+    for name in names() {
+        let e = read(&name, "auto").err().unwrap_or_default();
+        assert!(
+            e.contains("--dialect ifupdown-ng or --dialect ifupdown2 reads them"),
+            "{name}: {e}"
+        );
+    }
+}
+
+/// `ifquery --dialect ifupdown2 -a -o json` is ifupdown2's `ifquery -a -c -o
+/// json` without its verdicts (`config_status`, `status`): the same
+/// interfaces in the same order, each with its `addr_method`, `addr_family`
+/// and `auto`, and the same attributes with the same values, but for the
+/// kernel's renderings above.
+#[test]
+fn ifupdown2_json_is_its_check_output_without_verdicts() {
+    let mut failures = Vec::new();
+    for name in names() {
+        let mut c = Command::new(&bins().ifquery);
+        c.args(["--dialect", "ifupdown2", "-a", "-o", "json", "-i"])
+            .arg(dir().join(format!("{name}.eni")));
+        let out = run(c);
+        let ours: Value = match serde_json::from_str(&out.stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(format!("{name}: {e}: {out}"));
+                continue;
+            }
+        };
+        let path = dir().join(format!("{name}.ifquery.ac.json"));
+        let theirs: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("expectation"))
+                .expect("expectation JSON");
+        let (ours, theirs) = (ours.as_array().unwrap(), theirs.as_array().unwrap());
+        let names = |list: &[Value]| -> Vec<String> {
+            list.iter()
+                .map(|o| o["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        if names(ours) != names(theirs) {
+            failures.push(format!("{name}: {:?} != {:?}", names(ours), names(theirs)));
+            continue;
+        }
+        for (o, t) in ours.iter().zip(theirs) {
+            let n = o["name"].as_str().unwrap_or_default();
+            for key in ["addr_method", "addr_family", "auto"] {
+                if o[key] != t[key] {
+                    failures.push(format!("{name}: {n}: {key} {} != {}", o[key], t[key]));
+                }
+            }
+            let mut oc = o["config"].as_object().unwrap().clone();
+            // Its check shows `bridge-trunk` (an alias) as `bridge-vids`.
+            if let Some(v) = oc.remove("bridge-trunk") {
+                oc.insert("bridge-vids".into(), v);
+            }
+            let tc = t["config"].as_object().unwrap();
+            for (key, tv) in tc {
+                let Some(ov) = oc.get(key) else {
+                    if key != "bridge-vids" {
+                        failures.push(format!("{name}: {n}: no {key}"));
+                    }
+                    continue;
+                };
+                if key == "vrf-table" && ov == "auto" {
+                    continue;
+                }
+                let words = |v: &Value| -> Vec<String> {
+                    let list = match v {
+                        Value::Array(l) => l.clone(),
+                        v => vec![v.clone()],
+                    };
+                    let mut w: Vec<String> = list
+                        .iter()
+                        .flat_map(|x| {
+                            x.as_str()
+                                .unwrap_or_default()
+                                .split_whitespace()
+                                .map(|w| rendered(key, w))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    if key == "address" {
+                        w.sort();
+                    }
+                    w
+                };
+                if words(ov) != words(tv) {
+                    failures.push(format!("{name}: {n}: {key} {ov} != {tv}"));
+                }
+            }
+            for key in oc.keys().filter(|k| !tc.contains_key(*k)) {
+                failures.push(format!("{name}: {n}: {key} is not in ifupdown2's"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
