@@ -157,6 +157,8 @@ netconfd_ready() {
     done
     return 1
 }
+# netconfctl status without what a renewal changes (the lease's times).
+shown_status() { netconfctl status 2>&1 | grep -v '^ *dhcp '; }
 scenario4() {
     local ok=1 n pid1 pid2 pid3 dh1 dh2 events lft
     # The window starts right after a renewal: dhclient renews every 40 s
@@ -168,6 +170,7 @@ scenario4() {
         ok=0
     fi
     n=$(acks)
+    status_before=$(shown_status)
     pid1=$(systemctl show -p MainPID --value netconfd)
     dh1=$(pgrep -x dhclient | paste -sd,)
     ip monitor link address route >/tmp/monitor 2>&1 &
@@ -196,6 +199,13 @@ scenario4() {
     else
         result "4: FAIL $events kernel change(s) during the restart and kill -9 ($during DHCP renewal(s) in that time)"
         detail </tmp/monitor
+        ok=0
+    fi
+    if [ "$(shown_status)" = "$status_before" ]; then
+        result "4: netconfctl status the same after the restarts (lease times aside)"
+    else
+        result "4: FAIL netconfctl status changed with the restarts"
+        diff <(echo "$status_before") <(shown_status) | detail
         ok=0
     fi
     if [ -n "$dh1" ] && [ "$dh1" = "$dh2" ]; then
