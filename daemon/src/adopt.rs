@@ -1,10 +1,11 @@
 //! Adopting what is already configured when netconfd starts: an interface
 //! that is up with an address of its own (IPv4, or IPv6 beyond link-local),
-//! or is a port of a bridge or bond, or is a bridge someone made. Nothing is
-//! written: adopting only records. An interface that matches its stanza is
-//! simply up (and `ifdown` takes down what the stanza describes, as Debian
-//! would); one that does not, or has no stanza, is left alone until an admin
-//! runs ifup, ifdown or ifreload on it.
+//! or is a port of a bridge or bond netconf does not manage, or is a bridge
+//! someone made. Nothing is written: adopting only records. An interface
+//! that matches its stanza is simply up (and `ifdown` takes down what the
+//! stanza describes, as Debian would); one that does not, or has no stanza,
+//! is left alone until an admin runs ifup, ifdown or ifreload on it. A port
+//! of a bridge or bond netconf manages is part of its master's record.
 
 use crate::dispatcher::{ChangeCtx, Dispatcher};
 use crate::ifaces::{applied_from_desired, is_dhcp, stanza_config};
@@ -51,6 +52,19 @@ fn missing(mirror: &Mirror, link: &Link, desired: &Desired) -> Vec<String> {
     diffs
 }
 
+/// Whether `link` is a port of a bridge or bond that netconf has a record
+/// of: a port without a stanza of its own belongs to its master's
+/// configuration (as before netconfd restarted), it was not configured
+/// outside netconf.
+fn port_of_managed(d: &Dispatcher, mirror: &Mirror, link: &Link) -> bool {
+    link.master.is_some_and(|master| {
+        d.state.interfaces.iter().any(|r| r.ifindex == Some(master))
+            || mirror
+                .link(master)
+                .is_some_and(|m| d.state.get(&m.name).is_some())
+    })
+}
+
 /// Records every configured interface netconf has no record of.
 pub fn adopt(d: &mut Dispatcher) {
     let Ok(kernel) = d.kernel.as_ref() else {
@@ -67,7 +81,11 @@ pub fn adopt(d: &mut Dispatcher) {
     let mut left_alone = Vec::new();
     for link in mirror.links() {
         let name = link.name.as_str();
-        if d.state.get(name).is_some() || !configured(mirror, link) || d.foreign_dhcp_client(name) {
+        if d.state.get(name).is_some()
+            || !configured(mirror, link)
+            || d.foreign_dhcp_client(name)
+            || port_of_managed(d, mirror, link)
+        {
             continue;
         }
         let stanzas: Vec<_> = ctx.config.stanzas_named(name).collect();

@@ -780,3 +780,41 @@ fn daemon_not_running_exits_3() {
     out.assert_code(3);
     out.assert_output_contains("netconfd is not running");
 }
+
+/// A bridge port with no stanza of its own is part of its bridge's
+/// configuration: a restarted netconfd does not take it for something
+/// configured outside netconf (the boot test saw `bp0` logged as "left
+/// alone" and shown `adopted` after `systemctl restart netconfd`, where it
+/// had been `unmanaged` before).
+#[test]
+fn restart_keeps_a_bridge_port_as_it_was() {
+    let mut h = Harness::new();
+    h.ns.veth("p0");
+    h.write_interfaces(
+        "auto br0\niface br0 inet static\n    bridge_ports p0\n    address 203.0.113.1/24\n",
+    );
+    h.ifup(&["br0"]).assert_ok();
+    let status_of = |h: &Harness, name: &str| {
+        let mut conn = h.connect();
+        let r = conn.request(&format!(
+            r#"{{"version":1,"id":1,"op":"status","args":{{"iface":"{name}"}}}}"#
+        ));
+        let i = r["result"]["interfaces"][0].clone();
+        (
+            i["management"].clone(),
+            i["state"].clone(),
+            i["differs"].clone(),
+        )
+    };
+    let port = status_of(&h, "p0");
+    let bridge = status_of(&h, "br0");
+    assert_eq!(bridge.0, "managed", "br0 before the restart: {bridge:?}");
+
+    h.stop_daemon(libc::SIGKILL);
+    h.start_daemon();
+    assert_eq!(status_of(&h, "p0"), port, "p0's status after a restart");
+    assert_eq!(status_of(&h, "br0"), bridge, "br0's status after a restart");
+
+    h.ifdown(&["br0"]).assert_ok();
+    assert!(h.state().is_empty(), "state: {:?}", h.state());
+}
