@@ -546,31 +546,8 @@ const NO_ACT_REFUSED: &[(&str, &str)] = &[
     ("deferred-teardown-1", "bond0: no such interface bond0"),
     // A loop, which ng refuses too (its `dependency loop` test).
     ("dependency-loop", "dependency cycle: a ("),
-    // netconf makes no tunnels or PPP links yet (Debian's `inet tunnel` and
-    // `inet ppp`, into which ng's tunnel, gre and ppp executors are read).
-    (
-        "gre",
-        "method `inet tunnel` is not supported by netconf yet",
-    ),
-    ("ppp", "method `inet ppp` is not supported by netconf yet"),
-    (
-        "ppp-legacy",
-        "method `inet ppp` is not supported by netconf yet",
-    ),
-    (
-        "tunnel",
-        "method `inet tunnel` is not supported by netconf yet",
-    ),
-    (
-        "tunnel-ifupdown2",
-        "method `inet tunnel` is not supported by netconf yet",
-    ),
-    (
-        "tunnel-legacy",
-        "method `inet tunnel` is not supported by netconf yet",
-    ),
-    // nor WireGuard links (ng's wireguard executor runs `wg-quick`-style
-    // tools netconf does not stand in for).
+    // netconf makes no WireGuard links (ng's wireguard executor runs
+    // `wg-quick`-style tools netconf does not stand in for).
     ("wireguard", "wg0: no such interface wg0"),
 ];
 

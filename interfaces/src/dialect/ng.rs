@@ -1004,7 +1004,23 @@ pub fn lower(iface: &NgInterface) -> Vec<Stanza> {
                     location: iface.location.unwrap_or(Location { file: 0, line: 0 }),
                 });
             }
-            options.extend(v4);
+            // Debian's `inet tunnel` takes the prefix as `netmask` only.
+            for (i, line) in v4.into_iter().enumerate() {
+                match line.value.split_once('/') {
+                    Some((addr, len)) if i == 0 => {
+                        options.push(OptionLine {
+                            value: addr.to_string(),
+                            ..line.clone()
+                        });
+                        options.push(OptionLine {
+                            name: "netmask".into(),
+                            value: len.to_string(),
+                            ..line
+                        });
+                    }
+                    _ => options.push(line),
+                }
+            }
             options.extend(gw4);
             out.push(stanza(Family::Inet, "tunnel", options));
             v4 = Vec::new();
