@@ -195,24 +195,17 @@ impl<'o> Reader<'o> {
                         return FileOutcome::Read;
                     }
                 };
-                let mut bytes = Vec::new();
-                let read = file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes);
-                let error = match read {
-                    Err(e) => Some(strerror(&e)),
-                    Ok(_) if bytes.len() as u64 > MAX_FILE_SIZE => {
-                        Some(format!("File larger than {} MiB", MAX_FILE_SIZE >> 20))
+                match read_bounded(file) {
+                    Ok(bytes) => bytes,
+                    Err(error) => {
+                        let kind = DiagnosticKind::ReadFailed {
+                            path: path.to_string(),
+                            error,
+                        };
+                        self.note(kind, included_from, true);
+                        return FileOutcome::Failed;
                     }
-                    Ok(_) => None,
-                };
-                if let Some(error) = error {
-                    let kind = DiagnosticKind::ReadFailed {
-                        path: path.to_string(),
-                        error,
-                    };
-                    self.note(kind, included_from, true);
-                    return FileOutcome::Failed;
                 }
-                bytes
             }
         };
         self.config.files.push(SourceFile {
@@ -554,4 +547,22 @@ pub fn strerror(e: &std::io::Error) -> String {
         Some(i) => text[..i].to_string(),
         None => text,
     }
+}
+
+/// A whole file, refused beyond `MAX_FILE_SIZE`: a file that large is a
+/// mistake, and reading it all would take the daemon's memory.
+pub(crate) fn read_bounded(file: std::fs::File) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| strerror(&e))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(format!("File larger than {} MiB", MAX_FILE_SIZE >> 20));
+    }
+    Ok(bytes)
+}
+
+/// [`read_bounded`] of the file at `path`.
+pub(crate) fn read_limited(path: &str) -> Result<Vec<u8>, String> {
+    read_bounded(std::fs::File::open(path).map_err(|e| strerror(&e))?)
 }

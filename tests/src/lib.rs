@@ -14,6 +14,7 @@
 //! only safety nets. Needs root (namespaces); without it, tests fail, loudly.
 
 pub mod links;
+pub mod round_trip;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -293,6 +294,20 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
     }
+}
+
+/// Polls `done` until it holds, at most `secs` seconds, and says whether it
+/// did (a safety net for things that end asynchronously, such as a
+/// process's exit; no timing is asserted).
+pub fn eventually(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    done()
 }
 
 // ---------------------------------------------------------------------------

@@ -9,52 +9,14 @@
 //! dnsmasq.
 
 use netconf_tests::debian::{assert_same, ifupdown_command, require_ifupdown, snapshot, Shown};
+use netconf_tests::eventually;
+use netconf_tests::round_trip::{
+    address_origins, assert_back_to, assert_second_ifup_writes_nothing, links_and_addrs,
+};
 use netconf_tests::{
     bins, kill_processes_mentioning, processes_mentioning, run, DhcpServer, Harness, Netns,
 };
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
-
-/// Polls `done` until it holds, at most `secs` seconds (a safety net for
-/// things that end asynchronously, such as a process's exit; no timing is
-/// asserted).
-fn eventually(secs: u64, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    done()
-}
-
-/// The origins `netconfctl status --json` gives the IPv4 addresses of `iface`.
-fn address_origins(h: &Harness, iface: &str) -> Vec<(String, String)> {
-    let mut c = std::process::Command::new(&bins().netconfctl);
-    c.arg("--socket").arg(h.socket()).args(["status", "--json"]);
-    let out = run(c);
-    out.assert_ok();
-    let status: Value = serde_json::from_str(&out.stdout).expect("status --json is JSON");
-    let ifaces = status["interfaces"].as_array().cloned().unwrap_or_default();
-    let entry = ifaces
-        .iter()
-        .find(|i| i["name"] == iface)
-        .unwrap_or_else(|| panic!("{iface} not in status:\n{out}"));
-    entry["addresses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["family"] == "inet")
-        .map(|a| {
-            (
-                a["address"].as_str().unwrap_or("").to_string(),
-                a["origin"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
-}
+use std::collections::BTreeSet;
 
 /// On the way out, even a failing one: the avahi-autoipd of `IFACE` in the
 /// namespace killed, by PID (it would outlive the namespace).
@@ -64,43 +26,6 @@ impl Drop for Autoipd<'_> {
     fn drop(&mut self) {
         kill_processes_mentioning(self.0, &format!("avahi-autoipd: [{}]", self.1));
     }
-}
-
-/// Every link with its global addresses: what `ifdown` must give back.
-fn links_and_addrs(ns: &Netns) -> BTreeMap<String, BTreeSet<String>> {
-    let mut all = ns.all_global_addrs();
-    for name in ns.all_links().into_keys() {
-        all.entry(name).or_default();
-    }
-    all.retain(|name, _| !name.starts_with("nctmk"));
-    all
-}
-
-fn assert_back_to(h: &Harness, before: &BTreeMap<String, BTreeSet<String>>) {
-    assert_eq!(
-        &links_and_addrs(&h.ns),
-        before,
-        "links and addresses after ifdown"
-    );
-    assert!(
-        h.ns.netconf_routes().is_empty(),
-        "{:?}",
-        h.ns.netconf_routes()
-    );
-    assert!(h.state().is_empty(), "{:?}", h.state());
-}
-
-fn assert_second_ifup_writes_nothing(h: &Harness, args: &[&str]) {
-    h.ns.settle();
-    let mut monitor = h.ns.monitor();
-    monitor.fence(&h.ns);
-    h.ifup(args).assert_ok();
-    let events = monitor.fence(&h.ns);
-    assert!(
-        events.is_empty(),
-        "the second ifup {args:?} changed the kernel:\n{}",
-        events.join("\n")
-    );
 }
 
 #[test]

@@ -17,14 +17,13 @@
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::include::include_pattern;
 use crate::model::{AllowClass, Family, InterfacesFile, Location, OptionLine, SourceFile, Stanza};
-use crate::parser::{strerror, ParseOptions, Parsed};
+use crate::parser::{read_limited, ParseOptions, Parsed};
 use std::collections::HashSet;
 use std::net::IpAddr;
 
 use super::Dialect;
 
 const MAX_INCLUDE_DEPTH: usize = 64;
-const MAX_FILE_SIZE: u64 = 64 << 20;
 
 /// One stanza as ifupdown2 holds it, for its `ifquery -o json`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -599,19 +598,6 @@ fn lower(iface: &Iface) -> Vec<Stanza> {
         out.push(stanza(family, "manual", rest));
     }
     out
-}
-
-fn read_limited(path: &str) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| strerror(&e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| strerror(&e))?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(format!("File larger than {} MiB", MAX_FILE_SIZE >> 20));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::include::{expand_words, include_pattern};
 use crate::model::{AllowClass, Family, InterfacesFile, Location, OptionLine, SourceFile, Stanza};
-use crate::parser::{strerror, ParseOptions, Parsed};
+use crate::parser::{read_limited, ParseOptions, Parsed};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -28,8 +28,6 @@ use super::Dialect;
 
 /// How far `source` lines may nest before we stop following them.
 const MAX_INCLUDE_DEPTH: usize = 64;
-/// No real interfaces file comes near this; `source /dev/zero` would.
-const MAX_FILE_SIZE: u64 = 64 << 20;
 
 /// The interface objects, in the order ng's collection holds them (`lo`
 /// first).
@@ -882,19 +880,6 @@ impl Reader<'_> {
             ifupdown2: None,
         }
     }
-}
-
-fn read_limited(path: &str) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| strerror(&e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| strerror(&e))?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(format!("File larger than {} MiB", MAX_FILE_SIZE >> 20));
-    }
-    Ok(bytes)
 }
 
 /// One ng object as the model's stanzas (see the module's comment).

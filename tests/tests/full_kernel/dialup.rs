@@ -16,53 +16,13 @@
 
 use super::{assert_back_to, links_and_addrs};
 use netconf_tests::debian::{assert_same, ifupdown_command, require_ifupdown, snapshot, Shown};
+use netconf_tests::eventually;
+use netconf_tests::round_trip::address_origins;
 use netconf_tests::{
     bins, process_cmdline, processes_mentioning, run, DaemonOptions, Harness, Netns,
 };
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-/// Polls `done` until it holds, at most `secs` seconds (a safety net for
-/// things that end asynchronously, such as a process's exit; no timing is
-/// asserted).
-fn eventually(secs: u64, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    done()
-}
-
-/// The origins `netconfctl status --json` gives the IPv4 addresses of `iface`.
-fn address_origins(h: &Harness, iface: &str) -> Vec<(String, String)> {
-    let mut c = std::process::Command::new(&bins().netconfctl);
-    c.arg("--socket").arg(h.socket()).args(["status", "--json"]);
-    let out = run(c);
-    out.assert_ok();
-    let status: Value = serde_json::from_str(&out.stdout).expect("status --json is JSON");
-    let ifaces = status["interfaces"].as_array().cloned().unwrap_or_default();
-    let entry = ifaces
-        .iter()
-        .find(|i| i["name"] == iface)
-        .unwrap_or_else(|| panic!("{iface} not in status:\n{out}"));
-    entry["addresses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["family"] == "inet")
-        .map(|a| {
-            (
-                a["address"].as_str().unwrap_or("").to_string(),
-                a["origin"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
-}
 
 /// `/etc/ppp/peers/NAME` with `options`; removed when dropped.
 struct Peer(String);

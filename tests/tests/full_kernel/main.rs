@@ -20,8 +20,10 @@
 //! Needs root.
 
 use netconf_tests::links::kernel_makes;
-use netconf_tests::{Harness, Netns};
-use std::collections::{BTreeMap, BTreeSet};
+pub(crate) use netconf_tests::round_trip::{
+    assert_back_to, assert_second_ifup_writes_nothing, links_and_addrs,
+};
+use netconf_tests::Netns;
 
 mod bonds_vlans;
 mod bonds_vlans_differential;
@@ -47,46 +49,4 @@ fn kernel_release() -> String {
         .unwrap_or_default()
         .trim()
         .to_string()
-}
-
-/// Every link with its global addresses: what `ifdown` must give back.
-/// (Without the marker link pair an `ip monitor` fence leaves, `nctmk`.)
-pub(crate) fn links_and_addrs(ns: &Netns) -> BTreeMap<String, BTreeSet<String>> {
-    let mut all = ns.all_global_addrs();
-    for name in ns.all_links().into_keys() {
-        all.entry(name).or_default();
-    }
-    all.retain(|name, _| !name.starts_with("nctmk"));
-    all
-}
-
-/// `ifup ARGS` again once the kernel has settled: nothing reaches the
-/// kernel, not even an event.
-/// After `ifdown`: the links and addresses there were before `ifup`, no
-/// route of netconf's, nothing up in netconf's state.
-pub(crate) fn assert_back_to(h: &Harness, before: &BTreeMap<String, BTreeSet<String>>) {
-    assert_eq!(
-        &links_and_addrs(&h.ns),
-        before,
-        "links and addresses after ifdown"
-    );
-    assert!(
-        h.ns.netconf_routes().is_empty(),
-        "{:?}",
-        h.ns.netconf_routes()
-    );
-    assert!(h.state().is_empty(), "{:?}", h.state());
-}
-
-pub(crate) fn assert_second_ifup_writes_nothing(h: &Harness, args: &[&str]) {
-    h.ns.settle();
-    let mut monitor = h.ns.monitor();
-    monitor.fence(&h.ns);
-    h.ifup(args).assert_ok();
-    let events = monitor.fence(&h.ns);
-    assert!(
-        events.is_empty(),
-        "the second ifup {args:?} changed the kernel:\n{}",
-        events.join("\n")
-    );
 }
