@@ -12,7 +12,7 @@
 use crate::queue::{Message, Sender};
 use netconf_kernel::mirror::{Mirror, Resync};
 use netconf_kernel::netlink::{
-    Address, Event as MonitorEvent, Family, Link, Monitor, Netlink, NetlinkError, Route, MAIN_TABLE,
+    Address, Event as MonitorEvent, Family, Link, Monitor, Netlink, NetlinkError, Route,
 };
 use netconf_methods::apply::KernelState;
 use std::collections::BTreeSet;
@@ -202,19 +202,6 @@ impl KernelState for Kernel {
             .mirror
             .addresses_of(index)
             .filter(|a| Family::of(&a.addr) == family)
-            .cloned()
-            .collect())
-    }
-
-    fn routes_of(&mut self, index: u32, family: Family) -> Result<Vec<Route>, NetlinkError> {
-        self.drain();
-        if self.stale_routes.contains(&index) {
-            self.settle();
-        }
-        Ok(self
-            .mirror
-            .routes_of(index)
-            .filter(|r| r.family == family && r.table == MAIN_TABLE)
             .cloned()
             .collect())
     }

@@ -95,14 +95,17 @@ pub trait KernelState {
     fn links(&mut self) -> Result<Vec<Link>, NetlinkError>;
     fn link_by_name(&mut self, name: &str) -> Result<Option<Link>, NetlinkError>;
     fn addresses_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Address>, NetlinkError>;
-    fn routes_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Route>, NetlinkError>;
-    /// As [`KernelState::routes_of`], in routing table `table`.
+    /// The routes of a link in routing table `table`.
     fn routes_in(
         &mut self,
         index: u32,
         family: NlFamily,
         table: u32,
     ) -> Result<Vec<Route>, NetlinkError>;
+    /// As [`KernelState::routes_in`], in the main table.
+    fn routes_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Route>, NetlinkError> {
+        self.routes_in(index, family, MAIN_TABLE)
+    }
 }
 
 impl KernelState for Netlink {
@@ -120,10 +123,6 @@ impl KernelState for Netlink {
 
     fn addresses_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Address>, NetlinkError> {
         self.addresses(Some(index), Some(family))
-    }
-
-    fn routes_of(&mut self, index: u32, family: NlFamily) -> Result<Vec<Route>, NetlinkError> {
-        self.routes(family, Some(MAIN_TABLE), Some(index))
     }
 
     fn routes_in(

@@ -57,6 +57,28 @@ pub fn kernel_makes(ns: &Netns, args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// After the `ifup` of a VLAN-aware `br0` (`bridge-vids 100 200`) over p0
+/// (`bridge-access 10`), p1 (`bridge-vids 20-22`, `bridge-pvid 20`) and p2
+/// (nothing of its own): the bridge filters VLANs and each port has its
+/// own, p2 the bridge's with PVID 1. Returns every port's VLANs.
+pub fn assert_vlan_aware_ports(ns: &Netns) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let br = details(ns, "br0");
+    assert_eq!(info(&br, "vlan_filtering").as_u64(), Some(1), "{br}");
+    let vlans = bridge_vlans(ns);
+    assert_eq!(vlans["p0"], set(&["10 pvid untagged"]), "{vlans:?}");
+    assert_eq!(
+        vlans["p1"],
+        set(&["20 pvid untagged", "21", "22"]),
+        "{vlans:?}"
+    );
+    assert_eq!(
+        vlans["p2"],
+        set(&["1 pvid untagged", "100", "200"]),
+        "{vlans:?}"
+    );
+    vlans
+}
+
 /// `bridge -j vlan show` in the namespace: each port's (and bridge's) VLANs
 /// as `VID`, `VID pvid`, `VID untagged` or `VID pvid untagged`.
 pub fn bridge_vlans(ns: &Netns) -> std::collections::BTreeMap<String, BTreeSet<String>> {

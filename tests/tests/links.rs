@@ -18,7 +18,8 @@
 //! Needs root. Run `cargo build --bins` first.
 
 use netconf_tests::links::{
-    bridge_vlans, details, exists, info, kernel_makes, kind, master, ports_of, set,
+    assert_vlan_aware_ports, bridge_vlans, details, exists, info, kernel_makes, kind, master,
+    ports_of, set,
 };
 use netconf_tests::{
     overlay_lines, private_mounts, require_root, sh_quote, wait_until, Harness, Netns,
@@ -732,20 +733,7 @@ fn vlan_aware_bridge_gives_its_ports_their_vlans() {
     );
     let out = h.ifup(&["-v", "br0"]);
     out.assert_ok();
-    let br = details(&h.ns, "br0");
-    assert_eq!(info(&br, "vlan_filtering").as_u64(), Some(1), "{br}");
-    let vlans = bridge_vlans(&h.ns);
-    assert_eq!(vlans["p0"], set(&["10 pvid untagged"]), "{vlans:?}");
-    assert_eq!(
-        vlans["p1"],
-        set(&["20 pvid untagged", "21", "22"]),
-        "{vlans:?}"
-    );
-    assert_eq!(
-        vlans["p2"],
-        set(&["1 pvid untagged", "100", "200"]),
-        "{vlans:?}"
-    );
+    let vlans = assert_vlan_aware_ports(&h.ns);
 
     h.ns.settle();
     let mut monitor = h.ns.monitor();

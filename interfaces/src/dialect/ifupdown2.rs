@@ -16,8 +16,8 @@
 
 use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::include::include_pattern;
-use crate::model::{AllowClass, Family, InterfacesFile, Location, OptionLine, SourceFile, Stanza};
-use crate::parser::{read_limited, ParseOptions, Parsed};
+use crate::model::{AllowClass, Family, InterfacesFile, Location, OptionLine, Stanza};
+use crate::parser::{ParseOptions, Parsed};
 use std::collections::HashSet;
 use std::net::IpAddr;
 
@@ -149,28 +149,21 @@ impl Reader<'_> {
         included_from: Option<Location>,
         data: Option<&[u8]>,
     ) -> bool {
-        if !self.seen.insert(path.to_string()) {
-            return true;
-        }
-        let bytes = match data {
-            Some(d) => d.to_vec(),
-            None => match read_limited(path) {
-                Ok(b) => b,
-                Err(error) => {
-                    let kind = DiagnosticKind::ReadFailed {
-                        path: path.to_string(),
-                        error,
-                    };
-                    self.note(kind, included_from);
-                    return false;
-                }
-            },
-        };
-        self.config.files.push(SourceFile {
-            path: path.to_string(),
+        let opened = super::open_source(
+            &mut self.seen,
+            &mut self.config.files,
+            path,
             included_from,
-        });
-        let file = self.config.files.len() - 1;
+            data,
+        );
+        let (file, bytes) = match opened {
+            Ok(Some(opened)) => opened,
+            Ok(None) => return true,
+            Err(kind) => {
+                self.note(kind, included_from);
+                return false;
+            }
+        };
         let mut current: Option<usize> = None;
         for (text, line) in logical_lines(&bytes) {
             let location = Location { file, line };

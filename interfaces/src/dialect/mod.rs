@@ -19,11 +19,41 @@ pub mod ng;
 
 use crate::diagnostics::{Diagnostic, DiagnosticKind, Severity};
 use crate::lines::next_word;
-use crate::model::Location;
-use crate::parser::{ParseOptions, Parsed};
+use crate::model::{Location, SourceFile};
+use crate::parser::{read_limited, ParseOptions, Parsed};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
+
+/// A file a dialect's reader opens, the main one or one `source`d:
+/// `Ok(None)` when it was read already (a `source` loop ends there), else
+/// its index in `files` (where it is recorded) and its bytes (`data` when
+/// given, else read from `path`). A file that cannot be read is `Err`: the
+/// diagnostic to note at the line that named it.
+fn open_source(
+    seen: &mut HashSet<String>,
+    files: &mut Vec<SourceFile>,
+    path: &str,
+    included_from: Option<Location>,
+    data: Option<&[u8]>,
+) -> Result<Option<(usize, Vec<u8>)>, DiagnosticKind> {
+    if !seen.insert(path.to_string()) {
+        return Ok(None);
+    }
+    let bytes = match data {
+        Some(d) => d.to_vec(),
+        None => read_limited(path).map_err(|error| DiagnosticKind::ReadFailed {
+            path: path.to_string(),
+            error,
+        })?,
+    };
+    files.push(SourceFile {
+        path: path.to_string(),
+        included_from,
+    });
+    Ok(Some((files.len() - 1, bytes)))
+}
 
 /// A dialect a file is read in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

@@ -6,7 +6,9 @@
 use super::{
     assert_back_to, assert_second_ifup_writes_nothing, links_and_addrs, require_kernel_makes,
 };
-use netconf_tests::links::{bridge_vlans, details, exists, info, kind, master, set};
+use netconf_tests::links::{
+    assert_vlan_aware_ports, bridge_vlans, details, exists, info, kind, master, set,
+};
 use netconf_tests::{require_root, Harness};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Child, Command};
@@ -389,20 +391,7 @@ fn vlan_aware_bridge_with_port_vlans_up_again_and_down() {
     let before = links_and_addrs(&h.ns);
     let vlans_before = bridge_vlans(&h.ns);
     h.ifup(&["-v", "br0"]).assert_ok();
-    let br = details(&h.ns, "br0");
-    assert_eq!(info(&br, "vlan_filtering").as_u64(), Some(1), "{br}");
-    let vlans = bridge_vlans(&h.ns);
-    assert_eq!(vlans["p0"], set(&["10 pvid untagged"]), "{vlans:?}");
-    assert_eq!(
-        vlans["p1"],
-        set(&["20 pvid untagged", "21", "22"]),
-        "{vlans:?}"
-    );
-    assert_eq!(
-        vlans["p2"],
-        set(&["1 pvid untagged", "100", "200"]),
-        "{vlans:?}"
-    );
+    let vlans = assert_vlan_aware_ports(&h.ns);
     check_and_running(
         &h,
         &["p0", "p1"],
