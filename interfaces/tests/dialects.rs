@@ -201,19 +201,49 @@ fn ifupdown2_stanzas_lowered() {
 #[test]
 fn ifupdown2_refusals_say_what() {
     let p = parse(
-        "%for v in [1,2]:\niface swp${v}\n%endfor\n",
+        "auto lo\n%for v in [1,2]:\niface swp${v.x}\n%endfor\n",
         DialectChoice::Ifupdown2,
     );
     assert!(p.rejected);
-    assert!(p.diagnostics[0]
-        .kind
-        .to_string()
-        .contains("Mako templates are not read yet"));
+    let e = &p.diagnostics[0];
+    assert_eq!(e.location.map(|l| l.line), Some(3));
+    assert!(
+        e.kind.to_string().contains("attribute access"),
+        "{}",
+        e.kind
+    );
     let p = parse("vlan v10\n  vlan-id 10\n", DialectChoice::Ifupdown2);
     assert!(p.rejected);
     let p = parse("iface eth0\n  mtu\n", DialectChoice::Ifupdown2);
     assert!(p.rejected);
     assert_eq!(p.diagnostics[0].location.map(|l| l.line), Some(2));
+}
+
+/// ifupdown2's own example (`docs/examples/interfaces_bridge_vlan_bond_vxlan_vrf`,
+/// its template part): a `<% %>` block, a loop that changes its variables,
+/// and the lines it makes keep the line they were written at.
+#[test]
+fn ifupdown2_templates_expand_as_mako() {
+    let text = "auto lo\niface lo inet loopback\n\n<%\n    id = 5\n    access = 2\n%>\n\
+                %for i in range(0,2):\nauto swp${id}\niface swp${id}\n      bridge-access \
+                ${access}\n      mtu 9000\n<%\n    id += 1\n    access -= 1\n%>\n%endfor\n\
+                %for v in [11, 12]:\n## a Mako comment\niface vlan${v}\n  address \
+                198.51.100.${v + 1}/32 \\\n    2001:db8::${v}/128\n%endfor\n";
+    let p = parse(text, DialectChoice::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    let s = stanzas(&p);
+    let names: Vec<&str> = s.iter().map(|x| x.0.as_str()).collect();
+    assert_eq!(
+        names,
+        ["lo", "swp5", "swp6", "vlan11", "vlan11", "vlan12", "vlan12"]
+    );
+    assert_eq!(s[1].3, pairs(&[("bridge-access", "2"), ("mtu", "9000")]));
+    assert_eq!(s[2].3, pairs(&[("bridge-access", "1"), ("mtu", "9000")]));
+    assert_eq!(s[5].3, pairs(&[("address", "198.51.100.13/32")]));
+    assert_eq!(s[6].3, pairs(&[("address", "2001:db8::12/128")]));
+    let at = |i: usize| p.config.stanzas[i].location.map(|l| l.line);
+    assert_eq!((at(1), at(2), at(3)), (Some(10), Some(10), Some(20)));
+    assert!(p.config.in_class("auto", "swp6"));
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! addresses of both families in one stanza and several on one line,
 //! `gateway` per family, option names with `_` read as `-`, `$IFACE` in
 //! values, `eth0:1` folded into `eth0`, name ranges (`swp[1-4]`), `auto all`,
-//! `allow-CLASS`, and `source`/`source-directory` globs. Mako templates and
-//! `vlan` objects are refused with an error that says so.
+//! `allow-CLASS`, and `source`/`source-directory` globs. A file with a `%`
+//! goes through the Mako subset of [`super::mako`] first, as ifupdown2's
+//! goes through Mako; its lines keep the numbers they were written at.
 //!
 //! Each stanza becomes Debian stanzas of its name as an ifupdown-ng object
 //! does: `inet dhcp` (`inet6 dhcp` for `inet6 dhcp`/`dhcp6`), `inet static`
@@ -74,15 +75,22 @@ pub fn parse(path: &str, data: Option<&[u8]>, options: &ParseOptions) -> Parsed 
     reader.finish(read)
 }
 
+/// The file's lines, each with its number.
+fn physical_lines(data: &[u8]) -> Vec<(String, u32)> {
+    String::from_utf8_lossy(data)
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| (line.trim_end_matches('\r').to_string(), i as u32 + 1))
+        .collect()
+}
+
 /// Logical lines: a backslash at the end of a line joins the next one;
-/// comments only where a line starts with `#`.
-fn logical_lines(data: &[u8]) -> Vec<(String, u32)> {
-    let text = String::from_utf8_lossy(data);
+/// comments only where a line starts with `#`. Each keeps the number of
+/// its first line (in a template, the line it was expanded from).
+fn logical_lines(lines: Vec<(String, u32)>) -> Vec<(String, u32)> {
     let mut out = Vec::new();
     let mut pending: Option<(String, u32)> = None;
-    for (i, line) in text.split('\n').enumerate() {
-        let number = i as u32 + 1;
-        let line = line.trim_end_matches('\r');
+    for (line, number) in lines {
         let (mut acc, start) = pending.take().unwrap_or((String::new(), number));
         match line.strip_suffix('\\') {
             Some(head) => {
@@ -164,19 +172,17 @@ impl Reader<'_> {
                 return false;
             }
         };
+        let lines = match super::mako::expand(physical_lines(&bytes)) {
+            Ok(lines) => lines,
+            Err(e) => {
+                self.error(e.message, Location { file, line: e.line });
+                return true;
+            }
+        };
         let mut current: Option<usize> = None;
-        for (text, line) in logical_lines(&bytes) {
+        for (text, line) in logical_lines(lines) {
             let location = Location { file, line };
             if text.is_empty() || text.starts_with('#') {
-                continue;
-            }
-            if text.starts_with('%') || text.starts_with("<%") || text.contains("${") {
-                self.error(
-                    "ifupdown2's Mako templates are not read yet: expand them (ifquery of \
-                     ifupdown2 prints the result) or write the stanzas out"
-                        .into(),
-                    location,
-                );
                 continue;
             }
             let (first, rest) = match text.split_once(char::is_whitespace) {
@@ -613,8 +619,9 @@ mod tests {
 
     #[test]
     fn continuation_and_comments() {
-        let lines =
-            logical_lines(b"iface a\n  address 198.51.100.1/24 \\\n  198.51.100.2/24\n# c\n");
+        let lines = logical_lines(physical_lines(
+            b"iface a\n  address 198.51.100.1/24 \\\n  198.51.100.2/24\n# c\n",
+        ));
         assert_eq!(
             lines[1],
             ("address 198.51.100.1/24 198.51.100.2/24".into(), 2)

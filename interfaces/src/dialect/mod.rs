@@ -15,6 +15,7 @@
 //! of them the admin meant is theirs to say.
 
 pub mod ifupdown2;
+pub mod mako;
 pub mod ng;
 
 use crate::diagnostics::{Diagnostic, DiagnosticKind, Severity};
