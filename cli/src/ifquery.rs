@@ -332,7 +332,8 @@ fn ifupdown2_query(args: &Args, objects: &[Ifupdown2Iface], json: bool) -> ExitC
             if o.auto {
                 out.push_str(&format!("auto {}\n", o.name));
             }
-            out.push_str(&format!("iface {}", o.name));
+            let keyword = if o.bridge_vlan { "vlan" } else { "iface" };
+            out.push_str(&format!("{keyword} {}", o.name));
             for word in [&o.family, &o.method].into_iter().flatten() {
                 out.push_str(&format!(" {word}"));
             }

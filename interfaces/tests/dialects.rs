@@ -212,8 +212,10 @@ fn ifupdown2_refusals_say_what() {
         "{}",
         e.kind
     );
+    // ifupdown2's `vlan` objects are BRIDGE.VID, as it says when it brings one up.
     let p = parse("vlan v10\n  vlan-id 10\n", DialectChoice::Ifupdown2);
     assert!(p.rejected);
+    assert!(p.diagnostics[0].kind.to_string().contains("(eg. br0.100)"));
     let p = parse("iface eth0\n  mtu\n", DialectChoice::Ifupdown2);
     assert!(p.rejected);
     assert_eq!(p.diagnostics[0].location.map(|l| l.line), Some(2));
@@ -244,6 +246,32 @@ fn ifupdown2_templates_expand_as_mako() {
     let at = |i: usize| p.config.stanzas[i].location.map(|l| l.line);
     assert_eq!((at(1), at(2), at(3)), (Some(10), Some(10), Some(20)));
     assert!(p.config.in_class("auto", "swp6"));
+}
+
+/// ifupdown2's `vlan BRIDGE.VID` (its docs' `vlan_aware_bridges` example):
+/// the layer-2 attributes of a VLAN of a bridge, no device. The `iface` of
+/// the same name (the SVI) is a stanza; the `vlan` object is none, and what
+/// it asks is said to be left undone.
+#[test]
+fn ifupdown2_vlan_objects_make_no_device() {
+    let text = "auto bridge.4094\niface bridge.4094\n    address 198.51.100.252/24\n\n\
+                auto bridge.4094\nvlan bridge.4094\n    bridge-igmp-querier-src 198.51.100.1\n\n\
+                auto bridge\niface bridge\n    bridge-vlan-aware yes\n    bridge-ports swp1\n";
+    let p = parse(text, DialectChoice::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    let names: Vec<String> = stanzas(&p).into_iter().map(|s| s.0).collect();
+    assert_eq!(names, ["bridge.4094", "bridge"]);
+    let warning = &p.diagnostics[0];
+    assert_eq!(warning.severity(), netconf_interfaces::Severity::Warning);
+    assert_eq!(warning.location.map(|l| l.line), Some(7));
+    assert!(warning.kind.to_string().contains("not applied"));
+    let objects = p.ifupdown2.as_ref().unwrap();
+    let vlan = objects.iter().find(|o| o.bridge_vlan).unwrap();
+    assert_eq!((vlan.name.as_str(), vlan.auto), ("bridge.4094", true));
+    assert_eq!(
+        vlan.config,
+        pairs(&[("bridge-igmp-querier-src", "198.51.100.1")])
+    );
 }
 
 #[test]

@@ -34,6 +34,10 @@ pub struct Ifupdown2Iface {
     pub family: Option<String>,
     pub method: Option<String>,
     pub auto: bool,
+    /// A `vlan BRIDGE.VID` object (ifupdown2's `BRIDGE_VLAN`): the layer-2
+    /// attributes of one VLAN of a VLAN-aware bridge, no device of its own.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bridge_vlan: bool,
     /// Attributes in order (`_` read as `-`, `$IFACE` put in, an `address`
     /// line of several addresses as several), as written otherwise.
     pub config: Vec<(String, String)>,
@@ -42,6 +46,7 @@ pub struct Ifupdown2Iface {
 /// One stanza as ifupdown2 reads it.
 struct Iface {
     name: String,
+    bridge_vlan: bool,
     family: Option<Family>,
     method: Option<String>,
     options: Vec<OptionLine>,
@@ -199,10 +204,12 @@ impl Reader<'_> {
             current = None;
             match first {
                 "iface" => current = self.iface(rest, location),
-                "vlan" => self.error(
-                    "ifupdown2's `vlan` objects (bridge VLANs) are not read yet".into(),
-                    location,
-                ),
+                "vlan" => {
+                    current = self.iface(rest, location);
+                    if let Some(i) = current {
+                        self.ifaces[i].bridge_vlan = true;
+                    }
+                }
                 "auto" => self.class("auto", rest, location),
                 "source" => self.source(path, rest, location, false),
                 "source-directory" => self.source(path, rest, location, true),
@@ -285,6 +292,7 @@ impl Reader<'_> {
         }
         self.ifaces.push(Iface {
             name,
+            bridge_vlan: false,
             family,
             method,
             options: Vec::new(),
@@ -389,16 +397,12 @@ impl Reader<'_> {
     fn finish(self, read: bool) -> Parsed {
         let Reader {
             mut config,
-            diagnostics,
+            mut diagnostics,
             ifaces,
             mut classes,
             auto_all,
             ..
         } = self;
-        let rejected = !read
-            || diagnostics
-                .iter()
-                .any(|d| d.severity() == crate::Severity::Error);
         let mut expanded = Vec::new();
         for iface in ifaces {
             let names = expand_range(&iface.name).unwrap_or_else(|| vec![iface.name.clone()]);
@@ -413,6 +417,7 @@ impl Reader<'_> {
                     .collect();
                 expanded.push(Iface {
                     name,
+                    bridge_vlan: iface.bridge_vlan,
                     family: iface.family,
                     method: iface.method.clone(),
                     options,
@@ -441,7 +446,11 @@ impl Reader<'_> {
             }
         }
         for iface in &expanded {
-            config.stanzas.extend(lower(iface));
+            if iface.bridge_vlan {
+                diagnostics.extend(bridge_vlan_notes(iface));
+            } else {
+                config.stanzas.extend(lower(iface));
+            }
         }
         let auto: &[String] = classes
             .iter()
@@ -454,6 +463,7 @@ impl Reader<'_> {
                 family: i.family.map(|f| f.name().to_string()),
                 method: i.method.clone(),
                 auto: auto.contains(&i.name),
+                bridge_vlan: i.bridge_vlan,
                 config: i
                     .options
                     .iter()
@@ -462,6 +472,10 @@ impl Reader<'_> {
             })
             .collect();
         config.classes = classes;
+        let rejected = !read
+            || diagnostics
+                .iter()
+                .any(|d| d.severity() == crate::Severity::Error);
         Parsed {
             config,
             diagnostics,
@@ -471,6 +485,55 @@ impl Reader<'_> {
             ifupdown2: Some(objects),
         }
     }
+}
+
+/// What netconf says of a `vlan BRIDGE.VID` object. ifupdown2 makes no
+/// device for it (its addons skip `BRIDGE_VLAN` objects) and applies only
+/// `bridge-igmp-querier-src`, through a per-VLAN querier source that
+/// Cumulus' kernel has and Linux has not; netconf reads the object for
+/// `ifquery` and does nothing with it. A name that is not `BRIDGE.VID` is
+/// the error ifupdown2 gives when it brings the object up.
+fn bridge_vlan_notes(iface: &Iface) -> Vec<Diagnostic> {
+    let note = |kind| Diagnostic {
+        kind,
+        location: Some(iface.location),
+        debian_prints: true,
+    };
+    let name = &iface.name;
+    let valid = name
+        .split_once('.')
+        .is_some_and(|(bridge, vid)| !bridge.is_empty() && vid.parse::<u16>().is_ok());
+    if !valid {
+        return vec![note(DiagnosticKind::DialectSyntax {
+            message: format!(
+                "vlan {name}: bridge vlan interface name does not correspond to format \
+                 (eg. br0.100)"
+            ),
+        })];
+    }
+    iface
+        .options
+        .iter()
+        .map(|o| {
+            let message = if o.name == "bridge-igmp-querier-src" {
+                format!(
+                    "vlan {name}: `{}` is not applied: Linux bridges have no per-VLAN IGMP \
+                     querier source (Cumulus' kernel has)",
+                    o.name
+                )
+            } else {
+                format!(
+                    "vlan {name}: `{}` is ignored in a `vlan` object, as ifupdown2 ignores it \
+                     (it takes only bridge-igmp-querier-src)",
+                    o.name
+                )
+            };
+            Diagnostic {
+                location: Some(o.location),
+                ..note(DiagnosticKind::DialectIgnored { message })
+            }
+        })
+        .collect()
 }
 
 fn is_address(word: &str) -> bool {

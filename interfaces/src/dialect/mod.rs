@@ -63,8 +63,7 @@ pub enum Dialect {
     /// Debian's ifupdown 0.8.
     #[default]
     Debian,
-    /// ifupdown2 (Cumulus, Proxmox VE): without Mako templates and `vlan`
-    /// objects so far.
+    /// ifupdown2 (Cumulus, Proxmox VE).
     Ifupdown2,
     /// ifupdown-ng (Alpine).
     IfupdownNg,
