@@ -4,6 +4,7 @@
 //! `--running` and `--check`, which read the kernel over rtnetlink.
 
 use crate::check;
+use crate::ifupdown2_report;
 use crate::kernel_view::{KernelError, KernelView};
 use crate::options::{long_options, Common};
 use crate::running;
@@ -196,6 +197,9 @@ fn run(mut args: Args) -> ExitCode {
         }
     }
     if let Some(objects) = &parsed.ifupdown2 {
+        if kernel && format.as_deref() == Some("json") {
+            return ifupdown2_kernel(&args, &parsed.config, objects, &overrides);
+        }
         if !args.list && !kernel && !args.json {
             return ifupdown2_query(&args, objects, format.as_deref() == Some("json"));
         }
@@ -301,30 +305,15 @@ fn ng_query(args: &Args, ng: &NgConfig) -> ExitCode {
 /// stanza as ifupdown2 prints it, natively (the stanza as written, a tab
 /// before each attribute) or as its JSON objects.
 fn ifupdown2_query(args: &Args, objects: &[Ifupdown2Iface], json: bool) -> ExitCode {
-    let mut chosen: Vec<&Ifupdown2Iface> = Vec::new();
-    let mut missing = Vec::new();
-    if args.common.all {
-        chosen.extend(objects.iter().filter(|o| o.auto));
-    }
-    for target in &args.ifaces {
-        let found: Vec<&Ifupdown2Iface> = objects.iter().filter(|o| &o.name == target).collect();
-        if found.is_empty() {
-            missing.push(target.as_str());
-        }
-        chosen.extend(found);
-    }
-    if !missing.is_empty() {
-        warn(
-            PROG,
-            &format!(
-                "error: main exception: cannot find interfaces: {}",
-                missing.join(" ")
-            ),
-        );
-        return ExitCode::from(1);
-    }
+    let chosen = match ifupdown2_chosen(args, objects) {
+        Ok(chosen) => chosen,
+        Err(code) => return code,
+    };
     let out = if json {
-        let list: Vec<Value> = chosen.iter().map(|o| ifupdown2_json(o)).collect();
+        let list: Vec<Value> = chosen
+            .iter()
+            .map(|o| ifupdown2_report::query_json(o))
+            .collect();
         format!("{:#}\n", Value::Array(list))
     } else {
         let mut out = String::new();
@@ -349,40 +338,68 @@ fn ifupdown2_query(args: &Args, objects: &[Ifupdown2Iface], json: bool) -> ExitC
     ExitCode::SUCCESS
 }
 
-/// ifupdown2's JSON object of a stanza: `name`, `addr_method` and
-/// `addr_family` when the stanza names them (a family alone: `static`),
-/// `auto`, and `config` with one value as a string and repeated ones as a
-/// list.
-fn ifupdown2_json(o: &Ifupdown2Iface) -> Value {
-    let mut config = serde_json::Map::new();
-    for (key, value) in &o.config {
-        match config.get_mut(key) {
-            None => {
-                config.insert(key.clone(), Value::String(value.clone()));
-            }
-            Some(Value::Array(list)) => list.push(value.clone().into()),
-            Some(first) => {
-                let one = first.take();
-                *first = Value::Array(vec![one, value.clone().into()]);
-            }
+/// The objects `-a` (those in `auto`) and the named interfaces (all
+/// objects of each name) ask for, in the file's order of each; a name
+/// without any is ifupdown2's error.
+fn ifupdown2_chosen<'a>(
+    args: &Args,
+    objects: &'a [Ifupdown2Iface],
+) -> Result<Vec<&'a Ifupdown2Iface>, ExitCode> {
+    let mut chosen: Vec<&Ifupdown2Iface> = Vec::new();
+    let mut missing = Vec::new();
+    if args.common.all {
+        chosen.extend(objects.iter().filter(|o| o.auto));
+    }
+    for target in &args.ifaces {
+        let found: Vec<&Ifupdown2Iface> = objects.iter().filter(|o| &o.name == target).collect();
+        if found.is_empty() {
+            missing.push(target.as_str());
         }
+        chosen.extend(found);
     }
-    let mut object = serde_json::Map::new();
-    object.insert("name".into(), o.name.clone().into());
-    let method = match (&o.method, &o.family) {
-        (Some(m), _) => Some(m.clone()),
-        (None, Some(_)) => Some("static".to_string()),
-        (None, None) => None,
+    if !missing.is_empty() {
+        warn(
+            PROG,
+            &format!(
+                "error: main exception: cannot find interfaces: {}",
+                missing.join(" ")
+            ),
+        );
+        return Err(ExitCode::from(1));
+    }
+    Ok(chosen)
+}
+
+/// `ifquery --check -o json` and `--running -o json` of a file read as
+/// ifupdown2's, in its JSON shape; `--check` exits 1 when anything fails.
+fn ifupdown2_kernel(
+    args: &Args,
+    config: &InterfacesFile,
+    objects: &[Ifupdown2Iface],
+    overrides: &[Variable],
+) -> ExitCode {
+    let chosen = match ifupdown2_chosen(args, objects) {
+        Ok(chosen) => chosen,
+        Err(code) => return code,
     };
-    if let Some(m) = method {
-        object.insert("addr_method".into(), m.into());
+    let view = match KernelView::read() {
+        Ok(view) => view,
+        Err(e) => {
+            warn(PROG, &e.to_string());
+            return ExitCode::from(1);
+        }
+    };
+    let (report, passed) = if args.check {
+        ifupdown2_report::check_json(&view, config, &chosen, overrides)
+    } else {
+        (ifupdown2_report::running_json(&view, config, &chosen), true)
+    };
+    print_stdout(&format!("{report:#}\n"));
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
-    if let Some(f) = &o.family {
-        object.insert("addr_family".into(), f.clone().into());
-    }
-    object.insert("auto".into(), o.auto.into());
-    object.insert("config".into(), Value::Object(config));
-    Value::Object(object)
 }
 
 /// `--state`: what netconfd has brought up, `PHYS=LOGICAL`, most recent

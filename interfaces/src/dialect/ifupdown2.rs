@@ -38,6 +38,10 @@ pub struct Ifupdown2Iface {
     /// attributes of one VLAN of a VLAN-aware bridge, no device of its own.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub bridge_vlan: bool,
+    /// Where its stanza starts: the Debian stanzas it became have this
+    /// location (and its name).
+    #[serde(skip)]
+    pub location: Location,
     /// Attributes in order (`_` read as `-`, `$IFACE` put in, an `address`
     /// line of several addresses as several), as written otherwise.
     pub config: Vec<(String, String)>,
@@ -464,6 +468,7 @@ impl Reader<'_> {
                 method: i.method.clone(),
                 auto: auto.contains(&i.name),
                 bridge_vlan: i.bridge_vlan,
+                location: i.location,
                 config: i
                     .options
                     .iter()
