@@ -18,7 +18,7 @@
 use crate::check::{self, Verdict};
 use crate::kernel_view::KernelView;
 use crate::running;
-use netconf_interfaces::dialect::ifupdown2::Ifupdown2Iface;
+use netconf_interfaces::dialect::ifupdown2::{Ifupdown2Iface, MSTPCTL_AS_BRIDGE};
 use netconf_interfaces::model::is_command_option;
 use netconf_interfaces::{InterfacesFile, Variable};
 use netconf_kernel::netlink::{Link, LinkKind};
@@ -174,13 +174,12 @@ pub fn check_json(
                     if is_command_option(&c.option) {
                         continue;
                     }
-                    let key = match c.option.replace('_', "-") {
-                        k if k == "bridge-trunk" => "bridge-vids".to_string(),
-                        k => k,
-                    };
+                    let key = shown_key(o, &c.option);
                     let shown = match (c.verdict, &c.running) {
                         (Verdict::Fail, Some(r)) if key != "address" => r.clone(),
-                        (Verdict::Pass, Some(r)) if KERNEL_RENDERED.contains(&key.as_str()) => {
+                        (Verdict::Pass, Some(r))
+                            if KERNEL_RENDERED.contains(&c.option.replace('_', "-").as_str()) =>
+                        {
                             r.clone()
                         }
                         _ => c.value.clone(),
@@ -204,6 +203,21 @@ pub fn check_json(
         list.push(Value::Object(object));
     }
     (Value::Array(list), all_passed)
+}
+
+/// The attribute a checked option line is shown under: ifupdown2's check
+/// shows `bridge-trunk` as `bridge-vids`; an `mstpctl-*` attribute netconf
+/// set as the kernel bridge's option keeps the name the file gave it.
+fn shown_key(o: &Ifupdown2Iface, option: &str) -> String {
+    let key = option.replace('_', "-");
+    if key == "bridge-trunk" {
+        return "bridge-vids".to_string();
+    }
+    let written = |name: &str| o.config.iter().any(|(k, _)| k == name);
+    MSTPCTL_AS_BRIDGE
+        .iter()
+        .find(|(m, b)| *b == key && written(m) && !written(b))
+        .map_or(key.clone(), |(m, _)| m.to_string())
 }
 
 /// `ifquery --running -o json`: what the kernel holds for each object's

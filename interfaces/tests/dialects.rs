@@ -274,6 +274,55 @@ fn ifupdown2_vlan_objects_make_no_device() {
     );
 }
 
+/// `mstpctl-*` settings the kernel's bridge has become its bridge options
+/// (the bridge's own spelling wins); what netconf does not do is a warning
+/// at its line.
+#[test]
+fn ifupdown2_mstpctl_and_what_is_not_applied() {
+    let text = "iface br0\n  bridge-ports swp1\n  mstpctl-treeprio 4096\n  mstpctl-hello 3\n  \
+                bridge-hello 2\n  mstpctl-portadminedge swp1=yes\n  alias uplink\n  \
+                address-purge no\n  address-purge yes\n\
+                iface eth0 inet dhcp\n  mtu 9000\n\
+                iface eth1\n  mtu 9000\n  address 198.51.100.1/24\n";
+    let p = parse(text, DialectChoice::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    let s = stanzas(&p);
+    assert_eq!(
+        s[0].3,
+        pairs(&[
+            ("bridge-ports", "swp1"),
+            ("bridge-bridgeprio", "4096"),
+            ("bridge-hello", "2"),
+            ("mstpctl-portadminedge", "swp1=yes"),
+            ("alias", "uplink"),
+            ("address-purge", "no"),
+            ("address-purge", "yes"),
+        ])
+    );
+    let warned: Vec<(u32, String)> = p
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let option = d.kind.to_string();
+            let option = option.split('`').nth(1).unwrap_or_default().to_string();
+            (d.location.map_or(0, |l| l.line), option)
+        })
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            (6, "mstpctl-portadminedge".to_string()),
+            (7, "alias".to_string()),
+            (9, "address-purge".to_string()),
+            (11, "mtu".to_string()),
+        ]
+    );
+    assert!(p
+        .diagnostics
+        .iter()
+        .all(|d| d.severity() == netconf_interfaces::Severity::Warning));
+}
+
 #[test]
 fn auto_reads_ifupdown2_files_by_their_marks() {
     let p = parse(

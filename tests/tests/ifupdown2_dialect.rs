@@ -346,3 +346,83 @@ fn ifupdown2_check_json_after_ifup_in_a_namespace() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `ifquery` in the namespace of `h`, reading its interfaces file as
+/// ifupdown2's.
+fn ifquery_in(h: &Harness, args: &[&str]) -> netconf_tests::Out {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", h.ns.name()])
+        .arg(&bins().ifquery)
+        .args(["--dialect", "ifupdown2", "-i"])
+        .arg(h.interfaces_path())
+        .args(args)
+        .current_dir("/");
+    run(c)
+}
+
+/// A bridge written with `mstpctl-*` settings the kernel's bridge has, a
+/// port of it, a template making a second bridge and a `vlan` object:
+/// `ifquery -ac -o json` passes each attribute under the name the file
+/// gave it, fails the `vlan` object's querier source (Linux has none), and
+/// `--running -o json` shows the bridges' ports and addresses.
+#[test]
+fn ifupdown2_mstpctl_template_and_running_json_in_a_namespace() {
+    let h = Harness::with_options(DaemonOptions {
+        extra: vec!["--dialect".into(), "ifupdown2".into()],
+        ..Default::default()
+    });
+    h.write_interfaces(
+        "auto br0\niface br0\n    bridge-ports swp1\n    mstpctl-stp on\n    \
+         mstpctl-treeprio 8192\n    mstpctl-fdelay 4\n    address 198.51.100.1/24\n\n\
+         %for i in [2]:\nauto br${i}\niface br${i}\n    bridge-ports swp${i}\n    \
+         address 2001:db8:${i}::1/64\n%endfor\n\n\
+         auto br0.10\nvlan br0.10\n    bridge-igmp-querier-src 198.51.100.1\n",
+    );
+    h.ns.veth("swp1");
+    h.ns.veth("swp2");
+    h.ifup(&["br0", "br2"]).assert_ok();
+    let out = ifquery_in(&h, &["-a", "-c", "-o", "json"]);
+    assert_eq!(out.code(), Some(1), "the vlan object fails: {out}");
+    let check: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(
+        check,
+        serde_json::json!([
+            {
+                "name": "br0", "auto": true,
+                "config": {
+                    "bridge-ports": "swp1", "mstpctl-stp": "yes", "mstpctl-treeprio": "8192",
+                    "mstpctl-fdelay": "4", "address": "198.51.100.1/24",
+                },
+                "config_status": {
+                    "bridge-ports": "pass", "mstpctl-stp": "pass", "mstpctl-treeprio": "pass",
+                    "mstpctl-fdelay": "pass", "address": "pass",
+                },
+                "status": "pass",
+            },
+            {
+                "name": "br2", "auto": true,
+                "config": { "bridge-ports": "swp2", "address": "2001:db8:2::1/64" },
+                "config_status": { "bridge-ports": "pass", "address": "pass" },
+                "status": "pass",
+            },
+            {
+                "name": "br0.10", "auto": true,
+                "config": { "bridge-igmp-querier-src": "198.51.100.1" },
+                "config_status": { "bridge-igmp-querier-src": "fail" },
+                "status": "fail",
+            },
+        ]),
+        "{out}"
+    );
+    let out = ifquery_in(&h, &["-a", "--running", "-o", "json"]);
+    out.assert_ok();
+    let running: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let br0 = &running[0];
+    assert_eq!(br0["name"], "br0", "{out}");
+    assert_eq!(br0["config"]["address"], "198.51.100.1/24", "{out}");
+    assert_eq!(br0["config"]["bridge-ports"], "swp1", "{out}");
+    assert_eq!(br0["config"]["bridge-stp"], "yes", "{out}");
+    assert_eq!(running[1]["config"]["address"], "2001:db8:2::1/64", "{out}");
+    assert_eq!(running.as_array().map(Vec::len), Some(2), "{out}");
+    h.ifdown(&["br0", "br2"]).assert_ok();
+}

@@ -408,6 +408,9 @@ impl Reader<'_> {
             ..
         } = self;
         let mut expanded = Vec::new();
+        for iface in ifaces.iter().filter(|i| !i.bridge_vlan) {
+            diagnostics.extend(not_applied(iface));
+        }
         for iface in ifaces {
             let names = expand_range(&iface.name).unwrap_or_else(|| vec![iface.name.clone()]);
             for name in names {
@@ -541,6 +544,69 @@ fn bridge_vlan_notes(iface: &Iface) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// ifupdown2's `mstpctl-*` attributes that the kernel's own bridge has
+/// (its STP, priority and timers), with the bridge option netconf sets
+/// them as. ifupdown2 hands them to mstpd when it runs; without mstpd the
+/// kernel's STP is the one there is, and these are its settings.
+pub const MSTPCTL_AS_BRIDGE: [(&str, &str); 6] = [
+    ("mstpctl-stp", "bridge-stp"),
+    ("mstpctl-ports", "bridge-ports"),
+    ("mstpctl-treeprio", "bridge-bridgeprio"),
+    ("mstpctl-hello", "bridge-hello"),
+    ("mstpctl-fdelay", "bridge-fd"),
+    ("mstpctl-maxage", "bridge-maxage"),
+];
+
+fn as_bridge_option(name: &str) -> Option<&'static str> {
+    MSTPCTL_AS_BRIDGE
+        .iter()
+        .find(|(m, _)| *m == name)
+        .map(|(_, b)| *b)
+}
+
+/// The warnings for what an ifupdown2 stanza asks that netconf reads but
+/// does not do: said once, at the line, rather than dropped in silence.
+fn not_applied(iface: &Iface) -> Vec<Diagnostic> {
+    let name = &iface.name;
+    let addressless = matches!(
+        iface.method.as_deref(),
+        Some("dhcp" | "dhcp6" | "ppp" | "loopback")
+    ) && !iface.options.iter().any(|o| o.name == "address");
+    iface
+        .options
+        .iter()
+        .filter_map(|o| {
+            let why = match o.name.as_str() {
+                "alias" => "netconf sets no interface alias (IFLA_IFALIAS)",
+                // netconf never removes addresses it was not asked for:
+                // `no` is what it does anyway.
+                "address-purge" if o.value.trim() != "no" => {
+                    "netconf leaves addresses it did not add, as address-purge no"
+                }
+                "bridge-igmp-version" | "bridge-mld-version" => {
+                    "netconf sets no bridge multicast versions"
+                }
+                "mtu" if addressless => {
+                    "the MTU of an interface configured by DHCP or PPP is its program's, as \
+                     in Debian's dhcp method"
+                }
+                m if m.starts_with("mstpctl-") && as_bridge_option(m).is_none() => {
+                    "netconf runs no mstpd; only mstpctl-stp, -ports, -treeprio, -hello, \
+                     -fdelay and -maxage are the kernel bridge's"
+                }
+                _ => return None,
+            };
+            Some(Diagnostic {
+                kind: DiagnosticKind::DialectIgnored {
+                    message: format!("iface {name}: `{}` is not applied: {why}", o.name),
+                },
+                location: Some(o.location),
+                debian_prints: true,
+            })
+        })
+        .collect()
+}
+
 fn is_address(word: &str) -> bool {
     let (addr, prefix) = match word.split_once('/') {
         Some((a, p)) => (a, Some(p)),
@@ -601,7 +667,15 @@ fn lower(iface: &Iface) -> Vec<Stanza> {
                 name: "down".into(),
                 ..o.clone()
             }),
-            _ => rest.push(o.clone()),
+            name => match as_bridge_option(name) {
+                // The bridge's own spelling, when the stanza has it, wins.
+                Some(bridge) if iface.options.iter().any(|b| b.name == bridge) => {}
+                Some(bridge) => rest.push(OptionLine {
+                    name: bridge.into(),
+                    ..o.clone()
+                }),
+                None => rest.push(o.clone()),
+            },
         }
     }
     let mut v4 = Vec::new();
