@@ -13,8 +13,14 @@
 //! of a port that has none in the file (inherited from the bridge at run
 //! time) is left out.
 //!
+//! Then the files this machine's kernel can make are brought up with
+//! netconfd `--dialect ifupdown2` in a namespace and our `ifquery -a -c -o
+//! json` compared with the expected output as JSON values (what is left out
+//! and why: `tests/conformance/ifupdown2/README.md`), and a file of our own
+//! with a Mako template, `mstpctl-*` settings and a `vlan` object.
+//!
 //! Run: `cargo build --bins && cargo test -p netconf-tests --test
-//! ifupdown2_dialect`.
+//! ifupdown2_dialect` (as root, for the namespaces).
 
 use netconf_tests::{bins, repo_root, run, DaemonOptions, Harness};
 use serde_json::Value;
