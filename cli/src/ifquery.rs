@@ -23,8 +23,8 @@ use netconf_interfaces::targets::{
 use netconf_interfaces::validate::{dhcp_client_options, missing_required};
 use netconf_interfaces::variables::overrides;
 use netconf_interfaces::{
-    parse_file, DiagnosticKind, DialectChoice, InterfacesFile, ParseOptions, Parsed, Severity,
-    Variable, Variables,
+    parse_file, DiagnosticKind, Dialect, DialectChoice, InterfacesFile, ParseOptions, Parsed,
+    Severity, Variable, Variables,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -134,7 +134,18 @@ fn run(mut args: Args) -> ExitCode {
     // ifupdown2's `-o json` / `-o native` (its output format), where
     // Debian's `-o` sets an option: only for files read as ifupdown2's.
     let mut format = None;
-    if dialect == DialectChoice::Ifupdown2 {
+    let is_format = |o: &String| matches!(o.as_str(), "json" | "native");
+    // `auto`: only a file that turns out to be ifupdown2's takes them so;
+    // for any other, `-o json` stays Debian's error.
+    let ifupdown2 = dialect == DialectChoice::Ifupdown2
+        || (dialect == DialectChoice::Auto && args.common.option.iter().any(is_format) && {
+            let options = ParseOptions {
+                dialect,
+                ..Default::default()
+            };
+            parse_file(&args.interfaces, &options).dialect == Dialect::Ifupdown2
+        });
+    if ifupdown2 {
         args.common.option.retain(|o| match o.as_str() {
             "json" | "native" => {
                 format = Some(o.clone());
@@ -177,7 +188,7 @@ fn run(mut args: Args) -> ExitCode {
     }
     // Debian's ifquery lists with -a but queries only named interfaces;
     // ifupdown2's --running and --check take -a, and so does its query.
-    if args.common.all && !args.list && !kernel && dialect != DialectChoice::Ifupdown2 {
+    if args.common.all && !args.list && !kernel && !ifupdown2 {
         return usage::usage(PROG);
     }
 

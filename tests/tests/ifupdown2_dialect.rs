@@ -432,3 +432,41 @@ fn ifupdown2_mstpctl_template_and_running_json_in_a_namespace() {
     assert_eq!(running.as_array().map(Vec::len), Some(2), "{out}");
     h.ifdown(&["br0", "br2"]).assert_ok();
 }
+
+/// With `--dialect auto`, `-o json` is ifupdown2's output format for a file
+/// that reads as ifupdown2's (here by its template), and stays Debian's
+/// error (`-o` wants OPTION=VALUE) for a Debian file.
+#[test]
+fn auto_takes_o_json_as_ifupdown2s_only_for_its_files() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let two = dir.path().join("two");
+    std::fs::write(
+        &two,
+        "%for i in range(1, 3):\nauto br${i}\niface br${i}\n    bridge-ports none\n%endfor\n",
+    )
+    .unwrap();
+    let debian = dir.path().join("debian");
+    std::fs::write(&debian, "auto lo\niface lo inet loopback\n").unwrap();
+    let query = |file: &std::path::Path, args: &[&str]| {
+        let mut c = Command::new(&bins().ifquery);
+        c.args(["--dialect", "auto", "-i"]).arg(file).args(args);
+        run(c)
+    };
+    let out = query(&two, &["-a", "-o", "json"]);
+    out.assert_ok();
+    let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["br1", "br2"], "{out}");
+    assert!(out.stderr.contains(":1: "), "the deciding line: {out}");
+    let out = query(&debian, &["-o", "json", "lo"]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_eq!(
+        out.stderr,
+        "ifquery: error in --option \"json\" -- no \"=\" character\n"
+    );
+}
