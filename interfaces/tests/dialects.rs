@@ -275,12 +275,12 @@ fn ifupdown2_vlan_objects_make_no_device() {
 }
 
 /// `mstpctl-*` settings the kernel's bridge has become its bridge options
-/// (the bridge's own spelling wins); what netconf does not do is a warning
-/// at its line.
+/// (the bridge's own spelling wins), ifupdown2's `bridge-trunk` is
+/// `bridge-vids`; what netconf does not do is a warning at its line.
 #[test]
 fn ifupdown2_mstpctl_and_what_is_not_applied() {
     let text = "iface br0\n  bridge-ports swp1\n  mstpctl-treeprio 4096\n  mstpctl-hello 3\n  \
-                bridge-hello 2\n  mstpctl-portadminedge swp1=yes\n  alias uplink\n  \
+                bridge-hello 2\n  bridge-trunk 10-11\n  mstpctl-portadminedge swp1=yes\n  alias uplink\n  \
                 address-purge no\n  address-purge yes\n\
                 iface eth0 inet dhcp\n  mtu 9000\n\
                 iface eth1\n  mtu 9000\n  address 198.51.100.1/24\n";
@@ -293,6 +293,7 @@ fn ifupdown2_mstpctl_and_what_is_not_applied() {
             ("bridge-ports", "swp1"),
             ("bridge-bridgeprio", "4096"),
             ("bridge-hello", "2"),
+            ("bridge-vids", "10-11"),
             ("mstpctl-portadminedge", "swp1=yes"),
             ("alias", "uplink"),
             ("address-purge", "no"),
@@ -311,10 +312,10 @@ fn ifupdown2_mstpctl_and_what_is_not_applied() {
     assert_eq!(
         warned,
         [
-            (6, "mstpctl-portadminedge".to_string()),
-            (7, "alias".to_string()),
-            (9, "address-purge".to_string()),
-            (11, "mtu".to_string()),
+            (7, "mstpctl-portadminedge".to_string()),
+            (8, "alias".to_string()),
+            (10, "address-purge".to_string()),
+            (12, "mtu".to_string()),
         ]
     );
     assert!(p

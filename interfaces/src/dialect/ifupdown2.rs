@@ -557,9 +557,18 @@ pub const MSTPCTL_AS_BRIDGE: [(&str, &str); 6] = [
     ("mstpctl-maxage", "bridge-maxage"),
 ];
 
+/// ifupdown2's other names of attributes (its addons' `aliases`), with the
+/// name netconf reads: its check shows them under that name too.
+const ALIASES: [(&str, &str); 2] = [
+    ("bridge-trunk", "bridge-vids"),
+    ("bond-ports", "bond-slaves"),
+];
+
+/// The option netconf reads for an attribute it knows under another name.
 fn as_bridge_option(name: &str) -> Option<&'static str> {
     MSTPCTL_AS_BRIDGE
         .iter()
+        .chain(&ALIASES)
         .find(|(m, _)| *m == name)
         .map(|(_, b)| *b)
 }
@@ -586,11 +595,14 @@ fn not_applied(iface: &Iface) -> Vec<Diagnostic> {
                 "bridge-igmp-version" | "bridge-mld-version" => {
                     "netconf sets no bridge multicast versions"
                 }
+                "bond-lacp-bypass-allow" => "Linux bonds have no LACP bypass (Cumulus' kernel has)",
                 "mtu" if addressless => {
                     "the MTU of an interface configured by DHCP or PPP is its program's, as \
                      in Debian's dhcp method"
                 }
-                m if m.starts_with("mstpctl-") && as_bridge_option(m).is_none() => {
+                m if m.starts_with("mstpctl-")
+                    && !MSTPCTL_AS_BRIDGE.iter().any(|(known, _)| *known == m) =>
+                {
                     "netconf runs no mstpd; only mstpctl-stp, -ports, -treeprio, -hello, \
                      -fdelay and -maxage are the kernel bridge's"
                 }
