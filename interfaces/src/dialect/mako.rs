@@ -22,6 +22,12 @@ use std::fmt;
 /// More output than this is a mistake (`range(10**9)`), not a file.
 const MAX_LINES: usize = 1 << 20;
 
+/// More loop turns than this (nested loops that print nothing) too.
+const MAX_STEPS: usize = 1 << 20;
+
+/// Longer strings and lists than this (`s = s + s` in a loop) too.
+const MAX_VALUE: usize = 1 << 16;
+
 /// Why a template cannot be expanded, at which line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
@@ -379,6 +385,12 @@ impl Eval<'_> {
 fn arithmetic(op: &str, left: Value, right: Value) -> Result<Value> {
     let overflow = || "an integer overflows".to_string();
     match (op, left, right) {
+        ("+", Value::Str(a), Value::Str(b)) if a.len() + b.len() > MAX_VALUE => {
+            Err(format!("a string longer than {MAX_VALUE} bytes"))
+        }
+        ("+", Value::List(a), Value::List(b)) if a.len() + b.len() > MAX_VALUE => {
+            Err(format!("a list longer than {MAX_VALUE} items"))
+        }
         ("+", Value::Str(a), Value::Str(b)) => Ok(Value::Str(a + &b)),
         ("+", Value::List(mut a), Value::List(b)) => {
             a.extend(b);
@@ -517,7 +529,8 @@ pub fn expand(lines: Vec<(String, u32)>) -> std::result::Result<Vec<(String, u32
     }
     let mut out = Vec::new();
     let mut vars = HashMap::new();
-    render(&nodes, &mut vars, &mut out)?;
+    let mut steps = 0;
+    render(&nodes, &mut vars, &mut out, &mut steps)?;
     Ok(out)
 }
 
@@ -707,6 +720,7 @@ fn render(
     nodes: &[Node],
     vars: &mut HashMap<String, Value>,
     out: &mut Vec<(String, u32)>,
+    steps: &mut usize,
 ) -> std::result::Result<(), TemplateError> {
     for node in nodes {
         match node {
@@ -731,6 +745,10 @@ fn render(
                     .and_then(Value::items)
                     .map_err(|e| error(*line, e))?;
                 for item in items {
+                    *steps += 1;
+                    if *steps > MAX_STEPS {
+                        return Err(error(*line, format!("more than {MAX_STEPS} loop turns")));
+                    }
                     if let [one] = targets.as_slice() {
                         vars.insert(one.clone(), item);
                     } else {
@@ -747,7 +765,7 @@ fn render(
                             vars.insert(name.clone(), value);
                         }
                     }
-                    render(body, vars, out)?;
+                    render(body, vars, out, steps)?;
                 }
             }
             Node::If { branches, line } => {
@@ -757,7 +775,7 @@ fn render(
                         Some(c) => evaluate(c, vars).map_err(|e| error(*line, e))?.truthy(),
                     };
                     if taken {
-                        render(body, vars, out)?;
+                        render(body, vars, out, steps)?;
                         break;
                     }
                 }
@@ -894,6 +912,11 @@ mod tests {
         assert!(e.message.contains("too long"), "{}", e.message);
         let e = run("%endfor").unwrap_err();
         assert_eq!(e.line, 1);
+        let e =
+            run("%for a in range(2000):\n%for b in range(2000):\n%endfor\n%endfor").unwrap_err();
+        assert!(e.message.contains("loop turns"), "{}", e.message);
+        let e = run("<% s = 'ab' %>\n%for a in range(64):\n<% s = s + s %>\n%endfor").unwrap_err();
+        assert!(e.message.contains("longer than"), "{}", e.message);
         let e = run("%if 1:\n${x | h}\n%endif").unwrap_err();
         assert!(e.message.contains("filter"), "{}", e.message);
     }
