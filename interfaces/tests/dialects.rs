@@ -196,6 +196,28 @@ fn ifupdown2_stanzas_lowered() {
     assert_eq!((s[6].0.as_str(), s[6].2.as_str()), ("eth1", "static"));
     let auto = p.config.class("auto").unwrap();
     assert_eq!(auto.interfaces, ["swp1", "swp2", "eth0", "eth1"]);
+    // `addr-method`/`addr-family` (the keys of ifupdown2's JSON stanzas).
+    let p = parse(
+        "iface eth2\n  addr-method dhcp\n  addr-family inet6\n  mtu 1400\n",
+        DialectChoice::Ifupdown2,
+    );
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    assert_eq!(
+        stanzas(&p)[0],
+        (
+            "eth2".into(),
+            Family::Inet6,
+            "dhcp".into(),
+            pairs(&[("mtu", "1400")])
+        )
+    );
+    let o = &p.ifupdown2.as_ref().unwrap()[0];
+    assert_eq!(o.method.as_deref(), Some("dhcp"));
+    let p = parse(
+        "iface eth2\n  addr-method bootp\n",
+        DialectChoice::Ifupdown2,
+    );
+    assert!(p.rejected);
 }
 
 #[test]

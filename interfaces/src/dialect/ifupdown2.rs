@@ -283,10 +283,7 @@ impl Reader<'_> {
         };
         let method = words.get(2).map(|m| m.to_string());
         if let Some(m) = &method {
-            let known = [
-                "static", "manual", "loopback", "dhcp", "dhcp6", "ppp", "tunnel",
-            ];
-            if !known.contains(&m.as_str()) {
+            if !METHODS.contains(&m.as_str()) {
                 self.error(
                     format!("iface {name}: unsupported address method '{m}'"),
                     location,
@@ -407,10 +404,12 @@ impl Reader<'_> {
             auto_all,
             ..
         } = self;
-        let mut expanded = Vec::new();
-        for iface in ifaces.iter().filter(|i| !i.bridge_vlan) {
+        let mut ifaces = ifaces;
+        for iface in ifaces.iter_mut().filter(|i| !i.bridge_vlan) {
+            diagnostics.extend(method_attributes(iface));
             diagnostics.extend(not_applied(iface));
         }
+        let mut expanded = Vec::new();
         for iface in ifaces {
             let names = expand_range(&iface.name).unwrap_or_else(|| vec![iface.name.clone()]);
             for name in names {
@@ -542,6 +541,61 @@ fn bridge_vlan_notes(iface: &Iface) -> Vec<Diagnostic> {
             }
         })
         .collect()
+}
+
+/// The methods an `iface` line (or `addr-method`) may name.
+const METHODS: [&str; 7] = [
+    "static", "manual", "loopback", "dhcp", "dhcp6", "ppp", "tunnel",
+];
+
+/// `addr-method` and `addr-family` attributes: the method and family of a
+/// stanza whose `iface` line names none (the `addr_method` and
+/// `addr_family` of ifupdown2's JSON form of a stanza). The `iface` line
+/// wins; either way they are no attributes of the interface.
+fn method_attributes(iface: &mut Iface) -> Vec<Diagnostic> {
+    let mut notes = Vec::new();
+    let name = iface.name.clone();
+    let mut error = |message: String, location| {
+        notes.push(Diagnostic {
+            kind: DiagnosticKind::DialectSyntax { message },
+            location: Some(location),
+            debian_prints: true,
+        })
+    };
+    for o in iface
+        .options
+        .iter()
+        .filter(|o| matches!(o.name.as_str(), "addr-method" | "addr-family"))
+    {
+        let value = o.value.trim();
+        if o.name == "addr-method" {
+            if !METHODS.contains(&value) {
+                error(
+                    format!("iface {name}: unsupported address method '{value}'"),
+                    o.location,
+                );
+            } else if iface.method.is_none() {
+                iface.method = Some(value.to_string());
+            }
+        } else {
+            let family = match value {
+                "inet" => Family::Inet,
+                "inet6" => Family::Inet6,
+                other => {
+                    error(
+                        format!("iface {name}: unsupported address family '{other}'"),
+                        o.location,
+                    );
+                    continue;
+                }
+            };
+            iface.family.get_or_insert(family);
+        }
+    }
+    iface
+        .options
+        .retain(|o| !matches!(o.name.as_str(), "addr-method" | "addr-family"));
+    notes
 }
 
 /// ifupdown2's `mstpctl-*` attributes that the kernel's own bridge has
