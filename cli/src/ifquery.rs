@@ -208,8 +208,10 @@ fn run(mut args: Args) -> ExitCode {
         }
     }
     if let Some(objects) = &parsed.ifupdown2 {
-        if kernel && format.as_deref() == Some("json") {
-            return ifupdown2_kernel(&args, &parsed.config, objects, &overrides);
+        // netconf's `--json` keeps its own report, per Debian stanza.
+        if (args.check && !args.json) || (kernel && format.as_deref() == Some("json")) {
+            let json = format.as_deref() == Some("json");
+            return ifupdown2_kernel(&args, &parsed.config, objects, &overrides, json);
         }
         if !args.list && !kernel && !args.json {
             return ifupdown2_query(&args, objects, format.as_deref() == Some("json"));
@@ -381,13 +383,15 @@ fn ifupdown2_chosen<'a>(
     Ok(chosen)
 }
 
-/// `ifquery --check -o json` and `--running -o json` of a file read as
-/// ifupdown2's, in its JSON shape; `--check` exits 1 when anything fails.
+/// `ifquery --check [-o json]` and `--running -o json` of a file read as
+/// ifupdown2's, per ifupdown2 object, natively or in its JSON shape;
+/// `--check` exits 1 when anything fails.
 fn ifupdown2_kernel(
     args: &Args,
     config: &InterfacesFile,
     objects: &[Ifupdown2Iface],
     overrides: &[Variable],
+    json: bool,
 ) -> ExitCode {
     let chosen = match ifupdown2_chosen(args, objects) {
         Ok(chosen) => chosen,
@@ -400,12 +404,18 @@ fn ifupdown2_kernel(
             return ExitCode::from(1);
         }
     };
-    let (report, passed) = if args.check {
-        ifupdown2_report::check_json(&view, config, &chosen, overrides)
-    } else {
-        (ifupdown2_report::running_json(&view, config, &chosen), true)
+    let (report, passed) = match (args.check, json) {
+        (true, true) => {
+            let (report, passed) = ifupdown2_report::check_json(&view, config, &chosen, overrides);
+            (format!("{report:#}\n"), passed)
+        }
+        (true, false) => ifupdown2_report::check_text(&view, config, &chosen, overrides),
+        _ => {
+            let report = ifupdown2_report::running_json(&view, config, &chosen);
+            (format!("{report:#}\n"), true)
+        }
     };
-    print_stdout(&format!("{report:#}\n"));
+    print_stdout(&report);
     if passed {
         ExitCode::SUCCESS
     } else {

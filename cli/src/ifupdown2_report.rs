@@ -13,7 +13,8 @@
 //! lines of `bridge-ports` are one value, `vrf-table`, `bridge-stp` and
 //! `bridge-vlan-aware` show the kernel's value (`1001`, `yes`), a failed
 //! attribute the kernel's value where there is one. An interface the kernel
-//! lacks has no attributes and fails, as in ifupdown2.
+//! lacks has no attributes and fails, as in ifupdown2. Without `-o json`
+//! the same verdicts are printed in ifupdown2's native layout.
 
 use crate::check::{self, Verdict};
 use crate::kernel_view::KernelView;
@@ -116,9 +117,31 @@ impl Config {
         Value::Object(map)
     }
 
+    /// In the order the file wrote the attributes (the lowering moved
+    /// addresses after the rest).
+    fn order_as(&mut self, o: &Ifupdown2Iface) {
+        let rank = |key: &str| {
+            o.config
+                .iter()
+                .position(|(k, _)| k == key || shown_key(o, k) == key)
+                .unwrap_or(usize::MAX)
+        };
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        order.sort_by_key(|&i| rank(&self.keys[i]));
+        self.keys = reordered(std::mem::take(&mut self.keys), &order);
+        self.values = reordered(std::mem::take(&mut self.values), &order);
+        self.statuses = reordered(std::mem::take(&mut self.statuses), &order);
+    }
+
     fn failed(&self) -> bool {
         self.statuses.iter().flatten().any(|s| *s == "fail")
     }
+}
+
+/// `list` with its items in the order of the indices in `order`.
+fn reordered<T>(list: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut items: Vec<Option<T>> = list.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| items[i].take()).collect()
 }
 
 fn worse(a: &'static str, b: &'static str) -> &'static str {
@@ -132,18 +155,25 @@ fn worse(a: &'static str, b: &'static str) -> &'static str {
 /// The attributes whose checked value ifupdown2 shows as the kernel has it.
 const KERNEL_RENDERED: [&str; 3] = ["vrf-table", "bridge-stp", "bridge-vlan-aware"];
 
-/// `ifquery --check -o json`: the objects, and whether all passed.
-pub fn check_json(
+/// One object checked: its attributes with their statuses, why it fails
+/// as a whole (`not found`, ...), and whether it failed.
+struct Checked<'a> {
+    object: &'a Ifupdown2Iface,
+    attrs: Config,
+    reasons: Vec<String>,
+    failed: bool,
+}
+
+fn check_objects<'a>(
     view: &KernelView,
     config: &InterfacesFile,
-    objects: &[&Ifupdown2Iface],
+    objects: &[&'a Ifupdown2Iface],
     overrides: &[Variable],
-) -> (Value, bool) {
-    let mut all_passed = true;
-    let mut list = Vec::new();
+) -> Vec<Checked<'a>> {
+    let mut out = Vec::new();
     for o in objects {
         let mut attrs = Config::default();
-        let mut failed = false;
+        let mut reasons = Vec::new();
         if o.bridge_vlan {
             // Its only attribute ifupdown2 acts on, the per-VLAN querier
             // source, is not in Linux: never there. Others: ifupdown2
@@ -169,7 +199,11 @@ pub fn check_json(
                 stanzas,
             };
             for stanza in check::check(view, &target, overrides) {
-                failed |= !stanza.reasons.is_empty();
+                for reason in stanza.reasons {
+                    if !reasons.contains(&reason) {
+                        reasons.push(reason);
+                    }
+                }
                 for c in &stanza.options {
                     if is_command_option(&c.option) {
                         continue;
@@ -193,16 +227,88 @@ pub fn check_json(
                 }
             }
         }
-        failed |= attrs.failed();
-        all_passed &= !failed;
-        let mut object = head(o);
-        object.insert("config".into(), attrs.values());
-        object.insert("config_status".into(), attrs.statuses());
-        let status = if failed { "fail" } else { "pass" };
-        object.insert("status".into(), status.into());
-        list.push(Value::Object(object));
+        attrs.order_as(o);
+        let failed = !reasons.is_empty() || attrs.failed();
+        out.push(Checked {
+            object: o,
+            attrs,
+            reasons,
+            failed,
+        });
     }
-    (Value::Array(list), all_passed)
+    out
+}
+
+/// `ifquery --check -o json`: the objects, and whether all passed.
+pub fn check_json(
+    view: &KernelView,
+    config: &InterfacesFile,
+    objects: &[&Ifupdown2Iface],
+    overrides: &[Variable],
+) -> (Value, bool) {
+    let checked = check_objects(view, config, objects, overrides);
+    let passed = checked.iter().all(|c| !c.failed);
+    let list = checked
+        .into_iter()
+        .map(|c| {
+            let mut object = head(c.object);
+            object.insert("config".into(), c.attrs.values());
+            object.insert("config_status".into(), c.attrs.statuses());
+            let status = if c.failed { "fail" } else { "pass" };
+            object.insert("status".into(), status.into());
+            Value::Object(object)
+        })
+        .collect();
+    (Value::Array(list), passed)
+}
+
+/// `ifquery --check` (ifupdown2's `-o native`): each object as ifupdown2
+/// prints it with statuses: `auto NAME`, its `iface` (or `vlan`) line as
+/// written, with the reasons it fails in parentheses, padded to 65
+/// columns and its `[pass]`/`[fail]` right-aligned in 8; each attribute
+/// after a tab, padded to 55, its status right-aligned in 10 (`[]` where
+/// nothing judged it); an empty line after each.
+pub fn check_text(
+    view: &KernelView,
+    config: &InterfacesFile,
+    objects: &[&Ifupdown2Iface],
+    overrides: &[Variable],
+) -> (String, bool) {
+    use std::fmt::Write as _;
+    let checked = check_objects(view, config, objects, overrides);
+    let passed = checked.iter().all(|c| !c.failed);
+    let mut out = String::new();
+    for c in &checked {
+        let o = c.object;
+        if o.auto {
+            let _ = writeln!(out, "auto {}", o.name);
+        }
+        let keyword = if o.bridge_vlan { "vlan" } else { "iface" };
+        let mut line = format!("{keyword} {}", o.name);
+        for word in [&o.family, &o.method].into_iter().flatten() {
+            let _ = write!(line, " {word}");
+        }
+        if !c.reasons.is_empty() {
+            let _ = write!(line, " ({})", c.reasons.join(", "));
+        }
+        let status = if c.failed { "[fail]" } else { "[pass]" };
+        let _ = writeln!(out, "{line:65} {status:>8}");
+        for ((key, values), statuses) in c
+            .attrs
+            .keys
+            .iter()
+            .zip(&c.attrs.values)
+            .zip(&c.attrs.statuses)
+        {
+            for (value, status) in values.iter().zip(statuses) {
+                let text = format!("{key} {value}");
+                let status = format!("[{status}]");
+                let _ = writeln!(out, "\t{text:55} {status:>10}");
+            }
+        }
+        out.push('\n');
+    }
+    (out, passed)
 }
 
 /// The attribute a checked option line is shown under: ifupdown2's check

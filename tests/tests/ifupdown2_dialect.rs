@@ -470,3 +470,42 @@ fn auto_takes_o_json_as_ifupdown2s_only_for_its_files() {
         "ifquery: error in --option \"json\" -- no \"=\" character\n"
     );
 }
+
+/// `ifquery -ac` of a file read as ifupdown2's: ifupdown2's native layout,
+/// per object as written (no family where the file gives none), `[]` where
+/// nothing judged an attribute, `(not found)` for an absent interface; and
+/// netconf's `--check --json` still its own report, per Debian stanza.
+#[test]
+fn ifupdown2_check_native_layout_in_a_namespace() {
+    let h = Harness::with_options(DaemonOptions {
+        extra: vec!["--dialect".into(), "ifupdown2".into()],
+        ..Default::default()
+    });
+    h.write_interfaces(
+        "auto swp1\niface swp1\n    address 198.51.100.1/24\n    up true\n    \
+         alias uplink\n\nauto gone\niface gone\n    address 198.51.100.2/24\n",
+    );
+    h.ns.veth("swp1");
+    h.ifup(&["swp1"]).assert_ok();
+    let out = ifquery_in(&h, &["-a", "-c"]);
+    assert_eq!(out.code(), Some(1), "gone fails: {out}");
+    let want = format!(
+        "auto swp1\n{:65} {:>8}\n\t{:55} {:>10}\n\t{:55} {:>10}\n\n\
+         auto gone\n{:65} {:>8}\n\n",
+        "iface swp1",
+        "[pass]",
+        "address 198.51.100.1/24",
+        "[pass]",
+        "alias uplink",
+        "[]",
+        "iface gone (not found)",
+        "[fail]",
+    );
+    assert_eq!(out.stdout, want, "{out}");
+    let out = ifquery_in(&h, &["-c", "--json", "swp1"]);
+    out.assert_ok();
+    let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(v[0]["family"], "inet", "{out}");
+    assert_eq!(v[0]["method"], "static", "{out}");
+    h.ifdown(&["swp1"]).assert_ok();
+}
