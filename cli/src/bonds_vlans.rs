@@ -1,7 +1,8 @@
-//! Bonds and VLANs in `ifquery --running` and `--check`: the kernel's
-//! settings of a bond (`IFLA_BOND_*`, its slaves) and a VLAN (raw device,
-//! id, protocol) as ifenslave's and ifupdown2's option lines, and the
-//! judgement of a stanza's such lines against them.
+//! Bonds, VLANs and bridges in `ifquery --running` and `--check`: the
+//! kernel's settings of a bond (`IFLA_BOND_*`, its slaves) and a VLAN (raw
+//! device, id, protocol) as ifenslave's and ifupdown2's option lines, and
+//! the judgement of a stanza's such lines (and a bridge's ports and
+//! `IFLA_BR_*` settings) against them.
 //!
 //! One renderer ([`bond_value`]) writes an option's value from the
 //! kernel's attributes and from the stanza's (parsed by the same code
@@ -10,8 +11,8 @@
 
 use crate::kernel_view::KernelView;
 use netconf_interfaces::linkopts::{vlan_name, VlanName};
-use netconf_kernel::netlink::{BondAttrs, LacpRate, Link, LinkKind, VlanProtocol};
-use netconf_methods::links::{LinkSpecKind, StanzaLinks};
+use netconf_kernel::netlink::{BondAttrs, BridgeAttrs, LacpRate, Link, LinkKind, VlanProtocol};
+use netconf_methods::links::{BridgeSpec, LinkSpecKind, StanzaLinks};
 
 /// The bond options `--running` shows, in ifenslave's order, when the
 /// kernel's value is not its default for a new bond.
@@ -229,8 +230,69 @@ pub fn check_option(
                 _ => None,
             }
         }
+        (LinkSpecKind::Bridge(spec), Some(LinkKind::Bridge(have))) => {
+            check_bridge_option(view, link, spec, have, &key)
+        }
         _ => None,
     }
+}
+
+/// A bridge's own option against the kernel's bridge: its ports, and the
+/// settings `ifup` gives it (`BridgeAttrs`), each passing when `ifup` would
+/// change nothing of it. Times within one kernel tick are the same, as
+/// `ifup` has them. The kernel's value is written as ifupdown2's check
+/// writes it (`yes`/`no`, seconds).
+fn check_bridge_option(
+    view: &KernelView,
+    link: &Link,
+    spec: &BridgeSpec,
+    have: &BridgeAttrs,
+    key: &str,
+) -> Option<(bool, Option<String>)> {
+    let yes_no = |b: Option<bool>| b.map(|b| if b { "yes" } else { "no" }.to_string());
+    let seconds = |d: Option<std::time::Duration>| d.map(|d| d.as_secs().to_string());
+    let mut want = BridgeAttrs::default();
+    let running = match key {
+        "bridge-ports" => {
+            let ports = slaves(view, link);
+            let wanted = spec.ports_now(&link.name, view.links());
+            let pass = wanted.iter().all(|w| ports.contains(&w.as_str()));
+            return Some((pass, Some(ports.join(" "))));
+        }
+        "bridge-stp" => {
+            want.stp = spec.attrs.stp;
+            yes_no(have.stp)
+        }
+        "bridge-vlan-aware" => {
+            want.vlan_filtering = spec.attrs.vlan_filtering;
+            yes_no(have.vlan_filtering)
+        }
+        "bridge-fd" => {
+            want.forward_delay = spec.attrs.forward_delay;
+            seconds(have.forward_delay)
+        }
+        "bridge-hello" => {
+            want.hello_time = spec.attrs.hello_time;
+            seconds(have.hello_time)
+        }
+        "bridge-maxage" => {
+            want.max_age = spec.attrs.max_age;
+            seconds(have.max_age)
+        }
+        "bridge-ageing" => {
+            want.ageing_time = spec.attrs.ageing_time;
+            seconds(have.ageing_time)
+        }
+        "bridge-bridgeprio" => {
+            want.priority = spec.attrs.priority;
+            have.priority.map(|p| p.to_string())
+        }
+        _ => return None,
+    };
+    if want == BridgeAttrs::default() {
+        return None;
+    }
+    Some((want.changes_from(have).is_none(), running))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! `--running` and `--check`, which read the kernel over rtnetlink.
 
 use crate::check;
+use crate::ifupdown2_report;
 use crate::kernel_view::{KernelError, KernelView};
 use crate::options::{long_options, Common};
 use crate::running;
@@ -22,8 +23,8 @@ use netconf_interfaces::targets::{
 use netconf_interfaces::validate::{dhcp_client_options, missing_required};
 use netconf_interfaces::variables::overrides;
 use netconf_interfaces::{
-    parse_file, DiagnosticKind, DialectChoice, InterfacesFile, ParseOptions, Parsed, Severity,
-    Variable, Variables,
+    parse_file, DiagnosticKind, Dialect, DialectChoice, InterfacesFile, ParseOptions, Parsed,
+    Severity, Variable, Variables,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -133,7 +134,18 @@ fn run(mut args: Args) -> ExitCode {
     // ifupdown2's `-o json` / `-o native` (its output format), where
     // Debian's `-o` sets an option: only for files read as ifupdown2's.
     let mut format = None;
-    if dialect == DialectChoice::Ifupdown2 {
+    let is_format = |o: &String| matches!(o.as_str(), "json" | "native");
+    // `auto`: only a file that turns out to be ifupdown2's takes them so;
+    // for any other, `-o json` stays Debian's error.
+    let ifupdown2 = dialect == DialectChoice::Ifupdown2
+        || (dialect == DialectChoice::Auto && args.common.option.iter().any(is_format) && {
+            let options = ParseOptions {
+                dialect,
+                ..Default::default()
+            };
+            parse_file(&args.interfaces, &options).dialect == Dialect::Ifupdown2
+        });
+    if ifupdown2 {
         args.common.option.retain(|o| match o.as_str() {
             "json" | "native" => {
                 format = Some(o.clone());
@@ -176,7 +188,7 @@ fn run(mut args: Args) -> ExitCode {
     }
     // Debian's ifquery lists with -a but queries only named interfaces;
     // ifupdown2's --running and --check take -a, and so does its query.
-    if args.common.all && !args.list && !kernel && dialect != DialectChoice::Ifupdown2 {
+    if args.common.all && !args.list && !kernel && !ifupdown2 {
         return usage::usage(PROG);
     }
 
@@ -196,6 +208,11 @@ fn run(mut args: Args) -> ExitCode {
         }
     }
     if let Some(objects) = &parsed.ifupdown2 {
+        // netconf's `--json` keeps its own report, per Debian stanza.
+        if (args.check && !args.json) || (kernel && format.as_deref() == Some("json")) {
+            let json = format.as_deref() == Some("json");
+            return ifupdown2_kernel(&args, &parsed.config, objects, &overrides, json);
+        }
         if !args.list && !kernel && !args.json {
             return ifupdown2_query(&args, objects, format.as_deref() == Some("json"));
         }
@@ -301,6 +318,46 @@ fn ng_query(args: &Args, ng: &NgConfig) -> ExitCode {
 /// stanza as ifupdown2 prints it, natively (the stanza as written, a tab
 /// before each attribute) or as its JSON objects.
 fn ifupdown2_query(args: &Args, objects: &[Ifupdown2Iface], json: bool) -> ExitCode {
+    let chosen = match ifupdown2_chosen(args, objects) {
+        Ok(chosen) => chosen,
+        Err(code) => return code,
+    };
+    let out = if json {
+        let list: Vec<Value> = chosen
+            .iter()
+            .map(|o| ifupdown2_report::query_json(o))
+            .collect();
+        format!("{:#}\n", Value::Array(list))
+    } else {
+        let mut out = String::new();
+        for o in chosen {
+            if o.auto {
+                out.push_str(&format!("auto {}\n", o.name));
+            }
+            let keyword = if o.bridge_vlan { "vlan" } else { "iface" };
+            out.push_str(&format!("{keyword} {}", o.name));
+            for word in [&o.family, &o.method].into_iter().flatten() {
+                out.push_str(&format!(" {word}"));
+            }
+            out.push('\n');
+            for (key, value) in &o.config {
+                out.push_str(&format!("\t{key} {value}\n"));
+            }
+            out.push('\n');
+        }
+        out
+    };
+    print_stdout(&out);
+    ExitCode::SUCCESS
+}
+
+/// The objects `-a` (those in `auto`) and the named interfaces (all
+/// objects of each name) ask for, in the file's order of each; a name
+/// without any is ifupdown2's error.
+fn ifupdown2_chosen<'a>(
+    args: &Args,
+    objects: &'a [Ifupdown2Iface],
+) -> Result<Vec<&'a Ifupdown2Iface>, ExitCode> {
     let mut chosen: Vec<&Ifupdown2Iface> = Vec::new();
     let mut missing = Vec::new();
     if args.common.all {
@@ -321,67 +378,49 @@ fn ifupdown2_query(args: &Args, objects: &[Ifupdown2Iface], json: bool) -> ExitC
                 missing.join(" ")
             ),
         );
-        return ExitCode::from(1);
+        return Err(ExitCode::from(1));
     }
-    let out = if json {
-        let list: Vec<Value> = chosen.iter().map(|o| ifupdown2_json(o)).collect();
-        format!("{:#}\n", Value::Array(list))
-    } else {
-        let mut out = String::new();
-        for o in chosen {
-            if o.auto {
-                out.push_str(&format!("auto {}\n", o.name));
-            }
-            out.push_str(&format!("iface {}", o.name));
-            for word in [&o.family, &o.method].into_iter().flatten() {
-                out.push_str(&format!(" {word}"));
-            }
-            out.push('\n');
-            for (key, value) in &o.config {
-                out.push_str(&format!("\t{key} {value}\n"));
-            }
-            out.push('\n');
-        }
-        out
-    };
-    print_stdout(&out);
-    ExitCode::SUCCESS
+    Ok(chosen)
 }
 
-/// ifupdown2's JSON object of a stanza: `name`, `addr_method` and
-/// `addr_family` when the stanza names them (a family alone: `static`),
-/// `auto`, and `config` with one value as a string and repeated ones as a
-/// list.
-fn ifupdown2_json(o: &Ifupdown2Iface) -> Value {
-    let mut config = serde_json::Map::new();
-    for (key, value) in &o.config {
-        match config.get_mut(key) {
-            None => {
-                config.insert(key.clone(), Value::String(value.clone()));
-            }
-            Some(Value::Array(list)) => list.push(value.clone().into()),
-            Some(first) => {
-                let one = first.take();
-                *first = Value::Array(vec![one, value.clone().into()]);
-            }
-        }
-    }
-    let mut object = serde_json::Map::new();
-    object.insert("name".into(), o.name.clone().into());
-    let method = match (&o.method, &o.family) {
-        (Some(m), _) => Some(m.clone()),
-        (None, Some(_)) => Some("static".to_string()),
-        (None, None) => None,
+/// `ifquery --check [-o json]` and `--running -o json` of a file read as
+/// ifupdown2's, per ifupdown2 object, natively or in its JSON shape;
+/// `--check` exits 1 when anything fails.
+fn ifupdown2_kernel(
+    args: &Args,
+    config: &InterfacesFile,
+    objects: &[Ifupdown2Iface],
+    overrides: &[Variable],
+    json: bool,
+) -> ExitCode {
+    let chosen = match ifupdown2_chosen(args, objects) {
+        Ok(chosen) => chosen,
+        Err(code) => return code,
     };
-    if let Some(m) = method {
-        object.insert("addr_method".into(), m.into());
+    let view = match KernelView::read() {
+        Ok(view) => view,
+        Err(e) => {
+            warn(PROG, &e.to_string());
+            return ExitCode::from(1);
+        }
+    };
+    let (report, passed) = match (args.check, json) {
+        (true, true) => {
+            let (report, passed) = ifupdown2_report::check_json(&view, config, &chosen, overrides);
+            (format!("{report:#}\n"), passed)
+        }
+        (true, false) => ifupdown2_report::check_text(&view, config, &chosen, overrides),
+        _ => {
+            let report = ifupdown2_report::running_json(&view, config, &chosen);
+            (format!("{report:#}\n"), true)
+        }
+    };
+    print_stdout(&report);
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
-    if let Some(f) = &o.family {
-        object.insert("addr_family".into(), f.clone().into());
-    }
-    object.insert("auto".into(), o.auto.into());
-    object.insert("config".into(), Value::Object(config));
-    Value::Object(object)
 }
 
 /// `--state`: what netconfd has brought up, `PHYS=LOGICAL`, most recent

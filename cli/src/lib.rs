@@ -10,6 +10,7 @@ pub mod graph;
 pub mod ifquery;
 pub mod ifreload;
 pub mod ifupdown;
+pub mod ifupdown2_report;
 pub mod kernel_view;
 pub mod link_kinds;
 pub mod ncftool;

@@ -75,6 +75,10 @@ pub enum DiagnosticKind {
     /// An error of another dialect's reader, in its words.
     #[error("{message}")]
     DialectSyntax { message: String },
+    /// What another dialect's file says that netconf reads but does not do,
+    /// in its words.
+    #[error("{message}")]
+    DialectIgnored { message: String },
 }
 
 fn unknown_family(family: Option<&str>) -> String {
@@ -114,6 +118,7 @@ impl DiagnosticKind {
             ExtraIfaceParameter { .. }
             | OpenFailed { .. }
             | DialectDetected { .. }
+            | DialectIgnored { .. }
             | OutsideInterface { .. } => Severity::Warning,
             ParsingFile { .. } | ReadingDirectory { .. } => Severity::Info,
             _ => Severity::Error,

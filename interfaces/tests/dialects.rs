@@ -196,24 +196,154 @@ fn ifupdown2_stanzas_lowered() {
     assert_eq!((s[6].0.as_str(), s[6].2.as_str()), ("eth1", "static"));
     let auto = p.config.class("auto").unwrap();
     assert_eq!(auto.interfaces, ["swp1", "swp2", "eth0", "eth1"]);
+    // `addr-method`/`addr-family` (the keys of ifupdown2's JSON stanzas).
+    let p = parse(
+        "iface eth2\n  addr-method dhcp\n  addr-family inet6\n  mtu 1400\n",
+        DialectChoice::Ifupdown2,
+    );
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    assert_eq!(
+        stanzas(&p)[0],
+        (
+            "eth2".into(),
+            Family::Inet6,
+            "dhcp".into(),
+            pairs(&[("mtu", "1400")])
+        )
+    );
+    let o = &p.ifupdown2.as_ref().unwrap()[0];
+    assert_eq!(o.method.as_deref(), Some("dhcp"));
+    let p = parse(
+        "iface eth2\n  addr-method bootp\n",
+        DialectChoice::Ifupdown2,
+    );
+    assert!(p.rejected);
 }
 
 #[test]
 fn ifupdown2_refusals_say_what() {
     let p = parse(
-        "%for v in [1,2]:\niface swp${v}\n%endfor\n",
+        "auto lo\n%for v in [1,2]:\niface swp${v.x}\n%endfor\n",
         DialectChoice::Ifupdown2,
     );
     assert!(p.rejected);
-    assert!(p.diagnostics[0]
-        .kind
-        .to_string()
-        .contains("Mako templates are not read yet"));
+    let e = &p.diagnostics[0];
+    assert_eq!(e.location.map(|l| l.line), Some(3));
+    assert!(
+        e.kind.to_string().contains("attribute access"),
+        "{}",
+        e.kind
+    );
+    // ifupdown2's `vlan` objects are BRIDGE.VID, as it says when it brings one up.
     let p = parse("vlan v10\n  vlan-id 10\n", DialectChoice::Ifupdown2);
     assert!(p.rejected);
+    assert!(p.diagnostics[0].kind.to_string().contains("(eg. br0.100)"));
     let p = parse("iface eth0\n  mtu\n", DialectChoice::Ifupdown2);
     assert!(p.rejected);
     assert_eq!(p.diagnostics[0].location.map(|l| l.line), Some(2));
+}
+
+/// ifupdown2's own example (`docs/examples/interfaces_bridge_vlan_bond_vxlan_vrf`,
+/// its template part): a `<% %>` block, a loop that changes its variables,
+/// and the lines it makes keep the line they were written at.
+#[test]
+fn ifupdown2_templates_expand_as_mako() {
+    let text = "auto lo\niface lo inet loopback\n\n<%\n    id = 5\n    access = 2\n%>\n\
+                %for i in range(0,2):\nauto swp${id}\niface swp${id}\n      bridge-access \
+                ${access}\n      mtu 9000\n<%\n    id += 1\n    access -= 1\n%>\n%endfor\n\
+                %for v in [11, 12]:\n## a Mako comment\niface vlan${v}\n  address \
+                198.51.100.${v + 1}/32 \\\n    2001:db8::${v}/128\n%endfor\n";
+    let p = parse(text, DialectChoice::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    let s = stanzas(&p);
+    let names: Vec<&str> = s.iter().map(|x| x.0.as_str()).collect();
+    assert_eq!(
+        names,
+        ["lo", "swp5", "swp6", "vlan11", "vlan11", "vlan12", "vlan12"]
+    );
+    assert_eq!(s[1].3, pairs(&[("bridge-access", "2"), ("mtu", "9000")]));
+    assert_eq!(s[2].3, pairs(&[("bridge-access", "1"), ("mtu", "9000")]));
+    assert_eq!(s[5].3, pairs(&[("address", "198.51.100.13/32")]));
+    assert_eq!(s[6].3, pairs(&[("address", "2001:db8::12/128")]));
+    let at = |i: usize| p.config.stanzas[i].location.map(|l| l.line);
+    assert_eq!((at(1), at(2), at(3)), (Some(10), Some(10), Some(20)));
+    assert!(p.config.in_class("auto", "swp6"));
+}
+
+/// ifupdown2's `vlan BRIDGE.VID` (its docs' `vlan_aware_bridges` example):
+/// the layer-2 attributes of a VLAN of a bridge, no device. The `iface` of
+/// the same name (the SVI) is a stanza; the `vlan` object is none, and what
+/// it asks is said to be left undone.
+#[test]
+fn ifupdown2_vlan_objects_make_no_device() {
+    let text = "auto bridge.4094\niface bridge.4094\n    address 198.51.100.252/24\n\n\
+                auto bridge.4094\nvlan bridge.4094\n    bridge-igmp-querier-src 198.51.100.1\n\n\
+                auto bridge\niface bridge\n    bridge-vlan-aware yes\n    bridge-ports swp1\n";
+    let p = parse(text, DialectChoice::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    let names: Vec<String> = stanzas(&p).into_iter().map(|s| s.0).collect();
+    assert_eq!(names, ["bridge.4094", "bridge"]);
+    let warning = &p.diagnostics[0];
+    assert_eq!(warning.severity(), netconf_interfaces::Severity::Warning);
+    assert_eq!(warning.location.map(|l| l.line), Some(7));
+    assert!(warning.kind.to_string().contains("not applied"));
+    let objects = p.ifupdown2.as_ref().unwrap();
+    let vlan = objects.iter().find(|o| o.bridge_vlan).unwrap();
+    assert_eq!((vlan.name.as_str(), vlan.auto), ("bridge.4094", true));
+    assert_eq!(
+        vlan.config,
+        pairs(&[("bridge-igmp-querier-src", "198.51.100.1")])
+    );
+}
+
+/// `mstpctl-*` settings the kernel's bridge has become its bridge options
+/// (the bridge's own spelling wins), ifupdown2's `bridge-trunk` is
+/// `bridge-vids`; what netconf does not do is a warning at its line.
+#[test]
+fn ifupdown2_mstpctl_and_what_is_not_applied() {
+    let text = "iface br0\n  bridge-ports swp1\n  mstpctl-treeprio 4096\n  mstpctl-hello 3\n  \
+                bridge-hello 2\n  bridge-trunk 10-11\n  mstpctl-portadminedge swp1=yes\n  alias uplink\n  \
+                address-purge no\n  address-purge yes\n\
+                iface eth0 inet dhcp\n  mtu 9000\n\
+                iface eth1\n  mtu 9000\n  address 198.51.100.1/24\n";
+    let p = parse(text, DialectChoice::Ifupdown2);
+    assert!(!p.rejected, "{:?}", p.diagnostics);
+    let s = stanzas(&p);
+    assert_eq!(
+        s[0].3,
+        pairs(&[
+            ("bridge-ports", "swp1"),
+            ("bridge-bridgeprio", "4096"),
+            ("bridge-hello", "2"),
+            ("bridge-vids", "10-11"),
+            ("mstpctl-portadminedge", "swp1=yes"),
+            ("alias", "uplink"),
+            ("address-purge", "no"),
+            ("address-purge", "yes"),
+        ])
+    );
+    let warned: Vec<(u32, String)> = p
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let option = d.kind.to_string();
+            let option = option.split('`').nth(1).unwrap_or_default().to_string();
+            (d.location.map_or(0, |l| l.line), option)
+        })
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            (7, "mstpctl-portadminedge".to_string()),
+            (8, "alias".to_string()),
+            (10, "address-purge".to_string()),
+            (12, "mtu".to_string()),
+        ]
+    );
+    assert!(p
+        .diagnostics
+        .iter()
+        .all(|d| d.severity() == netconf_interfaces::Severity::Warning));
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! addresses of both families in one stanza and several on one line,
 //! `gateway` per family, option names with `_` read as `-`, `$IFACE` in
 //! values, `eth0:1` folded into `eth0`, name ranges (`swp[1-4]`), `auto all`,
-//! `allow-CLASS`, and `source`/`source-directory` globs. Mako templates and
-//! `vlan` objects are refused with an error that says so.
+//! `allow-CLASS`, and `source`/`source-directory` globs. A file with a `%`
+//! goes through the Mako subset of [`super::mako`] first, as ifupdown2's
+//! goes through Mako; its lines keep the numbers they were written at.
 //!
 //! Each stanza becomes Debian stanzas of its name as an ifupdown-ng object
 //! does: `inet dhcp` (`inet6 dhcp` for `inet6 dhcp`/`dhcp6`), `inet static`
@@ -33,6 +34,14 @@ pub struct Ifupdown2Iface {
     pub family: Option<String>,
     pub method: Option<String>,
     pub auto: bool,
+    /// A `vlan BRIDGE.VID` object (ifupdown2's `BRIDGE_VLAN`): the layer-2
+    /// attributes of one VLAN of a VLAN-aware bridge, no device of its own.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bridge_vlan: bool,
+    /// Where its stanza starts: the Debian stanzas it became have this
+    /// location (and its name).
+    #[serde(skip)]
+    pub location: Location,
     /// Attributes in order (`_` read as `-`, `$IFACE` put in, an `address`
     /// line of several addresses as several), as written otherwise.
     pub config: Vec<(String, String)>,
@@ -41,6 +50,7 @@ pub struct Ifupdown2Iface {
 /// One stanza as ifupdown2 reads it.
 struct Iface {
     name: String,
+    bridge_vlan: bool,
     family: Option<Family>,
     method: Option<String>,
     options: Vec<OptionLine>,
@@ -74,15 +84,22 @@ pub fn parse(path: &str, data: Option<&[u8]>, options: &ParseOptions) -> Parsed 
     reader.finish(read)
 }
 
+/// The file's lines, each with its number.
+fn physical_lines(data: &[u8]) -> Vec<(String, u32)> {
+    String::from_utf8_lossy(data)
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| (line.trim_end_matches('\r').to_string(), i as u32 + 1))
+        .collect()
+}
+
 /// Logical lines: a backslash at the end of a line joins the next one;
-/// comments only where a line starts with `#`.
-fn logical_lines(data: &[u8]) -> Vec<(String, u32)> {
-    let text = String::from_utf8_lossy(data);
+/// comments only where a line starts with `#`. Each keeps the number of
+/// its first line (in a template, the line it was expanded from).
+fn logical_lines(lines: Vec<(String, u32)>) -> Vec<(String, u32)> {
     let mut out = Vec::new();
     let mut pending: Option<(String, u32)> = None;
-    for (i, line) in text.split('\n').enumerate() {
-        let number = i as u32 + 1;
-        let line = line.trim_end_matches('\r');
+    for (line, number) in lines {
         let (mut acc, start) = pending.take().unwrap_or((String::new(), number));
         match line.strip_suffix('\\') {
             Some(head) => {
@@ -164,19 +181,17 @@ impl Reader<'_> {
                 return false;
             }
         };
+        let lines = match super::mako::expand(physical_lines(&bytes)) {
+            Ok(lines) => lines,
+            Err(e) => {
+                self.error(e.message, Location { file, line: e.line });
+                return true;
+            }
+        };
         let mut current: Option<usize> = None;
-        for (text, line) in logical_lines(&bytes) {
+        for (text, line) in logical_lines(lines) {
             let location = Location { file, line };
             if text.is_empty() || text.starts_with('#') {
-                continue;
-            }
-            if text.starts_with('%') || text.starts_with("<%") || text.contains("${") {
-                self.error(
-                    "ifupdown2's Mako templates are not read yet: expand them (ifquery of \
-                     ifupdown2 prints the result) or write the stanzas out"
-                        .into(),
-                    location,
-                );
                 continue;
             }
             let (first, rest) = match text.split_once(char::is_whitespace) {
@@ -193,10 +208,12 @@ impl Reader<'_> {
             current = None;
             match first {
                 "iface" => current = self.iface(rest, location),
-                "vlan" => self.error(
-                    "ifupdown2's `vlan` objects (bridge VLANs) are not read yet".into(),
-                    location,
-                ),
+                "vlan" => {
+                    current = self.iface(rest, location);
+                    if let Some(i) = current {
+                        self.ifaces[i].bridge_vlan = true;
+                    }
+                }
                 "auto" => self.class("auto", rest, location),
                 "source" => self.source(path, rest, location, false),
                 "source-directory" => self.source(path, rest, location, true),
@@ -266,10 +283,7 @@ impl Reader<'_> {
         };
         let method = words.get(2).map(|m| m.to_string());
         if let Some(m) = &method {
-            let known = [
-                "static", "manual", "loopback", "dhcp", "dhcp6", "ppp", "tunnel",
-            ];
-            if !known.contains(&m.as_str()) {
+            if !METHODS.contains(&m.as_str()) {
                 self.error(
                     format!("iface {name}: unsupported address method '{m}'"),
                     location,
@@ -279,6 +293,7 @@ impl Reader<'_> {
         }
         self.ifaces.push(Iface {
             name,
+            bridge_vlan: false,
             family,
             method,
             options: Vec::new(),
@@ -383,16 +398,17 @@ impl Reader<'_> {
     fn finish(self, read: bool) -> Parsed {
         let Reader {
             mut config,
-            diagnostics,
+            mut diagnostics,
             ifaces,
             mut classes,
             auto_all,
             ..
         } = self;
-        let rejected = !read
-            || diagnostics
-                .iter()
-                .any(|d| d.severity() == crate::Severity::Error);
+        let mut ifaces = ifaces;
+        for iface in ifaces.iter_mut().filter(|i| !i.bridge_vlan) {
+            diagnostics.extend(method_attributes(iface));
+            diagnostics.extend(not_applied(iface));
+        }
         let mut expanded = Vec::new();
         for iface in ifaces {
             let names = expand_range(&iface.name).unwrap_or_else(|| vec![iface.name.clone()]);
@@ -407,6 +423,7 @@ impl Reader<'_> {
                     .collect();
                 expanded.push(Iface {
                     name,
+                    bridge_vlan: iface.bridge_vlan,
                     family: iface.family,
                     method: iface.method.clone(),
                     options,
@@ -435,7 +452,11 @@ impl Reader<'_> {
             }
         }
         for iface in &expanded {
-            config.stanzas.extend(lower(iface));
+            if iface.bridge_vlan {
+                diagnostics.extend(bridge_vlan_notes(iface));
+            } else {
+                config.stanzas.extend(lower(iface));
+            }
         }
         let auto: &[String] = classes
             .iter()
@@ -448,6 +469,8 @@ impl Reader<'_> {
                 family: i.family.map(|f| f.name().to_string()),
                 method: i.method.clone(),
                 auto: auto.contains(&i.name),
+                bridge_vlan: i.bridge_vlan,
+                location: i.location,
                 config: i
                     .options
                     .iter()
@@ -456,6 +479,10 @@ impl Reader<'_> {
             })
             .collect();
         config.classes = classes;
+        let rejected = !read
+            || diagnostics
+                .iter()
+                .any(|d| d.severity() == crate::Severity::Error);
         Parsed {
             config,
             diagnostics,
@@ -465,6 +492,185 @@ impl Reader<'_> {
             ifupdown2: Some(objects),
         }
     }
+}
+
+/// What netconf says of a `vlan BRIDGE.VID` object. ifupdown2 makes no
+/// device for it (its addons skip `BRIDGE_VLAN` objects) and applies only
+/// `bridge-igmp-querier-src`, through a per-VLAN querier source that
+/// Cumulus' kernel has and Linux has not; netconf reads the object for
+/// `ifquery` and does nothing with it. A name that is not `BRIDGE.VID` is
+/// the error ifupdown2 gives when it brings the object up.
+fn bridge_vlan_notes(iface: &Iface) -> Vec<Diagnostic> {
+    let note = |kind| Diagnostic {
+        kind,
+        location: Some(iface.location),
+        debian_prints: true,
+    };
+    let name = &iface.name;
+    let valid = name
+        .split_once('.')
+        .is_some_and(|(bridge, vid)| !bridge.is_empty() && vid.parse::<u16>().is_ok());
+    if !valid {
+        return vec![note(DiagnosticKind::DialectSyntax {
+            message: format!(
+                "vlan {name}: bridge vlan interface name does not correspond to format \
+                 (eg. br0.100)"
+            ),
+        })];
+    }
+    iface
+        .options
+        .iter()
+        .map(|o| {
+            let message = if o.name == "bridge-igmp-querier-src" {
+                format!(
+                    "vlan {name}: `{}` is not applied: Linux bridges have no per-VLAN IGMP \
+                     querier source (Cumulus' kernel has)",
+                    o.name
+                )
+            } else {
+                format!(
+                    "vlan {name}: `{}` is ignored in a `vlan` object, as ifupdown2 ignores it \
+                     (it takes only bridge-igmp-querier-src)",
+                    o.name
+                )
+            };
+            Diagnostic {
+                location: Some(o.location),
+                ..note(DiagnosticKind::DialectIgnored { message })
+            }
+        })
+        .collect()
+}
+
+/// The methods an `iface` line (or `addr-method`) may name.
+const METHODS: [&str; 7] = [
+    "static", "manual", "loopback", "dhcp", "dhcp6", "ppp", "tunnel",
+];
+
+/// `addr-method` and `addr-family` attributes: the method and family of a
+/// stanza whose `iface` line names none (the `addr_method` and
+/// `addr_family` of ifupdown2's JSON form of a stanza). The `iface` line
+/// wins; either way they are no attributes of the interface.
+fn method_attributes(iface: &mut Iface) -> Vec<Diagnostic> {
+    let mut notes = Vec::new();
+    let name = iface.name.clone();
+    let mut error = |message: String, location| {
+        notes.push(Diagnostic {
+            kind: DiagnosticKind::DialectSyntax { message },
+            location: Some(location),
+            debian_prints: true,
+        })
+    };
+    for o in iface
+        .options
+        .iter()
+        .filter(|o| matches!(o.name.as_str(), "addr-method" | "addr-family"))
+    {
+        let value = o.value.trim();
+        if o.name == "addr-method" {
+            if !METHODS.contains(&value) {
+                error(
+                    format!("iface {name}: unsupported address method '{value}'"),
+                    o.location,
+                );
+            } else if iface.method.is_none() {
+                iface.method = Some(value.to_string());
+            }
+        } else {
+            let family = match value {
+                "inet" => Family::Inet,
+                "inet6" => Family::Inet6,
+                other => {
+                    error(
+                        format!("iface {name}: unsupported address family '{other}'"),
+                        o.location,
+                    );
+                    continue;
+                }
+            };
+            iface.family.get_or_insert(family);
+        }
+    }
+    iface
+        .options
+        .retain(|o| !matches!(o.name.as_str(), "addr-method" | "addr-family"));
+    notes
+}
+
+/// ifupdown2's `mstpctl-*` attributes that the kernel's own bridge has
+/// (its STP, priority and timers), with the bridge option netconf sets
+/// them as. ifupdown2 hands them to mstpd when it runs; without mstpd the
+/// kernel's STP is the one there is, and these are its settings.
+pub const MSTPCTL_AS_BRIDGE: [(&str, &str); 6] = [
+    ("mstpctl-stp", "bridge-stp"),
+    ("mstpctl-ports", "bridge-ports"),
+    ("mstpctl-treeprio", "bridge-bridgeprio"),
+    ("mstpctl-hello", "bridge-hello"),
+    ("mstpctl-fdelay", "bridge-fd"),
+    ("mstpctl-maxage", "bridge-maxage"),
+];
+
+/// ifupdown2's other names of attributes (its addons' `aliases`), with the
+/// name netconf reads: its check shows them under that name too.
+const ALIASES: [(&str, &str); 2] = [
+    ("bridge-trunk", "bridge-vids"),
+    ("bond-ports", "bond-slaves"),
+];
+
+/// The option netconf reads for an attribute it knows under another name.
+fn as_bridge_option(name: &str) -> Option<&'static str> {
+    MSTPCTL_AS_BRIDGE
+        .iter()
+        .chain(&ALIASES)
+        .find(|(m, _)| *m == name)
+        .map(|(_, b)| *b)
+}
+
+/// The warnings for what an ifupdown2 stanza asks that netconf reads but
+/// does not do: said once, at the line, rather than dropped in silence.
+fn not_applied(iface: &Iface) -> Vec<Diagnostic> {
+    let name = &iface.name;
+    let addressless = matches!(
+        iface.method.as_deref(),
+        Some("dhcp" | "dhcp6" | "ppp" | "loopback")
+    ) && !iface.options.iter().any(|o| o.name == "address");
+    iface
+        .options
+        .iter()
+        .filter_map(|o| {
+            let why = match o.name.as_str() {
+                "alias" => "netconf sets no interface alias (IFLA_IFALIAS)",
+                // netconf never removes addresses it was not asked for:
+                // `no` is what it does anyway.
+                "address-purge" if o.value.trim() != "no" => {
+                    "netconf leaves addresses it did not add, as address-purge no"
+                }
+                "bridge-igmp-version" | "bridge-mld-version" => {
+                    "netconf sets no bridge multicast versions"
+                }
+                "bond-lacp-bypass-allow" => "Linux bonds have no LACP bypass (Cumulus' kernel has)",
+                "mtu" if addressless => {
+                    "the MTU of an interface configured by DHCP or PPP is its program's, as \
+                     in Debian's dhcp method"
+                }
+                m if m.starts_with("mstpctl-")
+                    && !MSTPCTL_AS_BRIDGE.iter().any(|(known, _)| *known == m) =>
+                {
+                    "netconf runs no mstpd; only mstpctl-stp, -ports, -treeprio, -hello, \
+                     -fdelay and -maxage are the kernel bridge's"
+                }
+                _ => return None,
+            };
+            Some(Diagnostic {
+                kind: DiagnosticKind::DialectIgnored {
+                    message: format!("iface {name}: `{}` is not applied: {why}", o.name),
+                },
+                location: Some(o.location),
+                debian_prints: true,
+            })
+        })
+        .collect()
 }
 
 fn is_address(word: &str) -> bool {
@@ -527,7 +733,15 @@ fn lower(iface: &Iface) -> Vec<Stanza> {
                 name: "down".into(),
                 ..o.clone()
             }),
-            _ => rest.push(o.clone()),
+            name => match as_bridge_option(name) {
+                // The bridge's own spelling, when the stanza has it, wins.
+                Some(bridge) if iface.options.iter().any(|b| b.name == bridge) => {}
+                Some(bridge) => rest.push(OptionLine {
+                    name: bridge.into(),
+                    ..o.clone()
+                }),
+                None => rest.push(o.clone()),
+            },
         }
     }
     let mut v4 = Vec::new();
@@ -613,8 +827,9 @@ mod tests {
 
     #[test]
     fn continuation_and_comments() {
-        let lines =
-            logical_lines(b"iface a\n  address 198.51.100.1/24 \\\n  198.51.100.2/24\n# c\n");
+        let lines = logical_lines(physical_lines(
+            b"iface a\n  address 198.51.100.1/24 \\\n  198.51.100.2/24\n# c\n",
+        ));
         assert_eq!(
             lines[1],
             ("address 198.51.100.1/24 198.51.100.2/24".into(), 2)

@@ -15,6 +15,7 @@
 //! of them the admin meant is theirs to say.
 
 pub mod ifupdown2;
+pub mod mako;
 pub mod ng;
 
 use crate::diagnostics::{Diagnostic, DiagnosticKind, Severity};
@@ -62,8 +63,7 @@ pub enum Dialect {
     /// Debian's ifupdown 0.8.
     #[default]
     Debian,
-    /// ifupdown2 (Cumulus, Proxmox VE): without Mako templates and `vlan`
-    /// objects so far.
+    /// ifupdown2 (Cumulus, Proxmox VE).
     Ifupdown2,
     /// ifupdown-ng (Alpine).
     IfupdownNg,
