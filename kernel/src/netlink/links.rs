@@ -335,11 +335,19 @@ fn bond(a: &BondAttrs, creating: bool) -> Result<Vec<InfoBond>, String> {
     if let Some(ms) = a.miimon {
         out.push(InfoBond::MiiMon(ms));
     }
-    if let Some(ms) = a.updelay {
-        out.push(InfoBond::UpDelay(ms));
-    }
-    if let Some(ms) = a.downdelay {
-        out.push(InfoBond::DownDelay(ms));
+    // Without MII monitoring the kernel refuses any delay, 0 included
+    // (EPERM), though 0 is what it has: ifupdown2's files say
+    // `bond-miimon 0` with `bond-updelay 0`.
+    let no_delays = a.miimon == Some(0);
+    for (ms, attr) in [
+        (a.updelay, InfoBond::UpDelay as fn(u32) -> InfoBond),
+        (a.downdelay, InfoBond::DownDelay),
+    ] {
+        match ms {
+            Some(0) if no_delays => {}
+            Some(ms) => out.push(attr(ms)),
+            None => {}
+        }
     }
     if let Some(on) = a.use_carrier {
         out.push(InfoBond::UseCarrier(on));

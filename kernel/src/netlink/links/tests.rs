@@ -593,3 +593,24 @@ fn tunnel_requests_read_back_from_the_wire() {
         assert_eq!(details_of(&msg), Some(LinkKind::Tunnel(attrs)), "{link}");
     }
 }
+
+#[test]
+fn a_bond_without_mii_monitoring_is_sent_no_zero_delays() {
+    let bond = |miimon| {
+        let link = NewLink::new(
+            "bond0",
+            LinkKind::Bond(BondAttrs {
+                miimon: Some(miimon),
+                updelay: Some(0),
+                downdelay: Some(0),
+                ..BondAttrs::default()
+            }),
+        );
+        match details_of(&reparse(&new_link(&link).unwrap())) {
+            Some(LinkKind::Bond(sent)) => (sent.updelay, sent.downdelay),
+            other => panic!("not a bond: {other:?}"),
+        }
+    };
+    assert_eq!(bond(0), (None, None));
+    assert_eq!(bond(100), (Some(0), Some(0)));
+}
