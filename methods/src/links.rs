@@ -120,6 +120,9 @@ pub enum LinkSpecKind {
     Can(netconf_kernel::netlink::CanAttrs),
     /// A tunnel method's link, or `tunnel-mode` (`crate::tunnel`).
     Tunnel(crate::tunnel::TunnelSpec),
+    /// `link-type wireguard` (ifupdown-ng's `use wireguard`,
+    /// `crate::wireguard`).
+    Wireguard(crate::wireguard::WireguardSpec),
 }
 
 impl LinkSpecKind {
@@ -138,6 +141,7 @@ impl LinkSpecKind {
             LinkSpecKind::Vrf(_) => "vrf",
             LinkSpecKind::Can(_) => "can",
             LinkSpecKind::Tunnel(spec) => spec.attrs.mode.kind(),
+            LinkSpecKind::Wireguard(_) => "wireguard",
         }
     }
 }
@@ -468,13 +472,16 @@ impl<'a> Options<'a> {
             StanzaKind::Tunnel => {
                 LinkSpecKind::Tunnel(crate::tunnel::option_tunnel(self.iface, self.vars)?)
             }
+            StanzaKind::Wireguard => LinkSpecKind::Wireguard(
+                crate::wireguard::WireguardSpec::from_options(self.iface, self.vars)?,
+            ),
             StanzaKind::UnknownLinkType(_) => {
                 let found = self.find(linkopts::LINK_TYPE);
                 return Err(match found {
                     Some(found) => self.invalid(
                         found,
                         "is not a link type netconf creates (veth, macvlan, macvtap, ipvlan, vrf, \
-                         dummy)",
+                         dummy, wireguard)",
                     ),
                     None => self.missing("link", "link-type"),
                 });
@@ -1003,6 +1010,7 @@ impl LinkSpec {
                 LinkKind::Vxlan(attrs)
             }
             LinkSpecKind::Dummy => LinkKind::Dummy,
+            LinkSpecKind::Wireguard(_) => LinkKind::Wireguard,
             LinkSpecKind::Macvtap(spec) => {
                 parent = Some(lookup("macvlan-raw-device", &spec.lower)?.index);
                 LinkKind::Macvtap(spec.attrs)
@@ -1128,6 +1136,8 @@ impl LinkSpec {
                 }
             }
             (LinkSpecKind::Dummy, _) => LinkDiff::Same,
+            // Its keys and peers are not rtnetlink's: `wg setconf` sets them.
+            (LinkSpecKind::Wireguard(_), _) => LinkDiff::Same,
             (LinkSpecKind::Macvtap(spec), Some(LinkKind::Macvtap(have))) => {
                 let lower = name_of(link.parent);
                 if lower != Some(spec.lower.as_str()) || have.mode != spec.attrs.mode {

@@ -186,6 +186,7 @@ pub(super) fn new_link(link: &NewLink) -> Result<Request, String> {
         | LinkKind::Veth(_)
         | LinkKind::Vxlan(_)
         | LinkKind::Dummy
+        | LinkKind::Wireguard
         | LinkKind::Vrf(_)
         | LinkKind::Tunnel(_)
             if link.parent.is_some() =>
@@ -248,6 +249,7 @@ fn link_info(kind: &LinkKind, creating: bool) -> Result<Vec<LinkInfo>, String> {
         LinkKind::Veth(attrs) => (InfoKind::Veth, veth(attrs)?.map(InfoData::Veth)),
         LinkKind::Vxlan(attrs) => (InfoKind::Vxlan, Some(InfoData::Vxlan(vxlan(attrs)?))),
         LinkKind::Dummy => (InfoKind::Dummy, None),
+        LinkKind::Wireguard => (InfoKind::Wireguard, None),
         LinkKind::Macvtap(_) | LinkKind::Ipvlan(_) | LinkKind::Vrf(_) | LinkKind::Can(_) => {
             let info = l3::link_info(kind).ok_or_else(|| format!("a {kind} has no wire form"))?;
             info.map(|(k, data)| (k, Some(data)))?
@@ -544,6 +546,8 @@ pub(super) fn decode_details(kind: Option<&str>, infos: &[LinkInfo]) -> Option<L
         // as IFLA_LINK; a dummy has nothing to report.
         ("veth", _) => Some(LinkKind::Veth(VethAttrs::default())),
         ("dummy", _) => Some(LinkKind::Dummy),
+        // Its configuration is not rtnetlink's (generic netlink, `wg show`).
+        ("wireguard", _) => Some(LinkKind::Wireguard),
         (other, data) => l3::decode(other, data)
             .or_else(|| super::tunnels::decode(other, data).map(LinkKind::Tunnel)),
     }

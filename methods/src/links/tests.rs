@@ -537,7 +537,27 @@ fn macvlan_veth_dummy_and_unknown_types() {
     assert_eq!(spec("d0", &[("link-type", "dummy")]), LinkSpecKind::Dummy);
     assert_eq!(
         error("t0", &[("link-type", "tap")]),
-        r#"t0: link-type: "tap" is not a link type netconf creates (veth, macvlan, macvtap, ipvlan, vrf, dummy)"#
+        r#"t0: link-type: "tap" is not a link type netconf creates (veth, macvlan, macvtap, ipvlan, vrf, dummy, wireguard)"#
+    );
+    let wg = LinkSpecKind::Wireguard(crate::wireguard::WireguardSpec {
+        config: "/etc/wireguard/wg0.conf".into(),
+    });
+    assert_eq!(spec("wg0", &[("link-type", "wireguard")]), wg);
+    let mut have = link(7, "wg0", Some("wireguard"));
+    have.details = Some(LinkKind::Wireguard);
+    let wg = LinkSpec {
+        name: "wg0".into(),
+        kind: wg,
+    };
+    assert_eq!(wg.compare(&have, &[]), LinkDiff::Same);
+    assert!(matches!(
+        wg.compare(&link(7, "wg0", Some("dummy")), &[]),
+        LinkDiff::Recreate(_)
+    ));
+    // Without link-type (a Debian file), the path alone makes nothing.
+    assert_eq!(
+        links_of("wg0", &[("wireguard-config-path", "/etc/wireguard/a.conf")]).unwrap(),
+        StanzaLinks::default()
     );
     // Plain interfaces make no link.
     assert_eq!(

@@ -476,6 +476,12 @@ fn macvlan_veth_vxlan_dummy_requests() {
 
     let dummy = reparse(&new_link(&NewLink::new("d0", LinkKind::Dummy)).unwrap());
     assert_eq!(infos(&dummy), vec![LinkInfo::Kind(InfoKind::Dummy)]);
+    let wg = reparse(&new_link(&NewLink::new("wg0", LinkKind::Wireguard)).unwrap());
+    assert_eq!(infos(&wg), vec![LinkInfo::Kind(InfoKind::Wireguard)]);
+    assert_eq!(details_of(&wg), Some(LinkKind::Wireguard));
+    let mut wg_over = NewLink::new("wg1", LinkKind::Wireguard);
+    wg_over.parent = Some(2);
+    assert!(new_link(&wg_over).is_err(), "a WireGuard link has no lower device");
 
     let mut enslaved = NewLink::new("d1", LinkKind::Dummy);
     enslaved.master = Some(9);
