@@ -122,11 +122,9 @@ mod tests {
 
     #[test]
     fn a_relative_path_is_refused_naming_the_option() {
-        let err = WireguardSpec::from_options(
-            "wg0",
-            &vars(&[("wireguard-config-path", "vpn.conf")]),
-        )
-        .unwrap_err();
+        let err =
+            WireguardSpec::from_options("wg0", &vars(&[("wireguard-config-path", "vpn.conf")]))
+                .unwrap_err();
         assert_eq!(
             err.to_string(),
             "wg0: wireguard-config-path: \"vpn.conf\" is not an absolute path"

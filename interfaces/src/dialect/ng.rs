@@ -1064,7 +1064,10 @@ mod tests {
         let stanzas = &parsed.config.stanzas;
         let wg0: Vec<_> = stanzas.iter().filter(|s| s.name == "wg0").collect();
         assert_eq!(wg0.len(), 1);
-        assert_eq!((wg0[0].family, wg0[0].method.as_str()), (Family::Inet, "static"));
+        assert_eq!(
+            (wg0[0].family, wg0[0].method.as_str()),
+            (Family::Inet, "static")
+        );
         let opts = |s: &Stanza| -> Vec<(String, String)> {
             s.options
                 .iter()
@@ -1075,7 +1078,10 @@ mod tests {
         // ng selects the executor by the option's prefix.
         let wg1 = stanzas.iter().find(|s| s.name == "wg1").expect("wg1");
         let wg1 = opts(wg1);
-        assert!(wg1.contains(&("link-type".into(), "wireguard".into())), "{wg1:?}");
+        assert!(
+            wg1.contains(&("link-type".into(), "wireguard".into())),
+            "{wg1:?}"
+        );
         assert!(wg1.contains(&(
             "wireguard-config-path".into(),
             "/etc/wireguard/vpn.conf".into()

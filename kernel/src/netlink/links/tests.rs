@@ -481,7 +481,10 @@ fn macvlan_veth_vxlan_dummy_requests() {
     assert_eq!(details_of(&wg), Some(LinkKind::Wireguard));
     let mut wg_over = NewLink::new("wg1", LinkKind::Wireguard);
     wg_over.parent = Some(2);
-    assert!(new_link(&wg_over).is_err(), "a WireGuard link has no lower device");
+    assert!(
+        new_link(&wg_over).is_err(),
+        "a WireGuard link has no lower device"
+    );
 
     let mut enslaved = NewLink::new("d1", LinkKind::Dummy);
     enslaved.master = Some(9);
