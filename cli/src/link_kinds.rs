@@ -168,6 +168,7 @@ pub fn judge(view: &KernelView, link: &Link, option: &str, value: &str) -> Optio
     // Other spellings of the same option.
     let canonical = match key.as_str() {
         "VRF_MEMBER" => "VRF".to_string(),
+        "BRIDGE_TRUNK" => "BRIDGE_VIDS".to_string(),
         "MACVLAN_MODE" => "MACVTAP_MODE".to_string(),
         "VXLAN_LOCAL_IP" => "VXLAN_LOCAL_TUNNELIP".to_string(),
         "VXLAN_REMOTEIP" => "VXLAN_REMOTE_IP".to_string(),

@@ -569,8 +569,9 @@ impl<'a> Options<'a> {
     /// `bridge-vids`, `bridge-pvid` and `bridge-access`.
     fn port_vlans(&self) -> Result<Option<PortVlans>, LinkError> {
         let vlan_id = |v: &str| v.parse::<u16>().ok().filter(|id| (1..=4094).contains(id));
+        // ifupdown2's `bridge-trunk` is an older name of `bridge-vids`.
         let vids = self.parse(
-            &["bridge-vids"],
+            &["bridge-vids", "bridge-trunk"],
             "is not a list of VLAN ids and ranges (1 to 4094, as 10 20-30)",
             |v| {
                 let mut out: Vec<u16> = Vec::new();

@@ -337,10 +337,15 @@ fn bond(a: &BondAttrs, creating: bool) -> Result<Vec<InfoBond>, String> {
     if let Some(ms) = a.miimon {
         out.push(InfoBond::MiiMon(ms));
     }
-    if let Some(ms) = a.updelay {
+    // A new bond's delays are 0, and the kernel refuses to set one, even
+    // to 0, while MII monitoring is off (EPERM): ifupdown2's `bond.eni`
+    // writes `bond-miimon 0` with `bond-updelay 0`, which ifupdown2 (it
+    // writes only what differs) brings up.
+    let default_delay = |ms: &u32| creating && *ms == 0;
+    if let Some(ms) = a.updelay.filter(|ms| !default_delay(ms)) {
         out.push(InfoBond::UpDelay(ms));
     }
-    if let Some(ms) = a.downdelay {
+    if let Some(ms) = a.downdelay.filter(|ms| !default_delay(ms)) {
         out.push(InfoBond::DownDelay(ms));
     }
     if let Some(on) = a.use_carrier {

@@ -674,6 +674,9 @@ fn port_vlans_of_a_port_stanza() {
             BridgeVlan::tagged(20)
         ]
     );
+    // ifupdown2's older name.
+    let trunk = links_of("swp1", &[("bridge-trunk", "10 20"), ("bridge-pvid", "10")]).unwrap();
+    assert_eq!(trunk.port_vlans, port.port_vlans);
     let access = links_of("swp2", &[("bridge-access", "30")]).unwrap();
     assert_eq!(
         access.port_vlans,

@@ -9,7 +9,8 @@
 use super::{
     assert_back_to, assert_second_ifup_writes_nothing, links_and_addrs, require_kernel_makes,
 };
-use netconf_tests::links::{details, kind, set};
+use netconf_tests::ifupdown2_eni;
+use netconf_tests::links::{bridge_vlans, details, kind, ports_of, set};
 use netconf_tests::{
     bins, private_mounts, repo_root, run, sh_quote, DaemonOptions, Harness, Netns, Out,
 };
@@ -190,4 +191,208 @@ fn ng_wireguard_between_two_namespaces() {
     assert!(!out.success(), "{out}");
     out.assert_output_contains("wg setconf wg0 /nonexistent/wg0.conf");
     assert_back_to(&b, &before_b);
+}
+
+/// ifupdown2's `tests/eni` files, as committed: each makes a VRF (`mgmt`,
+/// `vrf-table auto`, with `eth0` in it), and bonds or VLAN-aware bridges
+/// (which this machine's kernel does not make either).
+const IFUPDOWN2_ENI: &[&str] = &[
+    "address",
+    "bond",
+    "bond_lacp",
+    "bridge1",
+    "bridge2",
+    "bridge3",
+    "bridge4",
+    "bridge5",
+    "bridge6_multiple_bridge_ports_lines",
+    "bridge_access",
+    "bridge_attr_back_to_default",
+    "bridge_igmp_version",
+    "bridge_l2protocol_tunnel",
+];
+
+/// Every file of [`IFUPDOWN2_ENI`], one after the other in one namespace
+/// (ports `swp_AA_`... as veths): netconfd `--dialect ifupdown2`, `ifup -a
+/// --no-wait` (no DHCP server answers `eth0`: its client goes on trying),
+/// every option of ifupdown2's expected `ifquery -a -c -o json` judged
+/// against the kernel (`netconf_tests::ifupdown2_eni::judge`), netconf's
+/// own `ifquery --check -a` passing, a second `ifup -a` writing nothing,
+/// `ifdown -a` leaving the namespace as it was. `-o bridge-maxwait=0`:
+/// ifupdown2 does not wait for a bridge's ports to forward, netconf waits
+/// as bridge-utils does unless told (32 s for `bridge6`'s spanning tree).
+#[test]
+#[ignore = "needs a full kernel: scripts/test runs it in the VM"]
+fn ifupdown2_eni_files_up_again_and_down() {
+    const ARGS: &[&str] = &["-a", "--no-wait", "-o", "bridge-maxwait=0"];
+    let h = harness("ifupdown2");
+    require_kernel_makes(&h.ns, "vrf", &["type", "vrf", "table", "1001"]);
+    require_kernel_makes(&h.ns, "bond", &["type", "bond"]);
+    let failures = ifupdown2_eni::round_trips(&h, IFUPDOWN2_ENI, ARGS, &[]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A Proxmox VE host's `/etc/network/interfaces` as its installer and web
+/// interface write it (ifupdown2's dialect): two ports in an LACP bond, a
+/// VLAN-aware bridge over it carrying VLANs 2-4094, the host's own
+/// address on the management VLAN 10 of that bridge.
+const PROXMOX: &str = "auto lo
+iface lo inet loopback
+
+iface eno1 inet manual
+
+iface eno2 inet manual
+
+auto bond0
+iface bond0 inet manual
+\tbond-slaves eno1 eno2
+\tbond-miimon 100
+\tbond-mode 802.3ad
+\tbond-xmit-hash-policy layer2+3
+
+auto vmbr0
+iface vmbr0 inet manual
+\tbridge-ports bond0
+\tbridge-stp off
+\tbridge-fd 0
+\tbridge-vlan-aware yes
+\tbridge-vids 2-4094
+
+auto vmbr0.10
+iface vmbr0.10 inet static
+\taddress 198.51.100.2/24
+\tgateway 198.51.100.1
+
+source /etc/network/interfaces.d/*
+";
+
+/// What the web interface adds for a second bridge (no ports yet).
+const PROXMOX_VMBR1: &str = "
+auto vmbr1
+iface vmbr1 inet manual
+\tbridge-ports none
+\tbridge-stp off
+\tbridge-fd 0
+";
+
+/// [`PROXMOX`] end to end: the ports `eno1` and `eno2` are veths whose
+/// other ends form an LACP bond in a second namespace (the switch), with
+/// VLAN 10 on it and the gateway's address. `ifup -a`: the bond, the
+/// VLAN-aware bridge over it with VLANs 2-4094, `vmbr0.10` with its
+/// address and default route; a ping from the switch's side over VLAN 10;
+/// a second `ifup -a` writes nothing. Then the edit the web interface
+/// makes (a `vmbr1`) and the `ifreload -a` it calls: `vmbr1` appears and
+/// nothing else changes. `ifdown -a` leaves what was there before.
+#[test]
+#[ignore = "needs a full kernel: scripts/test runs it in the VM"]
+fn proxmox_host_bond_vlan_aware_bridge_and_management_vlan() {
+    let h = harness("ifupdown2");
+    require_kernel_makes(&h.ns, "bond", &["type", "bond"]);
+    require_kernel_makes(&h.ns, "vlan", &["link", "lo", "type", "vlan", "id", "9"]);
+    ifupdown2_eni::no_dad(&h.ns);
+    let switch = Netns::new();
+    for port in ["eno1", "eno2"] {
+        h.ns.ip(&[
+            "link",
+            "add",
+            port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &format!("{port}p"),
+            "netns",
+            switch.name(),
+        ]);
+    }
+    switch.batch(
+        "link add sw type bond mode 802.3ad lacp_rate fast miimon 100\n\
+         link set eno1p master sw\nlink set eno2p master sw\nlink set sw up\n\
+         link add link sw name sw.10 type vlan id 10\n\
+         addr add 198.51.100.1/24 dev sw.10\nlink set sw.10 up\n",
+    );
+    h.write_interfaces(PROXMOX);
+    let before = links_and_addrs(&h.ns);
+
+    h.ifup(&["-a"]).assert_ok();
+    let bond = details(&h.ns, "bond0");
+    assert_eq!(kind(&bond), Some("bond"), "{bond}");
+    let data = &bond["linkinfo"]["info_data"];
+    assert_eq!(data["mode"], "802.3ad", "{bond}");
+    assert_eq!(data["miimon"], 100, "{bond}");
+    assert_eq!(data["xmit_hash_policy"], "layer2+3", "{bond}");
+    assert_eq!(ports_of(&h.ns, "bond0"), set(&["eno1", "eno2"]));
+    let vmbr0 = details(&h.ns, "vmbr0");
+    let data = &vmbr0["linkinfo"]["info_data"];
+    assert_eq!(kind(&vmbr0), Some("bridge"), "{vmbr0}");
+    assert_eq!(
+        (&data["vlan_filtering"], &data["stp_state"]),
+        (&1.into(), &0.into())
+    );
+    assert_eq!(ports_of(&h.ns, "vmbr0"), set(&["bond0"]));
+    let vlans = bridge_vlans(&h.ns);
+    let on_bond = &vlans["bond0"];
+    assert_eq!(on_bond.len(), 4094, "bond0: VLAN 1 and 2-4094");
+    assert!(on_bond.contains("1 pvid untagged") && on_bond.contains("4094"));
+    assert!(
+        vlans["vmbr0"].contains("10"),
+        "the bridge itself in VLAN 10: {:?}",
+        vlans["vmbr0"]
+    );
+    let mgmt = details(&h.ns, "vmbr0.10");
+    assert_eq!(
+        (kind(&mgmt), &mgmt["link"]),
+        (Some("vlan"), &"vmbr0".into())
+    );
+    assert_eq!(h.ns.global_addrs("vmbr0.10"), set(&["198.51.100.2/24"]));
+    let default = h.ns.default_routes("-4");
+    assert!(
+        default
+            .iter()
+            .any(|r| r["gateway"] == "198.51.100.1" && r["dev"] == "vmbr0.10"),
+        "{default:?}"
+    );
+    // Until LACP has both sides distributing.
+    let answered = netconf_tests::eventually(30, || {
+        in_ns(
+            &switch,
+            "busybox",
+            &["ping", "-c", "1", "-W", "1", "198.51.100.2"],
+        )
+        .success()
+    });
+    assert!(answered, "no answer from the host over VLAN 10");
+
+    h.ns.settle();
+    let mut monitor = h.ns.monitor();
+    monitor.fence(&h.ns);
+    h.ifup(&["-a"]).assert_ok();
+    let mut events = monitor.fence(&h.ns);
+    events.retain(|e| !e.contains("event NOTIFY PEERS"));
+    assert!(
+        events.is_empty(),
+        "the second ifup -a changed:\n{}",
+        events.join("\n")
+    );
+
+    h.write_interfaces(&format!("{PROXMOX}{PROXMOX_VMBR1}"));
+    let reload = run(h.client(&bins().ifreload, &["-a"]));
+    reload.assert_ok();
+    let events = monitor.fence(&h.ns);
+    assert!(!events.is_empty(), "ifreload -a made no vmbr1");
+    let others: Vec<&String> = events.iter().filter(|e| !e.contains("vmbr1")).collect();
+    assert!(
+        others.is_empty(),
+        "ifreload -a changed more than vmbr1:\n{others:?}"
+    );
+    assert_eq!(kind(&details(&h.ns, "vmbr1")), Some("bridge"));
+    in_ns(
+        &switch,
+        "busybox",
+        &["ping", "-c", "1", "-W", "5", "198.51.100.2"],
+    )
+    .assert_ok();
+
+    h.ifdown(&["-a"]).assert_ok();
+    assert_back_to(&h, &before);
 }

@@ -234,6 +234,21 @@ fn bond_options_round_trip() {
 }
 
 #[test]
+fn a_new_bond_leaves_zero_delays_to_the_kernel() {
+    // The kernel refuses any delay while MII monitoring is off.
+    let quiet = BondAttrs {
+        miimon: Some(0),
+        updelay: Some(0),
+        downdelay: Some(0),
+        ..BondAttrs::default()
+    };
+    let sent = bond(&quiet, true).unwrap();
+    assert_eq!(sent, vec![InfoBond::MiiMon(0)]);
+    // A change says what it says.
+    assert!(bond(&quiet, false).unwrap().contains(&InfoBond::UpDelay(0)));
+}
+
+#[test]
 fn bond_primary_only_after_enslaving() {
     let with_primary = LinkKind::Bond(BondAttrs {
         primary: Some(7),
