@@ -288,7 +288,6 @@ iface vmbr1 inet manual
 fn proxmox_host_bond_vlan_aware_bridge_and_management_vlan() {
     let h = harness("ifupdown2");
     require_kernel_makes(&h.ns, "bond", &["type", "bond"]);
-    require_kernel_makes(&h.ns, "vlan", &["link", "lo", "type", "vlan", "id", "9"]);
     ifupdown2_eni::no_dad(&h.ns);
     let switch = Netns::new();
     for port in ["eno1", "eno2"] {
