@@ -676,7 +676,8 @@ fn port_vlans_of_a_port_stanza() {
     );
     // ifupdown2's older name.
     let trunk = links_of("swp1", &[("bridge-trunk", "10 20"), ("bridge-pvid", "10")]).unwrap();
-    assert_eq!(trunk.port_vlans, port.port_vlans);
+    let vids = links_of("swp1", &[("bridge-vids", "10 20"), ("bridge-pvid", "10")]).unwrap();
+    assert_eq!(trunk.port_vlans, vids.port_vlans);
     let access = links_of("swp2", &[("bridge-access", "30")]).unwrap();
     assert_eq!(
         access.port_vlans,

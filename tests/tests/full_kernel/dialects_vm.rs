@@ -212,8 +212,8 @@ const IFUPDOWN2_ENI: &[&str] = &[
     "bridge_l2protocol_tunnel",
 ];
 
-/// Every file of [`IFUPDOWN2_ENI`], one after the other in one namespace
-/// (ports `swp_AA_`... as veths): netconfd `--dialect ifupdown2`, `ifup -a
+/// Every file of [`IFUPDOWN2_ENI`], one after the other in a namespace
+/// (two namespaces, half the files each; ports `swp_AA_`... as veths): netconfd `--dialect ifupdown2`, `ifup -a
 /// --no-wait` (no DHCP server answers `eth0`: its client goes on trying),
 /// every option of ifupdown2's expected `ifquery -a -c -o json` judged
 /// against the kernel (`netconf_tests::ifupdown2_eni::judge`), netconf's
@@ -225,10 +225,23 @@ const IFUPDOWN2_ENI: &[&str] = &[
 #[ignore = "needs a full kernel: scripts/test runs it in the VM"]
 fn ifupdown2_eni_files_up_again_and_down() {
     const ARGS: &[&str] = &["-a", "--no-wait", "-o", "bridge-maxwait=0"];
-    let h = harness("ifupdown2");
-    require_kernel_makes(&h.ns, "vrf", &["type", "vrf", "table", "1001"]);
-    require_kernel_makes(&h.ns, "bond", &["type", "bond"]);
-    let failures = ifupdown2_eni::round_trips(&h, IFUPDOWN2_ENI, ARGS, &[]);
+    // Two namespaces, each with its netconfd and half the files, side by
+    // side: the VM has two processors.
+    let (first, second) = IFUPDOWN2_ENI.split_at(IFUPDOWN2_ENI.len() / 2);
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let halves = [first, second].map(|files| {
+            s.spawn(move || {
+                let h = harness("ifupdown2");
+                require_kernel_makes(&h.ns, "vrf", &["type", "vrf", "table", "1001"]);
+                require_kernel_makes(&h.ns, "bond", &["type", "bond"]);
+                ifupdown2_eni::round_trips(&h, files, ARGS, &[])
+            })
+        });
+        halves
+            .into_iter()
+            .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -392,6 +405,9 @@ fn proxmox_host_bond_vlan_aware_bridge_and_management_vlan() {
     )
     .assert_ok();
 
+    // The management VLAN alone goes, and its VLAN off the bridge with it.
+    h.ifdown(&["vmbr0.10"]).assert_ok();
+    assert!(!bridge_vlans(&h.ns)["vmbr0"].contains("10"));
     h.ifdown(&["-a"]).assert_ok();
     assert_back_to(&h, &before);
 }
