@@ -2,7 +2,7 @@
 //! --running` (what the kernel shows) and `--check` (each such option of a
 //! stanza against the kernel): `vrf-table` and a member's `vrf`,
 //! `link-type` with the lower device and mode of a macvtap or an ipvlan, a
-//! dummy, a vxlan's `vxlan-*`, a VLAN-aware bridge's port's
+//! dummy, a WireGuard link, a vxlan's `vxlan-*`, a VLAN-aware bridge's port's
 //! `bridge-vids`/`bridge-pvid` (and `bridge-access` in `--check`), and a
 //! CAN device's `can static` options.
 
@@ -32,6 +32,8 @@ pub fn kind_options(view: &KernelView, link: &Link) -> Vec<(&'static str, String
     match &link.details {
         Some(LinkKind::Vrf(v)) => out.push(("vrf-table", v.table.to_string())),
         Some(LinkKind::Dummy) => out.push(("link-type", "dummy".to_string())),
+        // Its keys and peers are generic netlink's (`wg showconf`), not shown.
+        Some(LinkKind::Wireguard) => out.push(("link-type", "wireguard".to_string())),
         Some(LinkKind::Macvtap(m)) => {
             out.push(("link-type", "macvtap".to_string()));
             if let Some(lower) = name_of(link.parent) {
@@ -166,6 +168,7 @@ pub fn judge(view: &KernelView, link: &Link, option: &str, value: &str) -> Optio
     // Other spellings of the same option.
     let canonical = match key.as_str() {
         "VRF_MEMBER" => "VRF".to_string(),
+        "BRIDGE_TRUNK" => "BRIDGE_VIDS".to_string(),
         "MACVLAN_MODE" => "MACVTAP_MODE".to_string(),
         "VXLAN_LOCAL_IP" => "VXLAN_LOCAL_TUNNELIP".to_string(),
         "VXLAN_REMOTEIP" => "VXLAN_REMOTE_IP".to_string(),

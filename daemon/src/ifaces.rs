@@ -929,8 +929,9 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
             }
         };
         let program = w.program.clone().map(|p| (p, env_pre.clone()));
+        let configure = link_configure(w, &env_pre, &d.settings, ctx.args.no_act);
         chains.push((
-            idx, cfg.family, pre, post, env_pre, env_post, dad, dhcp, carrier, program,
+            idx, cfg.family, pre, post, env_pre, env_post, dad, dhcp, carrier, program, configure,
         ));
     }
     // An `ifup` or `ifdown` that was under way when netconfd stopped left
@@ -957,7 +958,9 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
         i.stanzas = work;
         i.previous = previous.clone().filter(|r| r.in_progress.is_none());
     }
-    for (idx, family, pre, post, env_pre, env_post, dad, dhcp, carrier, program) in chains {
+    for (idx, family, pre, post, env_pre, env_post, dad, dhcp, carrier, program, configure) in
+        chains
+    {
         let h1 = spawn_hooks(d, id, (pre, env_pre), &ctx, (family, Phase::PreUp), &prev);
         // A program that makes its link (pppd) has nothing to set up before.
         let mut last = if program.as_ref().is_some_and(|(p, _)| p.leaves.makes_link()) {
@@ -972,6 +975,9 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
                 &[h1],
             )
         };
+        if let Some(job) = configure {
+            last = d.spawn(id, Kind::Job(Some(Box::new(job))), &[last]);
+        }
         if let Some((program, env)) = program {
             last = d.spawn(
                 id,
@@ -1065,6 +1071,31 @@ fn plan_up(d: &mut Dispatcher, id: EventId) {
     if !ctx.args.no_act {
         record_going_up(d, id, previous);
     }
+}
+
+/// The program that configures the link a stanza has just made, where
+/// rtnetlink cannot: a WireGuard link's `wg setconf` (ifupdown-ng's
+/// `pre-up` of `use wireguard`), run as a job with the stanza's `pre-up`
+/// environment once the kernel step made the link; a failure fails the
+/// `ifup`, whose rollback deletes the link.
+fn link_configure(
+    w: &StanzaWork,
+    env: &[(String, String)],
+    settings: &crate::dispatcher::Settings,
+    no_act: bool,
+) -> Option<Job> {
+    let (spec, _) = w.link.as_ref()?;
+    let LinkSpecKind::Wireguard(wg) = &spec.kind else {
+        return None;
+    };
+    Some(Job::Hooks {
+        steps: vec![netconf_hooks::Step::Command(wg.setconf_command(&spec.name))],
+        env: env.to_vec(),
+        timeout: settings.hook_timeout,
+        ignore_errors: false,
+        no_act,
+        phase: None,
+    })
 }
 
 /// The record of an `ifup` under way, written before its first hook runs

@@ -73,7 +73,8 @@ pub const VLAN_ID: &[&str] = &["vlan-id"];
 pub const VXLAN_ID: &[&str] = &["vxlan-id"];
 /// The underlay device of a vxlan.
 pub const VXLAN_PHYSDEV: &[&str] = &["vxlan-physdev"];
-/// ifupdown2/ifupdown-ng: `veth`, `dummy`; netconf also takes `macvlan`.
+/// ifupdown2/ifupdown-ng: `veth`, `dummy`; netconf also takes `macvlan`,
+/// `macvtap`, `ipvlan`, `vrf` and `wireguard`.
 pub const LINK_TYPE: &[&str] = &["link-type"];
 pub const VETH_PEER: &[&str] = &["veth-peer-name"];
 /// The lower device of a macvlan (neither peer has a native macvlan
@@ -95,6 +96,11 @@ pub const TUNNEL_MODE: &[&str] = &["tunnel-mode"];
 pub const TUNNEL_DEV: &[&str] = &["tunnel-physdev", "tunnel-dev"];
 /// ifupdown-ng: interfaces to bring up first.
 pub const REQUIRES: &[&str] = &["requires"];
+/// ifupdown-ng's `use wireguard`: the file `wg setconf` reads (default
+/// `/etc/wireguard/IFACE.conf`). Only `link-type wireguard` makes the link,
+/// which ng's reader adds for `use wireguard`: in a Debian file this option
+/// alone does nothing, as there.
+pub const WIREGUARD_CONFIG_PATH: &[&str] = &["wireguard-config-path"];
 
 /// What kind of link a stanza makes, by its options and name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +117,8 @@ pub enum StanzaKind {
     Vrf,
     /// `tunnel-mode` (ifupdown2, ifupdown-ng).
     Tunnel,
+    /// `link-type wireguard` (ifupdown-ng's `use wireguard`).
+    Wireguard,
     /// A `link-type` netconf does not know; the value as written.
     UnknownLinkType(String),
 }
@@ -129,6 +137,7 @@ impl fmt::Display for StanzaKind {
             StanzaKind::Ipvlan => f.write_str("ipvlan"),
             StanzaKind::Vrf => f.write_str("vrf"),
             StanzaKind::Tunnel => f.write_str("tunnel"),
+            StanzaKind::Wireguard => f.write_str("wireguard"),
             StanzaKind::UnknownLinkType(t) => write!(f, "link-type {t}"),
         }
     }
@@ -177,6 +186,7 @@ pub fn stanza_kind(name: &str, vars: &Variables) -> Option<StanzaKind> {
             "macvtap" => StanzaKind::Macvtap,
             "ipvlan" => StanzaKind::Ipvlan,
             "vrf" => StanzaKind::Vrf,
+            "wireguard" => StanzaKind::Wireguard,
             other => StanzaKind::UnknownLinkType(other.to_string()),
         });
     }

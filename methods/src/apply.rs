@@ -45,6 +45,11 @@ pub struct Applied {
     /// The VRF netconf made the device a member of: `ifdown` takes it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vrf: Option<String>,
+    /// The VLAN netconf gave the VLAN-aware bridge itself for this VLAN
+    /// device on it (`vmbr0.10`: `bridge vlan add vid 10 dev vmbr0 self`),
+    /// by bridge name: `ifdown` takes it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_vlan: Option<(String, u16)>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -490,6 +495,11 @@ pub fn ensure_link(
     if let LinkSpecKind::Bridge(b) = &spec.kind {
         changes.extend(bridge_vlans::apply_ports(kernel, b, &joined, dry_run)?);
     }
+    if let LinkSpecKind::Vlan(v) = &spec.kind {
+        changes.extend(bridge_vlans::join_bridge_itself(
+            kernel, &spec.name, v, &links, applied, dry_run,
+        )?);
+    }
     if let LinkSpecKind::Bond(b) = &spec.kind {
         changes.extend(bond_primary(kernel, &spec.name, &b.primary, dry_run)?);
     }
@@ -795,6 +805,10 @@ pub fn remove(
         }
     }
     match vrf::leave_vrf(kernel, applied, index, link.master, dry_run) {
+        Ok(left) => changes.extend(left),
+        Err(e) => errors.push(e),
+    }
+    match bridge_vlans::leave_bridge_itself(kernel, applied, dry_run) {
         Ok(left) => changes.extend(left),
         Err(e) => errors.push(e),
     }

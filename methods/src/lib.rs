@@ -15,7 +15,8 @@
 //!   command line, and its script's environment read into the shared lease
 //!   model, [`lease`]);
 //! * [`links`]: the link a stanza creates (bridge, bond, vlan, macvlan,
-//!   veth, vxlan) from its options;
+//!   veth, vxlan, ...) from its options, with [`wireguard`] (ifupdown-ng's
+//!   `use wireguard`: the link, and the `wg setconf` that configures it);
 //! * [`apply`]: the difference between wanted and present state, written
 //!   through `netconf_kernel`, and recorded so that it can be taken back.
 //!
@@ -42,3 +43,4 @@ pub mod provider;
 pub mod static_;
 pub mod tunnel;
 pub mod udhcpc;
+pub mod wireguard;

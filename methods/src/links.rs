@@ -120,6 +120,9 @@ pub enum LinkSpecKind {
     Can(netconf_kernel::netlink::CanAttrs),
     /// A tunnel method's link, or `tunnel-mode` (`crate::tunnel`).
     Tunnel(crate::tunnel::TunnelSpec),
+    /// `link-type wireguard` (ifupdown-ng's `use wireguard`,
+    /// `crate::wireguard`).
+    Wireguard(crate::wireguard::WireguardSpec),
 }
 
 impl LinkSpecKind {
@@ -138,6 +141,7 @@ impl LinkSpecKind {
             LinkSpecKind::Vrf(_) => "vrf",
             LinkSpecKind::Can(_) => "can",
             LinkSpecKind::Tunnel(spec) => spec.attrs.mode.kind(),
+            LinkSpecKind::Wireguard(_) => "wireguard",
         }
     }
 }
@@ -468,13 +472,16 @@ impl<'a> Options<'a> {
             StanzaKind::Tunnel => {
                 LinkSpecKind::Tunnel(crate::tunnel::option_tunnel(self.iface, self.vars)?)
             }
+            StanzaKind::Wireguard => LinkSpecKind::Wireguard(
+                crate::wireguard::WireguardSpec::from_options(self.iface, self.vars)?,
+            ),
             StanzaKind::UnknownLinkType(_) => {
                 let found = self.find(linkopts::LINK_TYPE);
                 return Err(match found {
                     Some(found) => self.invalid(
                         found,
                         "is not a link type netconf creates (veth, macvlan, macvtap, ipvlan, vrf, \
-                         dummy)",
+                         dummy, wireguard)",
                     ),
                     None => self.missing("link", "link-type"),
                 });
@@ -562,8 +569,9 @@ impl<'a> Options<'a> {
     /// `bridge-vids`, `bridge-pvid` and `bridge-access`.
     fn port_vlans(&self) -> Result<Option<PortVlans>, LinkError> {
         let vlan_id = |v: &str| v.parse::<u16>().ok().filter(|id| (1..=4094).contains(id));
+        // ifupdown2's `bridge-trunk` is an older name of `bridge-vids`.
         let vids = self.parse(
-            &["bridge-vids"],
+            &["bridge-vids", "bridge-trunk"],
             "is not a list of VLAN ids and ranges (1 to 4094, as 10 20-30)",
             |v| {
                 let mut out: Vec<u16> = Vec::new();
@@ -1003,6 +1011,7 @@ impl LinkSpec {
                 LinkKind::Vxlan(attrs)
             }
             LinkSpecKind::Dummy => LinkKind::Dummy,
+            LinkSpecKind::Wireguard(_) => LinkKind::Wireguard,
             LinkSpecKind::Macvtap(spec) => {
                 parent = Some(lookup("macvlan-raw-device", &spec.lower)?.index);
                 LinkKind::Macvtap(spec.attrs)
@@ -1128,6 +1137,8 @@ impl LinkSpec {
                 }
             }
             (LinkSpecKind::Dummy, _) => LinkDiff::Same,
+            // Its keys and peers are not rtnetlink's: `wg setconf` sets them.
+            (LinkSpecKind::Wireguard(_), _) => LinkDiff::Same,
             (LinkSpecKind::Macvtap(spec), Some(LinkKind::Macvtap(have))) => {
                 let lower = name_of(link.parent);
                 if lower != Some(spec.lower.as_str()) || have.mode != spec.attrs.mode {

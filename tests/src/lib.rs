@@ -13,6 +13,7 @@
 //! in parallel); no assertion depends on how long something took, timeouts are
 //! only safety nets. Needs root (namespaces); without it, tests fail, loudly.
 
+pub mod ifupdown2_eni;
 pub mod links;
 pub mod round_trip;
 

@@ -546,9 +546,6 @@ const NO_ACT_REFUSED: &[(&str, &str)] = &[
     ("deferred-teardown-1", "bond0: no such interface bond0"),
     // A loop, which ng refuses too (its `dependency loop` test).
     ("dependency-loop", "dependency cycle: a ("),
-    // netconf makes no WireGuard links (ng's wireguard executor runs
-    // `wg-quick`-style tools netconf does not stand in for).
-    ("wireguard", "wg0: no such interface wg0"),
 ];
 
 #[test]

@@ -910,7 +910,7 @@ pub fn lower(iface: &NgInterface) -> Vec<Stanza> {
     // What the executor alone says, in the options netconf reads: ng's
     // bridge takes its `requires` as ports when it has no `bridge-ports`
     // (no ports: an empty bridge); a `use bond` without members or mode is
-    // still a bond.
+    // still a bond; `use wireguard` is a WireGuard link.
     let here = iface.location.unwrap_or(Location { file: 0, line: 0 });
     let has =
         |rest: &[OptionLine], names: &[&str]| rest.iter().any(|o| names.contains(&o.name.as_str()));
@@ -931,6 +931,15 @@ pub fn lower(iface: &NgInterface) -> Vec<Stanza> {
         rest.push(OptionLine {
             name: "link-type".into(),
             value: "bond".into(),
+            location: here,
+        });
+    }
+    // ng's wireguard executor makes the link (`ip link add IFACE type
+    // wireguard`) and runs `wg setconf IFACE wireguard-config-path`.
+    if iface.uses("wireguard") && !has(&rest, &["link-type", "link_type"]) {
+        rest.push(OptionLine {
+            name: "link-type".into(),
+            value: "wireguard".into(),
             location: here,
         });
     }
@@ -1044,6 +1053,39 @@ mod tests {
                 ("up a#b".to_string(), 4),
             ]
         );
+    }
+
+    #[test]
+    fn use_wireguard_is_a_wireguard_link() {
+        let text = b"auto wg0\niface wg0\n  use wireguard\n  address 198.18.3.4/24\n\
+                     iface wg1\n  wireguard-config-path /etc/wireguard/vpn.conf\n";
+        let parsed = parse("/e/n/i", Some(text), &ParseOptions::default());
+        assert!(parsed.errors().next().is_none(), "{:?}", parsed.diagnostics);
+        let stanzas = &parsed.config.stanzas;
+        let wg0: Vec<_> = stanzas.iter().filter(|s| s.name == "wg0").collect();
+        assert_eq!(wg0.len(), 1);
+        assert_eq!(
+            (wg0[0].family, wg0[0].method.as_str()),
+            (Family::Inet, "static")
+        );
+        let opts = |s: &Stanza| -> Vec<(String, String)> {
+            s.options
+                .iter()
+                .map(|o| (o.name.clone(), o.value.clone()))
+                .collect()
+        };
+        assert!(opts(wg0[0]).contains(&("link-type".into(), "wireguard".into())));
+        // ng selects the executor by the option's prefix.
+        let wg1 = stanzas.iter().find(|s| s.name == "wg1").expect("wg1");
+        let wg1 = opts(wg1);
+        assert!(
+            wg1.contains(&("link-type".into(), "wireguard".into())),
+            "{wg1:?}"
+        );
+        assert!(wg1.contains(&(
+            "wireguard-config-path".into(),
+            "/etc/wireguard/vpn.conf".into()
+        )));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The kinds of virtual link netconf creates (bridge, bond, vlan, macvlan,
-//! veth, vxlan, dummy) and their attributes, in netconf's own types: what
+//! veth, vxlan, dummy, wireguard) and their attributes, in netconf's own types: what
 //! [`super::Netlink::add_link`] sends and what a dump reads back into
 //! [`super::Link::details`].
 //!
@@ -37,6 +37,9 @@ pub enum LinkKind {
     Can(CanAttrs),
     /// gre, ipip, sit, ip6tnl, ip6gre, gretap, ip6gretap (`tunnels.rs`).
     Tunnel(super::tunnels::TunnelAttrs),
+    /// A WireGuard interface: nothing in `IFLA_INFO_DATA`; its keys and
+    /// peers are generic netlink's, set by `wg setconf`.
+    Wireguard,
 }
 
 impl LinkKind {
@@ -55,6 +58,7 @@ impl LinkKind {
             LinkKind::Vrf(_) => "vrf",
             LinkKind::Can(_) => "can",
             LinkKind::Tunnel(attrs) => attrs.mode.kind(),
+            LinkKind::Wireguard => "wireguard",
         }
     }
 }

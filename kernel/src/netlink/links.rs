@@ -186,6 +186,7 @@ pub(super) fn new_link(link: &NewLink) -> Result<Request, String> {
         | LinkKind::Veth(_)
         | LinkKind::Vxlan(_)
         | LinkKind::Dummy
+        | LinkKind::Wireguard
         | LinkKind::Vrf(_)
         | LinkKind::Tunnel(_)
             if link.parent.is_some() =>
@@ -248,6 +249,7 @@ fn link_info(kind: &LinkKind, creating: bool) -> Result<Vec<LinkInfo>, String> {
         LinkKind::Veth(attrs) => (InfoKind::Veth, veth(attrs)?.map(InfoData::Veth)),
         LinkKind::Vxlan(attrs) => (InfoKind::Vxlan, Some(InfoData::Vxlan(vxlan(attrs)?))),
         LinkKind::Dummy => (InfoKind::Dummy, None),
+        LinkKind::Wireguard => (InfoKind::Wireguard, None),
         LinkKind::Macvtap(_) | LinkKind::Ipvlan(_) | LinkKind::Vrf(_) | LinkKind::Can(_) => {
             let info = l3::link_info(kind).ok_or_else(|| format!("a {kind} has no wire form"))?;
             info.map(|(k, data)| (k, Some(data)))?
@@ -335,19 +337,16 @@ fn bond(a: &BondAttrs, creating: bool) -> Result<Vec<InfoBond>, String> {
     if let Some(ms) = a.miimon {
         out.push(InfoBond::MiiMon(ms));
     }
-    // Without MII monitoring the kernel refuses any delay, 0 included
-    // (EPERM), though 0 is what it has: ifupdown2's files say
-    // `bond-miimon 0` with `bond-updelay 0`.
-    let no_delays = a.miimon == Some(0);
-    for (ms, attr) in [
-        (a.updelay, InfoBond::UpDelay as fn(u32) -> InfoBond),
-        (a.downdelay, InfoBond::DownDelay),
-    ] {
-        match ms {
-            Some(0) if no_delays => {}
-            Some(ms) => out.push(attr(ms)),
-            None => {}
-        }
+    // A new bond's delays are 0, and the kernel refuses to set one, even
+    // to 0, while MII monitoring is off (EPERM): ifupdown2's `bond.eni`
+    // writes `bond-miimon 0` with `bond-updelay 0`, which ifupdown2 (it
+    // writes only what differs) brings up.
+    let default_delay = |ms: &u32| creating && *ms == 0;
+    if let Some(ms) = a.updelay.filter(|ms| !default_delay(ms)) {
+        out.push(InfoBond::UpDelay(ms));
+    }
+    if let Some(ms) = a.downdelay.filter(|ms| !default_delay(ms)) {
+        out.push(InfoBond::DownDelay(ms));
     }
     if let Some(on) = a.use_carrier {
         out.push(InfoBond::UseCarrier(on));
@@ -552,6 +551,8 @@ pub(super) fn decode_details(kind: Option<&str>, infos: &[LinkInfo]) -> Option<L
         // as IFLA_LINK; a dummy has nothing to report.
         ("veth", _) => Some(LinkKind::Veth(VethAttrs::default())),
         ("dummy", _) => Some(LinkKind::Dummy),
+        // Its configuration is not rtnetlink's (generic netlink, `wg show`).
+        ("wireguard", _) => Some(LinkKind::Wireguard),
         (other, data) => l3::decode(other, data)
             .or_else(|| super::tunnels::decode(other, data).map(LinkKind::Tunnel)),
     }

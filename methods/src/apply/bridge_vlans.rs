@@ -12,10 +12,14 @@
 //!
 //! Nothing is recorded: the VLANs go with the port when it leaves the
 //! bridge (or the bridge goes), which is what `ifdown` of the bridge does.
+//!
+//! A VLAN device on a VLAN-aware bridge (`vmbr0.10`) gets its VLAN on the
+//! bridge itself ([`join_bridge_itself`]), recorded in its stanza's
+//! `Applied::bridge_vlan` and taken out by its `ifdown`.
 
-use super::{ApplyError, KernelState};
-use crate::links::{BridgeSpec, PortVlans};
-use netconf_kernel::netlink::{BridgeVlan, Link};
+use super::{Applied, ApplyError, KernelState};
+use crate::links::{BridgeSpec, PortVlans, VlanSpec};
+use netconf_kernel::netlink::{BridgeVlan, Link, LinkKind};
 
 /// The kernel's PVID for new ports (`default_pvid`), and ifupdown2's.
 const DEFAULT_PVID: u16 = 1;
@@ -95,6 +99,72 @@ pub fn apply_ports(
         }
     }
     Ok(changes)
+}
+
+/// A VLAN device on a VLAN-aware bridge (Proxmox's `vmbr0.10`) sees only
+/// the VLANs the bridge itself is in: its VLAN is added to the bridge
+/// (`bridge vlan add vid 10 dev vmbr0 self`) when the bridge does not have
+/// it, as ifupdown2 does, and recorded so that `ifdown` takes it out.
+pub fn join_bridge_itself(
+    kernel: &mut impl KernelState,
+    name: &str,
+    vlan: &VlanSpec,
+    links: &[Link],
+    applied: &mut Applied,
+    dry_run: bool,
+) -> Result<Vec<String>, ApplyError> {
+    let Some(bridge) = links.iter().find(|l| l.name == vlan.raw_device) else {
+        return Ok(Vec::new());
+    };
+    let filtering = matches!(
+        &bridge.details,
+        Some(LinkKind::Bridge(b)) if b.vlan_filtering == Some(true)
+    );
+    if !filtering {
+        return Ok(Vec::new());
+    }
+    let vid = vlan.attrs.id;
+    let has = kernel
+        .netlink()
+        .bridge_vlans()?
+        .iter()
+        .any(|(index, vlans)| *index == bridge.index && vlans.iter().any(|v| v.vid == vid));
+    if has {
+        return Ok(Vec::new());
+    }
+    if !dry_run {
+        kernel
+            .netlink()
+            .add_bridge_vlans(bridge.index, &[BridgeVlan::tagged(vid)], true)?;
+        applied.bridge_vlan = Some((bridge.name.clone(), vid));
+    }
+    Ok(vec![format!(
+        "add VLAN {vid} to bridge {} itself: {name} stands on it",
+        bridge.name
+    )])
+}
+
+/// Takes out the VLAN [`join_bridge_itself`] gave a bridge, if the bridge
+/// is still there.
+pub fn leave_bridge_itself(
+    kernel: &mut impl KernelState,
+    applied: &Applied,
+    dry_run: bool,
+) -> Result<Vec<String>, ApplyError> {
+    let Some((bridge, vid)) = &applied.bridge_vlan else {
+        return Ok(Vec::new());
+    };
+    let Some(link) = kernel.link_by_name(bridge)? else {
+        return Ok(Vec::new());
+    };
+    if !dry_run {
+        kernel
+            .netlink()
+            .del_bridge_vlans(link.index, &[BridgeVlan::tagged(*vid)], true)?;
+    }
+    Ok(vec![format!(
+        "remove VLAN {vid} from bridge {bridge} itself"
+    )])
 }
 
 /// `10 pvid untagged, 20`, as `bridge vlan` shows them.

@@ -537,7 +537,27 @@ fn macvlan_veth_dummy_and_unknown_types() {
     assert_eq!(spec("d0", &[("link-type", "dummy")]), LinkSpecKind::Dummy);
     assert_eq!(
         error("t0", &[("link-type", "tap")]),
-        r#"t0: link-type: "tap" is not a link type netconf creates (veth, macvlan, macvtap, ipvlan, vrf, dummy)"#
+        r#"t0: link-type: "tap" is not a link type netconf creates (veth, macvlan, macvtap, ipvlan, vrf, dummy, wireguard)"#
+    );
+    let wg = LinkSpecKind::Wireguard(crate::wireguard::WireguardSpec {
+        config: "/etc/wireguard/wg0.conf".into(),
+    });
+    assert_eq!(spec("wg0", &[("link-type", "wireguard")]), wg);
+    let mut have = link(7, "wg0", Some("wireguard"));
+    have.details = Some(LinkKind::Wireguard);
+    let wg = LinkSpec {
+        name: "wg0".into(),
+        kind: wg,
+    };
+    assert_eq!(wg.compare(&have, &[]), LinkDiff::Same);
+    assert!(matches!(
+        wg.compare(&link(7, "wg0", Some("dummy")), &[]),
+        LinkDiff::Recreate(_)
+    ));
+    // Without link-type (a Debian file), the path alone makes nothing.
+    assert_eq!(
+        links_of("wg0", &[("wireguard-config-path", "/etc/wireguard/a.conf")]).unwrap(),
+        StanzaLinks::default()
     );
     // Plain interfaces make no link.
     assert_eq!(
@@ -654,6 +674,10 @@ fn port_vlans_of_a_port_stanza() {
             BridgeVlan::tagged(20)
         ]
     );
+    // ifupdown2's older name.
+    let trunk = links_of("swp1", &[("bridge-trunk", "10 20"), ("bridge-pvid", "10")]).unwrap();
+    let vids = links_of("swp1", &[("bridge-vids", "10 20"), ("bridge-pvid", "10")]).unwrap();
+    assert_eq!(trunk.port_vlans, vids.port_vlans);
     let access = links_of("swp2", &[("bridge-access", "30")]).unwrap();
     assert_eq!(
         access.port_vlans,

@@ -28,6 +28,7 @@ use netconf_tests::Netns;
 mod bonds_vlans;
 mod bonds_vlans_differential;
 mod dialects;
+mod dialects_vm;
 mod dialup;
 mod link_kinds;
 mod tunnels;

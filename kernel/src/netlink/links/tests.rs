@@ -234,6 +234,21 @@ fn bond_options_round_trip() {
 }
 
 #[test]
+fn a_new_bond_leaves_zero_delays_to_the_kernel() {
+    // The kernel refuses any delay while MII monitoring is off.
+    let quiet = BondAttrs {
+        miimon: Some(0),
+        updelay: Some(0),
+        downdelay: Some(0),
+        ..BondAttrs::default()
+    };
+    let sent = bond(&quiet, true).unwrap();
+    assert_eq!(sent, vec![InfoBond::MiiMon(0)]);
+    // A change says what it says.
+    assert!(bond(&quiet, false).unwrap().contains(&InfoBond::UpDelay(0)));
+}
+
+#[test]
 fn bond_primary_only_after_enslaving() {
     let with_primary = LinkKind::Bond(BondAttrs {
         primary: Some(7),
@@ -476,6 +491,15 @@ fn macvlan_veth_vxlan_dummy_requests() {
 
     let dummy = reparse(&new_link(&NewLink::new("d0", LinkKind::Dummy)).unwrap());
     assert_eq!(infos(&dummy), vec![LinkInfo::Kind(InfoKind::Dummy)]);
+    let wg = reparse(&new_link(&NewLink::new("wg0", LinkKind::Wireguard)).unwrap());
+    assert_eq!(infos(&wg), vec![LinkInfo::Kind(InfoKind::Wireguard)]);
+    assert_eq!(details_of(&wg), Some(LinkKind::Wireguard));
+    let mut wg_over = NewLink::new("wg1", LinkKind::Wireguard);
+    wg_over.parent = Some(2);
+    assert!(
+        new_link(&wg_over).is_err(),
+        "a WireGuard link has no lower device"
+    );
 
     let mut enslaved = NewLink::new("d1", LinkKind::Dummy);
     enslaved.master = Some(9);
@@ -592,25 +616,4 @@ fn tunnel_requests_read_back_from_the_wire() {
         let msg = reparse(&new_link(&link).unwrap());
         assert_eq!(details_of(&msg), Some(LinkKind::Tunnel(attrs)), "{link}");
     }
-}
-
-#[test]
-fn a_bond_without_mii_monitoring_is_sent_no_zero_delays() {
-    let bond = |miimon| {
-        let link = NewLink::new(
-            "bond0",
-            LinkKind::Bond(BondAttrs {
-                miimon: Some(miimon),
-                updelay: Some(0),
-                downdelay: Some(0),
-                ..BondAttrs::default()
-            }),
-        );
-        match details_of(&reparse(&new_link(&link).unwrap())) {
-            Some(LinkKind::Bond(sent)) => (sent.updelay, sent.downdelay),
-            other => panic!("not a bond: {other:?}"),
-        }
-    };
-    assert_eq!(bond(0), (None, None));
-    assert_eq!(bond(100), (Some(0), Some(0)));
 }
