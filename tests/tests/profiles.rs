@@ -356,3 +356,162 @@ fn all_uses_every_group_and_prefers_the_best_by_metric() {
         metric_of("198.18.0.254") == Some(100)
     });
 }
+
+/// One DHCP network per wired or wireless link: the far end of each veth
+/// pair in a server namespace, with a dnsmasq of its own.
+const NETWORKS: [(&str, &str, &str); 3] = [
+    ("e1", "s1", "198.18.1"),
+    ("e2", "s2", "198.18.2"),
+    ("wl", "sw", "198.18.3"),
+];
+
+fn leased(h: &Harness, dev: &str, net: &str) -> bool {
+    h.ns.global_addrs(dev)
+        .iter()
+        .any(|a| a.starts_with(&format!("{net}.")))
+}
+
+fn wait_leased(h: &Harness, up: &[&str]) {
+    let done = eventually(30, || {
+        NETWORKS
+            .iter()
+            .all(|(dev, _, net)| leased(h, dev, net) == up.contains(dev))
+    });
+    let now: Vec<(&str, bool)> = NETWORKS
+        .iter()
+        .map(|(dev, _, net)| (*dev, leased(h, dev, net)))
+        .collect();
+    assert!(
+        done,
+        "wanted leases on {up:?}, have {now:?}\n{}",
+        h.daemon_log()
+    );
+}
+
+#[test]
+fn automatic_runs_dhcp_on_every_link_without_a_stanza() {
+    let dir = netconf_tests::dhcp_world_dir("nct-auto-", "automatic profile");
+    let config = dir.path().join("netconf");
+    std::fs::create_dir_all(config.join("profiles")).expect("config dir");
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 203.0.113.53\n").expect("resolv.conf");
+    let options = DaemonOptions {
+        extra: vec![
+            "--config-dir".into(),
+            config.into(),
+            "--hold-down".into(),
+            "1".into(),
+            "--resolv-conf".into(),
+            resolv.into(),
+            "--dhcp-hook".into(),
+            netconf_tests::hook_path().into(),
+            "--dhclient".into(),
+            "/sbin/dhclient".into(),
+            "--dhcp-timeout".into(),
+            "20".into(),
+        ],
+        ..DaemonOptions::default()
+    };
+    let mut h = Harness::with_options(options);
+    let srv = netconf_tests::Netns::new();
+    let mut servers = Vec::new();
+    for (dev, far, net) in NETWORKS {
+        srv.ip(&[
+            "link",
+            "add",
+            far,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            dev,
+            "netns",
+            h.ns.name(),
+        ]);
+        srv.ip(&["addr", "add", &format!("{net}.1/24"), "dev", far]);
+        srv.ip(&["link", "set", far, "up"]);
+        servers.push(netconf_tests::DhcpServer::start(
+            &srv,
+            far,
+            dir.path(),
+            far,
+            &[&format!(
+                "--dhcp-range={net}.100,{net}.199,255.255.255.0,1h"
+            )],
+        ));
+    }
+    // A link with a stanza of its own is not the automatic profile's.
+    h.ns.veth("own");
+    h.write_interfaces("iface own inet manual\n");
+    // veth pairs are neither wired nor wireless: declared, as tests may.
+    h.stop_daemon(libc::SIGTERM);
+    h.start_daemon_wrapped(&[
+        "env".into(),
+        "NETCONF_LINK_CLASSES=e1=wired,e2=wired,wl=wireless,ownp=wired".into(),
+    ]);
+    let show = ctl(&h, &["profile", "show", "automatic"]);
+    show.assert_ok();
+    for line in [
+        "e1        prioritized, priority group 1 (exclusive)",
+        "e2        prioritized, priority group 1 (exclusive)",
+        "wl        prioritized, priority group 0 (exclusive)",
+        "ownp      prioritized, priority group 1 (exclusive)",
+    ] {
+        assert!(show.stdout.contains(line), "{show}");
+    }
+    assert!(!show.stdout.contains("own "), "{show}");
+    // ownp has no carrier (own stays down): only the DHCP links count.
+    ctl(&h, &["profile", "enable", "automatic"]).assert_ok();
+    wait_leased(&h, &["e1"]);
+
+    // e1's cable pulled: e2, by DHCP.
+    srv.ip(&["link", "set", "s1", "down"]);
+    wait_leased(&h, &["e2"]);
+    // Both wired cables out: the wireless link.
+    srv.ip(&["link", "set", "s2", "down"]);
+    wait_leased(&h, &["wl"]);
+
+    // kill -9 and a restart on the fallback: same profile, nothing written.
+    h.ns.settle();
+    let mut monitor = h.ns.monitor();
+    monitor.fence(&h.ns);
+    h.stop_daemon(libc::SIGKILL);
+    h.start_daemon_wrapped(&[
+        "env".into(),
+        "NETCONF_LINK_CLASSES=e1=wired,e2=wired,wl=wireless,ownp=wired".into(),
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ctl(&h, &["status"]).assert_ok();
+    let events = monitor.fence(&h.ns);
+    assert!(
+        events.is_empty(),
+        "the restart wrote:\n{}",
+        events.join("\n")
+    );
+    assert_eq!(status(&h)["profile"]["name"], "automatic");
+
+    // e1 back: after the hold-down, the wired link again.
+    srv.ip(&["link", "set", "s1", "up"]);
+    wait_leased(&h, &["e1"]);
+    drop(servers);
+}
+
+#[test]
+fn only_root_enables_a_profile_and_everyone_lists_them() {
+    let (h, config) = harness("0.5");
+    write_profile(config.path(), "office", OFFICE);
+    let netconfctl = h.public_copy(&bins().netconfctl);
+    let as_nobody = |args: &[&str]| {
+        let mut c = netconf_tests::as_nobody(&netconfctl);
+        c.arg("--socket").arg(h.socket()).args(args);
+        run(c)
+    };
+    let list = as_nobody(&["profile", "list", "--json"]);
+    list.assert_ok();
+    assert!(list.stdout.contains("\"office\""), "{list}");
+    as_nobody(&["profile", "show", "office"]).assert_ok();
+    let out = as_nobody(&["profile", "enable", "office"]);
+    out.assert_code(4);
+    out.assert_output_contains("profile-enable chooses the configuration that runs");
+    assert_eq!(status(&h)["profile"]["name"], "legacy");
+}
