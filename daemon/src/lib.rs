@@ -9,6 +9,7 @@ pub mod adopt;
 pub mod dhcp;
 pub mod dispatcher;
 pub mod documents;
+pub mod facts;
 pub mod faults;
 pub mod hotplug;
 pub mod ifaces;
@@ -57,10 +58,6 @@ pub struct Args {
     /// unless a line only one other dialect has says otherwise)
     #[arg(long, value_name = "DIALECT", env = "DIALECT", default_value = "auto")]
     pub dialect: netconf_interfaces::DialectChoice,
-    /// netconf's own configuration: profiles/NAME (netconf-profiles(5)), locations and
-    /// external network modifiers
-    #[arg(long, value_name = "DIR", default_value = "/etc/netconf")]
-    pub config_dir: PathBuf,
     /// How many seconds a better priority group of the active profile must stay usable
     /// before it takes over from one that works (so that a flapping cable does not flap
     /// the network)
@@ -69,6 +66,9 @@ pub struct Args {
     /// Where the if-pre-up.d, if-up.d, if-down.d and if-post-down.d directories are
     #[arg(long, value_name = "DIR", default_value = "/etc/network")]
     pub hooks_dir: PathBuf,
+    /// Where profiles, locations and external network modifiers are kept
+    #[arg(long, value_name = "DIR", default_value = "/etc/netconf")]
+    pub config_dir: PathBuf,
     /// Kill a hook script that runs longer than this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub hook_timeout: u64,
