@@ -332,7 +332,9 @@ pub fn reread(d: &mut Dispatcher) -> Option<Result<InterfacesFile, Body>> {
     Some(match read(d, &name) {
         Ok(profile) => {
             let current = up_now(d, &profile);
-            let choice = activation::choose(&profile, &usable(d, &profile), &current);
+            let prio = activation::choose(&profile, &usable(d, &profile), &current);
+            let cond = conditional(d, &profile, &prio.selected);
+            let choice = with_conditional(prio, &cond.0);
             let config = profile.effective(&choice.selected, &choice.metrics);
             d.profiles.active.selected = choice.selected;
             d.profiles.active.group = choice.group;
@@ -377,7 +379,9 @@ pub fn enable(d: &mut Dispatcher, client: (ConnId, ReplySender, u64), name: &str
                 d.profiles.choosing = true;
                 ensure_links_up(d, &profile);
                 d.profiles.choosing = false;
-                let choice = activation::choose(&profile, &usable(d, &profile), &current);
+                let prio = activation::choose(&profile, &usable(d, &profile), &current);
+                let cond = conditional(d, &profile, &prio.selected);
+                let choice = with_conditional(prio, &cond.0);
                 let config = profile.effective(&choice.selected, &choice.metrics);
                 (config, Some(profile), choice)
             }
@@ -481,7 +485,21 @@ pub fn tick(d: &mut Dispatcher) {
         Err(_) => false,
     };
     if down {
-        reevaluate(d, "a unit's link set up to hear its carrier", false);
+        return reevaluate(d, "a unit's link set up to hear its carrier", false);
+    }
+    // Conditional units: the facts may have changed with what was just
+    // done (an address, a lease, an interface up); looked at after each
+    // burst of events, never on a timer.
+    let Some(profile) = d.profiles.profile.clone() else {
+        return;
+    };
+    if d.profiles.switching.is_some() {
+        return;
+    }
+    let (current_prio, current_cond) = split(&profile, &d.profiles.active.selected);
+    let cond = conditional(d, &profile, &current_prio);
+    if cond.0 != current_cond {
+        reevaluate(d, "facts changed", false);
     }
 }
 
@@ -549,8 +567,33 @@ fn reevaluate(d: &mut Dispatcher, cause: &str, timer: bool) {
     d.profiles.choosing = false;
     let usable = usable(d, &profile);
     let current = d.profiles.active.selected.clone();
-    let choice = activation::choose(&profile, &usable, &current);
-    match activation::switch(&profile, &usable, &current, &choice) {
+    let (current_prio, current_cond) = split(&profile, &current);
+    let prio = activation::choose(&profile, &usable, &current_prio);
+    let verdict = activation::switch(&profile, &usable, &current_prio, &prio);
+    // Conditional units follow their conditions at once, whatever the
+    // prioritized ones wait for.
+    let kept = if verdict == Switch::Now {
+        prio.clone()
+    } else {
+        kept_choice(&profile, &current_prio, d.profiles.active.group)
+    };
+    let cond = conditional(d, &profile, &kept.selected);
+    let changed_cond = cond.0 != current_cond;
+    let choice = with_conditional(prio, &cond.0);
+    match verdict {
+        Switch::Stay | Switch::HoldDown if changed_cond => {
+            let why = cond_cause(&current_cond, &cond);
+            switch(
+                d,
+                &profile,
+                with_conditional(kept, &cond.0),
+                &format!("{cause}: {why}"),
+            );
+            if verdict == Switch::HoldDown {
+                // The better group is looked at again once this is done.
+                d.profiles.again.get_or_insert_with(|| cause.to_string());
+            }
+        }
         Switch::Stay => {
             d.profiles.held_since = None;
         }
@@ -600,9 +643,92 @@ fn reevaluate(d: &mut Dispatcher, cause: &str, timer: bool) {
         }
         Switch::Now => {
             d.profiles.held_since = None;
-            switch(d, &profile, choice, cause);
+            let cause = if changed_cond {
+                format!("{cause}; {}", cond_cause(&current_cond, &cond))
+            } else {
+                cause.to_string()
+            };
+            switch(d, &profile, choice, &cause);
         }
     }
+}
+
+/// The prioritized and the conditional units among `units`.
+fn split(profile: &Profile, units: &BTreeSet<String>) -> (BTreeSet<String>, BTreeSet<String>) {
+    units.iter().cloned().partition(|u| {
+        profile
+            .unit(u)
+            .is_some_and(|u| matches!(u.activation, profiles::Activation::Prioritized { .. }))
+    })
+}
+
+/// The choice that keeps the prioritized `units` up as they are.
+fn kept_choice(profile: &Profile, units: &BTreeSet<String>, group: Option<u32>) -> Choice {
+    let mut kept = activation::choose(profile, units, units);
+    kept.selected = units.clone();
+    kept.group = group;
+    kept
+}
+
+fn with_conditional(mut choice: Choice, cond: &BTreeSet<String>) -> Choice {
+    choice.selected.extend(cond.iter().cloned());
+    choice
+}
+
+/// The conditional units whose conditions hold, on the facts as they will
+/// be once `prioritized` are the prioritized units up, with the conditions
+/// that held for each.
+fn conditional(
+    d: &mut Dispatcher,
+    profile: &Profile,
+    prioritized: &BTreeSet<String>,
+) -> (BTreeSet<String>, Vec<String>) {
+    let has_conditional = profile
+        .units
+        .iter()
+        .any(|u| matches!(u.activation, profiles::Activation::Conditional { .. }));
+    if !has_conditional {
+        return Default::default();
+    }
+    let mut facts = crate::facts::gather(d);
+    for u in &profile.units {
+        if matches!(u.activation, profiles::Activation::Prioritized { .. }) {
+            if prioritized.contains(&u.name) {
+                facts.active_ncus.insert(u.name.clone());
+            } else {
+                facts.active_ncus.remove(&u.name);
+            }
+        }
+    }
+    let held = activation::conditional(profile, &facts);
+    let why = profile
+        .units
+        .iter()
+        .filter(|u| held.contains(&u.name))
+        .filter_map(|u| match &u.activation {
+            profiles::Activation::Conditional { conditions, .. } => {
+                let true_ones: Vec<String> = conditions
+                    .iter()
+                    .filter(|c| c.holds(&facts))
+                    .map(|c| c.to_string())
+                    .collect();
+                Some(format!("{} ({})", u.name, true_ones.join(", ")))
+            }
+            _ => None,
+        })
+        .collect();
+    (held, why)
+}
+
+/// `conditions: vpn0 (ncu eth0 is active) holds, tun1 no longer`.
+fn cond_cause(before: &BTreeSet<String>, now: &(BTreeSet<String>, Vec<String>)) -> String {
+    let mut parts: Vec<String> = now.1.iter().map(|w| format!("{w} holds")).collect();
+    parts.extend(
+        before
+            .difference(&now.0)
+            .map(|u| format!("{u} no longer holds")),
+    );
+    format!("conditions: {}", parts.join(", "))
 }
 
 fn switch(d: &mut Dispatcher, profile: &Profile, choice: Choice, cause: &str) {

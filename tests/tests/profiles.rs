@@ -285,11 +285,15 @@ fn exclusive_falls_back_and_takes_over_after_the_hold_down() {
         .arg("monitor")
         .stdout(std::process::Stdio::piped());
     let (mut child, lines) = netconf_tests::spawn_lines(watch);
+    // Watching from here on.
+    let hello = lines
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("monitor's first line");
     carrier(&h, "w2", true);
     wait_configured(&h, &LINKS, &["w2"]);
     let _ = child.kill();
     let _ = child.wait();
-    let seen: Vec<String> = lines.try_iter().collect();
+    let seen: Vec<String> = std::iter::once(hello).chain(lines.try_iter()).collect();
     let held = seen
         .iter()
         .position(|l| l.contains("taking over after 1.0 s"))
@@ -514,4 +518,63 @@ fn only_root_enables_a_profile_and_everyone_lists_them() {
     out.assert_code(4);
     out.assert_output_contains("profile-enable chooses the configuration that runs");
     assert_eq!(status(&h)["profile"]["name"], "legacy");
+}
+
+#[test]
+fn conditional_units_follow_their_conditions() {
+    let (h, config) = harness("0.5");
+    for (dev, _) in LINKS {
+        h.ns.veth(dev);
+    }
+    h.ns.veth("vc");
+    h.ns.veth("vd");
+    let text = format!(
+        "{}
+iface vc inet static
+    address 198.19.0.1/24
+    activation conditional
+    condition ncu w1 is active
+
+iface vd inet static
+    address 198.19.1.1/24
+    activation conditional
+    condition ip-address is-in-range 203.0.113.0/24
+    condition default-gateway is 203.0.113.254
+    condition-mode all
+",
+        prioritized("exclusive")
+    );
+    write_profile(config.path(), "cond", &text);
+    ctl(&h, &["profile", "enable", "cond"]).assert_ok();
+    let units = [
+        ("w1", "198.51.100.1/24"),
+        ("w2", "203.0.113.1/24"),
+        ("wl", "198.18.0.1/24"),
+        ("vc", "198.19.0.1/24"),
+        ("vd", "198.19.1.1/24"),
+    ];
+    wait_configured(&h, &units, &["w1", "vc"]);
+    let show = ctl(&h, &["profile", "show", "cond"]);
+    show.assert_output_contains("vc        conditional (any): ncu w1 is active");
+    show.assert_output_contains(
+        "vd        conditional (all): ip-address is-in-range 203.0.113.0/24; \
+         default-gateway is 203.0.113.254",
+    );
+    // w1's cable pulled: w2 comes, vc goes, and once w2's address and
+    // gateway are there, vd comes (an event, not a timer).
+    carrier(&h, "w1", false);
+    wait_configured(&h, &units, &["w2", "vd"]);
+    let s = status(&h);
+    assert_eq!(
+        s["profile"]["selected"],
+        serde_json::json!(["vd", "w2"]),
+        "{s:#}"
+    );
+    let cause = s["profile"]["cause"].as_str().unwrap_or("");
+    assert!(
+        cause.contains(
+            "vd (ip-address is-in-range 203.0.113.0/24, default-gateway is 203.0.113.254) holds"
+        ),
+        "{s:#}"
+    );
 }
