@@ -97,6 +97,10 @@ pub struct Profiles {
     /// An event came during it: the cause to choose again for once it is
     /// done.
     again: Option<String>,
+    /// Units whose link has a carrier but that do not work: their `ifup`
+    /// failed (no lease in time, DAD failed) or their lease was lost. Until
+    /// their carrier changes.
+    unusable: BTreeMap<String, String>,
     /// A choice is being made: the kernel changes it makes itself (links
     /// set up) are not a cause of another.
     choosing: bool,
@@ -222,7 +226,8 @@ fn refused(invalid: Invalid) -> ErrorReply {
     }
 }
 
-/// The units whose link has a carrier.
+/// The units whose link has a carrier, but for those found not to work
+/// since (`Profiles::unusable`).
 fn usable(d: &Dispatcher, profile: &Profile) -> BTreeSet<String> {
     let Ok(kernel) = d.kernel.as_ref() else {
         return BTreeSet::new();
@@ -235,6 +240,7 @@ fn usable(d: &Dispatcher, profile: &Profile) -> BTreeSet<String> {
                 .mirror
                 .link_by_name(&u.name)
                 .is_some_and(|l| l.up && l.lower_up)
+                && !d.profiles.unusable.contains_key(&u.name)
         })
         .map(|u| u.name.clone())
         .collect()
@@ -487,6 +493,11 @@ pub fn tick(d: &mut Dispatcher) {
     if down {
         return reevaluate(d, "a unit's link set up to hear its carrier", false);
     }
+    if d.profiles.switching.is_none() {
+        if let Some(cause) = failed_unit(d) {
+            return reevaluate(d, &cause, false);
+        }
+    }
     // Conditional units: the facts may have changed with what was just
     // done (an address, a lease, an interface up); looked at after each
     // burst of events, never on a timer.
@@ -501,6 +512,41 @@ pub fn tick(d: &mut Dispatcher) {
     if cond.0 != current_cond {
         reevaluate(d, "facts changed", false);
     }
+}
+
+/// A selected unit that does not work although its link has a carrier:
+/// its `ifup` failed, or the DHCP lease it came up with is gone. It is
+/// usable again when its carrier changes.
+fn failed_unit(d: &mut Dispatcher) -> Option<String> {
+    let profile = d.profiles.profile.as_ref()?;
+    let mut found = None;
+    for name in &d.profiles.active.selected {
+        if d.profiles.unusable.contains_key(name) {
+            continue;
+        }
+        let why = if let Some(why) = d.failed.get(name) {
+            Some(format!("its ifup failed: {why}"))
+        } else {
+            let up = d.state.get(name).is_some_and(|r| r.in_progress.is_none());
+            let dhcp = profile
+                .config
+                .stanzas_named(name)
+                .any(|s| s.method == "dhcp" && s.family == netconf_interfaces::Family::Inet);
+            let lost = d
+                .dhcp
+                .record(&(name.clone(), false))
+                .is_some_and(|r| r.lease.addresses.is_empty() && r.info.is_none());
+            (up && dhcp && lost).then(|| "its DHCP lease was lost".to_string())
+        };
+        if let Some(why) = why {
+            found = Some((name.clone(), why));
+            break;
+        }
+    }
+    let (name, why) = found?;
+    warn!(iface = %name, "unit not usable: {why}");
+    d.profiles.unusable.insert(name.clone(), why.clone());
+    Some(format!("{name}: {why}"))
 }
 
 /// The kernel changed: a unit's link came, went, or its carrier changed.
@@ -530,6 +576,8 @@ pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change]) {
         let automatic_joins = profile.name == AUTOMATIC && text == "appeared";
         if profile.unit(&name).is_some() || automatic_joins {
             cause = Some(format!("{name}: {text}"));
+            // A new cable may mean a network that works.
+            d.profiles.unusable.remove(&name);
         }
     }
     if let Some(cause) = cause {
@@ -783,6 +831,9 @@ pub fn status(d: &Dispatcher) -> Value {
     }
     if !d.profiles.broken.is_empty() {
         v["errors"] = json!(d.profiles.broken);
+    }
+    if !d.profiles.unusable.is_empty() {
+        v["unusable"] = json!(d.profiles.unusable);
     }
     v
 }

@@ -578,3 +578,51 @@ iface vd inet static
         "{s:#}"
     );
 }
+
+#[test]
+fn a_link_without_a_lease_is_not_usable() {
+    let dir = netconf_tests::dhcp_world_dir("nct-nolease-", "profile lease");
+    let config = dir.path().join("netconf");
+    std::fs::create_dir_all(config.join("profiles")).expect("config dir");
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 203.0.113.53\n").expect("resolv.conf");
+    let options = DaemonOptions {
+        extra: vec![
+            "--config-dir".into(),
+            config.clone().into(),
+            "--hold-down".into(),
+            "0.5".into(),
+            "--resolv-conf".into(),
+            resolv.into(),
+            "--dhcp-hook".into(),
+            netconf_tests::hook_path().into(),
+            "--dhclient".into(),
+            "/sbin/dhclient".into(),
+            "--dhcp-timeout".into(),
+            "2".into(),
+        ],
+        ..DaemonOptions::default()
+    };
+    let h = Harness::with_options(options);
+    h.ns.veth("d1");
+    h.ns.veth("s2");
+    // d1 has a carrier, but no DHCP server answers on it.
+    write_profile(
+        &config,
+        "lease",
+        "iface d1 inet dhcp\n    activation prioritized\n    priority-group 1\n\n\
+         iface s2 inet static\n    address 203.0.113.1/24\n    activation prioritized\n    \
+         priority-group 0\n",
+    );
+    ctl(&h, &["profile", "enable", "lease"]);
+    let units = [("s2", "203.0.113.1/24")];
+    wait_configured(&h, &units, &["s2"]);
+    let s = status(&h);
+    assert_eq!(s["profile"]["selected"], serde_json::json!(["s2"]), "{s:#}");
+    assert!(
+        s["profile"]["unusable"]["d1"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("its ifup failed")),
+        "{s:#}"
+    );
+}
