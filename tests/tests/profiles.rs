@@ -182,6 +182,25 @@ fn enabling_a_profile_switches_by_difference_and_survives_kill_9() {
     // A reload re-reads the profile: unchanged, nothing written.
     ctl(&h, &["reload"]).assert_ok();
     assert!(monitor.fence(&h.ns).is_empty());
+    // Edited and reloaded: the change applies; made invalid: refused, and
+    // nothing changes.
+    let edited = OFFICE.replace("198.18.0.1/24", "198.18.0.2/24");
+    write_profile(config.path(), "office", &edited);
+    ctl(&h, &["reload"]).assert_ok();
+    assert!(has_addr(&h, "vc", "198.18.0.2/24"));
+    assert!(!has_addr(&h, "vc", "198.18.0.1/24"));
+    write_profile(
+        config.path(),
+        "office",
+        &format!("{edited}    activation sometimes\n"),
+    );
+    h.ns.settle();
+    monitor.fence(&h.ns);
+    let out = ctl(&h, &["reload"]);
+    out.assert_code(1);
+    out.assert_output_contains("profile office refused; nothing changed");
+    assert!(monitor.fence(&h.ns).is_empty());
+    write_profile(config.path(), "office", &edited);
 
     // Back to legacy, by difference again.
     ctl(&h, &["profile", "enable", "legacy"]).assert_ok();
