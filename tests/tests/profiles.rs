@@ -470,7 +470,7 @@ fn automatic_runs_dhcp_on_every_link_without_a_stanza() {
     h.stop_daemon(libc::SIGTERM);
     h.start_daemon_wrapped(&[
         "env".into(),
-        "NETCONF_LINK_CLASSES=e1=wired,e2=wired,wl=wireless,ownp=wired".into(),
+        "NETCONF_LINK_CLASSES=e1=wired,e2=wired,e3=wired,wl=wireless,ownp=wired".into(),
     ]);
     let show = ctl(&h, &["profile", "show", "automatic"]);
     show.assert_ok();
@@ -501,7 +501,7 @@ fn automatic_runs_dhcp_on_every_link_without_a_stanza() {
     h.stop_daemon(libc::SIGKILL);
     h.start_daemon_wrapped(&[
         "env".into(),
-        "NETCONF_LINK_CLASSES=e1=wired,e2=wired,wl=wireless,ownp=wired".into(),
+        "NETCONF_LINK_CLASSES=e1=wired,e2=wired,e3=wired,wl=wireless,ownp=wired".into(),
     ]);
     std::thread::sleep(std::time::Duration::from_millis(300));
     ctl(&h, &["status"]).assert_ok();
@@ -515,6 +515,14 @@ fn automatic_runs_dhcp_on_every_link_without_a_stanza() {
 
     // e1 back: after the hold-down, the wired link again.
     srv.ip(&["link", "set", "s1", "up"]);
+    wait_leased(&h, &["e1"]);
+    // A new link joins the profile when it appears.
+    h.ns.veth("e3");
+    wait_until("e3 to join the automatic profile", || {
+        let show = ctl(&h, &["profile", "show", "automatic"]);
+        show.stdout
+            .contains("e3        prioritized, priority group 1 (exclusive)")
+    });
     wait_leased(&h, &["e1"]);
     drop(servers);
 }
