@@ -3,7 +3,8 @@
 # milliseconds from the kernel's carrier-lost notification of the active
 # link to the last write that configures the fallback link (its address and
 # default route), as `ip -timestamp monitor` in the namespace sees both;
-# the median of N runs, for a static fallback and a DHCP one (dnsmasq in a
+# the median of N runs (`ip monitor` at real-time priority, so that its
+# stamps are the times the messages came), for a static fallback and a DHCP one (dnsmasq in a
 # server namespace; dhclient's own DISCOVER/OFFER/REQUEST/ACK is inside the
 # DHCP figure). Between runs the cable goes back in and the better link takes
 # over again after the hold-down (0.2 s here).
@@ -35,6 +36,9 @@ stamp_ms() {
     t=${t%]}
     date -d "${t/T/ }" +%s.%N | awk '{ printf "%.3f", $1 * 1000 }'
 }
+
+rt=
+command -v chrt >/dev/null && rt="chrt -f 50"
 
 addr_of() { ip -n "$1" -4 -o addr show dev "$2" scope global | awk '{ print $4 }'; }
 
@@ -101,7 +105,9 @@ EOF
     local times=()
     for i in $(seq "$n"); do
         sleep 0.3
-        ip -n "$cli" -ts -o monitor link address route >"$dir/monitor.$i" 2>/dev/null &
+        # Stamped when `ip` reads each message: at real-time priority it
+        # reads them as they come, even on a loaded machine.
+        $rt ip -n "$cli" -ts -o monitor link address route >"$dir/monitor.$i" 2>/dev/null &
         local mon=$!
         sleep 0.1
         ip -n "$srv" link set s1 down

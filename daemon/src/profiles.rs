@@ -279,7 +279,7 @@ pub fn restore(d: &mut Dispatcher) {
             let choice = Choice {
                 selected: active.selected.clone(),
                 group: active.group,
-                metrics: metrics_of(&profile, &active.selected, &d.profiles),
+                metrics: metrics_of(&profile, &active.selected),
             };
             d.config = profile.effective(&choice.selected, &choice.metrics);
             d.profiles.profile = Some(profile);
@@ -299,12 +299,9 @@ pub fn restore(d: &mut Dispatcher) {
     ));
 }
 
-/// The metrics of mode `all` for `selected`, as the activation gives them.
-fn metrics_of(
-    profile: &Profile,
-    selected: &BTreeSet<String>,
-    _: &Profiles,
-) -> BTreeMap<String, u32> {
+/// The default-route metrics of `selected` (groups in mode `shared` or
+/// `all`), as the activation gave them.
+fn metrics_of(profile: &Profile, selected: &BTreeSet<String>) -> BTreeMap<String, u32> {
     activation::choose(profile, selected, selected).metrics
 }
 
@@ -318,7 +315,7 @@ pub fn for_request(d: &mut Dispatcher) -> Option<Result<InterfacesFile, ErrorRep
     Some(match read(d, &d.profiles.active.name.clone()) {
         Ok(profile) => {
             let selected = d.profiles.active.selected.clone();
-            let metrics = metrics_of(&profile, &selected, &d.profiles);
+            let metrics = metrics_of(&profile, &selected);
             let config = profile.effective(&selected, &metrics);
             d.profiles.profile = Some(profile);
             d.profiles.broken.clear();
