@@ -555,12 +555,18 @@ pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change]) {
         return;
     };
     let mut cause = None;
+    let mut cables = Vec::new();
     for change in changes {
         let (name, text) = match (&change.event, &change.before) {
             (Event::NewLink(link), None) => (link.name.clone(), "appeared"),
             (Event::NewLink(link), Some(before)) => {
                 let was = before.up && before.lower_up;
                 let is = link.up && link.lower_up;
+                // The carrier of a link that stayed up: the far end, not an
+                // `ifdown` that set it down and netconfd setting it up again.
+                if before.up && link.up && before.lower_up != link.lower_up {
+                    cables.push(link.name.clone());
+                }
                 match (was, is) {
                     (false, true) => (link.name.clone(), "carrier"),
                     (true, false) => (link.name.clone(), "carrier lost"),
@@ -570,12 +576,17 @@ pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change]) {
             (Event::DelLink(link), _) => (link.name.clone(), "gone"),
             _ => continue,
         };
+        if text == "appeared" || text == "gone" {
+            cables.push(name.clone());
+        }
         let automatic_joins = profile.name == AUTOMATIC && text == "appeared";
         if profile.unit(&name).is_some() || automatic_joins {
             cause = Some(format!("{name}: {text}"));
-            // A new cable may mean a network that works.
-            d.profiles.unusable.remove(&name);
         }
+    }
+    // A new cable may mean a network that works.
+    for name in cables {
+        d.profiles.unusable.remove(&name);
     }
     if let Some(cause) = cause {
         if d.profiles.active.name == AUTOMATIC {

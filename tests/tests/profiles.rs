@@ -653,3 +653,109 @@ fn a_link_without_a_lease_is_not_usable() {
         "{s:#}"
     );
 }
+
+#[test]
+fn a_lost_lease_makes_the_next_group_come_up() {
+    let dir = netconf_tests::dhcp_world_dir("nct-lost-", "profile lease");
+    let config = dir.path().join("netconf");
+    std::fs::create_dir_all(config.join("profiles")).expect("config dir");
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 203.0.113.53\n").expect("resolv.conf");
+    let options = DaemonOptions {
+        extra: vec![
+            "--config-dir".into(),
+            config.clone().into(),
+            "--resolv-conf".into(),
+            resolv.into(),
+            "--dhcp-hook".into(),
+            netconf_tests::hook_path().into(),
+            "--dhclient".into(),
+            "/sbin/dhclient".into(),
+            "--dhcp-timeout".into(),
+            "20".into(),
+        ],
+        ..DaemonOptions::default()
+    };
+    let h = Harness::with_options(options);
+    let srv = netconf_tests::Netns::new();
+    srv.ip(&[
+        "link",
+        "add",
+        "s1",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "d1",
+        "netns",
+        h.ns.name(),
+    ]);
+    srv.ip(&["addr", "add", "198.18.1.1/24", "dev", "s1"]);
+    srv.ip(&["link", "set", "s1", "up"]);
+    let _server = netconf_tests::DhcpServer::start(
+        &srv,
+        "s1",
+        dir.path(),
+        "dnsmasq",
+        &["--dhcp-range=198.18.1.100,198.18.1.199,255.255.255.0,1h"],
+    );
+    h.ns.veth("s2");
+    write_profile(
+        &config,
+        "lease",
+        "iface d1 inet dhcp\n    activation prioritized\n    priority-group 1\n\n\
+         iface s2 inet static\n    address 203.0.113.1/24\n    activation prioritized\n    \
+         priority-group 0\n",
+    );
+    ctl(&h, &["profile", "enable", "lease"]).assert_ok();
+    let mut addr = String::new();
+    wait_until("d1's lease", || {
+        addr =
+            h.ns.global_addrs("d1")
+                .into_iter()
+                .find(|a| a.starts_with("198.18.1."))
+                .unwrap_or_default();
+        !addr.is_empty()
+    });
+    let ip = addr.split('/').next().unwrap_or("").to_string();
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(h.run_dir().join("state.json")).expect("state file"),
+    )
+    .expect("state JSON");
+    let dhcp = state["interfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["phys"] == "d1")
+        .flat_map(|r| r["stanzas"].as_array().cloned().unwrap_or_default())
+        .find_map(|s| s.get("dhcp").filter(|d| !d.is_null()).cloned())
+        .expect("d1's dhclient in the state file");
+    // The lease expires (as dhclient says when it cannot renew in time).
+    let mut env = netconf_tests::renew_env(&netconf_tests::Renewal {
+        socket: &h.socket(),
+        iface: "d1",
+        token: dhcp["token"].as_str().expect("a token"),
+        pid: dhcp["pid"].as_u64().expect("a pid") as u32,
+        old: &ip,
+        new: &ip,
+        lease_secs: 3600,
+    });
+    for (k, v) in &mut env {
+        if k == "reason" {
+            *v = "EXPIRE".to_string();
+        }
+    }
+    netconf_tests::run_hook(&env).assert_ok();
+    wait_configured(&h, &[("s2", "203.0.113.1/24")], &["s2"]);
+    let s = status(&h);
+    assert_eq!(s["profile"]["selected"], serde_json::json!(["s2"]), "{s:#}");
+    assert_eq!(
+        s["profile"]["unusable"]["d1"], "its DHCP lease was lost",
+        "{s:#}"
+    );
+    assert!(
+        !h.ns.global_addrs("d1").contains(&addr),
+        "{:?}",
+        h.ns.global_addrs("d1")
+    );
+}
