@@ -878,12 +878,27 @@ pub fn list(d: &Dispatcher) -> Value {
 pub fn show(d: &Dispatcher, name: &str) -> Result<Value, ErrorReply> {
     let active = name == d.profiles.active.name;
     if name == LEGACY {
+        // Every stanza of the interfaces file, as it is: manual (`auto`
+        // lines bring some up), activation options meaning nothing there.
+        let config =
+            crate::dispatcher::read_config(&d.settings.interfaces_file, d.settings.dialect);
+        let mut seen = BTreeSet::new();
+        let units: Vec<profiles::Unit> = config
+            .stanzas
+            .iter()
+            .filter(|s| s.location.is_some() && seen.insert(s.name.clone()))
+            .map(|s| profiles::Unit {
+                name: s.name.clone(),
+                activation: profiles::Activation::Manual,
+                place: s.location.map(|l| config.describe(l)).unwrap_or_default(),
+            })
+            .collect();
         return Ok(json!({
             "name": LEGACY,
             "builtin": true,
             "active": active,
             "file": d.settings.interfaces_file,
-            "units": [],
+            "units": units,
         }));
     }
     match read(d, name) {

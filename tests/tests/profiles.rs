@@ -108,6 +108,8 @@ fn enabling_a_profile_switches_by_difference_and_survives_kill_9() {
     assert!(!text.stdout.contains("profile"), "{text}");
     assert_eq!(status(&h)["profile"]["name"], "legacy");
 
+    let show = ctl(&h, &["profile", "show", "legacy"]);
+    show.assert_output_contains("    va        manual\n    vb        manual\n");
     write_profile(config.path(), "office", OFFICE);
     let list = ctl(&h, &["profile", "list"]);
     list.assert_ok();
