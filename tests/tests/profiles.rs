@@ -336,7 +336,11 @@ fn a_flapping_cable_does_not_flap_the_network() {
     carrier(&h, "w1", false);
     carrier(&h, "w2", false);
     wait_configured(&h, &LINKS, &["wl"]);
-    // w1 comes and goes within the hold-down: wl stays.
+    h.ns.settle();
+    let mut monitor = h.ns.monitor();
+    monitor.fence(&h.ns);
+    // w1 comes and goes within the hold-down: wl stays, w1 is never
+    // configured.
     for _ in 0..3 {
         carrier(&h, "w1", true);
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -345,6 +349,15 @@ fn a_flapping_cable_does_not_flap_the_network() {
     }
     std::thread::sleep(std::time::Duration::from_millis(3500));
     wait_configured(&h, &LINKS, &["wl"]);
+    let events = monitor.fence(&h.ns);
+    let addresses: Vec<&String> = events
+        .iter()
+        .filter(|e| e.contains("inet ") && !e.contains("inet6"))
+        .collect();
+    assert!(
+        addresses.is_empty(),
+        "the flapping cable changed addresses:\n{addresses:#?}"
+    );
 }
 
 #[test]
