@@ -774,3 +774,27 @@ fn a_lost_lease_makes_the_next_group_come_up() {
         h.ns.global_addrs("d1")
     );
 }
+
+#[test]
+fn ifquery_checks_a_profiles_activation_with_file_and_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("roaming");
+    std::fs::write(
+        &path,
+        "iface eth0 inet dhcp\n    activation prioritized\n\n\
+         iface eth1 inet static\n    address 198.51.100.1/24\n    activation sometimes\n",
+    )
+    .expect("profile");
+    let mut c = std::process::Command::new(&bins().ifquery);
+    c.arg("-i").arg(&path).arg("--syntax-check");
+    let out = run(c);
+    out.assert_code(1);
+    let p = path.display();
+    out.assert_output_contains(&format!(
+        "{p}:1: error: eth0: activation prioritized needs a priority-group"
+    ));
+    out.assert_output_contains(&format!(
+        "{p}:6: error: eth1: activation: \"sometimes\" is not manual, prioritized or conditional"
+    ));
+    out.assert_output_contains("2 errors, 0 warnings");
+}
