@@ -78,7 +78,8 @@ pub struct Args {
     /// Compare the configuration of the interfaces with the kernel, option by option; exit 1 on any difference
     #[arg(short = 'c', long = "check")]
     pub check: bool,
-    /// Check the configuration and report every problem with file and line; exit 1 on errors
+    /// Check the configuration and report every problem with file and line (of a profile's
+    /// activation options too, netconf-profiles(5)); exit 1 on errors
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
     /// Print what the named interfaces stand on (bridge ports, bond slaves, VLAN raw devices, requires...), recursively, one per line, lowest first
@@ -596,6 +597,7 @@ fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
     diagnostics.extend(crate::link_kinds::link_option_diagnostics(&parsed.config));
     let mut errors = 0;
     let mut warnings = 0;
+    let activation = activation_errors(&parsed);
     for d in &diagnostics {
         // The main file missing is only a warning to ifupdown; here it is the point.
         let main_missing =
@@ -619,13 +621,29 @@ fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
         };
         eprintln!("{report}");
     }
+    for (location, message) in &activation {
+        errors += 1;
+        eprintln!("{location}: error: {message}");
+    }
     if args.json {
+        let mut all = diagnostics_json(&parsed.config, &diagnostics);
+        if let Value::Array(list) = &mut all {
+            list.extend(activation.iter().map(|(location, message)| {
+                json!({
+                    "severity": "error",
+                    "location": location,
+                    "included_from": [],
+                    "message": message,
+                    "detail": null,
+                })
+            }));
+        }
         let out = json!({
             "file": args.interfaces,
             "dialect": parsed.dialect,
             "errors": errors,
             "warnings": warnings,
-            "diagnostics": diagnostics_json(&parsed.config, &diagnostics),
+            "diagnostics": all,
         });
         print_stdout(&format!("{out:#}\n"));
     } else {
@@ -641,6 +659,56 @@ fn syntax_check(args: &Args, options: &ParseOptions) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The errors of a profile's activation options (netconf-profiles(5)),
+/// as location and message, when the file has any such option: a profile
+/// is checked as netconfd will read it. A file without them (the
+/// interfaces file) gets nothing more.
+fn activation_errors(parsed: &netconf_interfaces::Parsed) -> Vec<(String, String)> {
+    use netconf_policy::profiles::{from_parsed, ACTIVATION_OPTIONS};
+    let has_activation = parsed
+        .config
+        .stanzas
+        .iter()
+        .flat_map(|s| &s.options)
+        .any(|o| ACTIVATION_OPTIONS.contains(&o.name.as_str()));
+    if !has_activation {
+        return Vec::new();
+    }
+    // The reader's own diagnostics are reported already.
+    let mut alone = parsed.clone();
+    alone.diagnostics.clear();
+    alone.rejected = false;
+    let path = parsed
+        .config
+        .files
+        .first()
+        .map(|f| f.path.clone())
+        .unwrap_or_default();
+    match from_parsed("", std::path::Path::new(&path), &alone) {
+        Ok(_) => Vec::new(),
+        Err(invalid) => invalid
+            .errors
+            .into_iter()
+            .map(|e| {
+                // "FILE:LINE: IFACE: message"; the line number ends the location.
+                let cut = e
+                    .match_indices(": ")
+                    .find(|(i, _)| {
+                        e[..*i]
+                            .rsplit(':')
+                            .next()
+                            .is_some_and(|l| l.parse::<u32>().is_ok())
+                    })
+                    .map(|(i, _)| i);
+                match cut {
+                    Some(i) => (e[..i].to_string(), e[i + 2..].to_string()),
+                    None => (path.clone(), e),
+                }
+            })
+            .collect(),
     }
 }
 

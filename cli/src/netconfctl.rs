@@ -2,12 +2,15 @@
 //! interface with its management, state, what differs from its stanza, and
 //! the origin of each address and route; `monitor` streams requests, events
 //! and kernel changes as they happen; `reload` is `ifreload -a`;
-//! `wait-online` returns once the `auto` interfaces are configured.
+//! `wait-online` returns once the `auto` interfaces are configured;
+//! `profile list|show|enable` lists, shows and enables profiles
+//! (netconf-profiles(5)).
 
 use crate::ifupdown::{failed, Printer};
 use clap::{Parser, Subcommand};
 use netconf_ctlsock_proto::{
-    socket_path, Client, ClientError, Op, Progress, ReloadArgs, StatusArgs, WaitOnlineArgs,
+    socket_path, Client, ClientError, Op, ProfileArgs, Progress, ReloadArgs, StatusArgs,
+    WaitOnlineArgs,
 };
 use serde_json::Value;
 use std::io::Write;
@@ -55,6 +58,11 @@ pub enum Command {
         #[arg(short = 'v', long = "verbose")]
         verbose: bool,
     },
+    /// List, show and enable profiles (netconf-profiles(5))
+    Profile {
+        #[command(subcommand)]
+        action: ProfileCommand,
+    },
     /// Wait until every "auto" interface (or each IFACE) is configured
     WaitOnline {
         /// Give up after SECONDS (0: wait forever)
@@ -63,6 +71,33 @@ pub enum Command {
         /// Interfaces to wait for instead of the "auto" ones
         #[arg(value_name = "IFACE")]
         ifaces: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// The profiles there are, and which is active and why
+    List {
+        /// Print the answer as JSON
+        #[arg(long = "json")]
+        json: bool,
+    },
+    /// A profile's units and their activation, or every error that refuses it
+    Show {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Print the answer as JSON
+        #[arg(long = "json")]
+        json: bool,
+    },
+    /// Make NAME the active profile: what the old and the new one both want stays, the old
+    /// one's other interfaces go down, the new one's come up (root only)
+    Enable {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Print the answer as JSON
+        #[arg(long = "json")]
+        json: bool,
     },
 }
 
@@ -83,6 +118,7 @@ pub fn main() -> ExitCode {
         Command::Status { iface, json } => status(&mut client, iface, json),
         Command::Monitor { json } => monitor(&mut client, json),
         Command::Reload { no_act, verbose } => reload(&mut client, no_act, verbose),
+        Command::Profile { action } => profile(&mut client, action),
         Command::WaitOnline { timeout, ifaces } => {
             wait_online(&mut client, &socket, timeout, ifaces)
         }
@@ -108,7 +144,20 @@ fn status(client: &mut Client, iface: Option<String>, json: bool) -> ExitCode {
     let text = if json {
         format!("{result:#}\n")
     } else {
-        interfaces.iter().map(show_interface).collect::<String>()
+        let mut text = String::new();
+        // Under the default (legacy, not enabled), status reads as it
+        // always has.
+        let profile = &result["profile"];
+        let default = str_of(&profile["name"]) == "legacy" && profile["why"]["by"] == "default";
+        if iface.is_none() && profile.is_object() && !default {
+            text.push_str(&format!(
+                "profile {}: {}\n",
+                str_of(&profile["name"]),
+                why_active(profile)
+            ));
+        }
+        text.extend(interfaces.iter().map(show_interface));
+        text
     };
     let _ = std::io::stdout().write_all(text.as_bytes());
     ExitCode::SUCCESS
@@ -259,6 +308,136 @@ fn reload(client: &mut Client, no_act: bool, verbose: bool) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => failed(PROG, &e, false),
     }
+}
+
+fn profile(client: &mut Client, action: ProfileCommand) -> ExitCode {
+    let (op, json) = match action {
+        ProfileCommand::List { json } => (Op::ProfileList, json),
+        ProfileCommand::Show { name, json } => (Op::ProfileShow(ProfileArgs { name }), json),
+        ProfileCommand::Enable { name, json } => (Op::ProfileEnable(ProfileArgs { name }), json),
+    };
+    let enable = matches!(op, Op::ProfileEnable(_));
+    let mut printer = Printer {
+        prog: PROG,
+        verbose: true,
+        json,
+    };
+    let result = match client.call(op.clone(), |p| {
+        if enable {
+            printer.show(p)
+        }
+    }) {
+        Ok(v) => v,
+        Err(e) => return failed(PROG, &e, json),
+    };
+    let text = if json {
+        format!("{result:#}\n")
+    } else {
+        match op {
+            Op::ProfileList => show_profiles(&result),
+            Op::ProfileShow(_) => show_profile(&result),
+            _ => String::new(),
+        }
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+/// Why the active profile is active, in words.
+fn why_active(active: &Value) -> String {
+    let why = &active["why"];
+    let mut out = match str_of(&why["by"]) {
+        "enabled" => format!("enabled by {}", str_of(&why["who"])),
+        _ => "the default".to_string(),
+    };
+    if let Some(at) = why["at"].as_u64() {
+        out.push_str(&format!(" at {at} (seconds since 1970)"));
+    }
+    if let Some(units) = active["selected"].as_array().filter(|u| !u.is_empty()) {
+        let names: Vec<&str> = units.iter().map(str_of).collect();
+        out.push_str(&format!("; up: {}", names.join(" ")));
+        if let Some(g) = active["group"].as_u64() {
+            out.push_str(&format!(" (priority group {g})"));
+        }
+    }
+    if let Some(cause) = active["cause"].as_str() {
+        out.push_str(&format!("; last choice: {cause}"));
+    }
+    if active["hold_down"].as_bool() == Some(true) {
+        out.push_str("; a better group waits for the hold-down");
+    }
+    out
+}
+
+/// ```text
+/// * legacy      built in (the default)
+///   automatic   built in
+///   office
+///   broken      invalid: netconfctl profile show broken
+/// ```
+fn show_profiles(result: &Value) -> String {
+    let mut out = String::new();
+    for p in result["profiles"].as_array().into_iter().flatten() {
+        let name = str_of(&p["name"]);
+        let active = p["active"].as_bool() == Some(true);
+        let mut notes = Vec::new();
+        if p["builtin"].as_bool() == Some(true) {
+            notes.push("built in".to_string());
+        }
+        if p["valid"].as_bool() == Some(false) {
+            notes.push(format!("invalid: {PROG} profile show {name}"));
+        }
+        if active {
+            notes.push(format!("active: {}", why_active(&result["active"])));
+        }
+        let mark = if active { '*' } else { ' ' };
+        out.push_str(format!("{mark} {name:<12} {}", notes.join(", ")).trim_end());
+        out.push('\n');
+    }
+    if let Some(n) = result["truncated"].as_u64() {
+        out.push_str(&format!("  ... and {n} more\n"));
+    }
+    out
+}
+
+/// ```text
+/// office: /etc/netconf/profiles/office
+///     eth0      prioritized, priority group 1 (exclusive)
+///     vpn0      conditional (any): ncu eth0 is active
+/// ```
+fn show_profile(p: &Value) -> String {
+    let file = p["file"].as_str().unwrap_or("built in");
+    let mut out = format!("{}: {file}", str_of(&p["name"]));
+    if p["active"].as_bool() == Some(true) {
+        out.push_str(" (active)");
+    }
+    out.push('\n');
+    for u in p["units"].as_array().into_iter().flatten() {
+        let a = &u["activation"];
+        let how = match str_of(&a["mode"]) {
+            "prioritized" => {
+                let group = a["group"].as_u64().unwrap_or(0);
+                let mode = str_of(&p["groups"][group.to_string()]);
+                format!("prioritized, priority group {group} ({mode})")
+            }
+            "conditional" => {
+                let conditions: Vec<&str> = a["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(str_of)
+                    .collect();
+                format!(
+                    "conditional ({}): {}",
+                    str_of(&a["combine"]),
+                    conditions.join("; ")
+                )
+            }
+            other => other.to_string(),
+        };
+        out.push_str(&format!("    {:<9} {how}\n", str_of(&u["name"])));
+    }
+    out
 }
 
 fn wait_online(

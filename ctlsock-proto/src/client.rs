@@ -326,7 +326,10 @@ mod tests {
             | Op::IfaceUndefine(_)
             | Op::ChangeBegin
             | Op::ChangeCommit
-            | Op::ChangeRollback => vec![],
+            | Op::ChangeRollback
+            | Op::ProfileList
+            | Op::ProfileShow(_)
+            | Op::ProfileEnable(_) => vec![],
             // The verdict is the number of variables, to show they all came.
             Op::DhcpEvent(args) => vec![Response::ok(
                 id,

@@ -75,6 +75,15 @@ pub enum Op {
     /// `ncftool change-rollback`: restore the snapshot, then apply the
     /// difference to the kernel as `reload` does.
     ChangeRollback,
+    /// `netconfctl profile list`: the profiles there are, which is active
+    /// and why.
+    ProfileList,
+    /// `netconfctl profile show NAME`: a profile's units and activation,
+    /// or every error that refuses it.
+    ProfileShow(ProfileArgs),
+    /// `netconfctl profile enable NAME`: make it the active profile,
+    /// switching by difference (root only).
+    ProfileEnable(ProfileArgs),
 }
 
 impl Op {
@@ -96,6 +105,9 @@ impl Op {
         "change-begin",
         "change-commit",
         "change-rollback",
+        "profile-list",
+        "profile-show",
+        "profile-enable",
     ];
 
     /// The op's name on the wire.
@@ -117,6 +129,9 @@ impl Op {
             Op::ChangeBegin => "change-begin",
             Op::ChangeCommit => "change-commit",
             Op::ChangeRollback => "change-rollback",
+            Op::ProfileList => "profile-list",
+            Op::ProfileShow(_) => "profile-show",
+            Op::ProfileEnable(_) => "profile-enable",
         }
     }
 
@@ -133,14 +148,17 @@ impl Op {
             | Op::IfaceUndefine(_)
             | Op::ChangeBegin
             | Op::ChangeCommit
-            | Op::ChangeRollback => true,
+            | Op::ChangeRollback
+            | Op::ProfileEnable(_) => true,
             Op::State(_)
             | Op::Status(_)
             | Op::Ping
             | Op::Monitor
             | Op::WaitOnline(_)
             | Op::IfaceList(_)
-            | Op::IfaceXml(_) => false,
+            | Op::IfaceXml(_)
+            | Op::ProfileList
+            | Op::ProfileShow(_) => false,
         }
     }
 
@@ -168,7 +186,7 @@ impl Op {
 fn takes_args(name: &str) -> bool {
     !matches!(
         name,
-        "ping" | "monitor" | "change-begin" | "change-commit" | "change-rollback"
+        "ping" | "monitor" | "change-begin" | "change-commit" | "change-rollback" | "profile-list"
     )
 }
 
@@ -322,6 +340,14 @@ pub struct IfaceDefineArgs {
 #[serde(deny_unknown_fields)]
 pub struct IfaceUndefineArgs {
     /// A connection (a top-level interface document).
+    pub name: String,
+}
+
+/// Arguments of `profile-show` and `profile-enable`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileArgs {
+    /// The profile: `legacy`, `automatic`, or a file of `CONFIG_DIR/profiles`.
     pub name: String,
 }
 
@@ -493,7 +519,10 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
                 ));
             }
         }
-        Op::IfaceXml(IfaceXmlArgs { name, .. }) | Op::IfaceUndefine(IfaceUndefineArgs { name }) => {
+        Op::IfaceXml(IfaceXmlArgs { name, .. })
+        | Op::IfaceUndefine(IfaceUndefineArgs { name })
+        | Op::ProfileShow(ProfileArgs { name })
+        | Op::ProfileEnable(ProfileArgs { name }) => {
             if name.is_empty() {
                 return Err(RequestError::bad(
                     id_known,
@@ -511,7 +540,8 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
         | Op::IfaceDefine(_)
         | Op::ChangeBegin
         | Op::ChangeCommit
-        | Op::ChangeRollback => {}
+        | Op::ChangeRollback
+        | Op::ProfileList => {}
     }
     Ok(request)
 }
@@ -606,6 +636,13 @@ mod tests {
             Op::ChangeBegin,
             Op::ChangeCommit,
             Op::ChangeRollback,
+            Op::ProfileList,
+            Op::ProfileShow(ProfileArgs {
+                name: "office".into(),
+            }),
+            Op::ProfileEnable(ProfileArgs {
+                name: "automatic".into(),
+            }),
         ]
     }
 
@@ -732,6 +769,8 @@ mod tests {
                 op.name()
             );
             // Root-only ops change the network; reads are open to all.
+            // (profile-enable is root's too, but by the daemon's policy:
+            // it writes no configuration file.)
             assert!(!op.root_only() || op.changes_network(), "{}", op.name());
         }
         assert!(!Op::IfaceList(IfaceListArgs::default()).changes_network());

@@ -158,6 +158,13 @@ impl Policy {
             (_, Op::DhcpEvent(_)) => {
                 Err("permission denied: DHCP events come from root's DHCP clients only".into())
             }
+            // Which profile runs decides every stanza that runs: as
+            // writing the files, root's alone (docs/SECURITY.md).
+            (_, Op::ProfileEnable(_)) => Err(
+                "permission denied: profile-enable chooses the configuration that runs, \
+                 which only root may do"
+                    .into(),
+            ),
             // The ops that write the configuration files (docs/SECURITY.md).
             (_, op) if op.root_only() => Err(format!(
                 "permission denied: {} writes the configuration files, which only root may do",

@@ -41,6 +41,11 @@ pub struct Settings {
     pub program_timeout: Duration,
     /// Who may do what over the control socket.
     pub access: crate::access::Policy,
+    /// netconf's own configuration (`/etc/netconf`): profiles, locations,
+    /// external network modifiers.
+    pub config_dir: PathBuf,
+    /// How long a better priority group waits before it takes over.
+    pub hold_down: Duration,
 }
 
 /// Why an event failed: a stable code, a sentence, and the causes below it.
@@ -156,6 +161,7 @@ impl Kind {
                 Job::RespawnDhcpClient { .. } => "respawn-dhcp-client",
                 Job::HotplugCheck { .. } => "hotplug-check",
                 Job::RetrySaveState { .. } => "retry-save-state",
+                Job::ProfileCheck { .. } => "profile-check",
             },
             Kind::WaitLease { .. } => "wait-lease",
             Kind::WaitCarrier { .. } => "wait-carrier",
@@ -224,6 +230,8 @@ pub struct Dispatcher {
     pub program_waits: crate::programs::ProgramWaits,
     /// DNS learned from router advertisements (`ra`'s).
     pub ra: crate::ra::RaDns,
+    /// The active profile and what its activation chose (`profiles`').
+    pub profiles: crate::profiles::Profiles,
 
     /// The dispatcher's own state: no handler sees it.
     own: Own,
@@ -280,6 +288,7 @@ impl Dispatcher {
             carrier_waits: Default::default(),
             program_waits: Default::default(),
             ra: Default::default(),
+            profiles: Default::default(),
             own: Own {
                 events: HashMap::new(),
                 dependents: HashMap::new(),
@@ -321,6 +330,7 @@ impl Dispatcher {
                 self.sync_kernel();
                 crate::online::check(&mut self);
                 crate::ra::tick(&mut self);
+                crate::profiles::tick(&mut self);
                 if self.own.events.is_empty() {
                     self.give_back_memory();
                 }
@@ -408,6 +418,7 @@ impl Dispatcher {
                 self.kernel_changed(&events, false);
             }
             Message::HotplugCheck { name, tries } => crate::hotplug::appeared(self, &name, tries),
+            Message::ProfileCheck => crate::profiles::check_due(self),
             Message::SaveState => {
                 self.own.state_unsaved = None;
                 let _ = self.flush_state();
@@ -480,7 +491,10 @@ impl Dispatcher {
                     }
                     records
                 } else {
-                    crate::status::status(self, &self.config, args.iface.as_deref())
+                    let mut status =
+                        crate::status::status(self, &self.config, args.iface.as_deref());
+                    status["profile"] = crate::profiles::status(self);
+                    status
                 };
                 return Self::send(&reply, id, Body::Ok { result });
             }
@@ -505,6 +519,26 @@ impl Dispatcher {
             }
             Op::Reload(args) => {
                 return crate::reload::start(self, Some((conn, reply, id, role)), args);
+            }
+            Op::ProfileList => {
+                let result = crate::profiles::list(self);
+                return Self::send(&reply, id, Body::Ok { result });
+            }
+            Op::ProfileShow(args) => {
+                let body = match crate::profiles::show(self, &args.name) {
+                    Ok(result) => Body::Ok { result },
+                    Err(e) => Body::Error(e),
+                };
+                return Self::send(&reply, id, body);
+            }
+            Op::ProfileEnable(args) => {
+                self.tell_monitors(
+                    None,
+                    None,
+                    "request",
+                    format!("profile enable {}", args.name),
+                );
+                return crate::profiles::enable(self, (conn, reply, id), &args.name);
             }
             Op::DhcpEvent(args) => {
                 let body = match crate::dhcp::event(self, &args) {
@@ -549,7 +583,7 @@ impl Dispatcher {
                 );
             }
         };
-        let parsed = parse_file(
+        let mut parsed = parse_file(
             &file,
             &ParseOptions {
                 no_loopback: args.no_loopback,
@@ -557,6 +591,19 @@ impl Dispatcher {
                 ..Default::default()
             },
         );
+        // Another profile than `legacy` is active: a request that names
+        // no file acts on it.
+        if args.interfaces.is_none() {
+            match crate::profiles::for_request(self) {
+                None => {}
+                Some(Ok(config)) => {
+                    parsed.config = config;
+                    parsed.diagnostics.clear();
+                    parsed.rejected = false;
+                }
+                Some(Err(e)) => return Self::send(&reply, id, Body::Error(e)),
+            }
+        }
         if let Err(why) = self.settings.access.check_files(role, &parsed.config.files) {
             info!(op = verb, ?role, "refused: {why}");
             return Self::send(&reply, id, error(ErrorCode::PermissionDenied, why, vec![]));
@@ -1144,6 +1191,7 @@ impl Dispatcher {
         }
         crate::ra::kernel_changed(self, changes);
         crate::programs::kernel_changed(self);
+        crate::profiles::kernel_changed(self, changes);
         // netconf's own writes are only told to monitors and the debug log:
         // with neither, there is nothing to say (an `ifup -a` of 1000
         // interfaces brings some 6000 of them).
@@ -1232,6 +1280,11 @@ impl Dispatcher {
             .ok()
             .and_then(|k| k.mirror.link_by_name(name))
             .map(|l| l.index)
+    }
+
+    /// Event `id` has not completed yet.
+    pub fn is_running(&self, id: EventId) -> bool {
+        self.own.events.contains_key(&id)
     }
 
     /// An event runs (or waits) on this physical interface.

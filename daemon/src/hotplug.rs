@@ -97,7 +97,10 @@ fn udev_done(index: u32) -> bool {
 pub fn appeared(d: &mut Dispatcher, name: &str, tries: u32) {
     if tries == 0 {
         // As udev's `ifup --allow=hotplug` would, read the file as it is now.
-        d.config = crate::dispatcher::read_config(&d.settings.interfaces_file, d.settings.dialect);
+        d.config = match crate::profiles::current_config(d) {
+            Some(config) => config,
+            None => crate::dispatcher::read_config(&d.settings.interfaces_file, d.settings.dialect),
+        };
     }
     if tries == 0 {
         let _ = crate::ifaces::join_masters(d, name, false);

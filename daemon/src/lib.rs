@@ -9,6 +9,7 @@ pub mod adopt;
 pub mod dhcp;
 pub mod dispatcher;
 pub mod documents;
+pub mod facts;
 pub mod faults;
 pub mod hotplug;
 pub mod ifaces;
@@ -16,6 +17,7 @@ pub mod kernel;
 pub mod notify;
 pub mod online;
 pub mod outbox;
+pub mod profiles;
 pub mod programs;
 pub mod queue;
 pub mod ra;
@@ -56,9 +58,17 @@ pub struct Args {
     /// unless a line only one other dialect has says otherwise)
     #[arg(long, value_name = "DIALECT", env = "DIALECT", default_value = "auto")]
     pub dialect: netconf_interfaces::DialectChoice,
+    /// How many seconds a better priority group of the active profile must stay usable
+    /// before it takes over from one that works (so that a flapping cable does not flap
+    /// the network)
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_seconds)]
+    pub hold_down: f64,
     /// Where the if-pre-up.d, if-up.d, if-down.d and if-post-down.d directories are
     #[arg(long, value_name = "DIR", default_value = "/etc/network")]
     pub hooks_dir: PathBuf,
+    /// Where profiles, locations and external network modifiers are kept
+    #[arg(long, value_name = "DIR", default_value = "/etc/netconf")]
+    pub config_dir: PathBuf,
     /// Kill a hook script that runs longer than this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub hook_timeout: u64,
@@ -99,6 +109,15 @@ pub struct Args {
     /// error, warn, info, debug or trace (or a tracing filter such as netconf_daemon=debug)
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=86400.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "\"{text}\" is not a number of seconds from 0 to 86400"
+        )),
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -223,6 +242,8 @@ pub fn run(args: Args) -> Result<(), StartError> {
         hook_timeout: Duration::from_secs(args.hook_timeout),
         program_timeout: Duration::from_secs(args.program_timeout),
         access: access.clone(),
+        config_dir: args.config_dir.clone(),
+        hold_down: Duration::from_secs_f64(args.hold_down),
     };
     let hook = args.dhcp_hook.clone().unwrap_or_else(|| {
         std::env::current_exe()
@@ -251,6 +272,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
         Err(e) => error!("{e}"),
     }
     ra::restore(&mut dispatcher);
+    profiles::restore(&mut dispatcher);
     if rolled_back {
         // Queued before any client can be: the kernel follows the restored
         // files (what the transaction brought up goes) before anything else.

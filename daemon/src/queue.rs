@@ -60,6 +60,8 @@ pub enum Message {
     HotplugCheck { name: String, tries: u32 },
     /// Try again to write the state file, which could not be written.
     SaveState,
+    /// The active profile's hold-down is over: choose its units again.
+    ProfileCheck,
     /// A client hung up: forget its subscriptions.
     Hangup { conn: ConnId },
     /// SIGTERM/SIGINT: stop, leaving the network as it is.
@@ -107,6 +109,8 @@ pub enum Job {
         tries: u32,
         after: Duration,
     },
+    /// Send [`Message::ProfileCheck`] after `after`.
+    ProfileCheck { after: Duration },
     /// Send [`Message::SaveState`] after `after`.
     RetrySaveState { after: Duration },
     /// Release the lease and stop the client; waits for it. With the lease

@@ -271,26 +271,54 @@ pub fn start(
             );
         }
     }
-    let options = ParseOptions {
-        dialect: d.settings.dialect,
-        ..Default::default()
+    // With another profile than `legacy` active, its file is read again
+    // (and the activation's choice applied to it).
+    let new = match crate::profiles::reread(d) {
+        Some(Ok(new)) => {
+            if let Err(why) = d.settings.access.check_files(role, &new.files) {
+                let body = Body::Error(ErrorReply::new(ErrorCode::PermissionDenied, why));
+                return send(&reply, id, body);
+            }
+            new
+        }
+        Some(Err(body)) => return send(&reply, id, body),
+        None => {
+            let options = ParseOptions {
+                dialect: d.settings.dialect,
+                ..Default::default()
+            };
+            let parsed = parse_file(&file, &options);
+            if let Err(why) = d.settings.access.check_files(role, &parsed.config.files) {
+                let body = Body::Error(ErrorReply::new(ErrorCode::PermissionDenied, why));
+                return send(&reply, id, body);
+            }
+            if parsed.rejected {
+                let causes: Vec<String> =
+                    parsed.errors().map(|e| e.report(&parsed.config)).collect();
+                warn!(file, errors = ?causes, "reload refused: the configuration has errors");
+                let body = Body::Error(ErrorReply {
+                    code: ErrorCode::ConfigInvalid,
+                    message: format!("couldn't read interfaces file \"{file}\"; nothing changed"),
+                    causes,
+                });
+                return send(&reply, id, body);
+            }
+            parsed.config
+        }
     };
-    let parsed = parse_file(&file, &options);
-    if let Err(why) = d.settings.access.check_files(role, &parsed.config.files) {
-        let body = Body::Error(ErrorReply::new(ErrorCode::PermissionDenied, why));
-        return send(&reply, id, body);
-    }
-    if parsed.rejected {
-        let causes: Vec<String> = parsed.errors().map(|e| e.report(&parsed.config)).collect();
-        warn!(file, errors = ?causes, "reload refused: the configuration has errors");
-        let body = Body::Error(ErrorReply {
-            code: ErrorCode::ConfigInvalid,
-            message: format!("couldn't read interfaces file \"{file}\"; nothing changed"),
-            causes,
-        });
-        return send(&reply, id, body);
-    }
-    let new = parsed.config;
+    let _ = apply(d, (conn, reply, id), args, new);
+}
+
+/// Applies `new` by difference with what is up: the plan, then its downs
+/// and ups. A reload, a profile switch and the activation's choices all
+/// come here; `client` hears the plan and the end.
+pub fn apply(
+    d: &mut Dispatcher,
+    client: (ConnId, ReplySender, u64),
+    args: ReloadArgs,
+    new: InterfacesFile,
+) -> Option<crate::queue::EventId> {
+    let (conn, reply, id) = client;
     let steps = plan(&d.state.interfaces, &new);
     for s in &steps {
         let verb = match s.action {
@@ -318,7 +346,8 @@ pub fn start(
     }
     let plan_json = json!({ "plan": steps });
     if args.no_act {
-        return send(&reply, id, Body::Ok { result: plan_json });
+        send(&reply, id, Body::Ok { result: plan_json });
+        return None;
     }
 
     let downs: Vec<&Step> = steps
@@ -341,7 +370,8 @@ pub fn start(
     };
     d.config = new.clone();
     if downs.is_empty() && ups.is_empty() {
-        return send(&reply, id, Body::Ok { result: plan_json });
+        send(&reply, id, Body::Ok { result: plan_json });
+        return None;
     }
     let reconfigured: Vec<&Step> = steps
         .iter()
@@ -407,4 +437,5 @@ pub fn start(
     if !ups.is_empty() {
         d.spawn(root, change(true, new, &ups), &after);
     }
+    Some(root)
 }

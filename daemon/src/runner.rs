@@ -47,6 +47,11 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
         let _ = queue.send(Message::SaveState);
         return;
     }
+    if let Job::ProfileCheck { after } = job {
+        tokio::time::sleep(after).await;
+        let _ = queue.send(Message::ProfileCheck);
+        return;
+    }
     if let Job::HotplugCheck { name, tries, after } = job {
         tokio::time::sleep(after).await;
         let _ = queue.send(Message::HotplugCheck { name, tries });
@@ -75,9 +80,10 @@ async fn run_job(event: EventId, job: Job, queue: Sender) {
             let interval = Duration::from_millis(wait.interval_ms);
             wait_link_local(&device, wait.attempts, interval).await
         }
-        Job::RespawnDhcpClient { .. } | Job::HotplugCheck { .. } | Job::RetrySaveState { .. } => {
-            Ok(JobOutput::Done)
-        }
+        Job::RespawnDhcpClient { .. }
+        | Job::HotplugCheck { .. }
+        | Job::ProfileCheck { .. }
+        | Job::RetrySaveState { .. } => Ok(JobOutput::Done),
         Job::WaitForwarding { bridge, ports, max } => {
             wait_forwarding(&bridge, &ports, max).await;
             Ok(JobOutput::Done)

@@ -107,16 +107,26 @@ fn render(source: &Source) -> io::Result<(String, Vec<u8>)> {
     .into_bytes();
     // Taken before clap builds the command: without the global options it
     // propagates and the help flag it adds, each subcommand shows only its own.
+    // A subcommand with subcommands of its own (`netconfctl profile`) is
+    // shown as each of those (`profile list`, `profile show`, ...).
     let subcommands: Vec<Subcommand> = command
         .get_subcommands()
         .filter(|s| !s.is_hide_set())
-        .map(|s| Subcommand {
-            name: s.get_name().to_owned(),
-            man: Man::new(
-                s.clone()
-                    .bin_name(format!("{name} {}", s.get_name()))
-                    .disable_help_flag(true),
-            ),
+        .flat_map(|s| {
+            let nested: Vec<(String, clap::Command)> = s
+                .get_subcommands()
+                .filter(|n| !n.is_hide_set() && n.get_name() != "help")
+                .map(|n| (format!("{} {}", s.get_name(), n.get_name()), n.clone()))
+                .collect();
+            if nested.is_empty() {
+                vec![(s.get_name().to_owned(), s.clone())]
+            } else {
+                nested
+            }
+        })
+        .map(|(sub, s)| Subcommand {
+            man: Man::new(s.bin_name(format!("{name} {sub}")).disable_help_flag(true)),
+            name: sub,
         })
         .collect();
     let page = Page {

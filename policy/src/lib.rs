@@ -7,6 +7,8 @@
 //! modifiers should be active. No I/O on the kernel here: `netconfd` gathers
 //! the facts and carries the decisions out.
 
+pub mod activation;
 pub mod conditions;
+pub mod profiles;
 
 pub use conditions::{evaluate, Combine, Condition, ConditionError, Facts, Subject, Test};
