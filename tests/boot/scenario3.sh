@@ -52,7 +52,7 @@ s3_lan_address() { ip -4 -o addr show dev lan0 scope global | awk '{ sub(/\/.*/,
 s3_snapshot() {
     local i
     for i in lo st0 lan0 br0 bp0; do
-        echo "$i: $(ip -o link show dev "$i" 2>&1 | grep -o 'state [A-Z]*\| master [^ ]*' | tr -d '\n')"
+        echo "$i: $(ip -o link show dev "$i" 2>&1 | grep -o 'state [A-Z]*\| master [^ ]*' | sed 's/^ *//' | paste -sd' ')"
         ip -o addr show dev "$i" | awk '{ print "    " $3, $4 }' | sort
     done
     ip -4 route show table main | sed 's/ proto [^ ]*//' | sort
@@ -281,20 +281,34 @@ netconf)
     else
         s3_fail "pings through the return to ifupdown lost echoes: $(IFS=';'; echo "${s3_ping_summary[*]}" | sed 's/;/; /g')"
     fi
-    # The lease netconf's dhclient held is still renewed, and applied.
+    # The lease netconf's dhclient held is still renewed, and applied: a
+    # DHCPACK, then lan0's address valid for 110 s or more (the lease is
+    # 120 s; the REBOOT of the dhclient started again for ifupdown finds
+    # the address there and leaves it, its first RENEW refreshes it).
     n=$(s3_acks)
-    if s3_wait_ack "$n" 60; then
-        sleep 3
+    lft=
+    for ((i = 0; i < 100; i++)); do
         lft=$(ip -o -4 addr show dev lan0 | sed -n 's/.*valid_lft \([0-9]*\)sec.*/\1/p' | head -n 1)
-        if [ -n "$lft" ] && [ "$lft" -ge 100 ]; then
-            result "3: under ifupdown again, lan0's lease renewed and applied (address valid for $lft s)"
-        else
-            s3_fail "under ifupdown again, lan0's lease renewed (DHCPACK) but not applied (valid_lft ${lft:-none})"
-            ip -o addr show dev lan0 | detail
-            journalctl -b --no-pager | grep -i dhclient | tail -n 20 | detail
-        fi
+        [ "$(s3_acks)" -gt "$n" ] && [ -n "$lft" ] && [ "$lft" -ge 110 ] && break
+        sleep 1
+    done
+    if [ "$(s3_acks)" -gt "$n" ] && [ -n "$lft" ] && [ "$lft" -ge 110 ]; then
+        result "3: under ifupdown again, lan0's lease renewed and applied (address valid for $lft s)"
     else
-        s3_fail "under ifupdown again, no DHCP renewal within 60 s"
+        s3_fail "under ifupdown again, lan0's lease not renewed and applied within 100 s ($(($(s3_acks) - n)) DHCPACK(s), valid_lft ${lft:-none})"
+        ip -o addr show dev lan0 | detail
+        journalctl -b --no-pager | grep -i dhclient | tail -n 20 | detail
+    fi
+    # ifupdown knows what it took over (netconf's prerm, netconf-handover):
+    # its state file and the dhclient where it keeps it.
+    state_back=$(ifquery --state 2>&1 | sort | paste -sd' ')
+    dhclient_back=$(cat /run/dhclient.lan0.pid 2>/dev/null)
+    if [ "$state_back" = "br0=br0 lan0=lan0 lo=lo st0=st0" ] && [ -n "$dhclient_back" ] &&
+        [ -d "/proc/$dhclient_back" ]; then
+        result "3: ifupdown's ifquery --state: $state_back; lan0's dhclient runs as ifupdown's (pid $dhclient_back, /run/dhclient.lan0.pid)"
+    else
+        s3_fail "under ifupdown again, ifquery --state: $state_back; /run/dhclient.lan0.pid: ${dhclient_back:-none}"
+        pgrep -a dhclient | detail
     fi
     s3_snapshot >/tmp/s3-back.state
     if diff "$state/s3-ifupdown.state" /tmp/s3-back.state >/tmp/s3-back.diff; then
@@ -302,6 +316,26 @@ netconf)
     else
         s3_fail "under ifupdown again, the state differs (< ifupdown at boot 2, > now)"
         detail </tmp/s3-back.diff
+    fi
+    # ifupdown's own ifdown and ifup of what netconf left it.
+    started=$(date +%s.%N)
+    down=$(ifdown lan0 2>&1)
+    down_rc=$?
+    after_down=$(ip -4 -o addr show dev lan0 scope global | awk '{print $4}' | paste -sd,)
+    up=$(ifup lan0 2>&1)
+    up_rc=$?
+    after_up=$(ip -4 -o addr show dev lan0 scope global | awk '{print $4}' | paste -sd,)
+    if [ "$down_rc" = 0 ] && [ -z "$after_down" ] && [ "$up_rc" = 0 ] && [ -n "$after_up" ]; then
+        result "3: ifupdown's ifdown lan0 (no IPv4 address left), ifup lan0 ($after_up) in $(s3_secs "$started") s"
+    else
+        s3_fail "ifupdown's ifdown lan0: exit $down_rc, left ${after_down:-no address}; ifup lan0: exit $up_rc, ${after_up:-no address}"
+        printf 'ifdown lan0:\n%s\nifup lan0:\n%s\n' "$down" "$up" | detail
+    fi
+    failed=$(systemctl list-units --failed --no-legend --plain | awk '{print $1}' | paste -sd' ')
+    if [ -z "$failed" ]; then
+        result "3: under ifupdown again, no unit failed"
+    else
+        s3_fail "under ifupdown again, failed units: $failed"
     fi
     journalctl -b --no-pager -o short-monotonic -p warning | grep -v ' kernel: ' | tail -n 40 | detail
     s3_end

@@ -1284,6 +1284,111 @@ fn ifdown_releases_the_dhclient_debians_ifupdown_started() {
     leased_address(&w.cli, "cli0");
 }
 
+/// netconf removed in favour of Debian's ifupdown (`apt install ifupdown`:
+/// scripts/boot-test's scenario 3): after netconfd stopped, the prerm's
+/// netconf-handover writes ifupdown's state and starts netconfd's dhclient
+/// again as ifupdown runs it, on the same lease, without a release: the
+/// address stays, the new dhclient asks for it (REBOOT), and nothing is
+/// left to run netconf's hook, which goes with the package.
+#[test]
+fn handover_restarts_netconfs_dhclient_as_ifupdown_runs_it() {
+    let mut w = DhcpWorld::new(1, "auto cli0\niface cli0 inet dhcp\n", 60);
+    w.start_server(false);
+    w.start_daemon();
+    w.ifup(&["cli0"]).assert_ok();
+    let addr = leased_address(&w.cli, "cli0");
+    let ours = w.dhcp_record("cli0")["pid"]
+        .as_u64()
+        .expect("the pid of netconf's dhclient") as u32;
+    let up = run(w.client(&bins().ifquery, &["--state"]));
+    up.assert_ok();
+    fs::write(w.path("up"), &up.stdout).expect("the state");
+    let stopped = w.daemon.take().expect("netconfd").stop(libc::SIGTERM);
+    assert!(stopped.success(), "netconfd after SIGTERM: {stopped}");
+    assert!(process_alive(ours), "netconf's dhclient died with netconfd");
+
+    let script = w.path("dhclient-script");
+    fs::write(&script, IFUPDOWN_DHCLIENT_SCRIPT).expect("the script");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs::write(w.path("hand.conf"), "").expect("hand.conf");
+    let dir = w
+        .path("")
+        .to_string_lossy()
+        .trim_end_matches('/')
+        .to_string();
+    let mut copy = fs::read_to_string(repo_root().join("debian-integration/lib/netconf-handover"))
+        .expect("netconf-handover");
+    for (line, ours) in [
+        (
+            "SOCKET=/run/netconf/ctl.sock",
+            format!("SOCKET={}", w.socket().display()),
+        ),
+        (
+            "IFSTATE_DIR=/run/network",
+            format!("IFSTATE_DIR={dir}/ifupdown-run"),
+        ),
+        ("DHCP_STATE=/var/lib/dhcp", format!("DHCP_STATE={dir}/dhcp")),
+        ("PID_DIR=/run", format!("PID_DIR={dir}")),
+        (
+            "DHCLIENT_EXTRA=",
+            format!(
+                "DHCLIENT_EXTRA=\"-cf {dir}/hand.conf -sf {script}\"",
+                script = script.display()
+            ),
+        ),
+        (
+            "SYSTEMD_DIR=/run/systemd/system",
+            format!("SYSTEMD_DIR={dir}/no-systemd"),
+        ),
+    ] {
+        let at = copy
+            .find(&format!("\n{line}\n"))
+            .unwrap_or_else(|| panic!("no line {line}"));
+        copy.replace_range(at + 1..at + 1 + line.len(), &ours);
+    }
+    fs::write(w.path("handover"), copy).expect("the copy");
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", w.cli.name(), "sh", "-c"])
+        .arg(format!("sh {dir}/handover <{dir}/up"))
+        .env("PATH", PATH)
+        .current_dir("/");
+    let out = run(c);
+    out.assert_ok();
+
+    wait_for("netconf's dhclient to exit", || {
+        if process_alive(ours) {
+            Err(format!("dhclient {ours} still runs"))
+        } else {
+            Ok(())
+        }
+    });
+    wait_for("the new dhclient's REBOOT", || {
+        let reasons = fs::read_to_string(w.path("reasons")).unwrap_or_default();
+        if reasons.lines().any(|r| r == "REBOOT") {
+            Ok(())
+        } else {
+            Err(format!("its script's reasons: {reasons:?}"))
+        }
+    });
+    let pid: u32 = fs::read_to_string(w.path("dhclient.cli0.pid"))
+        .expect("the new dhclient's pid file, where ifupdown keeps it")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert!(process_alive(pid), "the new dhclient {pid} exited");
+    let cmdline = process_cmdline(pid);
+    assert!(
+        cmdline.contains("dhclient.cli0.leases") && !cmdline.contains("NETCONF_TOKEN"),
+        "the new dhclient: {cmdline}"
+    );
+    assert_eq!(leased_address(&w.cli, "cli0"), addr, "the address changed");
+    assert_eq!(
+        fs::read_to_string(w.path("ifupdown-run/ifstate")).unwrap_or_default(),
+        "cli0=cli0\n",
+        "ifupdown's state file"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 4. a burst of 10,000 changes by others: the mirror ends equal to the kernel
 
