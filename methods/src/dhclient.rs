@@ -339,10 +339,10 @@ fn ifupdown_release_of(cmdline: &[u8], iface: &str) -> Option<String> {
     if Path::new(pid_file).file_name()? != format!("dhclient.{iface}.pid").as_str() {
         return None;
     }
-    let (program, rest) = args.split_first()?;
-    // Run as ifupdown runs it: by name from PATH when it was started so.
-    let mut words = vec![program.clone(), "-r".to_string()];
-    words.extend(rest.iter().filter(|w| *w != "-r").cloned());
+    // Debian's dhclient, not what the process calls itself; its arguments
+    // are a root process's, quoted for the shell.
+    let mut words = vec![DHCLIENT.to_string(), "-r".to_string()];
+    words.extend(args.iter().skip(1).filter(|w| *w != "-r").cloned());
     Some(
         words
             .iter()
@@ -468,7 +468,7 @@ mod tests {
         assert_eq!(
             ifupdown_release_of(&cmdline(&up), "eth0").as_deref(),
             Some(
-                "dhclient -r -4 -v -i -pf /run/dhclient.eth0.pid -lf \
+                "/sbin/dhclient -r -4 -v -i -pf /run/dhclient.eth0.pid -lf \
                  /var/lib/dhcp/dhclient.eth0.leases -I -df /var/lib/dhcp/dhclient6.eth0.leases \
                  eth0 -e IF_METRIC=50"
             )
