@@ -1382,10 +1382,27 @@ fn handover_restarts_netconfs_dhclient_as_ifupdown_runs_it() {
         "the new dhclient: {cmdline}"
     );
     assert_eq!(leased_address(&w.cli, "cli0"), addr, "the address changed");
+    // ifupdown's state as its own ifup leaves it: `ifquery --state` reads
+    // `ifstate`, `ifdown` reads `ifstate.PHYS` (the logical name).
     assert_eq!(
-        fs::read_to_string(w.path("ifupdown-run/ifstate")).unwrap_or_default(),
-        "cli0=cli0\n",
-        "ifupdown's state file"
+        fs::read_to_string(w.path("ifupdown-run/ifstate.cli0")).unwrap_or_default(),
+        "cli0\n",
+        "ifupdown's ifstate.cli0"
+    );
+    let mut c = Command::new(debian_sbin().join("ifquery"));
+    c.arg("--state")
+        .arg("-i")
+        .arg(w.path("interfaces"))
+        .arg("--state-dir")
+        .arg(w.path("ifupdown-run"))
+        .env_clear()
+        .env("PATH", PATH)
+        .current_dir("/");
+    let out = run(c);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout, "cli0=cli0\n",
+        "Debian's ifquery --state:\n{out}"
     );
 }
 
