@@ -53,12 +53,16 @@ fn missing(mirror: &Mirror, link: &Link, desired: &Desired) -> Vec<String> {
 }
 
 /// Whether `link` is a port of a bridge or bond that netconf has a record
-/// of: a port without a stanza of its own belongs to its master's
-/// configuration (as before netconfd restarted), it was not configured
-/// outside netconf.
-fn port_of_managed(d: &Dispatcher, mirror: &Mirror, link: &Link) -> bool {
+/// of, or adopts now (`adopting`): a port without a stanza of its own
+/// belongs to its master's configuration (as before netconfd restarted,
+/// or as the master's stanza says), it was not configured outside netconf.
+fn port_of_managed(d: &Dispatcher, mirror: &Mirror, link: &Link, adopting: &[IfaceRecord]) -> bool {
     link.master.is_some_and(|master| {
-        d.state.interfaces.iter().any(|r| r.ifindex == Some(master))
+        d.state
+            .interfaces
+            .iter()
+            .chain(adopting)
+            .any(|r| r.ifindex == Some(master))
             || mirror
                 .link(master)
                 .is_some_and(|m| d.state.get(&m.name).is_some())
@@ -79,12 +83,18 @@ pub fn adopt(d: &mut Dispatcher) {
     });
     let mut records = Vec::new();
     let mut left_alone = Vec::new();
-    for link in mirror.links() {
+    // Ports after the other links: a port comes before its bridge in the
+    // kernel's order (it existed first), and belongs to the bridge adopted
+    // here (a bridge Debian's ifupdown and bridge-utils made, netconf
+    // installed in ifupdown's place: scripts/boot-test's scenario 3).
+    let mut links: Vec<&Link> = mirror.links().collect();
+    links.sort_by_key(|l| l.master.is_some());
+    for link in links {
         let name = link.name.as_str();
         if d.state.get(name).is_some()
             || !configured(mirror, link)
             || d.foreign_dhcp_client(name)
-            || port_of_managed(d, mirror, link)
+            || port_of_managed(d, mirror, link, &records)
         {
             continue;
         }

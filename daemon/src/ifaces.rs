@@ -656,9 +656,15 @@ pub fn begin(d: &mut Dispatcher, id: EventId) {
         }
         next_mapping(d, id, 0);
     } else {
+        // The dhclient of Debian's ifupdown (netconf replaced it on a
+        // running system): ifdown takes that interface down as ifupdown
+        // would, releasing its lease (plan_down).
+        let ifupdown_dhcp = || {
+            d.foreign_dhcp_client(&phys)
+                && netconf_methods::dhclient::ifupdown_release_command(&phys).is_some()
+        };
         let Some(record) = record.or_else(|| {
-            ctx.args
-                .force
+            (ctx.args.force || ifupdown_dhcp())
                 .then(|| IfaceRecord::new(phys.clone(), logical.clone()))
         }) else {
             if !ctx.args.all {
@@ -1294,6 +1300,15 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
     let mut records: Vec<Option<&StanzaRecord>> = record.stanzas.iter().map(Some).collect();
     let mut work = Vec::new();
     let mut plans = Vec::new();
+    // An interface Debian's ifupdown brought up with DHCP before netconf
+    // replaced it: its dhclient is stopped as ifupdown's `ifdown` does, as
+    // the program of the dhcp stanza (a release, then dhclient-script takes
+    // the address away).
+    let mut ifupdown_release = if d.state.get(&phys).is_none() && d.foreign_dhcp_client(&phys) {
+        netconf_methods::dhclient::ifupdown_release_command(&phys)
+    } else {
+        None
+    };
     for stanza in ctx.config.stanzas_named(&logical) {
         let cfg = stanza_config(&ctx, stanza, &phys, &logical);
         let provider = provider_for(stanza.family, &stanza.method);
@@ -1321,7 +1336,15 @@ fn plan_down(d: &mut Dispatcher, id: EventId, record: &IfaceRecord) {
         let release = recorded
             .and_then(|r| r.dhcp.as_ref())
             .map(|rec| crate::dhcp::to_release(d, &cfg, rec, &mut applied));
-        let program = provider.and_then(|p| p.program(&cfg).ok().flatten());
+        let mut program = provider.and_then(|p| p.program(&cfg).ok().flatten());
+        if program.is_none() && release.is_none() && stanza.family == Family::Inet && is_dhcp(&cfg)
+        {
+            program = ifupdown_release.take().map(|stop| Program {
+                start: String::new(),
+                stop: Some(stop),
+                leaves: netconf_methods::program::Leaves::Output,
+            });
+        }
         let converted = cfg.converted();
         let hctx = hook_context(&ctx, &cfg);
         let scripts = runs_scripts(&ctx, &logical);

@@ -311,6 +311,60 @@ pub(crate) fn foreign_interfaces_at(proc_dir: &Path) -> Vec<String> {
     }
 }
 
+/// The command that takes down what Debian's ifupdown brought up with the
+/// dhclient it runs on `iface`, if one runs in this namespace: ifupdown
+/// 0.8.41's `inet dhcp` `down`, which is its `up` command line with `-r`
+/// (release the lease, stop that dhclient; its script, dhclient-script,
+/// takes the address and routes away). ifupdown's dhclient is a root
+/// dhclient without netconf's token whose pid file is named as ifupdown
+/// names it, `dhclient.IFACE.pid` (in /run); another foreign DHCP client is
+/// not netconf's to stop. Shell words, for `/bin/sh -c`.
+pub fn ifupdown_release_command(iface: &str) -> Option<String> {
+    crate::dhcp_client::processes().find_map(|(_, dir)| ifupdown_release_at(&dir, iface))
+}
+
+pub(crate) fn ifupdown_release_at(proc_dir: &Path, iface: &str) -> Option<String> {
+    let cmdline = root_dhclient_cmdline(proc_dir)?;
+    ifupdown_release_of(&cmdline, iface)
+}
+
+fn ifupdown_release_of(cmdline: &[u8], iface: &str) -> Option<String> {
+    if token_in(cmdline).is_some() || dhclient_interfaces(cmdline) != [iface] {
+        return None;
+    }
+    let args = words(cmdline);
+    let pid_file = args
+        .windows(2)
+        .find_map(|w| (w[0] == "-pf").then_some(w[1].as_str()))?;
+    if Path::new(pid_file).file_name()? != format!("dhclient.{iface}.pid").as_str() {
+        return None;
+    }
+    // Debian's dhclient, not what the process calls itself; its arguments
+    // are a root process's, quoted for the shell.
+    let mut words = vec![DHCLIENT.to_string(), "-r".to_string()];
+    words.extend(args.iter().skip(1).filter(|w| *w != "-r").cloned());
+    Some(
+        words
+            .iter()
+            .map(|w| shell_word(w))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// `word` quoted for `/bin/sh` (as is when it needs no quoting).
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// The command line of the process of `proc_dir`, if it is a dhclient that
 /// root runs: real uid 0, the dhclient executable.
 fn root_dhclient_cmdline(proc_dir: &Path) -> Option<Vec<u8>> {
@@ -349,6 +403,8 @@ fn dhclient_interfaces(cmdline: &[u8]) -> Vec<String> {
         "-lf",
         "-cf",
         "-sf",
+        // the DUID's lease file (ifupdown passes it)
+        "-df",
         "-e",
         "-D",
         "-H",
@@ -381,6 +437,52 @@ fn dhclient_interfaces(cmdline: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cmdline(words: &[&str]) -> Vec<u8> {
+        words
+            .iter()
+            .flat_map(|w| [w.as_bytes(), b"\0"].concat())
+            .collect()
+    }
+
+    /// ifupdown 0.8.41's `ifup eth0` of an `inet dhcp` stanza runs this
+    /// dhclient; its `ifdown` the same line with `-r`.
+    #[test]
+    fn ifupdown_dhclient_is_released_with_its_own_command_line() {
+        let up = [
+            "dhclient",
+            "-4",
+            "-v",
+            "-i",
+            "-pf",
+            "/run/dhclient.eth0.pid",
+            "-lf",
+            "/var/lib/dhcp/dhclient.eth0.leases",
+            "-I",
+            "-df",
+            "/var/lib/dhcp/dhclient6.eth0.leases",
+            "eth0",
+            "-e",
+            "IF_METRIC=50",
+        ];
+        assert_eq!(
+            ifupdown_release_of(&cmdline(&up), "eth0").as_deref(),
+            Some(
+                "/sbin/dhclient -r -4 -v -i -pf /run/dhclient.eth0.pid -lf \
+                 /var/lib/dhcp/dhclient.eth0.leases -I -df /var/lib/dhcp/dhclient6.eth0.leases \
+                 eth0 -e IF_METRIC=50"
+            )
+        );
+        assert_eq!(ifupdown_release_of(&cmdline(&up), "eth1"), None);
+        // netconf's own (a token), or another's pid file: not ifupdown's.
+        let mut ours = up.to_vec();
+        ours.extend(["-e", "NETCONF_TOKEN=abc"]);
+        assert_eq!(ifupdown_release_of(&cmdline(&ours), "eth0"), None);
+        let mut other = up.to_vec();
+        other[5] = "/run/dhclient-eth0.pid";
+        assert_eq!(ifupdown_release_of(&cmdline(&other), "eth0"), None);
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+    }
     use crate::dhcp_client::{ClientKind, OwnClient};
     use std::os::unix::process::CommandExt;
     use std::process::{Child, Stdio};

@@ -33,6 +33,14 @@ journal_mono() {
         sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
 }
 
+# Scenario 3 starts from a system that runs ifupdown: its boots and phases
+# are its own (scripts/boot-test gives it a QEMU run of its own).
+if [ "${scenarios[*]}" = 3 ]; then
+    # shellcheck source=tests/boot/scenario3.sh
+    . "$share/scenario3.sh"
+    finish poweroff
+fi
+
 case $phase in
 install)
     result "boot 1: up $(cut -d' ' -f1 /proc/uptime) s after the kernel started; kernel $(uname -r), systemd $(systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p')"

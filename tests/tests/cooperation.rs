@@ -846,6 +846,10 @@ impl DhcpWorld {
         run(self.client(&bins().ifup, args))
     }
 
+    fn ifdown(&self, args: &[&str]) -> Out {
+        run(self.client(&bins().ifdown, args))
+    }
+
     fn state_text(&self) -> String {
         fs::read_to_string(self.path("run/state.json")).unwrap_or_default()
     }
@@ -1164,6 +1168,241 @@ iface cli0 inet dhcp
     assert!(
         process_alive(hand),
         "ifup cli1 stopped the hand-started dhclient"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 3b. the dhclient of Debian's ifupdown, which netconf replaced while it ran
+
+/// dhclient-script's address part (Debian's would also write the host's
+/// /etc/resolv.conf), noting each reason it is run with.
+const IFUPDOWN_DHCLIENT_SCRIPT: &str = r#"#!/bin/sh
+echo "$reason" >>"${0%/*}/reasons"
+case "$reason" in
+BOUND|RENEW|REBIND|REBOOT) ip -4 addr replace "$new_ip_address/24" dev "$interface" ;;
+RELEASE|STOP|EXPIRE|FAIL) [ -z "$old_ip_address" ] || ip -4 addr del "$old_ip_address/24" dev "$interface" ;;
+esac
+exit 0
+"#;
+
+/// `apt install netconf` on a system that runs Debian's ifupdown leaves
+/// ifupdown's dhclient running (scripts/boot-test, scenario 3): netconf
+/// shows the interface `foreign` and refuses to `ifup` it, and `ifdown`
+/// takes it down as ifupdown's `ifdown` would: ifupdown's command line
+/// again with `-r` (the lease released, that dhclient gone, its script's
+/// address removed, the link down). Then `ifup` starts netconf's own.
+#[test]
+fn ifdown_releases_the_dhclient_debians_ifupdown_started() {
+    let mut w = DhcpWorld::new(1, "auto cli0\niface cli0 inet dhcp\n", 60);
+    w.start_server(false);
+    w.cli.ip(&["link", "set", "cli0", "up"]);
+    let script = w.path("dhclient-script");
+    fs::write(&script, IFUPDOWN_DHCLIENT_SCRIPT).expect("the script");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs::write(w.path("hand.conf"), "").expect("hand.conf");
+    let pid_file = w.path("dhclient.cli0.pid");
+    // ifupdown 0.8.41's `inet dhcp` `up`, with the test's files: dhclient
+    // goes into the background once it has a lease.
+    let mut c = Command::new("ip");
+    c.args([
+        "netns",
+        "exec",
+        w.cli.name(),
+        "dhclient",
+        "-4",
+        "-v",
+        "-i",
+        "-pf",
+    ])
+    .arg(&pid_file)
+    .arg("-lf")
+    .arg(w.path("dhclient.cli0.leases"))
+    .arg("-I")
+    .arg("-df")
+    .arg(w.path("dhclient6.cli0.leases"))
+    .arg("-cf")
+    .arg(w.path("hand.conf"))
+    .arg("-sf")
+    .arg(&script)
+    .arg("cli0")
+    .env("PATH", PATH)
+    .current_dir("/");
+    run(c).assert_ok();
+    let pid: u32 = fs::read_to_string(&pid_file)
+        .expect("ifupdown's dhclient's pid file")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let addr = leased_address(&w.cli, "cli0");
+
+    w.start_daemon();
+    let s = status(&w.socket());
+    let cli0 = iface_or_panic(&s, "cli0");
+    assert_eq!(
+        cli0["management"], "foreign",
+        "ifupdown's dhclient runs on cli0:\n{cli0:#}"
+    );
+    let out = w.ifup(&["cli0"]);
+    out.assert_code(1);
+    out.assert_output_contains("run by a DHCP client netconf did not start");
+
+    let out = w.ifdown(&["cli0"]);
+    out.assert_ok();
+    wait_for("ifupdown's dhclient to exit", || {
+        if process_alive(pid) {
+            Err(format!("dhclient {pid} still runs"))
+        } else {
+            Ok(())
+        }
+    });
+    let reasons = fs::read_to_string(w.path("reasons")).unwrap_or_default();
+    assert!(
+        reasons.lines().any(|r| r == "RELEASE"),
+        "ifupdown's dhclient did not release its lease (its script's reasons: {reasons:?}):\n{out}"
+    );
+    assert!(
+        !w.cli.global_addrs("cli0").contains(&format!("{addr}/24")),
+        "{addr} is still on cli0 after ifdown:\n{out}"
+    );
+    assert!(
+        !w.cli.is_up("cli0"),
+        "cli0 is still up after ifdown (ifupdown's ifdown sets it down)"
+    );
+
+    w.ifup(&["cli0"]).assert_ok();
+    let ours = w.dhcp_record("cli0")["pid"]
+        .as_u64()
+        .expect("the pid of netconf's dhclient");
+    assert_ne!(ours, u64::from(pid));
+    let s = status(&w.socket());
+    let cli0 = iface_or_panic(&s, "cli0");
+    assert_eq!(
+        (&cli0["management"], &cli0["state"]),
+        (&Value::from("managed"), &Value::from("up")),
+        "cli0 after ifup:\n{cli0:#}"
+    );
+    leased_address(&w.cli, "cli0");
+}
+
+/// netconf removed in favour of Debian's ifupdown (`apt install ifupdown`:
+/// scripts/boot-test's scenario 3): after netconfd stopped, the prerm's
+/// netconf-handover writes ifupdown's state and starts netconfd's dhclient
+/// again as ifupdown runs it, on the same lease, without a release: the
+/// address stays, the new dhclient asks for it (REBOOT), and nothing is
+/// left to run netconf's hook, which goes with the package.
+#[test]
+fn handover_restarts_netconfs_dhclient_as_ifupdown_runs_it() {
+    let mut w = DhcpWorld::new(1, "auto cli0\niface cli0 inet dhcp\n", 60);
+    w.start_server(false);
+    w.start_daemon();
+    w.ifup(&["cli0"]).assert_ok();
+    let addr = leased_address(&w.cli, "cli0");
+    let ours = w.dhcp_record("cli0")["pid"]
+        .as_u64()
+        .expect("the pid of netconf's dhclient") as u32;
+    let up = run(w.client(&bins().ifquery, &["--state"]));
+    up.assert_ok();
+    fs::write(w.path("up"), &up.stdout).expect("the state");
+    let stopped = w.daemon.take().expect("netconfd").stop(libc::SIGTERM);
+    assert!(stopped.success(), "netconfd after SIGTERM: {stopped}");
+    assert!(process_alive(ours), "netconf's dhclient died with netconfd");
+
+    let script = w.path("dhclient-script");
+    fs::write(&script, IFUPDOWN_DHCLIENT_SCRIPT).expect("the script");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs::write(w.path("hand.conf"), "").expect("hand.conf");
+    let dir = w
+        .path("")
+        .to_string_lossy()
+        .trim_end_matches('/')
+        .to_string();
+    let mut copy = fs::read_to_string(repo_root().join("debian-integration/lib/netconf-handover"))
+        .expect("netconf-handover");
+    for (line, ours) in [
+        (
+            "SOCKET=/run/netconf/ctl.sock",
+            format!("SOCKET={}", w.socket().display()),
+        ),
+        (
+            "IFSTATE_DIR=/run/network",
+            format!("IFSTATE_DIR={dir}/ifupdown-run"),
+        ),
+        ("DHCP_STATE=/var/lib/dhcp", format!("DHCP_STATE={dir}/dhcp")),
+        ("PID_DIR=/run", format!("PID_DIR={dir}")),
+        (
+            "DHCLIENT_EXTRA=",
+            format!(
+                "DHCLIENT_EXTRA=\"-cf {dir}/hand.conf -sf {script}\"",
+                script = script.display()
+            ),
+        ),
+        (
+            "SYSTEMD_DIR=/run/systemd/system",
+            format!("SYSTEMD_DIR={dir}/no-systemd"),
+        ),
+    ] {
+        let at = copy
+            .find(&format!("\n{line}\n"))
+            .unwrap_or_else(|| panic!("no line {line}"));
+        copy.replace_range(at + 1..at + 1 + line.len(), &ours);
+    }
+    fs::write(w.path("handover"), copy).expect("the copy");
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", w.cli.name(), "sh", "-c"])
+        .arg(format!("sh {dir}/handover <{dir}/up"))
+        .env("PATH", PATH)
+        .current_dir("/");
+    let out = run(c);
+    out.assert_ok();
+
+    wait_for("netconf's dhclient to exit", || {
+        if process_alive(ours) {
+            Err(format!("dhclient {ours} still runs"))
+        } else {
+            Ok(())
+        }
+    });
+    wait_for("the new dhclient's REBOOT", || {
+        let reasons = fs::read_to_string(w.path("reasons")).unwrap_or_default();
+        if reasons.lines().any(|r| r == "REBOOT") {
+            Ok(())
+        } else {
+            Err(format!("its script's reasons: {reasons:?}"))
+        }
+    });
+    let pid: u32 = fs::read_to_string(w.path("dhclient.cli0.pid"))
+        .expect("the new dhclient's pid file, where ifupdown keeps it")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert!(process_alive(pid), "the new dhclient {pid} exited");
+    let cmdline = process_cmdline(pid);
+    assert!(
+        cmdline.contains("dhclient.cli0.leases") && !cmdline.contains("NETCONF_TOKEN"),
+        "the new dhclient: {cmdline}"
+    );
+    assert_eq!(leased_address(&w.cli, "cli0"), addr, "the address changed");
+    // ifupdown's state as its own ifup leaves it: `ifquery --state` reads
+    // `ifstate`, `ifdown` reads `ifstate.PHYS` (the logical name).
+    assert_eq!(
+        fs::read_to_string(w.path("ifupdown-run/ifstate.cli0")).unwrap_or_default(),
+        "cli0\n",
+        "ifupdown's ifstate.cli0"
+    );
+    let mut c = Command::new(debian_sbin().join("ifquery"));
+    c.arg("--state")
+        .arg("-i")
+        .arg(w.path("interfaces"))
+        .arg("--state-dir")
+        .arg(w.path("ifupdown-run"))
+        .env_clear()
+        .env("PATH", PATH)
+        .current_dir("/");
+    let out = run(c);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout, "cli0=cli0\n",
+        "Debian's ifquery --state:\n{out}"
     );
 }
 

@@ -818,3 +818,56 @@ fn restart_keeps_a_bridge_port_as_it_was() {
     h.ifdown(&["br0"]).assert_ok();
     assert!(h.state().is_empty(), "state: {:?}", h.state());
 }
+
+/// A bridge someone else made as its stanza says (Debian's ifupdown with
+/// bridge-utils, which netconf replaced while it ran: scripts/boot-test's
+/// scenario 3) is adopted as up, nothing written, and its port, which the
+/// kernel lists before it, belongs to it: not adopted on its own, shown as
+/// the port of a bridge netconf brought up is.
+#[test]
+fn adopts_a_bridge_made_outside_with_its_port() {
+    let mut h = Harness::new();
+    let stopped = h.stop_daemon(libc::SIGTERM);
+    assert!(stopped.success(), "netconfd after SIGTERM: {stopped:?}");
+    h.write_interfaces(
+        "auto br0\niface br0 inet static\n    bridge_ports p0\n    address 203.0.113.1/24\n",
+    );
+    h.ns.veth("p0");
+    for args in [
+        &["link", "add", "br0", "type", "bridge"][..],
+        &["link", "set", "p0", "master", "br0"],
+        &["link", "set", "p0", "up"],
+        &["addr", "add", "203.0.113.1/24", "dev", "br0"],
+        &["link", "set", "br0", "up"],
+    ] {
+        h.ns.ip(args);
+    }
+    h.ns.settle();
+    let mut monitor = h.ns.monitor();
+    let _ = monitor.fence(&h.ns);
+    h.start_daemon();
+    let status_of = |h: &Harness, name: &str| {
+        let mut conn = h.connect();
+        let r = conn.request(&format!(
+            r#"{{"version":1,"id":1,"op":"status","args":{{"iface":"{name}"}}}}"#
+        ));
+        let i = &r["result"]["interfaces"][0];
+        (i["management"].clone(), i["state"].clone())
+    };
+    let bridge = status_of(&h, "br0");
+    let port = status_of(&h, "p0");
+    let events = monitor.fence(&h.ns);
+    assert!(
+        events.is_empty(),
+        "netconfd changed the kernel while it adopted br0:\n{}",
+        events.join("\n")
+    );
+    assert_eq!(bridge, ("adopted".into(), "up".into()), "br0");
+    assert_eq!(
+        port.0, "unmanaged",
+        "p0, a port of the adopted br0: {port:?}"
+    );
+    assert_eq!(h.state(), vec!["br0=br0"], "ifquery --state");
+    h.ifdown(&["br0"]).assert_ok();
+    assert!(h.state().is_empty(), "state: {:?}", h.state());
+}

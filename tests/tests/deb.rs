@@ -613,6 +613,10 @@ fn expected_files() -> Vec<(String, Option<&'static str>)> {
             Some("debian-integration/lib/netconf-networking-stop"),
         ),
         (
+            "/usr/lib/netconf/netconf-handover",
+            Some("debian-integration/lib/netconf-handover"),
+        ),
+        (
             "/lib/systemd/system/netconfd.service",
             Some("debian-integration/systemd/netconfd.service"),
         ),
