@@ -15,7 +15,8 @@ apparmor_kernel_lines() {
 }
 
 scenario2() {
-    local ok=1 enabled status enforce p pid label n lft i denied
+    local ok=1 enabled status enforce p pid label n lft i denied started
+    started=$(date +%s.%N)
     enabled=$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)
     if [ "$enabled" = Y ] && aa-enabled --quiet 2>/dev/null; then
         result "2: AppArmor on (/sys/module/apparmor/parameters/enabled: Y, aa-enabled: yes, apparmor.service $(systemctl is-active apparmor))"
@@ -82,10 +83,12 @@ scenario2() {
         ok=0
     fi
 
+    local took
+    took=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
     if [ $ok = 1 ]; then
-        result "scenario 2 (AppArmor enforcing): PASS"
+        result "scenario 2 (AppArmor enforcing): PASS (${took} s, most of it waiting for the renewal)"
     else
-        result "scenario 2 (AppArmor enforcing): FAIL"
+        result "scenario 2 (AppArmor enforcing): FAIL (${took} s)"
         failures+=(2)
     fi
 }
