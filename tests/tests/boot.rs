@@ -1041,7 +1041,10 @@ impl Boot {
         for entry in dir.flatten() {
             names.push(entry.file_name().to_string_lossy().into_owned());
             let text = fs::read_to_string(entry.path()).unwrap_or_default();
-            pids.extend(text.split_whitespace().filter_map(|w| w.parse::<u32>().ok()));
+            pids.extend(
+                text.split_whitespace()
+                    .filter_map(|w| w.parse::<u32>().ok()),
+            );
         }
         names.sort();
         (pids, names)
@@ -1114,8 +1117,10 @@ fn sysvinit_start_configures_everything_and_stop_takes_it_down() {
         "netconfd ({pid}) is not in the omit directory ({names:?}: {spared:?}):\n{out}"
     );
     assert!(
-        spared.iter().any(|p| fs::read_to_string(format!("/proc/{p}/comm"))
-            .is_ok_and(|c| c.trim() == "dhclient")),
+        spared
+            .iter()
+            .any(|p| fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim() == "dhclient")),
         "cli0's dhclient is not in the omit directory ({names:?}: {spared:?}):\n{out}"
     );
     // Started again: netconfd already runs (--oknodo), the interfaces are
