@@ -56,7 +56,7 @@ sysvinit_boot() {
     pid1=$(readlink /proc/1/exe)
     if [ ! -d /run/systemd/system ] && [ "$(cat /proc/1/comm)" = init ] &&
         [ "$(dpkg-query -W -f '${db:Status-Status}' sysvinit-core 2>/dev/null)" = installed ]; then
-        result "5: boot 3 (sysvinit): up $(cut -d' ' -f1 /proc/uptime) s after the kernel started; PID 1 $pid1 (sysvinit-core $(dpkg-query -W -f '${Version}' sysvinit-core)), runlevel $(runlevel | cut -d' ' -f2)"
+        result "5: the boot under sysvinit: up $(cut -d' ' -f1 /proc/uptime) s after the kernel started; PID 1 $pid1 (sysvinit-core $(dpkg-query -W -f '${Version}' sysvinit-core)), runlevel $(runlevel | cut -d' ' -f2)"
     else
         result "5: FAIL PID 1 is $pid1 ($(cat /proc/1/comm)), not sysvinit's init"
         ok=0
