@@ -10,9 +10,15 @@
 #   install    first boot, no netconf, no ifupdown: dpkg -i the .deb (a
 #              fresh install on a running system), put the test's
 #              interfaces file in place, reboot
-#   scenarios  the boot under test: the scenarios, then power off
+#   scenarios  the boot under test: the scenarios, then power off (or,
+#              with scenario 5, switch to sysvinit and reboot)
+#   sysvinit   scenario 5's boot under sysvinit (tests/boot/scenario5.sh);
+#              `guest.sh shutdown-check` is its shutdown's last word
+#
+# Scenarios in files of their own (tests/boot/scenarioN.sh, beside this
+# script in the share) are sourced: each defines scenarioN.
 set -u
-share=/run/boottest/share
+share=${BOOTTEST_SHARE:-/run/boottest/share}
 state=/var/lib/boottest
 mkdir -p "$state"
 phase=$(cat "$state/phase" 2>/dev/null || echo install)
@@ -20,6 +26,18 @@ read -r -a scenarios <"$share/scenarios"
 
 result() { echo "boot-test: $*" >&3; }
 detail() { sed 's/^/    /' >&3; }
+for f in "$share"/scenario[0-9]*.sh; do
+    [ -r "$f" ] && . "$f"
+done
+# Scenario 5 runs in a boot of its own, under sysvinit, after the others.
+systemd_scenarios=()
+for s in "${scenarios[@]}"; do
+    [ "$s" = 5 ] || systemd_scenarios+=("$s")
+done
+if [ "${1:-}" = shutdown-check ]; then
+    sysvinit_shutdown_check
+    exit 0
+fi
 finish() {
     [ "$1" = poweroff ] && echo "@@boot-test-done@@" >&3
     sync
@@ -36,8 +54,7 @@ journal_mono() {
 # Scenario 3 starts from a system that runs ifupdown: its boots and phases
 # are its own (scripts/boot-test gives it a QEMU run of its own).
 if [ "${scenarios[*]}" = 3 ]; then
-    # shellcheck source=tests/boot/scenario3.sh
-    . "$share/scenario3.sh"
+    scenario3_run
     finish poweroff
 fi
 
@@ -58,11 +75,13 @@ install)
     fi
     detail </tmp/dpkg.log
     install -m 0644 "$share/interfaces" /etc/network/interfaces
+    [ ${#systemd_scenarios[@]} -eq 0 ] && sysvinit_switch
     echo scenarios >"$state/phase"
     result "boot 1: rebooting with tests/boot/interfaces"
     finish reboot
     ;;
 scenarios) ;;
+sysvinit) sysvinit_boot ;;
 *)
     result "FAIL unknown phase $phase"
     finish poweroff
@@ -258,11 +277,12 @@ scenario4() {
     fi
 }
 
-for s in "${scenarios[@]}"; do
+for s in "${systemd_scenarios[@]}"; do
     "scenario$s"
 done
 # For the details: what netconf's units logged, and every warning.
 journalctl -b --no-pager -o short-monotonic -u netconfd -u networking -u netconf-wait-online |
     tail -n 80 | detail
 journalctl -b --no-pager -o short-monotonic -p warning | grep -v ' kernel: ' | tail -n 40 | detail
+[ ${#systemd_scenarios[@]} -eq ${#scenarios[@]} ] || sysvinit_switch
 finish poweroff

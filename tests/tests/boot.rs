@@ -50,8 +50,10 @@
 //!   `--dhcp-timeout` has passed; a wait-online started after that (systemd's
 //!   order) names cli0 alone.
 //! - the sysvinit script: `start` brings up everything (the lease, the
-//!   allow-hotplug interface; not what `EXCLUDE_INTERFACES` excludes), and
-//!   `stop` takes it down and stops netconfd.
+//!   allow-hotplug interface; not what `EXCLUDE_INTERFACES` excludes) and
+//!   lists netconfd and its dhclient in the omit directory of the
+//!   shutdown's sendsigs, and `stop` takes it down, stops netconfd and
+//!   takes the omit entries out.
 //!
 //! Rules, as in the other daemon tests: only namespaces of the test's own
 //! and addresses from 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24 and
@@ -994,6 +996,11 @@ impl Boot {
                     "PIDFILE=/run/netconf/netconfd.pid",
                     format!("PIDFILE={}", p("pid/netconfd.pid")),
                 ),
+                ("RUN_DIR=/run/netconf", format!("RUN_DIR={}", p("run"))),
+                (
+                    "OMIT_DIR=/run/sendsigs.omit.d",
+                    format!("OMIT_DIR={}", p("sendsigs.omit.d")),
+                ),
                 (
                     "LOGFILE=/var/log/netconfd.log",
                     format!("LOGFILE={}", p("netconfd.log")),
@@ -1020,6 +1027,27 @@ impl Boot {
             ],
         );
         script
+    }
+
+    /// The PIDs the shutdown's sendsigs (initscripts) would spare: every
+    /// word of every file in the script's omit directory, links followed,
+    /// as sendsigs reads `/run/sendsigs.omit.d`; and the directory's entries.
+    fn sendsigs_omitted(&self) -> (BTreeSet<u32>, Vec<String>) {
+        let Ok(dir) = fs::read_dir(self.path("sendsigs.omit.d")) else {
+            return Default::default();
+        };
+        let mut pids = BTreeSet::new();
+        let mut names = Vec::new();
+        for entry in dir.flatten() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+            let text = fs::read_to_string(entry.path()).unwrap_or_default();
+            pids.extend(
+                text.split_whitespace()
+                    .filter_map(|w| w.parse::<u32>().ok()),
+            );
+        }
+        names.sort();
+        (pids, names)
     }
 
     /// `/etc/init.d/networking ACTION` in the client namespace, as init
@@ -1079,6 +1107,22 @@ fn sysvinit_start_configures_everything_and_stop_takes_it_down() {
     assert_ne!(b.state_of(EXCLUDED.0), "up");
     let calls = fs::read_to_string(b.path("udevadm.calls")).unwrap_or_default();
     assert_eq!(calls, "udevadm settle\n", "udev is settled before ifup -a");
+    // The shutdown's sendsigs, which runs before networking's stop, spares
+    // netconfd and the DHCP client it started: the stop's ifdown needs the
+    // one, and releases the lease through the other (the boot test under
+    // sysvinit found them killed, and the stop failing).
+    let (spared, names) = b.sendsigs_omitted();
+    assert!(
+        spared.contains(&pid),
+        "netconfd ({pid}) is not in the omit directory ({names:?}: {spared:?}):\n{out}"
+    );
+    assert!(
+        spared
+            .iter()
+            .any(|p| fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim() == "dhclient")),
+        "cli0's dhclient is not in the omit directory ({names:?}: {spared:?}):\n{out}"
+    );
     // Started again: netconfd already runs (--oknodo), the interfaces are
     // up; nothing changes.
     let again = b.init_script(&script, "start");
@@ -1092,6 +1136,11 @@ fn sysvinit_start_configures_everything_and_stop_takes_it_down() {
     assert!(
         !b.path("pid/netconfd.pid").exists(),
         "stop removes the pid file"
+    );
+    assert_eq!(
+        b.sendsigs_omitted().1,
+        Vec::<String>::new(),
+        "stop takes netconf's entries out of the omit directory"
     );
     for name in STATICS.iter().map(|(n, _)| *n).chain([CLI, HOTPLUG.0]) {
         assert!(
