@@ -51,6 +51,47 @@ journal_mono() {
         sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
 }
 
+# The checks of the test's interfaces file in `netconfctl status` ($1) that
+# fail, one per line: every interface managed and up with its address, the
+# lease from dnsmasq, bp0 in br0, no error or difference.
+status_lacks() {
+    local status=$1
+    block() { echo "$status" | awk -v n="$1:" '$1 == n { on = 1; print; next } /^[^ ]/ { on = 0 } on'; }
+    block lo | grep -q '^lo: managed, up' || echo "lo up"
+    block st0 | grep -q '^st0: managed, up' || echo "st0 up"
+    block st0 | grep -q 'address  *198\.51\.100\.10/24' || echo "st0 198.51.100.10/24"
+    block lan0 | grep -q '^lan0: managed, up' || echo "lan0 up"
+    block lan0 | grep -q 'dhclient pid [0-9]*, lease 198\.18\.0\.' || echo "lan0 dhclient lease"
+    block lan0 | grep -q 'address  *198\.18\.0\.[0-9]*/24' || echo "lan0 198.18.0.x/24"
+    block br0 | grep -q '^br0: managed, up' || echo "br0 up"
+    block br0 | grep -q 'address  *203\.0\.113\.1/24' || echo "br0 203.0.113.1/24"
+    ip -d link show bp0 | grep -q 'master br0' || echo "bp0 port of br0"
+    echo "$status" | grep -qE '^ +(error|differs) ' && echo "no error or differs line"
+    return 0
+}
+# DHCPACKs dnsmasq has logged so far.
+acks() { grep -c 'DHCPACK(srv0)' /run/boottest-dnsmasq.log 2>/dev/null || echo 0; }
+# Waits (up to $2 s) for more than $1 DHCPACKs in dnsmasq's log.
+wait_ack() {
+    local i
+    for ((i = 0; i < $2; i++)); do
+        [ "$(acks)" -gt "$1" ] && return 0
+        sleep 1
+    done
+    return 1
+}
+# lan0's IPv4 address's valid lifetime once it is 110 s or more again (a
+# renewal applied: the lease is 120 s), else the last seen, after 15 s.
+renewed_lifetime() {
+    local i lft=
+    for ((i = 0; i < 30; i++)); do
+        lft=$(ip -o -4 addr show dev lan0 | sed -n 's/.*valid_lft \([0-9]*\)sec.*/\1/p' | head -n 1)
+        [ -n "$lft" ] && [ "$lft" -ge 110 ] && break
+        sleep 0.5
+    done
+    echo "$lft"
+}
+
 # Scenario 3 starts from a system that runs ifupdown: its boots and phases
 # are its own (scripts/boot-test gives it a QEMU run of its own).
 if [ "${scenarios[*]}" = 3 ]; then
@@ -139,22 +180,12 @@ scenario1() {
     status=$(netconfctl status 2>&1)
     echo "$status" | detail
     ip -br addr | detail
-    local missing=()
-    block() { echo "$status" | awk -v n="$1:" '$1 == n { on = 1; print; next } /^[^ ]/ { on = 0 } on'; }
-    block lo | grep -q '^lo: managed, up' || missing+=("lo up")
-    block st0 | grep -q '^st0: managed, up' || missing+=("st0 up")
-    block st0 | grep -q 'address  *198\.51\.100\.10/24' || missing+=("st0 198.51.100.10/24")
-    block lan0 | grep -q '^lan0: managed, up' || missing+=("lan0 up")
-    block lan0 | grep -q 'dhclient pid [0-9]*, lease 198\.18\.0\.' || missing+=("lan0 dhclient lease")
-    block lan0 | grep -q 'address  *198\.18\.0\.[0-9]*/24' || missing+=("lan0 198.18.0.x/24")
-    block br0 | grep -q '^br0: managed, up' || missing+=("br0 up")
-    block br0 | grep -q 'address  *203\.0\.113\.1/24' || missing+=("br0 203.0.113.1/24")
-    ip -d link show bp0 | grep -q 'master br0' || missing+=("bp0 port of br0")
-    echo "$status" | grep -qE '^ +(error|differs) ' && missing+=("no error or differs line")
-    if [ ${#missing[@]} -eq 0 ]; then
-        result "1: netconfctl status: lo, st0 198.51.100.10/24, lan0 $(block lan0 | grep -o 'lease 198\.18\.0\.[0-9]*'), br0 203.0.113.1/24 over bp0, all managed and up"
+    local lacks
+    lacks=$(status_lacks "$status" | paste -sd, -)
+    if [ -z "$lacks" ]; then
+        result "1: netconfctl status: lo, st0 198.51.100.10/24, lan0 $(echo "$status" | grep -o 'lease 198\.18\.0\.[0-9]*' | head -n 1), br0 203.0.113.1/24 over bp0, all managed and up"
     else
-        result "1: FAIL netconfctl status lacks: $(IFS=,; echo "${missing[*]}")"
+        result "1: FAIL netconfctl status lacks: $lacks"
         ok=0
     fi
     if [ $ok = 1 ]; then
@@ -166,16 +197,6 @@ scenario1() {
 }
 
 # --- scenario 4: restart and kill -9 of netconfd
-acks() { grep -c 'DHCPACK(srv0)' /run/boottest-dnsmasq.log 2>/dev/null || echo 0; }
-# Waits (up to $2 s) for more than $1 DHCPACKs in dnsmasq's log.
-wait_ack() {
-    local i
-    for ((i = 0; i < $2; i++)); do
-        [ "$(acks)" -gt "$1" ] && return 0
-        sleep 1
-    done
-    return 1
-}
 netconfd_ready() {
     local i
     for ((i = 0; i < 60; i++)); do
@@ -245,12 +266,7 @@ scenario4() {
     # refreshes the address's lifetimes (the lease is 120 s).
     n=$(acks)
     if wait_ack "$n" 90; then
-        lft=
-        for ((i = 0; i < 30; i++)); do
-            lft=$(ip -o -4 addr show dev lan0 | sed -n 's/.*valid_lft \([0-9]*\)sec.*/\1/p' | head -n 1)
-            [ -n "$lft" ] && [ "$lft" -ge 110 ] && break
-            sleep 0.5
-        done
+        lft=$(renewed_lifetime)
         if [ -n "$lft" ] && [ "$lft" -ge 110 ]; then
             result "4: the lease renewed after the kill (DHCPACK, lan0's address valid for ${lft} s again)"
         else

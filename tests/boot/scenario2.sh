@@ -55,12 +55,7 @@ scenario2() {
     # hook posts to netconfd, netconfd refreshes the address's lifetimes.
     n=$(acks)
     if wait_ack "$n" 60; then
-        lft=
-        for ((i = 0; i < 30; i++)); do
-            lft=$(ip -o -4 addr show dev lan0 | sed -n 's/.*valid_lft \([0-9]*\)sec.*/\1/p' | head -n 1)
-            [ -n "$lft" ] && [ "$lft" -ge 110 ] && break
-            sleep 0.5
-        done
+        lft=$(renewed_lifetime)
         if [ -n "$lft" ] && [ "$lft" -ge 110 ]; then
             result "2: a renewal went through the confined hook: lan0 $(ip -o -4 addr show dev lan0 | awk '{print $4}') valid for ${lft} s again, netconfctl status: $(netconfctl status 2>&1 | grep -o 'lease 198\.18\.0\.[0-9]*' | head -n 1)"
         else

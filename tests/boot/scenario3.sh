@@ -1,9 +1,10 @@
 # boot-test's scenario 3 (issue 18): a system that runs Debian's ifupdown
 # gets netconf with `apt install ./netconf_*.deb` while it runs, reboots
 # under netconf, and goes back with `apt install ifupdown`. Sourced by
-# guest.sh (result, detail, finish, journal_mono, $share, $state, $phase),
-# which calls scenario3_run when the run is scenario 3's: a QEMU run of its own (scripts/boot-test),
-# three boots, the phase kept in $state/phase:
+# guest.sh (result, detail, finish, journal_mono, acks, wait_ack, $share,
+# $state, $phase), which calls scenario3_run when the run is scenario 3's:
+# a QEMU run of its own (scripts/boot-test), three boots, the phase kept in
+# $state/phase:
 #
 #   install   boot 1, no ifupdown, no netconf: apt installs ifupdown,
 #             bridge-utils and ping from the image's offline archive
@@ -34,16 +35,6 @@ s3_end() {
         result "scenario 3 (ifupdown replaced on a running system, reboot, back): PASS"
     fi
     finish poweroff
-}
-s3_acks() { grep -c 'DHCPACK(srv0)' /run/boottest-dnsmasq.log 2>/dev/null || echo 0; }
-# Waits (up to $2 s) for more than $1 DHCPACKs in dnsmasq's log.
-s3_wait_ack() {
-    local i
-    for ((i = 0; i < $2; i++)); do
-        [ "$(s3_acks)" -gt "$1" ] && return 0
-        sleep 1
-    done
-    return 1
 }
 s3_lan_address() { ip -4 -o addr show dev lan0 scope global | awk '{ sub(/\/.*/, "", $4); print $4; exit }'; }
 # What a reboot must bring back: links (state, master), addresses (no
@@ -161,9 +152,9 @@ scenario3_run() {
         # The window starts right after a renewal of ifupdown's dhclient (T1
         # 40 s), so that few renewals fall in it; those refresh lan0's address's
         # lifetimes (a kernel change of dhclient-script's), and are counted apart.
-        n=$(s3_acks)
-        s3_wait_ack "$n" 60 || s3_fail "no DHCP renewal of ifupdown's dhclient within 60 s"
-        n=$(s3_acks)
+        n=$(acks)
+        wait_ack "$n" 60 || s3_fail "no DHCP renewal of ifupdown's dhclient within 60 s"
+        n=$(acks)
         s3_monitor_start
         s3_pings_start
         started=$(date +%s.%N)
@@ -191,7 +182,7 @@ scenario3_run() {
             s3_fail "pings through the installation lost echoes: $(IFS=';'; echo "${s3_ping_summary[*]}" | sed 's/;/; /g')"
         fi
         if [ "$s3_events" = 0 ]; then
-            result "3: 0 kernel changes while apt installed netconf and netconfd adopted the network ($s3_refreshes refresh(es) of lan0's lease by ifupdown's dhclient, $(($(s3_acks) - n)) renewal(s) in that time)"
+            result "3: 0 kernel changes while apt installed netconf and netconfd adopted the network ($s3_refreshes refresh(es) of lan0's lease by ifupdown's dhclient, $(($(acks) - n)) renewal(s) in that time)"
         else
             s3_fail "$s3_events kernel change(s) while apt installed netconf and netconfd adopted the network"
             detail </tmp/monitor.other
@@ -259,8 +250,8 @@ scenario3_run() {
         fi
 
         # And back to ifupdown, with pings running.
-        n=$(s3_acks)
-        s3_wait_ack "$n" 60 || s3_fail "no DHCP renewal within 60 s under netconf"
+        n=$(acks)
+        wait_ack "$n" 60 || s3_fail "no DHCP renewal within 60 s under netconf"
         s3_pings_start
         started=$(date +%s.%N)
         DEBIAN_FRONTEND=noninteractive apt install -y ifupdown >/tmp/apt-ifupdown.log 2>&1
@@ -287,17 +278,17 @@ scenario3_run() {
         # DHCPACK, then lan0's address valid for 110 s or more (the lease is
         # 120 s; the REBOOT of the dhclient started again for ifupdown finds
         # the address there and leaves it, its first RENEW refreshes it).
-        n=$(s3_acks)
+        n=$(acks)
         lft=
         for ((i = 0; i < 100; i++)); do
             lft=$(ip -o -4 addr show dev lan0 | sed -n 's/.*valid_lft \([0-9]*\)sec.*/\1/p' | head -n 1)
-            [ "$(s3_acks)" -gt "$n" ] && [ -n "$lft" ] && [ "$lft" -ge 110 ] && break
+            [ "$(acks)" -gt "$n" ] && [ -n "$lft" ] && [ "$lft" -ge 110 ] && break
             sleep 1
         done
-        if [ "$(s3_acks)" -gt "$n" ] && [ -n "$lft" ] && [ "$lft" -ge 110 ]; then
+        if [ "$(acks)" -gt "$n" ] && [ -n "$lft" ] && [ "$lft" -ge 110 ]; then
             result "3: under ifupdown again, lan0's lease renewed and applied (address valid for $lft s)"
         else
-            s3_fail "under ifupdown again, lan0's lease not renewed and applied within 100 s ($(($(s3_acks) - n)) DHCPACK(s), valid_lft ${lft:-none})"
+            s3_fail "under ifupdown again, lan0's lease not renewed and applied within 100 s ($(($(acks) - n)) DHCPACK(s), valid_lft ${lft:-none})"
             ip -o addr show dev lan0 | detail
             journalctl -b --no-pager | grep -i dhclient | tail -n 20 | detail
         fi
