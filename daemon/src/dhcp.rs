@@ -550,7 +550,8 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn link_up(d: &mut Dispatcher, iface: &str) -> Result<(), Failure> {
+/// Sets a link up (only that: nothing else of it is written).
+pub(crate) fn link_up(d: &mut Dispatcher, iface: &str) -> Result<(), Failure> {
     let desired = Desired {
         link: LinkWanted {
             up: true,

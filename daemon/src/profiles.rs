@@ -19,8 +19,6 @@ use crate::queue::{ConnId, Job, ReplySender};
 use netconf_ctlsock_proto::{Body, ErrorCode, ErrorReply, ReloadArgs};
 use netconf_interfaces::{parse_bytes, parse_file, InterfacesFile, ParseOptions};
 use netconf_kernel::netlink::Event;
-use netconf_methods::apply::{self, Applied};
-use netconf_methods::provider::{Desired, LinkWanted};
 use netconf_policy::activation::{self, Choice, Switch};
 use netconf_policy::profiles::{self, Invalid, Profile, AUTOMATIC, LEGACY};
 use serde::{Deserialize, Serialize};
@@ -449,20 +447,8 @@ fn ensure_links_up(d: &mut Dispatcher, profile: &Profile) {
         if d.is_busy(&name) {
             continue;
         }
-        let desired = Desired {
-            link: LinkWanted {
-                up: true,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let mut scratch = Applied::default();
-        match d.with_kernel(|k| apply::apply(k, &name, &desired, &mut scratch, false)) {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => warn!(iface = %name, "setting the link up to hear its carrier: {e}"),
-            Err(f) => {
-                warn!(iface = %name, "setting the link up to hear its carrier: {}", f.message)
-            }
+        if let Err(f) = crate::dhcp::link_up(d, &name) {
+            warn!(iface = %name, "setting the link up to hear its carrier: {}", f.message);
         }
     }
 }
