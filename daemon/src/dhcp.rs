@@ -86,6 +86,45 @@ impl Clients {
     pub fn record(&self, key: &Key) -> Option<&DhcpRecord> {
         self.0.get(key).map(|c| &c.record)
     }
+
+    /// The domains the current leases name: each IPv4 lease's
+    /// `domain-name` (every name of it) and each DHCPv6 lease's search
+    /// list. What the location conditions call `dhcp-domain`.
+    pub fn domains(&self) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for ((_, v6), client) in &self.0 {
+            let Some(info) = &client.record.info else {
+                continue;
+            };
+            for name in lease_domains(info, *v6) {
+                if !found.contains(&name) {
+                    found.push(name);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+}
+
+/// The domains of one lease as the hook event recorded it.
+fn lease_domains(info: &Value, v6: bool) -> Vec<String> {
+    let words = |v: &Value| -> Vec<String> {
+        match v {
+            Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
+            Value::Array(list) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    if v6 {
+        words(&info["search"])
+    } else {
+        words(&info["domain"])
+    }
 }
 
 /// A dhclient of ours, running or about to.
@@ -311,6 +350,7 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
                 "address": format!("{}/{}", new.address, new.prefix_len),
                 "routers": new.routers,
                 "dns": new.dns,
+                "domain": new.domain,
                 "search": new.search,
                 "server": new.server,
                 "mtu": new.mtu,
@@ -332,6 +372,7 @@ fn handle(d: &mut Dispatcher, args: &DhcpEventArgs) -> Result<i32, Failure> {
                 "address": new.address.map(|(a, l)| format!("{a}/{l}")),
                 "prefix": new.prefix.map(|(a, l)| format!("{a}/{l}")),
                 "dns": new.dns,
+                "search": new.search,
                 "preferred_life": new.preferred_life,
                 "max_life": new.max_life,
             });

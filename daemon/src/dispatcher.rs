@@ -41,6 +41,8 @@ pub struct Settings {
     pub program_timeout: Duration,
     /// Who may do what over the control socket.
     pub access: crate::access::Policy,
+    /// Profiles, locations and external network modifiers (`/etc/netconf`).
+    pub config_dir: PathBuf,
 }
 
 /// Why an event failed: a stable code, a sentence, and the causes below it.

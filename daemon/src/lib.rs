@@ -9,6 +9,7 @@ pub mod adopt;
 pub mod dhcp;
 pub mod dispatcher;
 pub mod documents;
+pub mod facts;
 pub mod faults;
 pub mod hotplug;
 pub mod ifaces;
@@ -59,6 +60,9 @@ pub struct Args {
     /// Where the if-pre-up.d, if-up.d, if-down.d and if-post-down.d directories are
     #[arg(long, value_name = "DIR", default_value = "/etc/network")]
     pub hooks_dir: PathBuf,
+    /// Where profiles, locations and external network modifiers are kept
+    #[arg(long, value_name = "DIR", default_value = "/etc/netconf")]
+    pub config_dir: PathBuf,
     /// Kill a hook script that runs longer than this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub hook_timeout: u64,
@@ -223,6 +227,7 @@ pub fn run(args: Args) -> Result<(), StartError> {
         hook_timeout: Duration::from_secs(args.hook_timeout),
         program_timeout: Duration::from_secs(args.program_timeout),
         access: access.clone(),
+        config_dir: args.config_dir.clone(),
     };
     let hook = args.dhcp_hook.clone().unwrap_or_else(|| {
         std::env::current_exe()

@@ -33,6 +33,7 @@ mod socket;
 mod sysctl;
 mod tunnels;
 mod wire;
+mod wireless;
 
 pub use error::NetlinkError;
 pub use kinds::{
@@ -45,6 +46,7 @@ pub use monitor::{decode_notifications, Event, Monitor};
 pub use nduseropt::{NdLifetime, NdUserOptError, NdUserOption};
 pub use sysctl::{get_ipv6_conf, set_ipv6_conf, shares_network_namespace};
 pub use tunnels::{EncapLimit, TunnelAttrs, TunnelMode};
+pub use wireless::associated_ssids;
 
 use socket::Socket;
 
@@ -330,6 +332,16 @@ impl fmt::Display for Route {
             self.protocol,
         )
     }
+}
+
+/// An entry of the kernel's neighbour table (ARP, NDP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Neighbour {
+    pub index: u32,
+    pub addr: IpAddr,
+    /// The link-layer address; `None` while it is being resolved or when
+    /// resolution failed.
+    pub lladdr: Option<Vec<u8>>,
 }
 
 /// A change to a link: only the fields that are `Some` are sent.
@@ -663,6 +675,13 @@ impl Netlink {
                 && oif.is_none_or(|o| r.oif == Some(o))
         });
         Ok(found)
+    }
+
+    /// The neighbour table of a family (ARP for IPv4, NDP for IPv6).
+    pub fn neighbours(&mut self, family: Family) -> Result<Vec<Neighbour>, NetlinkError> {
+        self.sock
+            .dump(wire::dump_neighbours(family), wire::decode_neighbour)
+            .map_err(|f| f.into_error(format!("listing {family} neighbours")))
     }
 
     /// Changes a link in one request carrying only the fields given. An

@@ -760,3 +760,42 @@ fn monitor_reports_overruns() {
     }
     wait_for(&mut monitor, "overrun", |e| *e == Event::Overrun);
 }
+
+#[test]
+fn neighbours_are_listed_with_their_link_layer_addresses() {
+    let mut nl = netns();
+    let (nc0, _) = veth_up(&mut nl);
+    ip(&["addr", "add", "198.51.100.1/24", "dev", "nc0"]);
+    ip(&[
+        "neigh",
+        "add",
+        "198.51.100.9",
+        "lladdr",
+        "02:00:5e:00:53:09",
+        "dev",
+        "nc0",
+        "nud",
+        "permanent",
+    ]);
+    ip(&[
+        "neigh",
+        "add",
+        "198.51.100.10",
+        "dev",
+        "nc0",
+        "nud",
+        "incomplete",
+    ]);
+    let found = nl.neighbours(Family::V4).unwrap();
+    let known = found
+        .iter()
+        .find(|n| n.addr == addr("198.51.100.9"))
+        .expect("the permanent entry");
+    assert_eq!(known.index, nc0.index);
+    assert_eq!(known.lladdr.as_deref(), Some(&[2, 0, 0x5e, 0, 0x53, 9][..]));
+    if let Some(pending) = found.iter().find(|n| n.addr == addr("198.51.100.10")) {
+        assert_eq!(pending.lladdr, None, "an unresolved entry names no one");
+    }
+    assert!(nl.neighbours(Family::V6).is_ok());
+    assert_eq!(nl.writes(), 0);
+}

@@ -12,6 +12,9 @@ use netlink_packet_route::address::{
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo, LinkMessage,
 };
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
+};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteLwEnCapType, RouteMessage,
     RouteProtocol, RouteScope, RouteType,
@@ -19,7 +22,8 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::{
-    Address, AddressFlags, Family, Link, LinkChange, NewAddress, NewRoute, Route, RouteKind, Scope,
+    Address, AddressFlags, Family, Link, LinkChange, Neighbour, NewAddress, NewRoute, Route,
+    RouteKind, Scope,
 };
 
 /// A request ready for [`super::socket::Socket`].
@@ -31,6 +35,7 @@ pub(super) const RTM_NEWADDR: u16 = 20;
 pub(super) const RTM_DELADDR: u16 = 21;
 pub(super) const RTM_NEWROUTE: u16 = 24;
 pub(super) const RTM_DELROUTE: u16 = 25;
+pub(super) const RTM_NEWNEIGH: u16 = 28;
 /// A router advertisement option for user space ([`super::nduseropt`]).
 pub(super) const RTM_NEWNDUSEROPT: u16 = 68;
 
@@ -114,6 +119,53 @@ pub(super) fn dump_routes(family: Family, table: Option<u32>, oif: Option<u32>) 
         msg.attributes.push(RouteAttribute::Oif(oif));
     }
     RouteNetlinkMessage::GetRoute(msg)
+}
+
+pub(super) fn dump_neighbours(family: Family) -> Request {
+    let mut msg = NeighbourMessage::default();
+    msg.header.family = wire_family(family);
+    RouteNetlinkMessage::GetNeighbour(msg)
+}
+
+/// An entry of the neighbour table; `None` for what is not an IP
+/// neighbour (bridge FDB entries, other families).
+pub(super) fn decode_neighbour(kind: u16, payload: &[u8]) -> Result<Option<Neighbour>, String> {
+    if kind != RTM_NEWNEIGH {
+        return Ok(None);
+    }
+    let msg = NeighbourMessage::parse(payload).map_err(|e| format!("neighbour: {e}"))?;
+    if our_family(msg.header.family).is_none() {
+        return Ok(None);
+    }
+    let mut addr = None;
+    let mut lladdr = None;
+    for attr in msg.attributes {
+        match attr {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                addr = Some(IpAddr::V4(a))
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                addr = Some(IpAddr::V6(a))
+            }
+            NeighbourAttribute::LinkLayerAddress(bytes) if !bytes.is_empty() => {
+                lladdr = Some(bytes)
+            }
+            _ => {}
+        }
+    }
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    // An entry still being resolved, or given up on, names no one.
+    let usable = !matches!(
+        msg.header.state,
+        NeighbourState::Incomplete | NeighbourState::Failed | NeighbourState::None
+    );
+    Ok(Some(Neighbour {
+        index: msg.header.ifindex,
+        addr,
+        lladdr: lladdr.filter(|_| usable),
+    }))
 }
 
 /// `rtm_table` holds 8 bits; bigger table ids travel in `RTA_TABLE` only.
