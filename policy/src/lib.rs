@@ -8,5 +8,6 @@
 //! the facts and carries the decisions out.
 
 pub mod conditions;
+pub mod locations;
 
 pub use conditions::{evaluate, Combine, Condition, ConditionError, Facts, Subject, Test};
