@@ -329,7 +329,6 @@ pub fn parse_location(
             "nameserver lines are ignored with \"dns from dhcp\": say \"dns from static\" or \"dns from both\"".into(),
         );
     }
-    drop(err);
     if loc.activation == Activation::System && !builtin {
         loc.activation = Activation::Manual;
     }
