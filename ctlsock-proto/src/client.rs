@@ -326,7 +326,13 @@ mod tests {
             | Op::IfaceUndefine(_)
             | Op::ChangeBegin
             | Op::ChangeCommit
-            | Op::ChangeRollback => vec![],
+            | Op::ChangeRollback
+            | Op::LocationList
+            | Op::LocationShow(_)
+            | Op::LocationEnable(_)
+            | Op::EnmList
+            | Op::EnmEnable(_)
+            | Op::EnmDisable(_) => vec![],
             // The verdict is the number of variables, to show they all came.
             Op::DhcpEvent(args) => vec![Response::ok(
                 id,

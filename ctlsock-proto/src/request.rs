@@ -75,6 +75,22 @@ pub enum Op {
     /// `ncftool change-rollback`: restore the snapshot, then apply the
     /// difference to the kernel as `reload` does.
     ChangeRollback,
+    /// `netconfctl location list`: every location, which is active and why.
+    LocationList,
+    /// `netconfctl location show NAME`: one location's settings and
+    /// conditions, with which of them hold now.
+    LocationShow(NameArgs),
+    /// `netconfctl location enable NAME`: hold NAME active (`automatic`:
+    /// let the conditions choose again). Root only.
+    LocationEnable(NameArgs),
+    /// `netconfctl enm list`: the external network modifiers and their state.
+    EnmList,
+    /// `netconfctl enm enable NAME`: start a modifier and keep it running
+    /// whatever its conditions say. Root only.
+    EnmEnable(NameArgs),
+    /// `netconfctl enm disable NAME`: stop a modifier and keep it stopped.
+    /// Root only.
+    EnmDisable(NameArgs),
 }
 
 impl Op {
@@ -96,6 +112,12 @@ impl Op {
         "change-begin",
         "change-commit",
         "change-rollback",
+        "location-list",
+        "location-show",
+        "location-enable",
+        "enm-list",
+        "enm-enable",
+        "enm-disable",
     ];
 
     /// The op's name on the wire.
@@ -117,6 +139,12 @@ impl Op {
             Op::ChangeBegin => "change-begin",
             Op::ChangeCommit => "change-commit",
             Op::ChangeRollback => "change-rollback",
+            Op::LocationList => "location-list",
+            Op::LocationShow(_) => "location-show",
+            Op::LocationEnable(_) => "location-enable",
+            Op::EnmList => "enm-list",
+            Op::EnmEnable(_) => "enm-enable",
+            Op::EnmDisable(_) => "enm-disable",
         }
     }
 
@@ -133,7 +161,11 @@ impl Op {
             | Op::IfaceUndefine(_)
             | Op::ChangeBegin
             | Op::ChangeCommit
-            | Op::ChangeRollback => true,
+            | Op::ChangeRollback
+            | Op::LocationEnable(_)
+            | Op::EnmEnable(_)
+            | Op::EnmDisable(_) => true,
+            Op::LocationList | Op::LocationShow(_) | Op::EnmList => false,
             Op::State(_)
             | Op::Status(_)
             | Op::Ping
@@ -159,6 +191,9 @@ impl Op {
                 | Op::ChangeBegin
                 | Op::ChangeCommit
                 | Op::ChangeRollback
+                | Op::LocationEnable(_)
+                | Op::EnmEnable(_)
+                | Op::EnmDisable(_)
         )
     }
 }
@@ -168,7 +203,13 @@ impl Op {
 fn takes_args(name: &str) -> bool {
     !matches!(
         name,
-        "ping" | "monitor" | "change-begin" | "change-commit" | "change-rollback"
+        "ping"
+            | "monitor"
+            | "change-begin"
+            | "change-commit"
+            | "change-rollback"
+            | "location-list"
+            | "enm-list"
     )
 }
 
@@ -296,6 +337,13 @@ pub struct IfaceListArgs {
     /// Each with its MAC address.
     #[serde(skip_serializing_if = "is_false")]
     pub macs: bool,
+}
+
+/// Arguments of the ops about one named location or modifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameArgs {
+    pub name: String,
 }
 
 /// Arguments of `iface-xml`.
@@ -493,7 +541,12 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
                 ));
             }
         }
-        Op::IfaceXml(IfaceXmlArgs { name, .. }) | Op::IfaceUndefine(IfaceUndefineArgs { name }) => {
+        Op::IfaceXml(IfaceXmlArgs { name, .. })
+        | Op::IfaceUndefine(IfaceUndefineArgs { name })
+        | Op::LocationShow(NameArgs { name })
+        | Op::LocationEnable(NameArgs { name })
+        | Op::EnmEnable(NameArgs { name })
+        | Op::EnmDisable(NameArgs { name }) => {
             if name.is_empty() {
                 return Err(RequestError::bad(
                     id_known,
@@ -511,7 +564,9 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
         | Op::IfaceDefine(_)
         | Op::ChangeBegin
         | Op::ChangeCommit
-        | Op::ChangeRollback => {}
+        | Op::ChangeRollback
+        | Op::LocationList
+        | Op::EnmList => {}
     }
     Ok(request)
 }

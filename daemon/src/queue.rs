@@ -60,6 +60,9 @@ pub enum Message {
     HotplugCheck { name: String, tries: u32 },
     /// Try again to write the state file, which could not be written.
     SaveState,
+    /// Something the conditions of locations and modifiers read changed
+    /// outside the kernel's notifications (a gateway's MAC became known).
+    FactsChanged { cause: String },
     /// A client hung up: forget its subscriptions.
     Hangup { conn: ConnId },
     /// SIGTERM/SIGINT: stop, leaving the network as it is.

@@ -330,7 +330,11 @@ impl Resolver {
             }
             match location {
                 Some(loc) if !loc.own.is_empty() => {
-                    self.run(program, &["-a", LOCATION_RECORD], Some(&loc.own.render("lo")))?;
+                    self.run(
+                        program,
+                        &["-a", LOCATION_RECORD],
+                        Some(&loc.own.render("lo")),
+                    )?;
                 }
                 _ if current.as_ref().is_some_and(|c| !c.own.is_empty()) => {
                     self.run(program, &["-d", LOCATION_RECORD], None)?;
@@ -370,10 +374,15 @@ impl Resolver {
         Ok(read_optional(&path)?.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
-    fn save_location(&self, path: &Path, location: Option<&LocationDns>) -> Result<(), ResolvError> {
+    fn save_location(
+        &self,
+        path: &Path,
+        location: Option<&LocationDns>,
+    ) -> Result<(), ResolvError> {
         match location {
             Some(loc) => {
-                fs::create_dir_all(&self.state_dir).map_err(io_error("creating", &self.state_dir))?;
+                fs::create_dir_all(&self.state_dir)
+                    .map_err(io_error("creating", &self.state_dir))?;
                 let text = serde_json::to_vec(loc).unwrap_or_default();
                 write_atomic(path, &text, None)
             }
@@ -456,14 +465,24 @@ impl Resolver {
         if !location.from_leases {
             records.clear();
         }
-        records.insert(0, (format!("location {}", location.name), location.own.render("lo")));
+        records.insert(
+            0,
+            (
+                format!("location {}", location.name),
+                location.own.render("lo"),
+            ),
+        );
         let mut text = merge(&records, "");
         // The header says where the lines come from.
         if let Some(end) = text.find('\n') {
             let names: Vec<&str> = records.iter().map(|(n, _)| n.as_str()).collect();
             text.replace_range(
                 ..end,
-                &format!("{MARKER} for the location \"{}\" ({})", location.name, names.join(", ")),
+                &format!(
+                    "{MARKER} for the location \"{}\" ({})",
+                    location.name,
+                    names.join(", ")
+                ),
             );
         }
         Ok(text)
@@ -902,13 +921,22 @@ mod tests {
         };
         assert!(r.set_location(Some(&office)).unwrap());
         let both = read(&f.conf);
-        assert!(both.starts_with("# Written by netconfd for the location \"office\""), "{both}");
+        assert!(
+            both.starts_with("# Written by netconfd for the location \"office\""),
+            "{both}"
+        );
         assert!(
             both.ends_with("search office.example.org example.test lab.example.test\nnameserver 198.51.100.53\nnameserver 198.18.0.53\nnameserver 198.18.0.54\n"),
             "{both}"
         );
-        assert!(!r.set_location(Some(&office)).unwrap(), "the same location writes nothing");
-        let alone = LocationDns { from_leases: false, ..office.clone() };
+        assert!(
+            !r.set_location(Some(&office)).unwrap(),
+            "the same location writes nothing"
+        );
+        let alone = LocationDns {
+            from_leases: false,
+            ..office.clone()
+        };
         r.set_location(Some(&alone)).unwrap();
         assert!(!read(&f.conf).contains("198.18.0.53"));
         // The last lease's end keeps the location's file.

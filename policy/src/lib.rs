@@ -8,6 +8,7 @@
 //! the facts and carries the decisions out.
 
 pub mod conditions;
+pub mod enms;
 pub mod locations;
 
 pub use conditions::{evaluate, Combine, Condition, ConditionError, Facts, Subject, Test};

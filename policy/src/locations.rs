@@ -30,7 +30,7 @@
 //! stay as they were.
 
 use crate::conditions::{evaluate, Combine, Condition, Facts};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -466,7 +466,7 @@ pub fn read_locations(config_dir: &Path) -> Result<Vec<Location>, Vec<FileError>
 }
 
 /// Why a location is the active one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
     /// Enabled by `netconfctl location enable`.
@@ -491,7 +491,7 @@ impl fmt::Display for Reason {
 }
 
 /// The location that should be active, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
     pub name: String,
     pub reason: Reason,
