@@ -194,6 +194,12 @@ pub fn check(d: &mut Dispatcher) {
         return;
     }
     let before = d.locations.saved.active.clone();
+    if d.locations.probing && before.as_ref().is_some_and(|b| b.name != choice.name) {
+        // A gateway's MAC is being asked for (the carrier came back, a new
+        // gateway): decide once it is known, not on half the facts.
+        d.locations.cause = Some(cause);
+        return;
+    }
     if before.as_ref().map(|c| &c.name) == Some(&choice.name) {
         // Same location: only what is said about it may change.
         if before.as_ref() != Some(&choice) {
@@ -238,24 +244,17 @@ fn switch(d: &mut Dispatcher, before: Option<Choice>, choice: Choice, cause: Str
         warn!("{tied}");
         d.tell_monitors(None, None, "warning", tied);
     }
+    let mut units = Vec::new();
     if let Some(old) = &old {
-        for unit in &old.start_units {
-            run_unit(d, "stop", unit);
-        }
-        for unit in &old.stop_units {
-            run_unit(d, "start", unit);
-        }
+        units.extend(leaving(old));
     }
     if let Err(e) = apply_files(&d.locations.settings, &d.dhcp_settings, &new) {
         warn!(location = %new.name, "{e}");
         d.tell_monitors(None, None, "warning", format!("location {}: {e}", new.name));
     }
-    for unit in &new.stop_units {
-        run_unit(d, "stop", unit);
-    }
-    for unit in &new.start_units {
-        run_unit(d, "start", unit);
-    }
+    units.extend(new.stop_units.iter().map(|u| ("stop", u.clone())));
+    units.extend(new.start_units.iter().map(|u| ("start", u.clone())));
+    run_units(d, units);
     d.locations.saved.active = Some(choice);
     d.locations.saved.cause = Some(cause);
     d.locations.saved.since = now();
@@ -272,12 +271,7 @@ fn disable(d: &mut Dispatcher, cause: &str) {
         .as_ref()
         .and_then(|c| d.locations.all.iter().find(|l| l.name == c.name).cloned());
     if let Some(old) = &old {
-        for unit in &old.start_units {
-            run_unit(d, "stop", unit);
-        }
-        for unit in &old.stop_units {
-            run_unit(d, "start", unit);
-        }
+        run_units(d, leaving(old));
     }
     let legacy = Location::builtin(LEGACY);
     if let Err(e) = apply_files(&d.locations.settings, &d.dhcp_settings, &legacy) {
@@ -417,20 +411,40 @@ fn apply_files(
     }
 }
 
-/// `SYSTEMCTL VERB UNIT` through the runner, as hooks run: its own
-/// process group, a timeout, its output to the log and `monitor`.
-fn run_unit(d: &mut Dispatcher, verb: &str, unit: &str) {
-    let command = format!(
-        "{} {verb} {}",
-        crate::enms::shell_quote(&d.locations.settings.systemctl.to_string_lossy()),
-        crate::enms::shell_quote(unit)
-    );
-    run_command(
+/// What leaving a location does to units: those it started stop, those it
+/// stopped start again.
+fn leaving(loc: &Location) -> Vec<(&'static str, String)> {
+    let mut units: Vec<(&'static str, String)> = loc
+        .start_units
+        .iter()
+        .map(|u| ("stop", u.clone()))
+        .collect();
+    units.extend(loc.stop_units.iter().map(|u| ("start", u.clone())));
+    units
+}
+
+/// `SYSTEMCTL VERB UNIT` of each, in order (the same twice once), in one
+/// job through the runner, as hooks run: a process group each, a timeout,
+/// the output to the log and `monitor`; one failing does not stop the rest.
+fn run_units(d: &mut Dispatcher, units: Vec<(&'static str, String)>) {
+    let mut steps: Vec<String> = Vec::new();
+    let program = crate::enms::shell_quote(&d.locations.settings.systemctl.to_string_lossy());
+    for (verb, unit) in units {
+        let command = format!("{program} {verb} {}", crate::enms::shell_quote(&unit));
+        if !steps.contains(&command) {
+            steps.push(command);
+        }
+    }
+    if steps.is_empty() {
+        return;
+    }
+    run_commands(
         d,
         crate::dispatcher::PolicyRun::Unit,
-        &format!("{verb} {unit}"),
-        command,
+        "location units",
+        steps,
         UNIT_TIMEOUT,
+        true,
     );
 }
 
@@ -442,19 +456,33 @@ pub fn run_command(
     command: String,
     timeout: Duration,
 ) -> crate::queue::EventId {
+    run_commands(d, run, what, vec![command], timeout, false)
+}
+
+fn run_commands(
+    d: &mut Dispatcher,
+    run: crate::dispatcher::PolicyRun,
+    what: &str,
+    commands: Vec<String>,
+    timeout: Duration,
+    ignore_errors: bool,
+) -> crate::queue::EventId {
     let root = d.add_event(
         None,
         Kind::Policy { run },
         info_span!(parent: None, "policy", what = what.to_string()),
     );
     let job = Job::Hooks {
-        steps: vec![netconf_hooks::Step::Command(command)],
+        steps: commands
+            .into_iter()
+            .map(netconf_hooks::Step::Command)
+            .collect(),
         env: vec![(
             "PATH".into(),
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
         )],
         timeout,
-        ignore_errors: false,
+        ignore_errors,
         no_act: false,
         phase: None,
     };
