@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by tests/tests/locations.rs and enms.rs, each using a part
 //! The world of the locations and modifiers tests: a client namespace
 //! running netconfd, and two "networks", each a namespace with a bridge
 //! `br0` (198.18.0.1/24 on both, told apart only by the bridge's MAC and
