@@ -107,16 +107,29 @@ fn render(source: &Source) -> io::Result<(String, Vec<u8>)> {
     .into_bytes();
     // Taken before clap builds the command: without the global options it
     // propagates and the help flag it adds, each subcommand shows only its own.
+    // A subcommand with subcommands of its own (`netconfctl location list`)
+    // is shown as each of those, under its two words.
     let subcommands: Vec<Subcommand> = command
         .get_subcommands()
         .filter(|s| !s.is_hide_set())
-        .map(|s| Subcommand {
-            name: s.get_name().to_owned(),
+        .flat_map(|s| {
+            let nested: Vec<(String, clap::Command)> = s
+                .get_subcommands()
+                .filter(|n| !n.is_hide_set() && n.get_name() != "help")
+                .map(|n| (format!("{} {}", s.get_name(), n.get_name()), n.clone()))
+                .collect();
+            if nested.is_empty() {
+                vec![(s.get_name().to_owned(), s.clone())]
+            } else {
+                nested
+            }
+        })
+        .map(|(sub, s)| Subcommand {
             man: Man::new(
-                s.clone()
-                    .bin_name(format!("{name} {}", s.get_name()))
+                s.bin_name(format!("{name} {sub}"))
                     .disable_help_flag(true),
             ),
+            name: sub,
         })
         .collect();
     let page = Page {

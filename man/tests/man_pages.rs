@@ -17,6 +17,7 @@ const PAGES: &[&str] = &[
     "ncftool.8",
     "netconf-dhcp-hook.8",
     "netconf-interfaces.5",
+    "netconf-locations.5",
     "netconf-protocol.7",
 ];
 
