@@ -32,7 +32,7 @@ pub fn gather(d: &mut Dispatcher) -> Facts {
     let mut facts = Facts {
         active_ncus,
         dhcp_domains,
-        system_domain: system_domain(Path::new("/etc/hosts")),
+        system_domain: system_domain(&d.locations.settings.hosts_file),
         ..Facts::default()
     };
     let Ok(kernel) = d.kernel.as_mut() else {

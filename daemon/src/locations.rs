@@ -69,6 +69,9 @@ pub struct Locations {
     cause: Option<String>,
     /// A gateway's MAC is being asked for.
     probing: bool,
+    /// A reload: the active location's files are written again where
+    /// they differ.
+    reapply: bool,
     pub facts: Facts,
 }
 
@@ -87,6 +90,7 @@ impl Locations {
             dirty: true,
             cause: Some("netconfd started".into()),
             probing: false,
+            reapply: false,
             facts: Facts::default(),
         };
         l.read();
@@ -151,6 +155,9 @@ pub fn touch(d: &mut Dispatcher, cause: impl FnOnce() -> String) {
 /// `reload`: the files again.
 pub fn reload(d: &mut Dispatcher) -> Vec<String> {
     d.locations.read();
+    // The active location's files may have changed (its own, or the ones
+    // it names): written again where they differ.
+    d.locations.reapply = d.locations.saved.active.is_some();
     d.locations.dirty = true;
     d.locations.cause.get_or_insert_with(|| "reload".into());
     d.locations.refused.clone()
@@ -201,6 +208,19 @@ pub fn check(d: &mut Dispatcher) {
         return;
     }
     if before.as_ref().map(|c| &c.name) == Some(&choice.name) {
+        if std::mem::take(&mut d.locations.reapply) {
+            if let Some(loc) = d
+                .locations
+                .all
+                .iter()
+                .find(|l| l.name == choice.name)
+                .cloned()
+            {
+                if let Err(e) = apply_files(&d.locations.settings, &d.dhcp_settings, &loc) {
+                    warn!(location = %loc.name, "{e}");
+                }
+            }
+        }
         // Same location: only what is said about it may change.
         if before.as_ref() != Some(&choice) {
             d.locations.saved.active = Some(choice);

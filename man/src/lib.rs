@@ -125,10 +125,7 @@ fn render(source: &Source) -> io::Result<(String, Vec<u8>)> {
             }
         })
         .map(|(sub, s)| Subcommand {
-            man: Man::new(
-                s.bin_name(format!("{name} {sub}"))
-                    .disable_help_flag(true),
-            ),
+            man: Man::new(s.bin_name(format!("{name} {sub}")).disable_help_flag(true)),
             name: sub,
         })
         .collect();

@@ -42,6 +42,10 @@ pub const LEGACY: &str = "legacy";
 /// Files bigger than this are refused: a location is a few lines.
 pub const MAX_FILE: u64 = 64 * 1024;
 
+/// More files than this in one directory are refused: what the daemon
+/// holds and answers with stays bounded.
+pub const MAX_FILES: usize = 256;
+
 /// How a location (or a modifier) becomes active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -402,6 +406,16 @@ pub(crate) fn read_dir<T>(
         })
         .collect();
     names.sort();
+    if names.len() > MAX_FILES {
+        return Err(vec![FileError {
+            file: dir.to_path_buf(),
+            line: 0,
+            message: format!(
+                "{} files, more than the {MAX_FILES} netconf reads",
+                names.len()
+            ),
+        }]);
+    }
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for (name, path) in names {

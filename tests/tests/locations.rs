@@ -167,6 +167,18 @@ fn the_location_follows_the_cable() {
         ]
     );
 
+    // The location's hosts file edited: a reload writes it again.
+    fs::write(
+        w.path("netconf/hosts.home"),
+        "127.0.0.1 localhost\n198.51.100.91 nas2.home\n",
+    )
+    .unwrap();
+    w.ctl(&["reload"]).assert_ok();
+    netconf_tests::wait_until("the new hosts file", || {
+        w.read("etc/hosts").contains("nas2.home")
+    });
+    assert_eq!(w.active(), "home");
+
     // Every address gone: `no-net`, the legacy hosts file.
     w.ifdown();
     w.wait_location("no-net");
