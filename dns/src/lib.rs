@@ -1235,6 +1235,39 @@ mod tests {
     }
 
     #[test]
+    fn a_location_is_a_resolvconf_record_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = fake_resolvconf(dir.path(), "exit 0");
+        let r = Resolver::resolvconf(&program, dir.path().join("state"));
+        let office = LocationDns {
+            name: "office".into(),
+            own: DnsConfig {
+                nameservers: vec!["198.51.100.53".parse().unwrap()],
+                domain: None,
+                search: vec!["office.example.org".into()],
+            },
+            from_leases: false,
+        };
+        assert!(r.set_location(Some(&office)).unwrap());
+        assert!(
+            !r.set_location(Some(&office)).unwrap(),
+            "unchanged: not run again"
+        );
+        assert!(r.set_location(None).unwrap());
+        assert!(!r.set_location(None).unwrap());
+        assert_eq!(
+            calls(dir.path()),
+            vec![
+                (
+                    format!("-a {LOCATION_RECORD}"),
+                    "search office.example.org\nnameserver 198.51.100.53\n".to_string()
+                ),
+                (format!("-d {LOCATION_RECORD}"), String::new()),
+            ]
+        );
+    }
+
+    #[test]
     fn resolvconf_failure_and_timeout_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let program = fake_resolvconf(dir.path(), "echo 'no way' >&2; exit 3");
