@@ -20,8 +20,8 @@ fn configure(dir: &std::path::Path) {
         dir.join("enms/vpn"),
         "# a stand-in for a VPN client: its own link and address\n\
          activation conditional-any\ncondition dhcp-domain is office.example.org\n\
-         start ip link add enm0 type veth peer name enm1 && ip addr add 203.0.113.7/24 dev enm0 && ip link set enm0 up\n\
-         stop ip link del enm0\ntimeout 10\n",
+         start ip link add enm0 type veth peer name enm1 && ip addr add 203.0.113.7/24 dev enm0 && ip link set enm0 up && ip addr add 198.51.100.77/32 dev lan0\n\
+         stop ip link del enm0; ip addr del 198.51.100.77/32 dev lan0 2>/dev/null; true\ntimeout 10\n",
     )
     .unwrap();
 }
@@ -56,7 +56,7 @@ fn enm0_origins(w: &World) -> Vec<String> {
 
 #[test]
 fn a_modifier_follows_its_condition() {
-    let w = World::new(configure);
+    let mut w = World::new(configure);
     assert_eq!(state(&w), "offline");
     let mut mon = std::process::Command::new(&netconf_tests::bins().netconfctl);
     mon.arg("--socket").arg(w.path("ctl.sock")).arg("monitor");
@@ -92,10 +92,38 @@ fn a_modifier_follows_its_condition() {
     let _ = child.wait();
     let text = w.ctl(&["status"]);
     assert!(text.stdout.contains("enm vpn: online"), "{text}");
+    // Its address on netconf's own interface is its too, not a difference.
+    assert!(
+        text.stdout.contains("198.51.100.77/32") && text.stdout.contains("enm:vpn"),
+        "{text}"
+    );
+
+    // netconfd killed and started again: the modifier stays online, its
+    // command is not run again, the kernel is not touched.
+    w.cli.settle();
+    let mut monitor = w.cli.monitor();
+    monitor.fence(&w.cli);
+    w.kill_daemon();
+    w.start_daemon();
+    assert_eq!(state(&w), "online");
+    assert_eq!(enm0_origins(&w), ["203.0.113.7/24 enm:vpn"]);
+    let events = monitor.fence(&w.cli);
+    assert!(
+        events.is_empty(),
+        "the restart changed the kernel:\n{}",
+        events.join("\n")
+    );
+    drop(monitor);
+    w.cli.ip(&["link", "del", "nctmk"]);
 
     // The lease gone, the condition fails: the modifier stops.
     w.ifdown();
     wait_state(&w, "offline");
+    assert!(
+        !w.read("netconfd.log")
+            .contains("remove address 198.51.100.77"),
+        "ifdown took back the modifier's address"
+    );
     assert!(
         w.cli.try_ip(&["link", "show", "enm0"]).code() != Some(0),
         "enm0 is gone"
