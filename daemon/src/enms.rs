@@ -394,6 +394,10 @@ pub fn set(d: &mut Dispatcher, name: &str, enable: bool) -> Result<Value, String
         ));
     }
     d.enms.saved.by_hand.insert(name.to_string(), enable);
+    // Enabled by hand after a failure: tried again.
+    if enable && d.enms.state(name) == EnmState::Maintenance {
+        d.enms.saved.states.remove(name);
+    }
     d.enms.save();
     let facts = d.locations.facts.clone();
     check(d, &facts);
