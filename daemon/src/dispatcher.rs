@@ -1384,7 +1384,7 @@ impl Dispatcher {
             return Ok(());
         }
         // Which interfaces are up (`ncu NAME is active`) may have changed.
-        crate::locations::touch(self, || "interfaces up or down".to_string());
+        crate::locations::touch_quietly(self, || "interfaces up or down".to_string());
         if let Some(why) = &self.own.state_unsaved {
             // A retry is already due.
             return Err(why.clone());

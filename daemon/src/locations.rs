@@ -146,10 +146,19 @@ pub fn touch(d: &mut Dispatcher, cause: impl FnOnce() -> String) {
     if !d.locations.in_use && d.locations.saved.active.is_none() && !d.enms.any() {
         return;
     }
-    if d.locations.cause.is_none() {
-        d.locations.cause = Some(cause());
-    }
+    // The latest event is the one that tipped the choice, if any did.
+    d.locations.cause = Some(cause());
     d.locations.dirty = true;
+}
+
+/// As [`touch`], keeping the cause already named: for what follows from
+/// another event (the state file written after an `ifup`).
+pub fn touch_quietly(d: &mut Dispatcher, cause: impl FnOnce() -> String) {
+    if d.locations.cause.is_some() {
+        d.locations.dirty = true;
+        return;
+    }
+    touch(d, cause);
 }
 
 /// `reload`: the files again.
@@ -569,7 +578,9 @@ fn probe_gateways(d: &mut Dispatcher, facts: &Facts) {
 /// The probe is back.
 pub fn facts_changed(d: &mut Dispatcher, cause: String) {
     d.locations.probing = false;
-    touch(d, || cause);
+    // The event that made the gateway's MAC worth asking for is the cause.
+    d.locations.cause.get_or_insert(cause);
+    d.locations.dirty = true;
 }
 
 /// `location-list`.
