@@ -241,6 +241,7 @@ pub fn check(d: &mut Dispatcher) {
 }
 
 fn switch(d: &mut Dispatcher, before: Option<Choice>, choice: Choice, cause: String) {
+    crate::faults::point("start", "location-switch");
     snapshot_legacy(&d.locations.settings);
     let old = before
         .as_ref()
@@ -284,6 +285,9 @@ fn switch(d: &mut Dispatcher, before: Option<Choice>, choice: Choice, cause: Str
     units.extend(new.stop_units.iter().map(|u| ("stop", u.clone())));
     units.extend(new.start_units.iter().map(|u| ("start", u.clone())));
     run_units(d, units);
+    // Files written, units asked for, not yet recorded: a daemon killed
+    // here chooses again and finds the files as they should be.
+    crate::faults::point("done", "location-switch");
     d.locations.saved.active = Some(choice);
     d.locations.saved.cause = Some(cause);
     d.locations.saved.since = now();

@@ -254,3 +254,54 @@ fn a_refused_file_keeps_the_running_locations() {
         "{out}"
     );
 }
+
+#[test]
+fn killed_in_the_middle_of_a_switch() {
+    // no-net is recorded by a first daemon; the second's switch to office
+    // is cut short once its files are written, before it is recorded.
+    let mut w = World::new(configure);
+    w.wait_location("no-net");
+    w.kill_daemon();
+    w.crash_at = Some("done:location-switch".into());
+    w.start_daemon();
+    let _ = w.try_ifup();
+    w.wait_crash();
+    assert!(
+        w.read("etc/hosts").contains("printer.office"),
+        "the files were written"
+    );
+    // Started again: office is chosen again; what was written stays, and
+    // the kernel is not touched (the lease is adopted as it is).
+    let hosts_before = fs::metadata(w.path("etc/hosts"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    w.cli.settle();
+    let mut monitor = w.cli.monitor();
+    monitor.fence(&w.cli);
+    w.start_daemon();
+    w.wait_location("office");
+    let events = monitor.fence(&w.cli);
+    assert!(
+        events.is_empty(),
+        "the restart changed the kernel:\n{}",
+        events.join("\n")
+    );
+    assert_eq!(
+        fs::metadata(w.path("etc/hosts"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        hosts_before
+    );
+    let resolv = w.read("etc/resolv.conf");
+    assert!(resolv.contains("nameserver 198.51.100.53\n"), "{resolv}");
+    // The unit is asked for again (the killed daemon may or may not have
+    // got to it): starting a started unit changes nothing.
+    netconf_tests::wait_until("office's unit", || !w.units().is_empty());
+    let units = w.units();
+    assert!(
+        units.iter().all(|u| u == "start office-vpn.service"),
+        "{units:?}"
+    );
+}

@@ -44,6 +44,8 @@ pub struct World {
     pub cli: Netns,
     /// Which network the cable is in.
     pub plugged: usize,
+    /// `NETCONF_CRASH_AT` of the next start (docs/RELIABILITY.md).
+    pub crash_at: Option<String>,
     pub dir: tempfile::TempDir,
 }
 
@@ -130,6 +132,7 @@ impl World {
             nets,
             cli,
             plugged: 0,
+            crash_at: None,
             dir,
         };
         w.start_daemon();
@@ -163,9 +166,20 @@ impl World {
         self.daemon = Some(Daemon::start_with_args(
             &self.cli,
             self.dir.path(),
-            &DaemonOptions::default(),
+            &DaemonOptions {
+                crash_at: self.crash_at.take(),
+                ..DaemonOptions::default()
+            },
             &extra,
         ));
+    }
+
+    /// Waits for a daemon started with a crash point to have killed itself.
+    pub fn wait_crash(&mut self) {
+        let mut daemon = self.daemon.take().expect("netconfd was started");
+        wait_until("netconfd to reach its crash point", || {
+            daemon.try_exit_status().is_some()
+        });
     }
 
     pub fn kill_daemon(&mut self) {
@@ -197,6 +211,11 @@ impl World {
 
     pub fn ifup(&self) {
         self.client(&bins().ifup, &["lan0"]).assert_ok();
+    }
+
+    /// `ifup lan0`, whatever it answers (the daemon may die on the way).
+    pub fn try_ifup(&self) -> Out {
+        self.client(&bins().ifup, &["lan0"])
     }
 
     pub fn ifdown(&self) {
