@@ -9,7 +9,7 @@
 use crate::ifupdown::{failed, Printer};
 use clap::{Parser, Subcommand};
 use netconf_ctlsock_proto::{
-    socket_path, Client, ClientError, Op, ProfileArgs, Progress, ReloadArgs, StatusArgs,
+    socket_path, Client, ClientError, NameArgs, Op, Progress, ReloadArgs, StatusArgs,
     WaitOnlineArgs,
 };
 use serde_json::Value;
@@ -72,6 +72,69 @@ pub enum Command {
         #[arg(value_name = "IFACE")]
         ifaces: Vec<String>,
     },
+    /// Locations (netconf-locations(5)): list them, show one, enable one
+    Location {
+        #[command(subcommand)]
+        action: LocationAction,
+    },
+    /// External network modifiers (netconf-locations(5)): list, enable, disable
+    Enm {
+        #[command(subcommand)]
+        action: EnmAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LocationAction {
+    /// Every location, the active one marked, with why it is active
+    List {
+        /// Print as JSON
+        #[arg(long = "json")]
+        json: bool,
+    },
+    /// One location's settings, and which of its conditions hold now
+    Show {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Print as JSON
+        #[arg(long = "json")]
+        json: bool,
+    },
+    /// Make NAME the active location whatever the conditions say ("automatic":
+    /// let the conditions choose again); root only
+    Enable {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Print as JSON
+        #[arg(long = "json")]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EnmAction {
+    /// Every modifier with its state and why
+    List {
+        /// Print as JSON
+        #[arg(long = "json")]
+        json: bool,
+    },
+    /// Start NAME and keep it running whatever its conditions say; root only
+    Enable {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Print as JSON
+        #[arg(long = "json")]
+        json: bool,
+    },
+    /// Stop NAME and keep it stopped whatever its conditions say; root only
+    Disable {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Print as JSON
+        #[arg(long = "json")]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -122,7 +185,168 @@ pub fn main() -> ExitCode {
         Command::WaitOnline { timeout, ifaces } => {
             wait_online(&mut client, &socket, timeout, ifaces)
         }
+        Command::Location { action } => {
+            let (op, json) = match action {
+                LocationAction::List { json } => (Op::LocationList, json),
+                LocationAction::Show { name, json } => (Op::LocationShow(NameArgs { name }), json),
+                LocationAction::Enable { name, json } => {
+                    (Op::LocationEnable(NameArgs { name }), json)
+                }
+            };
+            policy(&mut client, op, json)
+        }
+        Command::Enm { action } => {
+            let (op, json) = match action {
+                EnmAction::List { json } => (Op::EnmList, json),
+                EnmAction::Enable { name, json } => (Op::EnmEnable(NameArgs { name }), json),
+                EnmAction::Disable { name, json } => (Op::EnmDisable(NameArgs { name }), json),
+            };
+            policy(&mut client, op, json)
+        }
     }
+}
+
+/// The `location` and `enm` commands: the daemon's answer, as JSON or
+/// in short lines.
+fn policy(client: &mut Client, op: Op, json: bool) -> ExitCode {
+    let name = op.name();
+    let result = match client.call(op, |_| {}) {
+        Ok(v) => v,
+        Err(e) => return failed(PROG, &e, json),
+    };
+    let text = if json {
+        format!("{result:#}\n")
+    } else {
+        match name {
+            "location-list" => show_locations(&result),
+            "location-show" => show_location(&result),
+            "location-enable" => format!("{}\n", describe_choice(&result["active"])),
+            "enm-list" => show_enms(&result),
+            _ => format!("{} {}\n", str_of(&result["name"]), str_of(&result["state"])),
+        }
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+/// `office (its conditions hold: gateway-mac is 02:...)`.
+fn describe_choice(c: &Value) -> String {
+    if c.is_null() {
+        return "none".to_string();
+    }
+    let mut s = format!("{} ({}", str_of(&c["name"]), str_of(&c["reason"]));
+    let held: Vec<&str> = c["held"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(str_of)
+        .collect();
+    if !held.is_empty() {
+        s.push_str(&format!(": {}", held.join("; ")));
+    }
+    s.push(')');
+    let ties: Vec<&str> = c["ties"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(str_of)
+        .collect();
+    if !ties.is_empty() {
+        s.push_str(&format!(", tied with {}", ties.join(", ")));
+    }
+    s
+}
+
+fn show_locations(r: &Value) -> String {
+    let mut out = String::new();
+    if r["in_use"] != true {
+        out.push_str("locations are not in use (no locations directory)\n");
+    }
+    for l in r["locations"].as_array().into_iter().flatten() {
+        let mark = if l["active"] == true { "*" } else { " " };
+        let mut line = format!(
+            "{mark} {:<20} {}",
+            str_of(&l["name"]),
+            str_of(&l["activation"])
+        );
+        if l["enabled"] == true {
+            line.push_str(", enabled by hand");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if !r["active"].is_null() {
+        out.push_str(&format!("active: {}\n", describe_choice(&r["active"])));
+    }
+    for e in r["refused"].as_array().into_iter().flatten() {
+        out.push_str(&format!("refused: {}\n", str_of(e)));
+    }
+    out
+}
+
+fn show_location(r: &Value) -> String {
+    let l = &r["location"];
+    let mut out = format!("{}: {}", str_of(&l["name"]), str_of(&l["activation"]));
+    if r["active"] == true {
+        out.push_str(", active");
+    }
+    out.push('\n');
+    for c in r["conditions"].as_array().into_iter().flatten() {
+        let holds = if c["holds"] == true {
+            "holds"
+        } else {
+            "does not hold"
+        };
+        out.push_str(&format!(
+            "    condition  {:<44} {holds}\n",
+            str_of(&c["condition"])
+        ));
+    }
+    out.push_str(&format!("    dns from   {}\n", str_of(&l["dns_from"])));
+    for (key, label) in [
+        ("nameservers", "nameserver"),
+        ("search", "search"),
+        ("start_units", "start-unit"),
+        ("stop_units", "stop-unit"),
+    ] {
+        for v in l[key].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "    {label:<10} {}\n",
+                v.as_str().map_or_else(|| v.to_string(), str::to_string)
+            ));
+        }
+    }
+    for (key, label) in [
+        ("domain", "domain"),
+        ("hosts_file", "hosts"),
+        ("nsswitch_file", "nsswitch"),
+    ] {
+        if let Some(v) = l[key].as_str() {
+            out.push_str(&format!("    {label:<10} {v}\n"));
+        }
+    }
+    out
+}
+
+fn show_enms(r: &Value) -> String {
+    let mut out = String::new();
+    for e in r["enms"].as_array().into_iter().flatten() {
+        let mut line = format!(
+            "{:<20} {:<12} {}",
+            str_of(&e["name"]),
+            str_of(&e["state"]),
+            str_of(&e["activation"])
+        );
+        if let Some(why) = e["why"].as_str() {
+            line.push_str(&format!(" ({why})"));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for e in r["refused"].as_array().into_iter().flatten() {
+        out.push_str(&format!("refused: {}\n", str_of(e)));
+    }
+    out
 }
 
 fn status(client: &mut Client, iface: Option<String>, json: bool) -> ExitCode {
@@ -155,6 +379,21 @@ fn status(client: &mut Client, iface: Option<String>, json: bool) -> ExitCode {
                 str_of(&profile["name"]),
                 why_active(profile)
             ));
+        }
+        if iface.is_none() && !result["location"].is_null() {
+            let l = &result["location"];
+            text.push_str(&format!("location: {}\n", describe_choice(&l["active"])));
+            if let Some(cause) = l["cause"].as_str() {
+                text.push_str(&format!("    after    {cause}\n"));
+            }
+            for e in l["refused"].as_array().into_iter().flatten() {
+                text.push_str(&format!("    refused  {}\n", str_of(e)));
+            }
+        }
+        if let Some(enms) = result["enms"].as_object().filter(|_| iface.is_none()) {
+            for (name, state) in enms {
+                text.push_str(&format!("enm {name}: {}\n", str_of(state)));
+            }
         }
         text.extend(interfaces.iter().map(show_interface));
         text
@@ -313,8 +552,8 @@ fn reload(client: &mut Client, no_act: bool, verbose: bool) -> ExitCode {
 fn profile(client: &mut Client, action: ProfileCommand) -> ExitCode {
     let (op, json) = match action {
         ProfileCommand::List { json } => (Op::ProfileList, json),
-        ProfileCommand::Show { name, json } => (Op::ProfileShow(ProfileArgs { name }), json),
-        ProfileCommand::Enable { name, json } => (Op::ProfileEnable(ProfileArgs { name }), json),
+        ProfileCommand::Show { name, json } => (Op::ProfileShow(NameArgs { name }), json),
+        ProfileCommand::Enable { name, json } => (Op::ProfileEnable(NameArgs { name }), json),
     };
     let enable = matches!(op, Op::ProfileEnable(_));
     let mut printer = Printer {

@@ -329,7 +329,13 @@ mod tests {
             | Op::ChangeRollback
             | Op::ProfileList
             | Op::ProfileShow(_)
-            | Op::ProfileEnable(_) => vec![],
+            | Op::ProfileEnable(_)
+            | Op::LocationList
+            | Op::LocationShow(_)
+            | Op::LocationEnable(_)
+            | Op::EnmList
+            | Op::EnmEnable(_)
+            | Op::EnmDisable(_) => vec![],
             // The verdict is the number of variables, to show they all came.
             Op::DhcpEvent(args) => vec![Response::ok(
                 id,

@@ -72,8 +72,8 @@ pub use dhcp::{
 };
 pub use frame::{encode, read_line, FrameError, LineDecoder};
 pub use request::{
-    parse_request, ChangeArgs, IfaceDefineArgs, IfaceListArgs, IfaceUndefineArgs, IfaceXmlArgs, Op,
-    ProfileArgs, ReloadArgs, Request, RequestError, StateArgs, StatusArgs, WaitOnlineArgs,
+    parse_request, ChangeArgs, IfaceDefineArgs, IfaceListArgs, IfaceUndefineArgs, IfaceXmlArgs,
+    NameArgs, Op, ReloadArgs, Request, RequestError, StateArgs, StatusArgs, WaitOnlineArgs,
 };
 pub use response::{Body, ErrorCode, ErrorReply, Progress, Response, Stream};
 

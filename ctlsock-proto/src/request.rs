@@ -80,10 +80,26 @@ pub enum Op {
     ProfileList,
     /// `netconfctl profile show NAME`: a profile's units and activation,
     /// or every error that refuses it.
-    ProfileShow(ProfileArgs),
+    ProfileShow(NameArgs),
     /// `netconfctl profile enable NAME`: make it the active profile,
     /// switching by difference (root only).
-    ProfileEnable(ProfileArgs),
+    ProfileEnable(NameArgs),
+    /// `netconfctl location list`: every location, which is active and why.
+    LocationList,
+    /// `netconfctl location show NAME`: one location's settings and
+    /// conditions, with which of them hold now.
+    LocationShow(NameArgs),
+    /// `netconfctl location enable NAME`: hold NAME active (`automatic`:
+    /// let the conditions choose again). Root only.
+    LocationEnable(NameArgs),
+    /// `netconfctl enm list`: the external network modifiers and their state.
+    EnmList,
+    /// `netconfctl enm enable NAME`: start a modifier and keep it running
+    /// whatever its conditions say. Root only.
+    EnmEnable(NameArgs),
+    /// `netconfctl enm disable NAME`: stop a modifier and keep it stopped.
+    /// Root only.
+    EnmDisable(NameArgs),
 }
 
 impl Op {
@@ -108,6 +124,12 @@ impl Op {
         "profile-list",
         "profile-show",
         "profile-enable",
+        "location-list",
+        "location-show",
+        "location-enable",
+        "enm-list",
+        "enm-enable",
+        "enm-disable",
     ];
 
     /// The op's name on the wire.
@@ -132,6 +154,12 @@ impl Op {
             Op::ProfileList => "profile-list",
             Op::ProfileShow(_) => "profile-show",
             Op::ProfileEnable(_) => "profile-enable",
+            Op::LocationList => "location-list",
+            Op::LocationShow(_) => "location-show",
+            Op::LocationEnable(_) => "location-enable",
+            Op::EnmList => "enm-list",
+            Op::EnmEnable(_) => "enm-enable",
+            Op::EnmDisable(_) => "enm-disable",
         }
     }
 
@@ -149,7 +177,10 @@ impl Op {
             | Op::ChangeBegin
             | Op::ChangeCommit
             | Op::ChangeRollback
-            | Op::ProfileEnable(_) => true,
+            | Op::ProfileEnable(_)
+            | Op::LocationEnable(_)
+            | Op::EnmEnable(_)
+            | Op::EnmDisable(_) => true,
             Op::State(_)
             | Op::Status(_)
             | Op::Ping
@@ -158,7 +189,10 @@ impl Op {
             | Op::IfaceList(_)
             | Op::IfaceXml(_)
             | Op::ProfileList
-            | Op::ProfileShow(_) => false,
+            | Op::ProfileShow(_)
+            | Op::LocationList
+            | Op::LocationShow(_)
+            | Op::EnmList => false,
         }
     }
 
@@ -177,6 +211,9 @@ impl Op {
                 | Op::ChangeBegin
                 | Op::ChangeCommit
                 | Op::ChangeRollback
+                | Op::LocationEnable(_)
+                | Op::EnmEnable(_)
+                | Op::EnmDisable(_)
         )
     }
 }
@@ -186,7 +223,14 @@ impl Op {
 fn takes_args(name: &str) -> bool {
     !matches!(
         name,
-        "ping" | "monitor" | "change-begin" | "change-commit" | "change-rollback" | "profile-list"
+        "ping"
+            | "monitor"
+            | "change-begin"
+            | "change-commit"
+            | "change-rollback"
+            | "location-list"
+            | "enm-list"
+            | "profile-list"
     )
 }
 
@@ -316,6 +360,13 @@ pub struct IfaceListArgs {
     pub macs: bool,
 }
 
+/// Arguments of the ops about one named profile, location or modifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameArgs {
+    pub name: String,
+}
+
 /// Arguments of `iface-xml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -340,14 +391,6 @@ pub struct IfaceDefineArgs {
 #[serde(deny_unknown_fields)]
 pub struct IfaceUndefineArgs {
     /// A connection (a top-level interface document).
-    pub name: String,
-}
-
-/// Arguments of `profile-show` and `profile-enable`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileArgs {
-    /// The profile: `legacy`, `automatic`, or a file of `CONFIG_DIR/profiles`.
     pub name: String,
 }
 
@@ -521,8 +564,12 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
         }
         Op::IfaceXml(IfaceXmlArgs { name, .. })
         | Op::IfaceUndefine(IfaceUndefineArgs { name })
-        | Op::ProfileShow(ProfileArgs { name })
-        | Op::ProfileEnable(ProfileArgs { name }) => {
+        | Op::ProfileShow(NameArgs { name })
+        | Op::ProfileEnable(NameArgs { name })
+        | Op::LocationShow(NameArgs { name })
+        | Op::LocationEnable(NameArgs { name })
+        | Op::EnmEnable(NameArgs { name })
+        | Op::EnmDisable(NameArgs { name }) => {
             if name.is_empty() {
                 return Err(RequestError::bad(
                     id_known,
@@ -541,7 +588,9 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
         | Op::ChangeBegin
         | Op::ChangeCommit
         | Op::ChangeRollback
-        | Op::ProfileList => {}
+        | Op::ProfileList
+        | Op::LocationList
+        | Op::EnmList => {}
     }
     Ok(request)
 }
@@ -637,10 +686,10 @@ mod tests {
             Op::ChangeCommit,
             Op::ChangeRollback,
             Op::ProfileList,
-            Op::ProfileShow(ProfileArgs {
+            Op::ProfileShow(NameArgs {
                 name: "office".into(),
             }),
-            Op::ProfileEnable(ProfileArgs {
+            Op::ProfileEnable(NameArgs {
                 name: "automatic".into(),
             }),
         ]

@@ -165,6 +165,14 @@ impl Policy {
                  which only root may do"
                     .into(),
             ),
+            // Locations and modifiers: system files and root's commands.
+            (_, op @ (Op::LocationEnable(_) | Op::EnmEnable(_) | Op::EnmDisable(_))) => {
+                Err(format!(
+                    "permission denied: {} rewrites resolv.conf, hosts and nsswitch.conf or runs \
+                     root's commands, which only root may do",
+                    op.name()
+                ))
+            }
             // The ops that write the configuration files (docs/SECURITY.md).
             (_, op) if op.root_only() => Err(format!(
                 "permission denied: {} writes the configuration files, which only root may do",
@@ -399,6 +407,32 @@ mod tests {
         assert_eq!(
             admit(&p, Role::Admin, define()).unwrap_err(),
             "permission denied: iface-define writes the configuration files, which only root may do"
+        );
+    }
+
+    #[test]
+    fn locations_and_modifiers_are_seen_by_all_and_switched_by_root_alone() {
+        use netconf_ctlsock_proto::NameArgs;
+        let p = admins();
+        let name = || NameArgs {
+            name: "office".into(),
+        };
+        for op in [Op::LocationList, Op::LocationShow(name()), Op::EnmList] {
+            assert!(admit(&p, Role::Reader, op).is_ok());
+        }
+        for op in [
+            Op::LocationEnable(name()),
+            Op::EnmEnable(name()),
+            Op::EnmDisable(name()),
+        ] {
+            assert!(admit(&p, Role::Root, op.clone()).is_ok());
+            assert!(admit(&p, Role::Admin, op.clone()).is_err());
+            assert!(admit(&p, Role::Reader, op).is_err());
+        }
+        assert_eq!(
+            admit(&p, Role::Admin, Op::LocationEnable(name())).unwrap_err(),
+            "permission denied: location-enable rewrites resolv.conf, hosts and nsswitch.conf \
+             or runs root's commands, which only root may do"
         );
     }
 

@@ -46,6 +46,17 @@ pub struct Settings {
     pub config_dir: PathBuf,
     /// How long a better priority group waits before it takes over.
     pub hold_down: Duration,
+    /// Where locations write, and the command that starts units.
+    pub locations: crate::locations::LocationSettings,
+}
+
+/// What a [`Kind::Policy`] event runs for.
+#[derive(Debug, Clone)]
+pub enum PolicyRun {
+    /// `systemctl start|stop` of a location's unit.
+    Unit,
+    /// A modifier's start or stop.
+    Enm { name: String, start: bool },
 }
 
 /// Why an event failed: a stable code, a sentence, and the causes below it.
@@ -135,6 +146,8 @@ pub enum Kind {
     /// Waits for what the program of stanza `stanza` of the parent `Iface`
     /// leaves in the kernel (going up) or for it to go (going down).
     WaitProgram { stanza: usize, up: bool },
+    /// A command of a location or modifier (its child job runs it).
+    Policy { run: PolicyRun },
 }
 
 impl Kind {
@@ -168,6 +181,10 @@ impl Kind {
             Kind::Program { up: true, .. } => "start-program",
             Kind::Program { .. } => "stop-program",
             Kind::WaitProgram { .. } => "wait-program",
+            Kind::Policy {
+                run: PolicyRun::Unit,
+            } => "location-unit",
+            Kind::Policy { .. } => "enm",
             Kind::Kernel { up: true, .. } => "apply",
             Kind::Kernel { up: false, .. } => "remove",
         }
@@ -232,6 +249,10 @@ pub struct Dispatcher {
     pub ra: crate::ra::RaDns,
     /// The active profile and what its activation chose (`profiles`').
     pub profiles: crate::profiles::Profiles,
+    /// The active location (`locations`').
+    pub locations: crate::locations::Locations,
+    /// The external network modifiers (`enms`').
+    pub enms: crate::enms::Enms,
 
     /// The dispatcher's own state: no handler sees it.
     own: Own,
@@ -275,6 +296,12 @@ impl Dispatcher {
         let config = read_config(&settings.interfaces_file, settings.dialect);
         let foreign_dhcp_clients =
             netconf_methods::dhcp_client::foreign_interfaces(&dhcp_settings.run_dir);
+        let locations = crate::locations::Locations::new(settings.locations.clone());
+        let enms = crate::enms::Enms::new(
+            settings.locations.config_dir.clone(),
+            settings.locations.run_dir.clone(),
+            settings.locations.systemctl.clone(),
+        );
         Dispatcher {
             settings,
             dhcp_settings,
@@ -289,6 +316,8 @@ impl Dispatcher {
             program_waits: Default::default(),
             ra: Default::default(),
             profiles: Default::default(),
+            locations,
+            enms,
             own: Own {
                 events: HashMap::new(),
                 dependents: HashMap::new(),
@@ -331,6 +360,7 @@ impl Dispatcher {
                 crate::online::check(&mut self);
                 crate::ra::tick(&mut self);
                 crate::profiles::tick(&mut self);
+                crate::locations::check(&mut self);
                 if self.own.events.is_empty() {
                     self.give_back_memory();
                 }
@@ -404,7 +434,11 @@ impl Dispatcher {
                 status,
             } => crate::dhcp::exited(self, &key, pid, (success, by_itself), &status),
             Message::RespawnDue { key } => crate::dhcp::respawn_due(self, &key),
-            Message::Reload => crate::reload::start(self, None, ReloadArgs::default()),
+            Message::Reload => {
+                self.reload_policy();
+                crate::reload::start(self, None, ReloadArgs::default())
+            }
+            Message::FactsChanged { cause } => crate::locations::facts_changed(self, cause),
             Message::Continued => crate::dhcp::catch_up(self),
             Message::Kernel => {
                 let events = match self.kernel.as_mut() {
@@ -452,6 +486,7 @@ impl Dispatcher {
             &self.settings.interfaces_file,
             self.settings.dialect,
         );
+        let op_name = op.name();
         if let Err(why) = admitted {
             info!(op = op.name(), ?role, "refused: {why}");
             return Self::send(&reply, id, error(ErrorCode::PermissionDenied, why, vec![]));
@@ -518,6 +553,9 @@ impl Dispatcher {
                 return crate::online::wait(self, conn, reply, id, args);
             }
             Op::Reload(args) => {
+                for refused in self.reload_policy() {
+                    Self::send(&reply, id, Body::Progress(warning(refused)));
+                }
                 return crate::reload::start(self, Some((conn, reply, id, role)), args);
             }
             Op::ProfileList => {
@@ -540,6 +578,36 @@ impl Dispatcher {
                 );
                 return crate::profiles::enable(self, (conn, reply, id), &args.name);
             }
+            Op::LocationList => {
+                let result = crate::locations::list(self);
+                return Self::send(&reply, id, Body::Ok { result });
+            }
+            Op::EnmList => {
+                let result = crate::enms::list(self);
+                return Self::send(&reply, id, Body::Ok { result });
+            }
+            Op::LocationShow(args) => {
+                let body = match crate::locations::show(self, &args.name) {
+                    Ok(result) => Body::Ok { result },
+                    Err(e) => error(ErrorCode::BadRequest, e, vec![]),
+                };
+                return Self::send(&reply, id, body);
+            }
+            Op::LocationEnable(args) => {
+                let body = match crate::locations::enable(self, &args.name) {
+                    Ok(result) => Body::Ok { result },
+                    Err(e) => error(ErrorCode::BadRequest, e, vec![]),
+                };
+                return Self::send(&reply, id, body);
+            }
+            Op::EnmEnable(args) | Op::EnmDisable(args) => {
+                let enable = matches!(op_name, "enm-enable");
+                let body = match crate::enms::set(self, &args.name, enable) {
+                    Ok(result) => Body::Ok { result },
+                    Err(e) => error(ErrorCode::BadRequest, e, vec![]),
+                };
+                return Self::send(&reply, id, body);
+            }
             Op::DhcpEvent(args) => {
                 let body = match crate::dhcp::event(self, &args) {
                     Ok(exit) => Body::Ok {
@@ -547,6 +615,9 @@ impl Dispatcher {
                     },
                     Err(f) => error(f.code, f.message, f.causes),
                 };
+                crate::locations::touch(self, || {
+                    format!("DHCP {} on {}", args.reason, args.interface)
+                });
                 // The lease is on disk before dhclient hears it was taken:
                 // a daemon that crashes before that hears it again from
                 // the hook, one that crashes after finds it in the state.
@@ -772,7 +843,7 @@ impl Dispatcher {
         let span = event.span.clone();
         let _enter = span.enter();
         match &mut event.kind {
-            Kind::Request { .. } => {}
+            Kind::Request { .. } | Kind::Policy { .. } => {}
             Kind::Change { ctx, .. } => {
                 let ctx = ctx.clone();
                 ifaces::plan_change(self, id, &ctx);
@@ -907,6 +978,15 @@ impl Dispatcher {
             }
         }
         let dependents = self.own.dependents.remove(&id).unwrap_or_default();
+        if let Kind::Policy {
+            run: PolicyRun::Enm { name, start },
+        } = &event.kind
+        {
+            let outcome = result.as_ref().map_err(|f| f.message.clone()).copied();
+            crate::enms::finish(self, name, *start, outcome);
+        } else if let (Kind::Policy { .. }, Err(f)) = (&event.kind, &result) {
+            warn!(error = %f.message, "a location's unit");
+        }
         if let Kind::Request {
             conn,
             reply,
@@ -999,7 +1079,8 @@ impl Dispatcher {
             | Kind::WaitLease { .. }
             | Kind::WaitCarrier { .. }
             | Kind::Program { .. }
-            | Kind::WaitProgram { .. } => {
+            | Kind::WaitProgram { .. }
+            | Kind::Policy { .. } => {
                 let failure = event.failure.clone();
                 self.complete(id, failure.map_or(Ok(()), Err));
             }
@@ -1189,6 +1270,15 @@ impl Dispatcher {
         if changes.is_empty() {
             return;
         }
+        if !ours {
+            crate::enms::kernel_changed(self, changes);
+        }
+        crate::locations::touch(self, || {
+            changes
+                .iter()
+                .find_map(crate::status::describe_change)
+                .map_or_else(|| "a kernel change".to_string(), |(_, text, _)| text)
+        });
         crate::ra::kernel_changed(self, changes);
         crate::programs::kernel_changed(self);
         crate::profiles::kernel_changed(self, changes);
@@ -1219,7 +1309,10 @@ impl Dispatcher {
                     .interfaces
                     .iter()
                     .any(|r| r.ifindex == Some(index));
-            let origin = if by_kernel {
+            let enm = crate::enms::change_owner(self, change).map(|n| format!("enm:{n}"));
+            let origin = if let Some(enm) = enm.as_deref() {
+                enm
+            } else if by_kernel {
                 "kernel"
             } else if ours {
                 "netconf"
@@ -1271,6 +1364,19 @@ impl Dispatcher {
         );
         let config = self.config.clone();
         self.spawn_change(root, up, args, config)
+    }
+
+    /// The dispatcher's own queue, for threads that report back.
+    pub fn queue(&self) -> Sender {
+        self.own.queue.clone()
+    }
+
+    /// `reload`: the locations' and modifiers' files again; what was
+    /// refused, one line each.
+    fn reload_policy(&mut self) -> Vec<String> {
+        let mut refused = crate::locations::reload(self);
+        refused.extend(crate::enms::reload(self));
+        refused
     }
 
     /// The kernel's index of a link, by name.
@@ -1328,6 +1434,8 @@ impl Dispatcher {
         if !self.own.state_dirty {
             return Ok(());
         }
+        // Which interfaces are up (`ncu NAME is active`) may have changed.
+        crate::locations::touch_quietly(self, || "interfaces up or down".to_string());
         if let Some(why) = &self.own.state_unsaved {
             // A retry is already due.
             return Err(why.clone());

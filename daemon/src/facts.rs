@@ -32,7 +32,7 @@ pub fn gather(d: &mut Dispatcher) -> Facts {
     let mut facts = Facts {
         active_ncus,
         dhcp_domains,
-        system_domain: system_domain(Path::new("/etc/hosts")),
+        system_domain: system_domain(&d.locations.settings.hosts_file),
         ..Facts::default()
     };
     let Ok(kernel) = d.kernel.as_mut() else {
@@ -55,26 +55,28 @@ pub fn gather(d: &mut Dispatcher) -> Facts {
     facts
 }
 
-/// Whether any interface has a global address: the built-in `no-net`
-/// location is active when none has.
+/// Whether any interface that is up has a global address: the built-in
+/// `no-net` location is active when none has.
 pub fn has_global_address(mirror: &Mirror) -> bool {
     mirror.addresses().any(|a| {
         a.scope == Scope::Universe
             && !a.addr.is_loopback()
             && !a.flags.dadfailed
-            && !lo(mirror, a.index)
+            && usable(mirror, a.index)
     })
 }
 
-fn lo(mirror: &Mirror, index: u32) -> bool {
-    mirror.link(index).is_some_and(|l| l.name == "lo")
+/// A link that is up and not loopback: what its addresses say is true of
+/// the host's networks (an address on a link that is down reaches no one).
+fn usable(mirror: &Mirror, index: u32) -> bool {
+    mirror.link(index).is_some_and(|l| l.up && l.name != "lo")
 }
 
-/// Every address but loopback's.
+/// Every address of the links that are up, but loopback's.
 fn addresses(mirror: &Mirror) -> Vec<IpAddr> {
     let mut found: Vec<IpAddr> = mirror
         .addresses()
-        .filter(|a| !a.addr.is_loopback() && !lo(mirror, a.index))
+        .filter(|a| !a.addr.is_loopback() && usable(mirror, a.index))
         .map(|a| a.addr)
         .collect();
     found.sort();

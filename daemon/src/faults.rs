@@ -9,7 +9,10 @@
 //!   `*` for any event;
 //! * `start:dhcp-REASON` as a DHCP event of that reason (`BOUND`, `RENEW`,
 //!   `EXPIRE`, ...) arrives, `done:dhcp-REASON` once it is applied and
-//!   before dhclient's hook is answered.
+//!   before dhclient's hook is answered;
+//! * `start:location-switch` as the active location is about to change,
+//!   `done:location-switch` once its files are written and its units asked
+//!   for, before the new location is recorded.
 //!
 //! Without the variable nothing here does anything. Only root sets the
 //! environment of a daemon that runs as root.

@@ -1788,6 +1788,13 @@ fn added_by_others(
                 && r.protocol != netconf_kernel::netlink::NETCONF_ROUTE_PROTOCOL
         })
         .collect();
+    // An external network modifier's entries are its own: never taken back.
+    found
+        .addresses
+        .retain(|a| crate::enms::address_owner(d, a).is_none());
+    found
+        .routes
+        .retain(|r| crate::enms::route_owner(d, r).is_none());
     found
 }
 

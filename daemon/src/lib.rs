@@ -9,11 +9,13 @@ pub mod adopt;
 pub mod dhcp;
 pub mod dispatcher;
 pub mod documents;
+pub mod enms;
 pub mod facts;
 pub mod faults;
 pub mod hotplug;
 pub mod ifaces;
 pub mod kernel;
+pub mod locations;
 pub mod notify;
 pub mod online;
 pub mod outbox;
@@ -69,6 +71,16 @@ pub struct Args {
     /// Where profiles, locations and external network modifiers are kept
     #[arg(long, value_name = "DIR", default_value = "/etc/netconf")]
     pub config_dir: PathBuf,
+    /// The hosts file locations write (hosts-file)
+    #[arg(long, value_name = "FILE", default_value = "/etc/hosts")]
+    pub hosts_file: PathBuf,
+    /// The nsswitch.conf locations write (nsswitch-file)
+    #[arg(long, value_name = "FILE", default_value = "/etc/nsswitch.conf")]
+    pub nsswitch_file: PathBuf,
+    /// The program run as PROGRAM start|stop UNIT for locations' start-unit and
+    /// stop-unit and for modifiers' unit
+    #[arg(long, value_name = "PROGRAM", default_value = "systemctl")]
+    pub systemctl: PathBuf,
     /// Kill a hook script that runs longer than this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub hook_timeout: u64,
@@ -244,6 +256,14 @@ pub fn run(args: Args) -> Result<(), StartError> {
         access: access.clone(),
         config_dir: args.config_dir.clone(),
         hold_down: Duration::from_secs_f64(args.hold_down),
+        locations: locations::LocationSettings {
+            config_dir: args.config_dir.clone(),
+            run_dir: args.run_dir.clone(),
+            state_dir: args.state_dir.clone(),
+            hosts_file: args.hosts_file.clone(),
+            nsswitch_file: args.nsswitch_file.clone(),
+            systemctl: args.systemctl.clone(),
+        },
     };
     let hook = args.dhcp_hook.clone().unwrap_or_else(|| {
         std::env::current_exe()

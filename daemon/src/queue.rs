@@ -62,6 +62,9 @@ pub enum Message {
     SaveState,
     /// The active profile's hold-down is over: choose its units again.
     ProfileCheck,
+    /// Something the conditions of locations and modifiers read changed
+    /// outside the kernel's notifications (a gateway's MAC became known).
+    FactsChanged { cause: String },
     /// A client hung up: forget its subscriptions.
     Hangup { conn: ConnId },
     /// SIGTERM/SIGINT: stop, leaving the network as it is.

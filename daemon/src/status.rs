@@ -144,6 +144,15 @@ pub fn route_origin(r: &Route, managed: bool, owned: &Owned) -> Origin {
     }
 }
 
+/// An origin as `status` shows it: `enm:NAME` for what a modifier put
+/// there, else the word of [`Origin`].
+fn origin_text(enm: Option<&str>, origin: Origin) -> Value {
+    match enm {
+        Some(name) => Value::String(format!("enm:{name}")),
+        None => serde_json::to_value(origin).unwrap_or(Value::Null),
+    }
+}
+
 /// A route as `ip route` words it, without the device.
 pub fn describe_route(r: &Route) -> String {
     let dest = r
@@ -194,7 +203,9 @@ pub fn differences(d: &Dispatcher, mirror: &Mirror, record: &IfaceRecord) -> Vec
         }
     }
     for a in &addresses {
-        if address_origin(a, true, &owned) == Origin::External {
+        if address_origin(a, true, &owned) == Origin::External
+            && crate::enms::address_owner(d, a).is_none()
+        {
             diffs.push(format!("address {a} added outside netconf"));
         }
     }
@@ -205,7 +216,9 @@ pub fn differences(d: &Dispatcher, mirror: &Mirror, record: &IfaceRecord) -> Vec
         }
     }
     for r in &routes {
-        if route_origin(r, true, &owned) == Origin::External {
+        if route_origin(r, true, &owned) == Origin::External
+            && crate::enms::route_owner(d, r).is_none()
+        {
             diffs.push(format!("route {} added outside netconf", describe_route(r)));
         }
     }
@@ -266,7 +279,16 @@ pub fn status(d: &Dispatcher, config: &InterfacesFile, only: Option<&str>) -> Va
         .filter(|n| only.is_none_or(|o| o == n.as_str()))
         .map(|name| interface(d, mirror, config, name))
         .collect();
-    json!({ "interfaces": interfaces })
+    let mut result = json!({ "interfaces": interfaces });
+    let location = crate::locations::status(d);
+    if !location.is_null() {
+        result["location"] = location;
+    }
+    let enms = crate::enms::status(d);
+    if !enms.is_null() {
+        result["enms"] = enms;
+    }
+    result
 }
 
 fn interface(d: &Dispatcher, mirror: &Mirror, config: &InterfacesFile, name: &str) -> Value {
@@ -312,7 +334,7 @@ fn interface(d: &Dispatcher, mirror: &Mirror, config: &InterfacesFile, name: &st
                     json!({
                         "address": a.to_string(),
                         "family": family_name(&a.addr),
-                        "origin": address_origin(a, managed, &owned),
+                        "origin": origin_text(crate::enms::address_owner(d, a), address_origin(a, managed, &owned)),
                         "valid_lft": a.valid_lft,
                         "preferred_lft": a.preferred_lft,
                         "tentative": a.flags.tentative,
@@ -335,7 +357,7 @@ fn interface(d: &Dispatcher, mirror: &Mirror, config: &InterfacesFile, name: &st
                         "metric": r.priority,
                         "table": r.table,
                         "protocol": r.protocol,
-                        "origin": route_origin(r, managed, &owned),
+                        "origin": origin_text(crate::enms::route_owner(d, r), route_origin(r, managed, &owned)),
                     })
                 })
                 .collect()

@@ -98,6 +98,23 @@ impl DnsConfig {
     }
 }
 
+/// What the active location (netconf-policy's locations) says about
+/// resolv.conf: its own lines, and whether the leases' and router
+/// advertisements' DNS is merged after them (`dns from dhcp|both`) or left
+/// out (`dns from static`). While one is set, the file is netconf's even
+/// without a lease: the last lease's end does not put the original back;
+/// [`Resolver::set_location`] with `None` does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationDns {
+    pub name: String,
+    pub own: DnsConfig,
+    pub from_leases: bool,
+}
+
+/// The resolvconf record of a location's own lines: `lo.*` sorts first in
+/// resolvconf's default `interface-order`.
+pub const LOCATION_RECORD: &str = "lo.netconf-location";
+
 /// Which lease (or router advertisement) the DNS comes from; it names the
 /// resolvconf record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -289,12 +306,87 @@ impl Resolver {
                 let target = resolve_links(&self.resolv_conf);
                 let ours = self.merged()?;
                 self.delete_record(&record)?;
+                if self.records()?.is_empty() && self.location()?.is_none() {
+                    self.restore(&target, &ours)
+                } else {
+                    self.write_merged(&target)
+                }
+            }
+        }
+    }
+
+    /// Makes `location` the active location's DNS (`None`: no location,
+    /// the leases' DNS alone, and the original file back when there is
+    /// none). Returns whether anything was written. With resolvconf, the
+    /// location's lines are the record [`LOCATION_RECORD`]; resolvconf
+    /// merges the leases' records as its `interface-order` says, whatever
+    /// `from_leases` is.
+    pub fn set_location(&self, location: Option<&LocationDns>) -> Result<bool, ResolvError> {
+        let path = self.state_dir.join("location");
+        let current = self.location()?;
+        if let Some(program) = &self.resolvconf {
+            if current.as_ref() == location {
+                return Ok(false);
+            }
+            match location {
+                Some(loc) if !loc.own.is_empty() => {
+                    self.run(
+                        program,
+                        &["-a", LOCATION_RECORD],
+                        Some(&loc.own.render("lo")),
+                    )?;
+                }
+                _ if current.as_ref().is_some_and(|c| !c.own.is_empty()) => {
+                    self.run(program, &["-d", LOCATION_RECORD], None)?;
+                }
+                _ => {}
+            }
+            self.save_location(&path, location)?;
+            return Ok(true);
+        }
+        let target = resolve_links(&self.resolv_conf);
+        match location {
+            Some(loc) => {
+                self.save_original(&target)?;
+                if current.as_ref() != Some(loc) {
+                    self.save_location(&path, location)?;
+                }
+                self.write_merged(&target)
+            }
+            None => {
+                if current.is_none() {
+                    return Ok(false);
+                }
+                let ours = self.merged()?;
+                self.save_location(&path, None)?;
                 if self.records()?.is_empty() {
                     self.restore(&target, &ours)
                 } else {
                     self.write_merged(&target)
                 }
             }
+        }
+    }
+
+    /// The active location's DNS, as [`Resolver::set_location`] last set it.
+    pub fn location(&self) -> Result<Option<LocationDns>, ResolvError> {
+        let path = self.state_dir.join("location");
+        Ok(read_optional(&path)?.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    fn save_location(
+        &self,
+        path: &Path,
+        location: Option<&LocationDns>,
+    ) -> Result<(), ResolvError> {
+        match location {
+            Some(loc) => {
+                fs::create_dir_all(&self.state_dir)
+                    .map_err(io_error("creating", &self.state_dir))?;
+                let text = serde_json::to_vec(loc).unwrap_or_default();
+                write_atomic(path, &text, None)
+            }
+            None => remove_optional(path),
         }
     }
 
@@ -365,9 +457,35 @@ impl Resolver {
 
     /// The file's content for the current records.
     fn merged(&self) -> Result<String, ResolvError> {
-        let records = self.records()?;
+        let mut records = self.records()?;
         let original = read_optional(&self.saved("orig"))?.unwrap_or_default();
-        Ok(merge(&records, &String::from_utf8_lossy(&original)))
+        let Some(location) = self.location()? else {
+            return Ok(merge(&records, &String::from_utf8_lossy(&original)));
+        };
+        if !location.from_leases {
+            records.clear();
+        }
+        records.insert(
+            0,
+            (
+                format!("location {}", location.name),
+                location.own.render("lo"),
+            ),
+        );
+        let mut text = merge(&records, "");
+        // The header says where the lines come from.
+        if let Some(end) = text.find('\n') {
+            let names: Vec<&str> = records.iter().map(|(n, _)| n.as_str()).collect();
+            text.replace_range(
+                ..end,
+                &format!(
+                    "{MARKER} for the location \"{}\" ({})",
+                    location.name,
+                    names.join(", ")
+                ),
+            );
+        }
+        Ok(text)
     }
 
     fn write_merged(&self, target: &Path) -> Result<bool, ResolvError> {
@@ -788,6 +906,49 @@ mod tests {
     const ORIGINAL: &str = "# the admin's\nnameserver 203.0.113.53\noptions edns0\n";
 
     #[test]
+    fn a_location_merges_or_replaces_the_leases_dns() {
+        let f = files(Some(ORIGINAL));
+        let r = Resolver::file(&f.conf, &f.state);
+        r.apply("eth0", &example()).unwrap();
+        let office = LocationDns {
+            name: "office".into(),
+            own: DnsConfig {
+                nameservers: vec!["198.51.100.53".parse().unwrap()],
+                domain: None,
+                search: vec!["office.example.org".into()],
+            },
+            from_leases: true,
+        };
+        assert!(r.set_location(Some(&office)).unwrap());
+        let both = read(&f.conf);
+        assert!(
+            both.starts_with("# Written by netconfd for the location \"office\""),
+            "{both}"
+        );
+        assert!(
+            both.ends_with("search office.example.org example.test lab.example.test\nnameserver 198.51.100.53\nnameserver 198.18.0.53\nnameserver 198.18.0.54\n"),
+            "{both}"
+        );
+        assert!(
+            !r.set_location(Some(&office)).unwrap(),
+            "the same location writes nothing"
+        );
+        let alone = LocationDns {
+            from_leases: false,
+            ..office.clone()
+        };
+        r.set_location(Some(&alone)).unwrap();
+        assert!(!read(&f.conf).contains("198.18.0.53"));
+        // The last lease's end keeps the location's file.
+        r.remove("eth0").unwrap();
+        assert!(read(&f.conf).contains("nameserver 198.51.100.53"));
+        // No location and no lease: the original is back.
+        assert!(r.set_location(None).unwrap());
+        assert_eq!(read(&f.conf), ORIGINAL);
+        assert!(!r.set_location(None).unwrap());
+    }
+
+    #[test]
     fn file_write_and_restore() {
         let f = files(Some(ORIGINAL));
         fs::set_permissions(&f.conf, fs::Permissions::from_mode(0o640)).unwrap();
@@ -1071,6 +1232,39 @@ mod tests {
         );
         // resolv.conf itself is never touched.
         assert!(!conf.exists());
+    }
+
+    #[test]
+    fn a_location_is_a_resolvconf_record_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = fake_resolvconf(dir.path(), "exit 0");
+        let r = Resolver::resolvconf(&program, dir.path().join("state"));
+        let office = LocationDns {
+            name: "office".into(),
+            own: DnsConfig {
+                nameservers: vec!["198.51.100.53".parse().unwrap()],
+                domain: None,
+                search: vec!["office.example.org".into()],
+            },
+            from_leases: false,
+        };
+        assert!(r.set_location(Some(&office)).unwrap());
+        assert!(
+            !r.set_location(Some(&office)).unwrap(),
+            "unchanged: not run again"
+        );
+        assert!(r.set_location(None).unwrap());
+        assert!(!r.set_location(None).unwrap());
+        assert_eq!(
+            calls(dir.path()),
+            vec![
+                (
+                    format!("-a {LOCATION_RECORD}"),
+                    "search office.example.org\nnameserver 198.51.100.53\n".to_string()
+                ),
+                (format!("-d {LOCATION_RECORD}"), String::new()),
+            ]
+        );
     }
 
     #[test]

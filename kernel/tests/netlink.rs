@@ -799,3 +799,82 @@ fn neighbours_are_listed_with_their_link_layer_addresses() {
     assert!(nl.neighbours(Family::V6).is_ok());
     assert_eq!(nl.writes(), 0);
 }
+
+/// The SSID of a wireless link, over nl80211: a radio of mac80211_hwsim
+/// moved into the test's namespace, joined to an ad-hoc network by `iw`.
+#[test]
+#[ignore = "needs mac80211_hwsim and iw: scripts/vm-run target/debug/deps/netlink-HASH --ignored ssid"]
+fn ssid_of_a_wireless_link_over_nl80211() {
+    let mut nl = netns();
+    let loaded = Command::new("modprobe")
+        .args(["mac80211_hwsim", "radios=1"])
+        .status()
+        .unwrap();
+    assert!(loaded.success(), "modprobe mac80211_hwsim");
+    let phy = std::fs::read_dir("/sys/class/ieee80211")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .max()
+        .expect("a radio");
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let iw = |args: &[&str]| {
+        let out = Command::new("iw").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "iw {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // The radio is born in the VM's first namespace, where nl80211 alone
+    // sees it: moved from there into ours, the only step taken there.
+    let moved = Command::new("nsenter")
+        .args([
+            "--net=/proc/1/ns/net",
+            "iw",
+            "phy",
+            &phy,
+            "set",
+            "netns",
+            &tid.to_string(),
+        ])
+        .status()
+        .unwrap();
+    assert!(moved.success(), "moving {phy} into the test's namespace");
+    let wlan = nl
+        .links()
+        .unwrap()
+        .into_iter()
+        .find(|l| l.name != "lo")
+        .expect("the radio's link in our namespace");
+    let others = nl
+        .links()
+        .unwrap()
+        .into_iter()
+        .find(|l| l.name == "lo")
+        .unwrap();
+    assert!(
+        netconf_kernel::netlink::associated_ssids(&[wlan.index, others.index])
+            .unwrap()
+            .is_empty(),
+        "not associated yet, and lo is not wireless"
+    );
+    iw(&["dev", &wlan.name, "set", "type", "ibss"]);
+    ip(&["link", "set", &wlan.name, "up"]);
+    iw(&["dev", &wlan.name, "ibss", "join", "NetconfTest", "2412"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = netconf_kernel::netlink::associated_ssids(&[wlan.index]).unwrap();
+        if found == [(wlan.index, b"NetconfTest".to_vec())] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no SSID after joining (safety net): {found:?}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(nl.writes(), 0);
+}

@@ -18,6 +18,7 @@ const PAGES: &[&str] = &[
     "netconf-dhcp-hook.8",
     "netconf-interfaces.5",
     "netconf-profiles.5",
+    "netconf-locations.5",
     "netconf-protocol.7",
 ];
 

@@ -10,5 +10,7 @@
 pub mod activation;
 pub mod conditions;
 pub mod profiles;
+pub mod enms;
+pub mod locations;
 
 pub use conditions::{evaluate, Combine, Condition, ConditionError, Facts, Subject, Test};
