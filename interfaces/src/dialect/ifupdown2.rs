@@ -641,10 +641,13 @@ fn not_applied(iface: &Iface) -> Vec<Diagnostic> {
         .filter_map(|o| {
             let why = match o.name.as_str() {
                 "alias" => "netconf sets no interface alias (IFLA_IFALIAS)",
-                // netconf never removes addresses it was not asked for:
-                // `no` is what it does anyway.
+                // ifupdown2 purges, at each ifup and ifreload, the addresses
+                // the file does not list; netconf never reverts others'
+                // changes (docs/ARCHITECTURE.md, "Watching the kernel"), so
+                // `no` is what it does, whatever the file says.
                 "address-purge" if o.value.trim() != "no" => {
-                    "netconf leaves addresses it did not add, as address-purge no"
+                    "netconf never removes addresses it did not add (they show as \
+                     `external` in netconfctl status), as with address-purge no"
                 }
                 "bridge-igmp-version" | "bridge-mld-version" => {
                     "netconf sets no bridge multicast versions"
