@@ -277,6 +277,26 @@ fn judge_one(
     })
 }
 
+/// Waits (up to 10 s, then goes on) until every link that is up with a
+/// carrier has its operational state: the kernel's linkwatch tells it up
+/// to a second late, and a bridge's state `UP` arriving during the second
+/// `ifup` is no write of netconf's (a run found `br0` of
+/// `bridge_attr_back_to_default` so).
+fn operstates_settled(ns: &Netns) {
+    crate::eventually(10, || {
+        ns.ip_json(&["link", "show"]).iter().all(|l| {
+            let flags: Vec<&str> = l["flags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            !(flags.contains(&"UP") && flags.contains(&"LOWER_UP"))
+                || matches!(l["operstate"].as_str(), Some("UP" | "UNKNOWN"))
+        })
+    });
+}
+
 /// The files whose `ifquery -a -c -o json` is not compared with
 /// ifupdown2's expected one, and why: ifupdown2's own suite fails them on
 /// a stock Debian kernel (their attributes are Cumulus Linux's kernel's).
@@ -450,6 +470,7 @@ pub fn round_trips(h: &Harness, names: &[&str], args: &[&str], leave_out: &[&str
             }
         }
         h.ns.settle();
+        operstates_settled(&h.ns);
         monitor.fence(&h.ns);
         h.ifup(args).assert_ok();
         // A bond's gratuitous ARPs and unsolicited NAs after a failover
