@@ -828,11 +828,13 @@ pub fn remove(
         Ok(left) => changes.extend(left),
         Err(e) => errors.push(e),
     }
-    let mut change = LinkChange::default();
-    change.alias = applied
-        .previous_alias
-        .clone()
-        .filter(|a| link.alias.as_deref().unwrap_or_default() != a);
+    let mut change = LinkChange {
+        alias: applied
+            .previous_alias
+            .clone()
+            .filter(|a| link.alias.as_deref().unwrap_or_default() != a),
+        ..LinkChange::default()
+    };
     match how {
         Removal::Rollback => {
             change.mtu = applied.previous_mtu.filter(|m| *m != link.mtu);
