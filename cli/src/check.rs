@@ -393,7 +393,16 @@ impl Judge<'_> {
             "scope" => self.per_address(|w| w.scope, |a| Some(a.scope), ToString::to_string),
             "gateway" => self.gateway(),
             "metric" => self.metric(),
-            "mtu" => self.mtu(),
+            // ifupdown2's `mtu` of a DHCP stanza, as its dialect lowers it.
+            "mtu" | "link-mtu" => self.mtu(),
+            // ifupdown2's `alias`, as its dialect lowers it.
+            "ifalias" => match &self.desired.link.alias {
+                None => UNCHECKED,
+                Some(alias) => (
+                    Verdict::of(self.link.alias.as_ref() == Some(alias)),
+                    Some(self.link.alias.clone().unwrap_or_default()),
+                ),
+            },
             "hwaddress" => match self.desired.link.mac {
                 None => UNCHECKED,
                 Some(mac) => (

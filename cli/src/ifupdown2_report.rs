@@ -19,7 +19,9 @@
 use crate::check::{self, Verdict};
 use crate::kernel_view::KernelView;
 use crate::running;
-use netconf_interfaces::dialect::ifupdown2::{Ifupdown2Iface, MSTPCTL_AS_BRIDGE};
+use netconf_interfaces::dialect::ifupdown2::{
+    Ifupdown2Iface, LOWERED_ALIAS, LOWERED_DHCP_MTU, MSTPCTL_AS_BRIDGE,
+};
 use netconf_interfaces::model::is_command_option;
 use netconf_interfaces::{InterfacesFile, Variable};
 use netconf_kernel::netlink::{Link, LinkKind};
@@ -319,6 +321,13 @@ fn shown_key(o: &Ifupdown2Iface, option: &str) -> String {
     if key == "bridge-trunk" {
         return "bridge-vids".to_string();
     }
+    // Lowered to names of their own (Debian's ifupdown has neither).
+    if key == LOWERED_ALIAS {
+        return "alias".to_string();
+    }
+    if key == LOWERED_DHCP_MTU {
+        return "mtu".to_string();
+    }
     let written = |name: &str| o.config.iter().any(|(k, _)| k == name);
     MSTPCTL_AS_BRIDGE
         .iter()
@@ -331,7 +340,8 @@ fn shown_key(o: &Ifupdown2Iface, option: &str) -> String {
 /// options `ifquery --running` prints, without family but for `lo`'s
 /// `loopback` and a `dhcp` stanza); an interface the kernel lacks is left
 /// out, as ifupdown2 leaves out objects with nothing running. A bridge
-/// also shows its `bridge-ports`, `bridge-vlan-aware` and `bridge-stp`.
+/// also shows its `bridge-ports`, `bridge-vlan-aware` and `bridge-stp`; a
+/// link with a description its `alias`.
 pub fn running_json(
     view: &KernelView,
     config: &InterfacesFile,
@@ -378,6 +388,9 @@ pub fn running_json(
         if let Some(link) = view.link(&o.name) {
             for (key, value) in bridge_options(view, link) {
                 attrs.push(key, value, None);
+            }
+            if let Some(alias) = &link.alias {
+                attrs.push("alias", alias.clone(), None);
             }
         }
         object.insert("config".into(), attrs.values());

@@ -208,7 +208,7 @@ fn ifupdown2_stanzas_lowered() {
             "eth2".into(),
             Family::Inet6,
             "dhcp".into(),
-            pairs(&[("mtu", "1400")])
+            pairs(&[("link-mtu", "1400")])
         )
     );
     let o = &p.ifupdown2.as_ref().unwrap()[0];
@@ -298,7 +298,8 @@ fn ifupdown2_vlan_objects_make_no_device() {
 
 /// `mstpctl-*` settings the kernel's bridge has become its bridge options
 /// (the bridge's own spelling wins), ifupdown2's `bridge-trunk` is
-/// `bridge-vids`; what netconf does not do is a warning at its line.
+/// `bridge-vids`; `alias` is lowered to `ifalias` and a DHCP stanza's
+/// `mtu` to `link-mtu`; what netconf does not do is a warning at its line.
 #[test]
 fn ifupdown2_mstpctl_and_what_is_not_applied() {
     let text = "iface br0\n  bridge-ports swp1\n  mstpctl-treeprio 4096\n  mstpctl-hello 3\n  \
@@ -317,7 +318,7 @@ fn ifupdown2_mstpctl_and_what_is_not_applied() {
             ("bridge-hello", "2"),
             ("bridge-vids", "10-11"),
             ("mstpctl-portadminedge", "swp1=yes"),
-            ("alias", "uplink"),
+            ("ifalias", "uplink"),
             ("address-purge", "no"),
             ("address-purge", "yes"),
         ])
@@ -335,11 +336,40 @@ fn ifupdown2_mstpctl_and_what_is_not_applied() {
         warned,
         [
             (7, "mstpctl-portadminedge".to_string()),
-            (8, "alias".to_string()),
             (10, "address-purge".to_string()),
-            (12, "mtu".to_string()),
         ]
     );
+    // A DHCP stanza's `mtu` is the link's, under the name the `dhcp`
+    // method reads (Debian's has no `mtu`); a static one's stays `mtu`.
+    assert_eq!(s[1].3, pairs(&[("link-mtu", "9000")]));
+    assert_eq!(
+        s[2].3,
+        pairs(&[("mtu", "9000"), ("address", "198.51.100.1/24")])
+    );
+    // A PPP stanza's link is pppd's: its `mtu` and `alias` are warned of.
+    let p = parse(
+        "iface ppp0 inet ppp
+  provider isp
+  mtu 1492
+  alias dsl
+",
+        DialectChoice::Ifupdown2,
+    );
+    let warned: Vec<String> = p.diagnostics.iter().map(|d| d.kind.to_string()).collect();
+    assert_eq!(warned.len(), 2, "{warned:?}");
+    assert!(warned[0].contains("`mtu` is not applied"), "{warned:?}");
+    assert!(warned[1].contains("`alias` is not applied"), "{warned:?}");
+    // Debian's dialect: `alias` is an option like any other (ifupdown has
+    // none), left as written.
+    let p = parse(
+        "iface eth0 inet manual
+  alias uplink
+  mtu 9000
+",
+        DialectChoice::Debian,
+    );
+    let eth0 = stanzas(&p).into_iter().find(|s| s.0 == "eth0").unwrap();
+    assert_eq!(eth0.3, pairs(&[("alias", "uplink"), ("mtu", "9000")]));
     assert!(p
         .diagnostics
         .iter()

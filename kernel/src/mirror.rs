@@ -165,6 +165,8 @@ impl LinkFields {
     pub const PARENT: LinkFields = LinkFields(1 << 7);
     /// The kind's own settings (bridge STP, vlan id, ...).
     pub const DETAILS: LinkFields = LinkFields(1 << 8);
+    /// The description (`IFLA_IFALIAS`).
+    pub const ALIAS: LinkFields = LinkFields(1 << 9);
 
     pub fn contains(self, other: LinkFields) -> bool {
         self.0 & other.0 == other.0
@@ -189,6 +191,7 @@ impl LinkFields {
             master,
             parent,
             details,
+            alias,
         } = old;
         let mut fields = 0;
         let mut differs = |bit: LinkFields, yes: bool| {
@@ -205,6 +208,7 @@ impl LinkFields {
         differs(LinkFields::MASTER, *master != new.master);
         differs(LinkFields::PARENT, *parent != new.parent);
         differs(LinkFields::DETAILS, *details != new.details);
+        differs(LinkFields::ALIAS, *alias != new.alias);
         LinkFields(fields)
     }
 }
@@ -317,6 +321,9 @@ impl fmt::Display for Change {
                 }
                 if fields.contains(LinkFields::KIND) {
                     part(f, format_args!("kind"))?;
+                }
+                if fields.contains(LinkFields::ALIAS) {
+                    part(f, format_args!("alias"))?;
                 }
                 if fields.contains(LinkFields::MASTER) {
                     match master {
@@ -1131,6 +1138,7 @@ mod tests {
             master: None,
             parent: None,
             details: None,
+            alias: None,
         }
     }
 

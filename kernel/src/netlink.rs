@@ -191,6 +191,10 @@ pub struct Link {
     /// `None` for other kinds and for physical devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<LinkKind>,
+    /// The link's description (`IFLA_IFALIAS`, `ip link set alias`);
+    /// `None` when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 /// The `IFA_F_*` flags of an address that netconf cares about.
@@ -359,6 +363,9 @@ pub struct LinkChange {
     /// in one request ([`Netlink::del_link_group`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<u32>,
+    /// The link's description (`IFLA_IFALIAS`); `Some("")` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 impl LinkChange {

@@ -28,6 +28,10 @@ pub struct Applied {
     /// MTU and MAC before netconf changed them, to restore on rollback.
     pub previous_mtu: Option<u32>,
     pub previous_mac: Option<Vec<u8>>,
+    /// The description (`IFLA_IFALIAS`) before netconf set one (`""`: none),
+    /// put back by `ifdown` and rollback, as ifupdown2 resets it at down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_alias: Option<String>,
     pub addresses: Vec<AppliedAddress>,
     pub routes: Vec<AppliedRoute>,
     /// IPv6 settings changed, with their previous values.
@@ -299,6 +303,15 @@ pub fn apply(
         changes.push(format!("set {device} address {}", text.join(":")));
         change.mac = Some(mac);
     }
+    if let Some(alias) = desired
+        .link
+        .alias
+        .as_ref()
+        .filter(|a| link.alias.as_ref() != Some(*a))
+    {
+        changes.push(format!("set {device} alias {alias:?}"));
+        change.alias = Some(alias.clone());
+    }
     if desired.link.up && !link.up {
         changes.push(format!("set {device} up"));
         change.up = Some(true);
@@ -311,6 +324,9 @@ pub fn apply(
         }
         if change.mac.is_some() {
             applied.previous_mac.clone_from(&link.mac);
+        }
+        if change.alias.is_some() && applied.previous_alias.is_none() {
+            applied.previous_alias = Some(link.alias.clone().unwrap_or_default());
         }
     }
 
@@ -812,7 +828,13 @@ pub fn remove(
         Ok(left) => changes.extend(left),
         Err(e) => errors.push(e),
     }
-    let mut change = LinkChange::default();
+    let mut change = LinkChange {
+        alias: applied
+            .previous_alias
+            .clone()
+            .filter(|a| link.alias.as_deref().unwrap_or_default() != a),
+        ..LinkChange::default()
+    };
     match how {
         Removal::Rollback => {
             change.mtu = applied.previous_mtu.filter(|m| *m != link.mtu);
@@ -851,6 +873,9 @@ pub fn remove(
         }
         if let Some(m) = change.mtu {
             changes.push(format!("set {device} mtu {m}"));
+        }
+        if let Some(a) = &change.alias {
+            changes.push(format!("set {device} alias {a:?}"));
         }
         if !dry_run {
             if let Err(e) = kernel.netlink().set_link(index, &change) {

@@ -4,7 +4,7 @@
 //! ([`crate::dhclient`]) as leases ([`crate::lease`]), which the daemon
 //! applies as they arrive.
 
-use crate::provider::{link_options, Desired, MethodError, Provider, StanzaConfig};
+use crate::provider::{link_mtu, link_options, Desired, MethodError, Provider, StanzaConfig};
 use netconf_interfaces::{Family, Variables};
 
 /// Which DHCPv6 exchange to run (`inet6 dhcp` or `inet6 auto` with `dhcp 1`).
@@ -43,7 +43,7 @@ impl Provider for DhcpLink {
     fn desired(&self, stanza: &StanzaConfig) -> Result<Desired, MethodError> {
         let vars = stanza.converted();
         let mut link = link_options(stanza, &vars)?;
-        link.mtu = None;
+        link.mtu = link_mtu(stanza, &vars)?;
         Ok(Desired {
             link,
             ..Desired::default()
@@ -59,7 +59,7 @@ fn ipv6_settings(
     options: &[(&str, &str)],
 ) -> Result<Desired, MethodError> {
     let mut link = link_options(stanza, vars)?;
-    link.mtu = None;
+    link.mtu = link_mtu(stanza, vars)?;
     let mut ipv6_conf = Vec::new();
     for (option, key) in options {
         if let Some(v) = vars.get(option) {

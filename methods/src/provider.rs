@@ -63,6 +63,9 @@ pub struct LinkWanted {
     pub up: bool,
     pub mtu: Option<u32>,
     pub mac: Option<[u8; 6]>,
+    /// The link's description (`IFLA_IFALIAS`): ifupdown2's `alias`, which
+    /// its dialect lowers to `ifalias` (Debian's ifupdown has none).
+    pub alias: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -263,7 +266,37 @@ pub(crate) fn link_options(
             )
         })
         .transpose()?;
-    Ok(LinkWanted { up: true, mtu, mac })
+    let alias = vars
+        .get("ifalias")
+        .map(|v| {
+            // The kernel's IFALIASZ, the terminating zero included.
+            parse_option(stanza, "ifalias", v, "is longer than 255 bytes", |v| {
+                (v.len() <= 255).then(|| v.to_string())
+            })
+        })
+        .transpose()?;
+    Ok(LinkWanted {
+        up: true,
+        mtu,
+        mac,
+        alias,
+    })
+}
+
+/// `link-mtu`: the `mtu` of an ifupdown2 stanza that DHCP configures, which
+/// its dialect lowers to this name (ifupdown2 sets the link's MTU whatever
+/// the method; Debian's `dhcp` method has no `mtu`).
+pub(crate) fn link_mtu(
+    stanza: &StanzaConfig,
+    vars: &Variables,
+) -> Result<Option<u32>, MethodError> {
+    vars.get("link-mtu")
+        .map(|v| {
+            parse_option(stanza, "link-mtu", v, "is not an MTU (68 to 65535)", |v| {
+                v.parse::<u32>().ok().filter(|m| (68..=65535).contains(m))
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]

@@ -294,6 +294,7 @@ fn tunnel_link(stanza: &StanzaConfig) -> Result<LinkWanted, MethodError> {
         up: true,
         mtu,
         mac: None,
+        alias: None,
     })
 }
 

@@ -169,7 +169,8 @@ fn bound_lease_in_the_kernel() {
             LinkWanted {
                 up: true,
                 mtu: Some(1400),
-                mac: None
+                mac: None,
+                alias: None,
             }
         );
         assert_eq!(

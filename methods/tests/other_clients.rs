@@ -330,6 +330,7 @@ fn expected_kernel(addr: &str) -> (LinkWanted, Vec<AddressWanted>, Vec<RouteWant
             up: true,
             mtu: Some(1400),
             mac: None,
+            alias: None,
         },
         vec![AddressWanted {
             addr: IpAddr::V4(ip4(addr)),

@@ -472,8 +472,8 @@ fn auto_takes_o_json_as_ifupdown2s_only_for_its_files() {
 }
 
 /// `ifquery -ac` of a file read as ifupdown2's: ifupdown2's native layout,
-/// per object as written (no family where the file gives none), `[]` where
-/// nothing judged an attribute, `(not found)` for an absent interface; and
+/// per object as written (no family where the file gives none), each
+/// attribute's verdict (`alias`, the link's description, included), `(not found)` for an absent interface; and
 /// netconf's `--check --json` still its own report, per Debian stanza.
 #[test]
 fn ifupdown2_check_native_layout_in_a_namespace() {
@@ -497,7 +497,7 @@ fn ifupdown2_check_native_layout_in_a_namespace() {
         "address 198.51.100.1/24",
         "[pass]",
         "alias uplink",
-        "[]",
+        "[pass]",
         "iface gone (not found)",
         "[fail]",
     );
@@ -508,4 +508,66 @@ fn ifupdown2_check_native_layout_in_a_namespace() {
     assert_eq!(v[0]["family"], "inet", "{out}");
     assert_eq!(v[0]["method"], "static", "{out}");
     h.ifdown(&["swp1"]).assert_ok();
+}
+
+/// What ifupdown2 sets on any link it configures, applied: `alias` (the
+/// link's description, IFLA_IFALIAS) on a static and a DHCP stanza, and
+/// `mtu` on the DHCP one (Debian's `dhcp` has no `mtu`). `ifup` sets both
+/// (no DHCP server answers: `--no-wait`), `ifquery -ac -o json` passes
+/// them, `--running -o json` shows the alias, a second `ifup` writes
+/// nothing, `ifdown` takes the descriptions away again (as ifupdown2
+/// resets them at down) and leaves the MTU (as Debian's `ifdown` does).
+#[test]
+fn ifupdown2_alias_and_dhcp_mtu_applied_in_a_namespace() {
+    let h = Harness::with_options(DaemonOptions {
+        extra: vec!["--dialect".into(), "ifupdown2".into()],
+        ..Default::default()
+    });
+    h.write_interfaces(
+        "auto swp1\niface swp1\n    address 198.51.100.1/24\n    alias uplink to the core\n\n\
+         auto swp2\niface swp2 inet dhcp\n    mtu 1400\n    alias dhcp port\n",
+    );
+    h.ns.veth("swp1");
+    h.ns.veth("swp2");
+    let ifalias = |dev: &str| h.ns.link(dev)["ifalias"].clone();
+    h.ifup(&["--no-wait", "swp1", "swp2"]).assert_ok();
+    assert_eq!(ifalias("swp1"), "uplink to the core");
+    assert_eq!(ifalias("swp2"), "dhcp port");
+    assert_eq!(h.ns.link("swp2")["mtu"], 1400);
+
+    let out = ifquery_in(&h, &["-a", "-c", "-o", "json"]);
+    let check: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(check[0]["status"], "pass", "{out}");
+    assert_eq!(
+        check[0]["config_status"],
+        serde_json::json!({ "address": "pass", "alias": "pass" }),
+        "{out}"
+    );
+    // No lease (no DHCP server): swp2 fails as a whole, its link passes.
+    assert_eq!(
+        check[1]["config"],
+        serde_json::json!({ "mtu": "1400", "alias": "dhcp port" }),
+        "{out}"
+    );
+    assert_eq!(
+        check[1]["config_status"],
+        serde_json::json!({ "mtu": "pass", "alias": "pass" }),
+        "{out}"
+    );
+    let out = ifquery_in(&h, &["-a", "--running", "-o", "json"]);
+    out.assert_ok();
+    let running: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(running[0]["config"]["alias"], "uplink to the core", "{out}");
+
+    h.ns.settle();
+    let mut monitor = h.ns.monitor();
+    monitor.fence(&h.ns);
+    h.ifup(&["--no-wait", "swp1", "swp2"]).assert_ok();
+    let events = monitor.fence(&h.ns);
+    assert!(events.is_empty(), "the second ifup: {events:?}");
+
+    h.ifdown(&["swp1", "swp2"]).assert_ok();
+    assert_eq!(ifalias("swp1"), Value::Null);
+    assert_eq!(ifalias("swp2"), Value::Null);
+    assert_eq!(h.ns.link("swp2")["mtu"], 1400);
 }

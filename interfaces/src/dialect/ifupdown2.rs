@@ -611,6 +611,14 @@ pub const MSTPCTL_AS_BRIDGE: [(&str, &str); 6] = [
     ("mstpctl-maxage", "bridge-maxage"),
 ];
 
+/// The option an ifupdown2 `alias` (the link's description, IFLA_IFALIAS)
+/// is lowered to.
+pub const LOWERED_ALIAS: &str = "ifalias";
+
+/// The option the `mtu` of an ifupdown2 stanza that DHCP configures is
+/// lowered to (the `dhcp` method reads it; Debian's has no `mtu`).
+pub const LOWERED_DHCP_MTU: &str = "link-mtu";
+
 /// ifupdown2's other names of attributes (its addons' `aliases`), with the
 /// name netconf reads: its check shows them under that name too.
 const ALIASES: [(&str, &str); 2] = [
@@ -631,28 +639,35 @@ fn as_bridge_option(name: &str) -> Option<&'static str> {
 /// does not do: said once, at the line, rather than dropped in silence.
 fn not_applied(iface: &Iface) -> Vec<Diagnostic> {
     let name = &iface.name;
-    let addressless = matches!(
-        iface.method.as_deref(),
-        Some("dhcp" | "dhcp6" | "ppp" | "loopback")
-    ) && !iface.options.iter().any(|o| o.name == "address");
+    // The methods whose link's MTU and description netconf does not set
+    // from the stanza (the lowering gives their stanza the link options).
+    let method = iface.method.as_deref();
+    let own_mtu = matches!(method, Some("ppp" | "loopback"));
+    let own_alias = matches!(method, Some("ppp" | "loopback" | "tunnel"));
     iface
         .options
         .iter()
         .filter_map(|o| {
             let why = match o.name.as_str() {
-                "alias" => "netconf sets no interface alias (IFLA_IFALIAS)",
-                // netconf never removes addresses it was not asked for:
-                // `no` is what it does anyway.
+                "alias" if own_alias => {
+                    "netconf sets the description (IFLA_IFALIAS) of a link it configures \
+                     with static, manual or dhcp only"
+                }
+                // ifupdown2 purges, at each ifup and ifreload, the addresses
+                // the file does not list; netconf never reverts others'
+                // changes (docs/ARCHITECTURE.md, "Watching the kernel"), so
+                // `no` is what it does, whatever the file says.
                 "address-purge" if o.value.trim() != "no" => {
-                    "netconf leaves addresses it did not add, as address-purge no"
+                    "netconf never removes addresses it did not add (they show as \
+                     `external` in netconfctl status), as with address-purge no"
                 }
                 "bridge-igmp-version" | "bridge-mld-version" => {
                     "netconf sets no bridge multicast versions"
                 }
                 "bond-lacp-bypass-allow" => "Linux bonds have no LACP bypass (Cumulus' kernel has)",
-                "mtu" if addressless => {
-                    "the MTU of an interface configured by DHCP or PPP is its program's, as \
-                     in Debian's dhcp method"
+                "mtu" if own_mtu => {
+                    "the MTU of an interface configured by PPP is its program's, the \
+                     loopback's the kernel's"
                 }
                 m if m.starts_with("mstpctl-")
                     && !MSTPCTL_AS_BRIDGE.iter().any(|(known, _)| *known == m) =>
@@ -715,6 +730,7 @@ fn lower(iface: &Iface) -> Vec<Stanza> {
     let mut gw4 = Vec::new();
     let mut gw6 = Vec::new();
     let mut rest = Vec::new();
+    let dhcp = matches!(iface.method.as_deref(), Some("dhcp" | "dhcp6"));
     for o in &iface.options {
         let v6_value = o.value.contains(':');
         match o.name.as_str() {
@@ -731,6 +747,18 @@ fn lower(iface: &Iface) -> Vec<Stanza> {
             }),
             "pre-down" => rest.push(OptionLine {
                 name: "down".into(),
+                ..o.clone()
+            }),
+            // Debian's ifupdown has no `alias`: its own name, which only
+            // this dialect gives, keeps a Debian file's `alias` inert.
+            "alias" => rest.push(OptionLine {
+                name: LOWERED_ALIAS.into(),
+                ..o.clone()
+            }),
+            // ifupdown2 sets the MTU whatever the method; Debian's `dhcp`
+            // has no `mtu`, so a DHCP stanza's is lowered to its own name.
+            "mtu" if dhcp => rest.push(OptionLine {
+                name: LOWERED_DHCP_MTU.into(),
                 ..o.clone()
             }),
             name => match as_bridge_option(name) {

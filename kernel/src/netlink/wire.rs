@@ -195,6 +195,9 @@ pub(super) fn set_link(index: u32, change: &LinkChange) -> Request {
     if let Some(group) = change.group {
         msg.attributes.push(LinkAttribute::Group(group));
     }
+    if let Some(alias) = &change.alias {
+        msg.attributes.push(LinkAttribute::IfAlias(alias.clone()));
+    }
     RouteNetlinkMessage::SetLink(msg)
 }
 
@@ -213,6 +216,9 @@ pub(super) fn describe_link_change(change: &LinkChange) -> String {
     }
     if let Some(group) = change.group {
         parts.push(format!("group {group}"));
+    }
+    if let Some(alias) = &change.alias {
+        parts.push(format!("alias {alias:?}"));
     }
     match change.master {
         Some(0) => parts.push("nomaster".to_string()),
@@ -434,11 +440,13 @@ pub(super) fn decode_link(kind: u16, payload: &[u8]) -> Result<Option<Link>, Str
         master: None,
         parent: None,
         details: None,
+        alias: None,
     };
     for attr in msg.attributes {
         match attr {
             LinkAttribute::IfName(name) => link.name = name,
             LinkAttribute::Mtu(mtu) => link.mtu = mtu,
+            LinkAttribute::IfAlias(alias) if !alias.is_empty() => link.alias = Some(alias),
             LinkAttribute::Address(mac) if !mac.is_empty() => link.mac = Some(mac),
             LinkAttribute::Controller(master) if master != 0 => link.master = Some(master),
             LinkAttribute::Link(parent) if parent != 0 => link.parent = Some(parent),
@@ -469,6 +477,7 @@ const IFLA_MTU: u16 = 4;
 const IFLA_LINK: u16 = 5;
 const IFLA_MASTER: u16 = 10;
 const IFLA_LINKINFO: u16 = 18;
+const IFLA_IFALIAS: u16 = 20;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 
@@ -494,7 +503,7 @@ fn link_message(payload: &[u8]) -> Result<LinkMessage, String> {
         let Ok(nla) = nla else { break };
         let attr = match nla.kind() {
             IFLA_LINKINFO => link_info(nla.value()).map(LinkAttribute::LinkInfo),
-            IFLA_ADDRESS | IFLA_IFNAME | IFLA_MTU | IFLA_LINK | IFLA_MASTER => {
+            IFLA_ADDRESS | IFLA_IFNAME | IFLA_MTU | IFLA_LINK | IFLA_MASTER | IFLA_IFALIAS => {
                 LinkAttribute::parse_with_param(&nla, header.interface_family)
                     .map_err(|e| e.to_string())
             }
@@ -901,6 +910,18 @@ mod tests {
         assert_eq!(msg.header.flags, LinkFlags::empty());
         assert_eq!(msg.attributes, vec![LinkAttribute::Mtu(1400)]);
         assert_eq!(describe_link_change(&change), "down, mtu 1400");
+        let change = LinkChange {
+            alias: Some("uplink".into()),
+            ..LinkChange::default()
+        };
+        let RouteNetlinkMessage::SetLink(msg) = set_link(9, &change) else {
+            panic!("not a SetLink");
+        };
+        assert_eq!(
+            msg.attributes,
+            vec![LinkAttribute::IfAlias("uplink".into())]
+        );
+        assert_eq!(describe_link_change(&change), "alias \"uplink\"");
         let change = LinkChange {
             mac: Some([2, 0, 0, 0, 0, 0xab]),
             master: Some(0),

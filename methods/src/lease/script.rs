@@ -87,6 +87,7 @@ pub fn desired_v4(lease: &Lease4, metric: Option<u32>) -> Desired {
             up: true,
             mtu: lease.mtu,
             mac: None,
+            alias: None,
         },
         addresses: vec![address],
         routes,
@@ -142,6 +143,7 @@ pub fn desired_v6(lease: &Lease6) -> Desired {
             up: true,
             mtu: None,
             mac: None,
+            alias: None,
         },
         addresses,
         ..Desired::default()
@@ -342,7 +344,8 @@ mod tests {
             LinkWanted {
                 up: true,
                 mtu: Some(1400),
-                mac: None
+                mac: None,
+                alias: None,
             }
         );
         assert_eq!(d.routes, vec![default_via("198.18.0.1", None)]);

@@ -52,6 +52,7 @@ fn link(index: u32, name: &str, kind: Option<&str>) -> Link {
         master: None,
         parent: None,
         details: None,
+        alias: None,
     }
 }
 

@@ -350,6 +350,7 @@ fn an_existing_tunnel_is_compared() {
         master: None,
         parent: None,
         details: Some(new.kind.clone()),
+        alias: None,
     };
     assert_eq!(spec.compare(&link, &[]), LinkDiff::Same);
     // A TTL where the stanza sets none (inherit) is a difference.

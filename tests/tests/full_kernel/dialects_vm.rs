@@ -217,7 +217,11 @@ const IFUPDOWN2_ENI: &[&str] = &[
 /// --no-wait` (no DHCP server answers `eth0`: its client goes on trying),
 /// every option of ifupdown2's expected `ifquery -a -c -o json` judged
 /// against the kernel (`netconf_tests::ifupdown2_eni::judge`), netconf's
-/// own `ifquery --check -a` passing, a second `ifup -a` writing nothing,
+/// `ifquery -a -c -o json` the same JSON value as that expected output but
+/// for the differences on purpose listed with why in
+/// `ifupdown2_eni::ON_PURPOSE` (and for the two files ifupdown2's own suite
+/// fails on a stock Debian kernel, `ifupdown2_eni::NOT_COMPARED`), a
+/// second `ifup -a` writing nothing,
 /// `ifdown -a` leaving the namespace as it was. `-o bridge-maxwait=0`:
 /// ifupdown2 does not wait for a bridge's ports to forward, netconf waits
 /// as bridge-utils does unless told (32 s for `bridge6`'s spanning tree).
