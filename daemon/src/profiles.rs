@@ -733,6 +733,9 @@ fn conditional(
         return Default::default();
     }
     let mut facts = crate::facts::gather(d);
+    // A gateway-mac condition needs the gateway resolved: asked for here
+    // as for locations, and judged again when the answer is in.
+    crate::locations::probe_gateways(d, &facts);
     for u in &profile.units {
         if matches!(u.activation, profiles::Activation::Prioritized { .. }) {
             if prioritized.contains(&u.name) {
@@ -760,6 +763,17 @@ fn conditional(
         })
         .collect();
     (held, why)
+}
+
+/// Whether a conditional unit of the active profile has a condition that
+/// `pred` accepts.
+pub fn conditions_use(d: &Dispatcher, pred: impl Fn(&netconf_policy::Condition) -> bool) -> bool {
+    d.profiles.profile.as_ref().is_some_and(|p| {
+        p.units.iter().any(|u| match &u.activation {
+            profiles::Activation::Conditional { conditions, .. } => conditions.iter().any(&pred),
+            _ => false,
+        })
+    })
 }
 
 /// `conditions: vpn0 (ncu eth0 is active) holds, tun1 no longer`.

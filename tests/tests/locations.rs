@@ -13,6 +13,7 @@
 
 mod policy_world;
 
+use netconf_tests::wait_until;
 use policy_world::*;
 use std::fs;
 
@@ -304,4 +305,90 @@ fn killed_in_the_middle_of_a_switch() {
         units.iter().all(|u| u == "start office-vpn.service"),
         "{units:?}"
     );
+}
+
+/// A profile whose units follow the network: `lan0` always, `office0` by
+/// the gateway's MAC, `home0` by the DHCP domain (both veth pairs of the
+/// client, standing for what such a network would want: a VPN's link, a
+/// static address).
+fn configure_units(dir: &std::path::Path) {
+    fs::create_dir_all(dir.join("profiles")).unwrap();
+    fs::write(
+        dir.join("profiles/roaming"),
+        format!(
+            "auto lan0\niface lan0 inet dhcp\n\n\
+             iface office0 inet static\n    address 198.51.100.1/24\n    \
+             activation conditional\n    condition gateway-mac is {MAC_A}\n\n\
+             iface home0 inet static\n    address 203.0.113.1/24\n    \
+             activation conditional\n    condition dhcp-domain is home.example.net\n"
+        ),
+    )
+    .unwrap();
+}
+
+const UNITS: [(&str, &str); 2] = [("office0", "198.51.100.1/24"), ("home0", "203.0.113.1/24")];
+
+fn wait_units(w: &World, up: &str) {
+    let configured = |dev: &str, addr: &str| w.cli.global_addrs(dev).contains(addr);
+    wait_until(&format!("{up} alone configured"), || {
+        UNITS
+            .iter()
+            .all(|(dev, addr)| configured(dev, addr) == (*dev == up))
+    });
+    let s = w.ctl_json(&["status", "--json"]);
+    assert_eq!(s["profile"]["selected"], serde_json::json!([up]), "{s:#}");
+}
+
+#[test]
+fn conditional_units_follow_the_cable() {
+    let mut w = World::new(configure_units);
+    w.cli.veth("office0");
+    w.cli.veth("home0");
+    w.ctl(&["profile", "enable", "roaming"]).assert_ok();
+    // The office network: its gateway's MAC (asked for, as nothing had
+    // talked to the gateway yet) brings office0 up.
+    wait_units(&w, "office0");
+    let s = w.ctl_json(&["status", "--json"]);
+    let cause = s["profile"]["cause"].as_str().unwrap_or("");
+    assert!(
+        cause.contains(&format!("office0 (gateway-mac is {MAC_A}) holds")),
+        "{s:#}"
+    );
+
+    // The cable moves to the home network: office0 goes, home0 comes.
+    w.plug(1);
+    wait_units(&w, "home0");
+    let s = w.ctl_json(&["status", "--json"]);
+    let cause = s["profile"]["cause"].as_str().unwrap_or("");
+    // (office0 may have gone first, with the office's lease.)
+    assert!(
+        cause.contains("home0 (dhcp-domain is home.example.net) holds"),
+        "{s:#}"
+    );
+
+    // kill -9 and a restart after the switch: the same units, nothing
+    // written.
+    w.cli.settle();
+    let mut monitor = w.cli.monitor();
+    monitor.fence(&w.cli);
+    w.kill_daemon();
+    w.start_daemon();
+    // The first look after the start has been taken.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    w.ctl(&["status"]).assert_ok();
+    let events = monitor.fence(&w.cli);
+    assert!(
+        events.is_empty(),
+        "the restart changed the kernel:\n{}",
+        events.join("\n")
+    );
+    wait_units(&w, "home0");
+    assert_eq!(
+        w.ctl_json(&["status", "--json"])["profile"]["name"],
+        "roaming"
+    );
+
+    // And back to the office.
+    w.plug(0);
+    wait_units(&w, "office0");
 }
