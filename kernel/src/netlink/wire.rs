@@ -796,6 +796,50 @@ fn lenient_route(payload: &[u8]) -> Result<RouteMessage, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An AF_INET6 link message as the kernel writes it: ifinfomsg, then
+    /// IFLA_PROTINFO (nested) holding IFLA_INET6_FLAGS among others.
+    fn inet6_link(index: u32, flags: u32) -> Vec<u8> {
+        let mut msg = vec![libc::AF_INET6 as u8, 0, 0, 0];
+        msg.extend(index.to_ne_bytes());
+        msg.extend([0u8; 8]);
+        let attr = |kind: u16, body: &[u8]| {
+            let mut a = Vec::new();
+            a.extend(u16::try_from(4 + body.len()).unwrap().to_ne_bytes());
+            a.extend(kind.to_ne_bytes());
+            a.extend(body);
+            a.resize(a.len().next_multiple_of(4), 0);
+            a
+        };
+        let mut nested = attr(5, &[1, 2, 3]); // IFLA_INET6_CACHEINFO-like noise
+        nested.extend(attr(1, &flags.to_ne_bytes()));
+        msg.extend(attr(3, b"eth0\0"));
+        msg.extend(attr(12 | 0x8000, &nested));
+        msg
+    }
+
+    #[test]
+    fn ra_flags_come_from_ifla_inet6_flags() {
+        let o = decode_ra_flags(RTM_NEWLINK, &inet6_link(7, 0x80 | 0x10)).unwrap();
+        assert_eq!(
+            o,
+            Some(RaFlags {
+                index: 7,
+                managed: false,
+                other: true
+            })
+        );
+        let m = decode_ra_flags(RTM_NEWLINK, &inet6_link(8, 0xc0)).unwrap();
+        assert!(m.is_some_and(|f| f.managed && f.other));
+        // Another family, a short message: nothing, no panic.
+        let mut bridge = inet6_link(9, 0x80);
+        bridge[0] = libc::AF_BRIDGE as u8;
+        assert_eq!(decode_ra_flags(RTM_NEWLINK, &bridge).unwrap(), None);
+        assert!(decode_ra_flags(RTM_NEWLINK, &[10, 0]).is_err());
+        let mut cut = inet6_link(9, 0x80);
+        cut.truncate(cut.len() - 3);
+        assert!(decode_ra_flags(RTM_NEWLINK, &cut).is_ok());
+    }
     use netlink_packet_core::NetlinkSerializable;
 
     fn emit(msg: &RouteNetlinkMessage) -> (u16, Vec<u8>) {
