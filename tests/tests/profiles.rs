@@ -539,6 +539,8 @@ fn automatic_runs_dhcp_on_every_link_without_a_stanza() {
             .contains("e3        prioritized, priority group 1 (exclusive)")
     });
     wait_leased(&h, &["e1"]);
+    // The namespace goes with the harness; its dhclients do not.
+    netconf_tests::kill_processes_mentioning(&h.ns, &h.run_dir().to_string_lossy());
     drop(servers);
 }
 
