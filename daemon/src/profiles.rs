@@ -627,10 +627,12 @@ pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change]) {
     for name in cables {
         d.profiles.unusable.remove(&name);
     }
-    // A router advertisement leaves a route or an address (its flags alone
-    // make no notification here): DHCPv6 of the automatic profile's links
-    // as its M and O flags say.
+    // The kernel tells when the M and O flags of a link's router
+    // advertisements change (`RaFlags`); they are read again also when an
+    // advertisement leaves a route or an address: DHCPv6 of the automatic
+    // profile's links as they say.
     let ipv6 = changes.iter().any(|c| match &c.event {
+        Event::RaFlags(_) => true,
         Event::NewRoute(r) | Event::DelRoute(r) | Event::ReplaceRoute(r) => {
             r.gateway.is_some_and(|g| g.is_ipv6())
                 || r.destination.is_some_and(|(a, _)| a.is_ipv6())

@@ -356,7 +356,7 @@ fn conditional_units_follow_the_cable() {
     );
 
     // The cable moves to the home network: office0 goes, home0 comes.
-    w.plug(1);
+    move_cable(&mut w, 1);
     wait_units(&w, "home0");
     let s = w.ctl_json(&["status", "--json"]);
     let cause = s["profile"]["cause"].as_str().unwrap_or("");
@@ -389,6 +389,34 @@ fn conditional_units_follow_the_cable() {
     );
 
     // And back to the office.
-    w.plug(0);
+    move_cable(&mut w, 0);
     wait_units(&w, "office0");
+}
+
+/// As [`World::plug`], with the cable out until the units have followed
+/// (as a hand moving a cable takes a moment). A carrier that comes back
+/// within the daemon's own write that follows its loss is taken for part
+/// of that write, and the DHCP client is then not started over: a known
+/// limit of how changes are told apart (docs/ARCHITECTURE.md, "Sync before
+/// and after each write").
+fn move_cable(w: &mut World, to: usize) {
+    let from = w.plugged;
+    w.nets[from]
+        .ns
+        .ip(&["link", "set", "cable", "netns", w.nets[to].ns.name()]);
+    wait_until("lan0 without a carrier", || {
+        w.cli.ip(&["link", "show", "lan0"]).contains("NO-CARRIER")
+    });
+    if from == 0 {
+        // The gateway's neighbour entry goes with the carrier: office0
+        // goes at once (home0's DHCP domain stays until another lease).
+        wait_until("office0 to follow the cable out", || {
+            !w.cli.global_addrs("office0").contains("198.51.100.1/24")
+        });
+    }
+    w.cli.settle();
+    w.nets[to]
+        .ns
+        .ip(&["link", "set", "cable", "master", "br0", "up"]);
+    w.plugged = to;
 }
