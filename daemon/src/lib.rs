@@ -286,13 +286,15 @@ pub fn run(args: Args) -> Result<(), StartError> {
     };
     let mut dispatcher = Dispatcher::new(settings, dhcp_settings, state, queue.clone(), jobs);
     debug!(ms = ms(started), "configuration and kernel read");
+    // The active profile first: its stanzas are the configuration the DHCP
+    // clients of an earlier netconfd and what is up are judged against.
+    profiles::restore(&mut dispatcher);
     dhcp::restore(&mut dispatcher);
     match &dispatcher.kernel {
         Ok(_) => adopt::adopt(&mut dispatcher),
         Err(e) => error!("{e}"),
     }
     ra::restore(&mut dispatcher);
-    profiles::restore(&mut dispatcher);
     if rolled_back {
         // Queued before any client can be: the kernel follows the restored
         // files (what the transaction brought up goes) before anything else.

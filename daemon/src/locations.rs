@@ -523,18 +523,21 @@ fn run_commands(
     root
 }
 
-/// A gateway the conditions want the MAC of and the neighbour table does
-/// not know is asked for once; when the table has it (or after a second)
-/// the conditions are looked at again.
-fn probe_gateways(d: &mut Dispatcher, facts: &Facts) {
+/// A gateway the conditions (of a location, or of the active profile's
+/// conditional units) want the MAC of and the neighbour table does not
+/// know is asked for once; when the table has it (or after a second) the
+/// conditions are looked at again.
+pub fn probe_gateways(d: &mut Dispatcher, facts: &Facts) {
     if d.locations.probing {
         return;
     }
-    let wanted = d.locations.all.iter().any(|l| {
-        l.conditions
-            .iter()
-            .any(|c| c.subject == netconf_policy::Subject::GatewayMac)
-    });
+    let by_mac = |c: &netconf_policy::Condition| c.subject == netconf_policy::Subject::GatewayMac;
+    let wanted = d
+        .locations
+        .all
+        .iter()
+        .any(|l| l.conditions.iter().any(by_mac))
+        || crate::profiles::conditions_use(d, by_mac);
     if !wanted {
         return;
     }

@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// Where the active profile is kept, next to the state file.
 const FILE: &str = "profile.json";
@@ -102,6 +102,14 @@ pub struct Profiles {
     /// A choice is being made: the kernel changes it makes itself (links
     /// set up) are not a cause of another.
     choosing: bool,
+    /// What the last router advertisement of each link of the `automatic`
+    /// profile asked of DHCPv6, for links whose router asked something:
+    /// `true` for addresses (M), `false` for other configuration only (O).
+    ra_dhcp6: BTreeMap<String, bool>,
+    /// The active profile's stanzas changed without a change of units (the
+    /// `automatic` profile after a router advertisement's flags): applied
+    /// by the next choice even if it keeps the same units.
+    reapply: bool,
 }
 
 fn now() -> u64 {
@@ -175,9 +183,16 @@ fn automatic(d: &Dispatcher) -> Result<Profile, Invalid> {
             Some("wireless") => 0,
             _ => continue,
         };
+        // Debian's ways: `inet6 auto` with `dhcp 1` runs `dhclient -6 -S`
+        // (stateless: other configuration), `inet6 dhcp` stateful DHCPv6.
+        let inet6 = match d.profiles.ra_dhcp6.get(&name) {
+            Some(true) => "inet6 dhcp\n",
+            Some(false) => "inet6 auto\n    dhcp 1\n",
+            None => "inet6 auto\n",
+        };
         text.push_str(&format!(
             "iface {name} inet dhcp\n    activation prioritized\n    priority-group {group}\n    \
-             priority-group-mode exclusive\niface {name} inet6 auto\n"
+             priority-group-mode exclusive\niface {name} {inet6}"
         ));
     }
     let path = "automatic (built in)";
@@ -185,6 +200,35 @@ fn automatic(d: &Dispatcher) -> Result<Profile, Invalid> {
     let mut profile = profiles::from_parsed(AUTOMATIC, std::path::Path::new(path), &parsed)?;
     profile.path = None;
     Ok(profile)
+}
+
+/// Reads the M and O flags of the router advertisements the links heard
+/// (the kernel keeps those of the last one per link); whether what the
+/// `automatic` profile makes of them changed.
+fn refresh_ra_dhcp6(d: &mut Dispatcher) -> bool {
+    let Ok(kernel) = d.kernel.as_mut() else {
+        return false;
+    };
+    let flags = match kernel.nl.ra_flags() {
+        Ok(f) => f,
+        Err(e) => {
+            debug!("router advertisement flags: {e}");
+            return false;
+        }
+    };
+    let now: BTreeMap<String, bool> = flags
+        .into_iter()
+        .filter(|f| f.managed || f.other)
+        .filter_map(|f| {
+            let link = kernel.mirror.link(f.index)?;
+            Some((link.name.clone(), f.managed))
+        })
+        .collect();
+    if now == d.profiles.ra_dhcp6 {
+        return false;
+    }
+    d.profiles.ra_dhcp6 = now;
+    true
 }
 
 /// Reads profile `name` (not `legacy`).
@@ -272,6 +316,9 @@ pub fn restore(d: &mut Dispatcher) {
         d.profiles.active = active;
         return;
     }
+    if active.name == AUTOMATIC {
+        refresh_ra_dhcp6(d);
+    }
     match read(d, &active.name) {
         Ok(profile) => {
             let choice = Choice {
@@ -330,6 +377,9 @@ pub fn reread(d: &mut Dispatcher) -> Option<Result<InterfacesFile, Body>> {
         return None;
     }
     let name = d.profiles.active.name.clone();
+    if name == AUTOMATIC {
+        refresh_ra_dhcp6(d);
+    }
     Some(match read(d, &name) {
         Ok(profile) => {
             let current = up_now(d, &profile);
@@ -374,6 +424,9 @@ pub fn enable(d: &mut Dispatcher, client: (ConnId, ReplySender, u64), name: &str
         }
         (parsed.config, None, Choice::default())
     } else {
+        if name == AUTOMATIC {
+            refresh_ra_dhcp6(d);
+        }
         match read(d, name) {
             Ok(profile) => {
                 let current = up_now(d, &profile);
@@ -574,6 +627,26 @@ pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change]) {
     for name in cables {
         d.profiles.unusable.remove(&name);
     }
+    // The kernel tells when the M and O flags of a link's router
+    // advertisements change (`RaFlags`); they are read again also when an
+    // advertisement leaves a route or an address: DHCPv6 of the automatic
+    // profile's links as they say.
+    let ipv6 = changes.iter().any(|c| match &c.event {
+        Event::RaFlags(_) => true,
+        Event::NewRoute(r) | Event::DelRoute(r) | Event::ReplaceRoute(r) => {
+            r.gateway.is_some_and(|g| g.is_ipv6())
+                || r.destination.is_some_and(|(a, _)| a.is_ipv6())
+        }
+        Event::NewAddress(a) | Event::DelAddress(a) => a.addr.is_ipv6(),
+        _ => false,
+    });
+    if d.profiles.active.name == AUTOMATIC && ipv6 && refresh_ra_dhcp6(d) {
+        if let Ok(p) = automatic(d) {
+            d.profiles.profile = Some(p);
+            d.profiles.reapply = true;
+            cause.get_or_insert_with(|| "a router advertisement's DHCPv6 flags".to_string());
+        }
+    }
     if let Some(cause) = cause {
         if d.profiles.active.name == AUTOMATIC {
             // New links join it, gone ones leave it.
@@ -635,6 +708,10 @@ fn reevaluate(d: &mut Dispatcher, cause: &str, timer: bool) {
                 // The better group is looked at again once this is done.
                 d.profiles.again.get_or_insert_with(|| cause.to_string());
             }
+        }
+        Switch::Stay if d.profiles.reapply => {
+            d.profiles.held_since = None;
+            switch(d, &profile, with_conditional(kept, &cond.0), cause);
         }
         Switch::Stay => {
             d.profiles.held_since = None;
@@ -733,6 +810,9 @@ fn conditional(
         return Default::default();
     }
     let mut facts = crate::facts::gather(d);
+    // A gateway-mac condition needs the gateway resolved: asked for here
+    // as for locations, and judged again when the answer is in.
+    crate::locations::probe_gateways(d, &facts);
     for u in &profile.units {
         if matches!(u.activation, profiles::Activation::Prioritized { .. }) {
             if prioritized.contains(&u.name) {
@@ -762,6 +842,17 @@ fn conditional(
     (held, why)
 }
 
+/// Whether a conditional unit of the active profile has a condition that
+/// `pred` accepts.
+pub fn conditions_use(d: &Dispatcher, pred: impl Fn(&netconf_policy::Condition) -> bool) -> bool {
+    d.profiles.profile.as_ref().is_some_and(|p| {
+        p.units.iter().any(|u| match &u.activation {
+            profiles::Activation::Conditional { conditions, .. } => conditions.iter().any(&pred),
+            _ => false,
+        })
+    })
+}
+
 /// `conditions: vpn0 (ncu eth0 is active) holds, tun1 no longer`.
 fn cond_cause(before: &BTreeSet<String>, now: &(BTreeSet<String>, Vec<String>)) -> String {
     let mut parts: Vec<String> = now.1.iter().map(|w| format!("{w} holds")).collect();
@@ -774,6 +865,7 @@ fn cond_cause(before: &BTreeSet<String>, now: &(BTreeSet<String>, Vec<String>)) 
 }
 
 fn switch(d: &mut Dispatcher, profile: &Profile, choice: Choice, cause: &str) {
+    d.profiles.reapply = false;
     let config = profile.effective(&choice.selected, &choice.metrics);
     let units = describe(&choice);
     let units = if units.is_empty() {

@@ -491,6 +491,6 @@ pub fn describe_change(change: &crate::kernel::Change) -> Option<(u32, String, b
             kernel_route(r),
         ),
         // Router advertisement options change no link, address or route.
-        Event::NdUserOption(_) | Event::Overrun => return None,
+        Event::NdUserOption(_) | Event::RaFlags(_) | Event::Overrun => return None,
     })
 }

@@ -41,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
                 }
                 serde_json::to_string(o)
             }
+            Event::RaFlags(f) => serde_json::to_string(f),
             Event::Overrun => Ok(String::new()),
         };
         json.expect("a decoded event serialises");

@@ -626,7 +626,7 @@ impl Mirror {
                 Resync::Nothing
             }
             // Not about links, addresses or routes (the daemon's `ra`).
-            Event::NdUserOption(_) => Resync::Nothing,
+            Event::NdUserOption(_) | Event::RaFlags(_) => Resync::Nothing,
             Event::Overrun => Resync::Everything,
         }
     }

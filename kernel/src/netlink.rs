@@ -338,6 +338,16 @@ impl fmt::Display for Route {
     }
 }
 
+/// What the last router advertisement a link heard said of DHCPv6: its M
+/// (managed: addresses by DHCPv6) and O (other configuration by DHCPv6)
+/// flags, as the kernel keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaFlags {
+    pub index: u32,
+    pub managed: bool,
+    pub other: bool,
+}
+
 /// An entry of the kernel's neighbour table (ARP, NDP).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Neighbour {
@@ -689,6 +699,14 @@ impl Netlink {
         self.sock
             .dump(wire::dump_neighbours(family), wire::decode_neighbour)
             .map_err(|f| f.into_error(format!("listing {family} neighbours")))
+    }
+
+    /// The M and O flags of the last router advertisement each link heard
+    /// (links that heard none have both false).
+    pub fn ra_flags(&mut self) -> Result<Vec<RaFlags>, NetlinkError> {
+        self.sock
+            .dump(wire::dump_ipv6_links(), wire::decode_ra_flags)
+            .map_err(|f| f.into_error("listing the IPv6 state of links".to_string()))
     }
 
     /// Changes a link in one request carrying only the fields given. An

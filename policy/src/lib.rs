@@ -9,8 +9,8 @@
 
 pub mod activation;
 pub mod conditions;
-pub mod profiles;
 pub mod enms;
 pub mod locations;
+pub mod profiles;
 
 pub use conditions::{evaluate, Combine, Condition, ConditionError, Facts, Subject, Test};

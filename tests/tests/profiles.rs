@@ -539,6 +539,8 @@ fn automatic_runs_dhcp_on_every_link_without_a_stanza() {
             .contains("e3        prioritized, priority group 1 (exclusive)")
     });
     wait_leased(&h, &["e1"]);
+    // The namespace goes with the harness; its dhclients do not.
+    netconf_tests::kill_processes_mentioning(&h.ns, &h.run_dir().to_string_lossy());
     drop(servers);
 }
 
@@ -797,4 +799,180 @@ fn ifquery_checks_a_profiles_activation_with_file_and_line() {
         "{p}:6: error: eth1: activation: \"sometimes\" is not manual, prioritized or conditional"
     ));
     out.assert_output_contains("2 errors, 0 warnings");
+}
+
+/// The `automatic` profile's link `e1` on a network whose dnsmasq serves
+/// DHCPv4 and sends router advertisements for `range6` (`ra-stateless`:
+/// the O flag; a range of addresses: M).
+fn dhcpv6_world(
+    range6: &str,
+) -> (
+    Harness,
+    netconf_tests::Netns,
+    netconf_tests::DhcpServer,
+    tempfile::TempDir,
+) {
+    let dir = netconf_tests::dhcp_world_dir("nct-ra6-", "automatic DHCPv6");
+    let config = dir.path().join("netconf");
+    std::fs::create_dir_all(config.join("profiles")).expect("config dir");
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 203.0.113.53\n").expect("resolv.conf");
+    let options = DaemonOptions {
+        extra: vec![
+            "--config-dir".into(),
+            config.into(),
+            "--resolv-conf".into(),
+            resolv.into(),
+            "--dhcp-hook".into(),
+            netconf_tests::hook_path().into(),
+            "--dhclient".into(),
+            "/sbin/dhclient".into(),
+            "--dhcp-timeout".into(),
+            "20".into(),
+        ],
+        ..DaemonOptions::default()
+    };
+    let mut h = Harness::with_options(options);
+    let srv = netconf_tests::Netns::new();
+    srv.ip(&[
+        "link",
+        "add",
+        "s1",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "e1",
+        "netns",
+        h.ns.name(),
+    ]);
+    srv.ip(&["addr", "add", "198.18.1.1/24", "dev", "s1"]);
+    srv.ip(&["addr", "add", "2001:db8:1::1/64", "dev", "s1", "nodad"]);
+    srv.ip(&["link", "set", "s1", "up"]);
+    let server = netconf_tests::DhcpServer::start(
+        &srv,
+        "s1",
+        dir.path(),
+        "dnsmasq",
+        &[
+            "--dhcp-range=198.18.1.100,198.18.1.199,255.255.255.0,1h",
+            "--enable-ra",
+            "--ra-param=s1,3",
+            range6,
+            "--dhcp-option=option6:dns-server,[2001:db8:1::53]",
+        ],
+    );
+    h.stop_daemon(libc::SIGTERM);
+    h.start_daemon_wrapped(&link_classes());
+    ctl(&h, &["profile", "enable", "automatic"]).assert_ok();
+    (h, srv, server, dir)
+}
+
+fn link_classes() -> Vec<std::ffi::OsString> {
+    vec!["env".into(), "NETCONF_LINK_CLASSES=e1=wired".into()]
+}
+
+/// The dhclients of `e1` for IPv6 whose command line has `flag`, or none.
+fn dhclient6(h: &Harness, flag: Option<&str>) -> Vec<u32> {
+    netconf_tests::processes_mentioning(&h.ns, "e1", Some("dhclient"))
+        .into_iter()
+        .filter(|&pid| {
+            let line = netconf_tests::process_cmdline(pid);
+            let has = |f: &str| line.split_whitespace().any(|w| w == f);
+            has("-6") && flag.map_or(!has("-S") && !has("-P"), has)
+        })
+        .collect()
+}
+
+#[test]
+fn automatic_runs_stateless_dhcpv6_when_the_ra_says_so() {
+    // Router advertisements with the O flag (and not M): addresses by
+    // SLAAC, the rest by stateless DHCPv6.
+    let (mut h, _srv, _server, _dir) = dhcpv6_world("--dhcp-range=2001:db8:1::,ra-stateless");
+    let classes = link_classes;
+    let stateless = |h: &Harness| dhclient6(h, Some("-S"));
+    // dhclient -6 -S asks once and exits (dnsmasq sends no information
+    // refresh time): seen running, then its answer in its log.
+    let found = eventually(30, || !stateless(&h).is_empty());
+    assert!(
+        found,
+        "no dhclient -6 -S on e1\n{}\n{}",
+        ctl(&h, &["profile", "show", "automatic"]),
+        h.daemon_log()
+    );
+    let log = h.run_dir().join("dhclient6.e1.log");
+    wait_until("the stateless exchange", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("RCV: Reply message"))
+    });
+    assert!(
+        h.ns.global_addrs("e1")
+            .iter()
+            .any(|a| a.starts_with("198.18.1.")),
+        "DHCPv4 as before"
+    );
+    assert!(
+        h.ns.global_addrs("e1")
+            .iter()
+            .any(|a| a.starts_with("2001:db8:1:")),
+        "SLAAC as before: {:?}",
+        h.ns.global_addrs("e1")
+    );
+    let s = status(&h);
+    assert_eq!(
+        s["profile"]["cause"], "a router advertisement's DHCPv6 flags",
+        "{s:#}"
+    );
+
+    // kill -9 and a restart: the same profile, nothing written.
+    h.ns.settle();
+    let mut monitor = h.ns.monitor();
+    monitor.fence(&h.ns);
+    h.stop_daemon(libc::SIGKILL);
+    h.start_daemon_wrapped(&classes());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ctl(&h, &["status"]).assert_ok();
+    let events = monitor.fence(&h.ns);
+    assert!(
+        events.is_empty(),
+        "the restart wrote:\n{}",
+        events.join("\n")
+    );
+    assert_eq!(status(&h)["profile"]["name"], "automatic");
+    netconf_tests::kill_processes_mentioning(&h.ns, &h.run_dir().to_string_lossy());
+}
+
+#[test]
+fn automatic_runs_stateful_dhcpv6_when_the_ra_says_managed() {
+    // A range of addresses: dnsmasq's advertisements say M.
+    let (mut h, _srv, _server, _dir) =
+        dhcpv6_world("--dhcp-range=2001:db8:1::100,2001:db8:1::1ff,64,1h");
+    let mut pids = Vec::new();
+    let found = eventually(30, || {
+        pids = dhclient6(&h, None);
+        !pids.is_empty()
+    });
+    assert!(found, "no stateful dhclient -6 on e1\n{}", h.daemon_log());
+    wait_until("a DHCPv6 address", || {
+        h.ns.global_addrs("e1")
+            .iter()
+            .any(|a| a.starts_with("2001:db8:1::1"))
+    });
+    assert!(dhclient6(&h, Some("-S")).is_empty(), "not stateless");
+
+    // kill -9 and a restart: the same client adopted, nothing written.
+    h.ns.settle();
+    let mut monitor = h.ns.monitor();
+    monitor.fence(&h.ns);
+    h.stop_daemon(libc::SIGKILL);
+    h.start_daemon_wrapped(&link_classes());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ctl(&h, &["status"]).assert_ok();
+    let events = monitor.fence(&h.ns);
+    assert!(
+        events.is_empty(),
+        "the restart wrote:\n{}",
+        events.join("\n")
+    );
+    assert_eq!(dhclient6(&h, None), pids, "the same client");
+    netconf_tests::kill_processes_mentioning(&h.ns, &h.run_dir().to_string_lossy());
 }

@@ -18,7 +18,7 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket as SysSocket, SocketAddr};
 use super::nduseropt::{self, NdUserOption};
 use super::socket::{split_message, Failure};
 use super::wire;
-use super::{Address, Link, NetlinkError, Route};
+use super::{Address, Link, NetlinkError, RaFlags, Route};
 
 /// Receive buffer asked for by [`Monitor::open`]: a burst of 1000 address
 /// adds overran the default 208 KiB in tests, 4 MiB never did.
@@ -48,6 +48,10 @@ pub enum Event {
     /// (RFC 8106 RDNSS, DNSSL). Not a change of links, addresses or routes:
     /// the mirror ignores it.
     NdUserOption(NdUserOption),
+    /// A link's IPv6 state (an AF_INET6 link message): the M and O flags of
+    /// the last router advertisement it heard, sent when they change. Not a
+    /// change of the link itself: the mirror ignores it.
+    RaFlags(RaFlags),
     /// Notifications were lost (the receive buffer overflowed, or one could
     /// not be read): re-dump everything.
     Overrun,
@@ -91,6 +95,8 @@ impl Monitor {
             libc::RTNLGRP_IPV6_ROUTE,
             // RDNSS and DNSSL, which the kernel does not act on itself.
             libc::RTNLGRP_ND_USEROPT,
+            // The M and O flags of router advertisements (DHCPv6).
+            libc::RTNLGRP_IPV6_IFINFO,
         ] {
             sock.add_membership(group).map_err(io_err)?;
         }
@@ -157,43 +163,47 @@ pub fn decode_notifications(mut rest: &[u8]) -> Vec<Event> {
             Err(_) => break,
         };
         rest = next;
-        let event =
-            match header.message_type {
-                wire::RTM_NEWLINK => {
-                    wire::decode_link(header.message_type, payload).map(|l| l.map(Event::NewLink))
-                }
-                wire::RTM_DELLINK => {
-                    wire::decode_link(header.message_type, payload).map(|l| l.map(Event::DelLink))
-                }
-                wire::RTM_NEWADDR => wire::decode_address(header.message_type, payload)
-                    .map(|a| a.map(Event::NewAddress)),
-                wire::RTM_DELADDR => wire::decode_address(header.message_type, payload)
-                    .map(|a| a.map(Event::DelAddress)),
-                wire::RTM_NEWROUTE => {
-                    let replaced = header.flags & netlink_packet_core::NLM_F_REPLACE != 0;
-                    wire::decode_route(header.message_type, payload).map(|r| {
-                        r.map(if replaced {
-                            Event::ReplaceRoute
-                        } else {
-                            Event::NewRoute
-                        })
+        let event = match header.message_type {
+            wire::RTM_NEWLINK if payload.first() == Some(&(libc::AF_INET6 as u8)) => {
+                wire::decode_ra_flags(header.message_type, payload).map(|f| f.map(Event::RaFlags))
+            }
+            wire::RTM_NEWLINK => {
+                wire::decode_link(header.message_type, payload).map(|l| l.map(Event::NewLink))
+            }
+            wire::RTM_DELLINK => {
+                wire::decode_link(header.message_type, payload).map(|l| l.map(Event::DelLink))
+            }
+            wire::RTM_NEWADDR => {
+                wire::decode_address(header.message_type, payload).map(|a| a.map(Event::NewAddress))
+            }
+            wire::RTM_DELADDR => {
+                wire::decode_address(header.message_type, payload).map(|a| a.map(Event::DelAddress))
+            }
+            wire::RTM_NEWROUTE => {
+                let replaced = header.flags & netlink_packet_core::NLM_F_REPLACE != 0;
+                wire::decode_route(header.message_type, payload).map(|r| {
+                    r.map(if replaced {
+                        Event::ReplaceRoute
+                    } else {
+                        Event::NewRoute
                     })
+                })
+            }
+            wire::RTM_DELROUTE => {
+                wire::decode_route(header.message_type, payload).map(|r| r.map(Event::DelRoute))
+            }
+            // An option the kernel passed on is no change to re-read:
+            // one it could not be read from is skipped, not an overrun.
+            wire::RTM_NEWNDUSEROPT => match nduseropt::decode(payload) {
+                Ok(option) => Ok(option.map(Event::NdUserOption)),
+                Err(why) => {
+                    tracing::warn!(%why, "unreadable router advertisement option; skipped");
+                    Ok(None)
                 }
-                wire::RTM_DELROUTE => {
-                    wire::decode_route(header.message_type, payload).map(|r| r.map(Event::DelRoute))
-                }
-                // An option the kernel passed on is no change to re-read:
-                // one it could not be read from is skipped, not an overrun.
-                wire::RTM_NEWNDUSEROPT => match nduseropt::decode(payload) {
-                    Ok(option) => Ok(option.map(Event::NdUserOption)),
-                    Err(why) => {
-                        tracing::warn!(%why, "unreadable router advertisement option; skipped");
-                        Ok(None)
-                    }
-                },
-                netlink_packet_core::NLMSG_OVERRUN => Ok(Some(Event::Overrun)),
-                _ => Ok(None),
-            };
+            },
+            netlink_packet_core::NLMSG_OVERRUN => Ok(Some(Event::Overrun)),
+            _ => Ok(None),
+        };
         match event {
             Ok(Some(event)) => events.push(event),
             Ok(None) => {}
@@ -296,6 +306,36 @@ mod tests {
         assert!(
             matches!(&events[0], Event::NewLink(l) if l.name == "br0" && l.kind.as_deref() == Some("bareudp")),
             "{events:?}"
+        );
+    }
+
+    /// An AF_INET6 link message (RTNLGRP_IPV6_IFINFO) is the flags of the
+    /// link's router advertisements, never a link: taken as one it would
+    /// strip the link of its name and kind in the mirror.
+    #[test]
+    fn ipv6_link_messages_are_ra_flags() {
+        let mut payload = vec![libc::AF_INET6 as u8, 0, 0, 0];
+        payload.extend(3u32.to_ne_bytes());
+        payload.extend([0u8; 8]);
+        // IFLA_PROTINFO { IFLA_INET6_FLAGS = IF_READY | IF_RA_OTHERCONF }
+        payload.extend(12u16.to_ne_bytes());
+        payload.extend((12u16 | 0x8000).to_ne_bytes());
+        payload.extend(8u16.to_ne_bytes());
+        payload.extend(1u16.to_ne_bytes());
+        payload.extend((0x8000_0000u32 | 0x80).to_ne_bytes());
+        let mut datagram = Vec::new();
+        datagram.extend(u32::try_from(16 + payload.len()).unwrap().to_ne_bytes());
+        datagram.extend(wire::RTM_NEWLINK.to_ne_bytes());
+        datagram.extend([0u8; 10]);
+        datagram.extend(payload);
+        let events = decode_notifications(&datagram);
+        assert_eq!(
+            events,
+            [Event::RaFlags(RaFlags {
+                index: 3,
+                managed: false,
+                other: true
+            })]
         );
     }
 

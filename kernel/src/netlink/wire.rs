@@ -22,8 +22,8 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::{
-    Address, AddressFlags, Family, Link, LinkChange, Neighbour, NewAddress, NewRoute, Route,
-    RouteKind, Scope,
+    Address, AddressFlags, Family, Link, LinkChange, Neighbour, NewAddress, NewRoute, RaFlags,
+    Route, RouteKind, Scope,
 };
 
 /// A request ready for [`super::socket::Socket`].
@@ -89,6 +89,57 @@ fn link_request(index: u32) -> LinkMessage {
 
 pub(super) fn dump_links() -> Request {
     RouteNetlinkMessage::GetLink(link_request(0))
+}
+
+/// Every link's IPv6 state (`RTM_GETLINK` of family AF_INET6).
+pub(super) fn dump_ipv6_links() -> Request {
+    let mut msg = LinkMessage::default();
+    msg.header.interface_family = AddressFamily::Inet6;
+    RouteNetlinkMessage::GetLink(msg)
+}
+
+/// The flags of the last router advertisement a link heard, from the
+/// `IFLA_INET6_FLAGS` of an AF_INET6 link message (`IF_RA_MANAGED`,
+/// `IF_RA_OTHERCONF`): read from the bytes, as the crate's types of them
+/// vary between its versions.
+pub(super) fn decode_ra_flags(kind: u16, payload: &[u8]) -> Result<Option<RaFlags>, String> {
+    const IFLA_PROTINFO: u16 = 12;
+    const IFLA_INET6_FLAGS: u16 = 1;
+    const IF_RA_MANAGED: u32 = 0x40;
+    const IF_RA_OTHERCONF: u32 = 0x80;
+    if kind != RTM_NEWLINK {
+        return Ok(None);
+    }
+    let header = payload.get(..16).ok_or("link message: short header")?;
+    if u16::from(header[0]) != libc::AF_INET6 as u16 {
+        return Ok(None);
+    }
+    let index = u32::from_ne_bytes(header[4..8].try_into().expect("four bytes"));
+    let attrs = |bytes: &[u8]| -> Vec<(u16, Vec<u8>)> {
+        let mut found = Vec::new();
+        let mut rest = bytes;
+        while rest.len() >= 4 {
+            let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+            let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+            if len < 4 || len > rest.len() {
+                break;
+            }
+            found.push((kind, rest[4..len].to_vec()));
+            rest = rest.get(len.next_multiple_of(4)..).unwrap_or(&[]);
+        }
+        found
+    };
+    let flags = attrs(&payload[16..])
+        .into_iter()
+        .filter(|(k, _)| *k == IFLA_PROTINFO)
+        .flat_map(|(_, nested)| attrs(&nested))
+        .find(|(k, v)| *k == IFLA_INET6_FLAGS && v.len() == 4)
+        .map(|(_, v)| u32::from_ne_bytes(v[..4].try_into().expect("four bytes")));
+    Ok(flags.map(|f| RaFlags {
+        index,
+        managed: f & IF_RA_MANAGED != 0,
+        other: f & IF_RA_OTHERCONF != 0,
+    }))
 }
 
 pub(super) fn get_link_by_index(index: u32) -> Request {
@@ -754,6 +805,50 @@ fn lenient_route(payload: &[u8]) -> Result<RouteMessage, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An AF_INET6 link message as the kernel writes it: ifinfomsg, then
+    /// IFLA_PROTINFO (nested) holding IFLA_INET6_FLAGS among others.
+    fn inet6_link(index: u32, flags: u32) -> Vec<u8> {
+        let mut msg = vec![libc::AF_INET6 as u8, 0, 0, 0];
+        msg.extend(index.to_ne_bytes());
+        msg.extend([0u8; 8]);
+        let attr = |kind: u16, body: &[u8]| {
+            let mut a = Vec::new();
+            a.extend(u16::try_from(4 + body.len()).unwrap().to_ne_bytes());
+            a.extend(kind.to_ne_bytes());
+            a.extend(body);
+            a.resize(a.len().next_multiple_of(4), 0);
+            a
+        };
+        let mut nested = attr(5, &[1, 2, 3]); // IFLA_INET6_CACHEINFO-like noise
+        nested.extend(attr(1, &flags.to_ne_bytes()));
+        msg.extend(attr(3, b"eth0\0"));
+        msg.extend(attr(12 | 0x8000, &nested));
+        msg
+    }
+
+    #[test]
+    fn ra_flags_come_from_ifla_inet6_flags() {
+        let o = decode_ra_flags(RTM_NEWLINK, &inet6_link(7, 0x80 | 0x10)).unwrap();
+        assert_eq!(
+            o,
+            Some(RaFlags {
+                index: 7,
+                managed: false,
+                other: true
+            })
+        );
+        let m = decode_ra_flags(RTM_NEWLINK, &inet6_link(8, 0xc0)).unwrap();
+        assert!(m.is_some_and(|f| f.managed && f.other));
+        // Another family, a short message: nothing, no panic.
+        let mut bridge = inet6_link(9, 0x80);
+        bridge[0] = libc::AF_BRIDGE as u8;
+        assert_eq!(decode_ra_flags(RTM_NEWLINK, &bridge).unwrap(), None);
+        assert!(decode_ra_flags(RTM_NEWLINK, &[10, 0]).is_err());
+        let mut cut = inet6_link(9, 0x80);
+        cut.truncate(cut.len() - 3);
+        assert!(decode_ra_flags(RTM_NEWLINK, &cut).is_ok());
+    }
     use netlink_packet_core::NetlinkSerializable;
 
     fn emit(msg: &RouteNetlinkMessage) -> (u16, Vec<u8>) {

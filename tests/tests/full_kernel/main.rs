@@ -32,6 +32,7 @@ mod dialects_vm;
 mod dialup;
 mod link_kinds;
 mod tunnels;
+mod wireless;
 
 /// Fails, loudly, unless the kernel makes such a link.
 pub(crate) fn require_kernel_makes(ns: &Netns, what: &str, args: &[&str]) {
