@@ -1341,9 +1341,7 @@ impl Dispatcher {
             self.tell_monitors(name, None, "kernel", format!("{text} ({origin})"));
         }
         crate::online::check(self);
-        if !ours {
-            crate::hotplug::kernel_changed(self, changes);
-        }
+        crate::hotplug::kernel_changed(self, changes, ours);
     }
 
     /// Starts an `ifup`/`ifdown` nobody asked for on the socket (hotplug,

@@ -55,21 +55,26 @@ pub fn carrier_wait_over(d: &mut Dispatcher, id: EventId) {
 const UDEV_POLL: Duration = Duration::from_millis(100);
 const UDEV_TRIES: u32 = 50;
 
-pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change]) {
+/// Links that appeared or went (by others only) and carriers that came
+/// back (whoever wrote last).
+pub fn kernel_changed(d: &mut Dispatcher, changes: &[Change], ours: bool) {
     for change in changes {
         match (&change.event, &change.before) {
-            (Event::NewLink(link), None) => appeared(d, &link.name, 0),
+            (Event::NewLink(link), None) if !ours => appeared(d, &link.name, 0),
             (Event::NewLink(link), Some(before)) => {
-                if before.name != link.name {
+                if !ours && before.name != link.name {
                     // udev's rename of a new link: it appears under its
                     // final name.
                     appeared(d, &link.name, 0);
                 }
+                // A carrier that comes back is the far end's doing, even
+                // when the kernel announces it while netconf's own write
+                // runs (and so among netconf's changes).
                 if !before.lower_up && link.lower_up {
                     carrier_on(d, &link.name);
                 }
             }
-            (Event::DelLink(link), _) => gone(d, link),
+            (Event::DelLink(link), _) if !ours => gone(d, link),
             _ => {}
         }
     }
