@@ -84,84 +84,54 @@ pub enum Command {
     },
 }
 
+/// How a `list` answer is printed.
+#[derive(clap::Args, Debug)]
+pub struct Listing {
+    /// Print the answer as JSON
+    #[arg(long = "json")]
+    pub json: bool,
+}
+
+/// A named profile, location or modifier, and how the answer is printed.
+#[derive(clap::Args, Debug)]
+pub struct Named {
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Print the answer as JSON
+    #[arg(long = "json")]
+    pub json: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum LocationAction {
     /// Every location, the active one marked, with why it is active
-    List {
-        /// Print as JSON
-        #[arg(long = "json")]
-        json: bool,
-    },
+    List(Listing),
     /// One location's settings, and which of its conditions hold now
-    Show {
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Print as JSON
-        #[arg(long = "json")]
-        json: bool,
-    },
+    Show(Named),
     /// Make NAME the active location whatever the conditions say ("automatic":
     /// let the conditions choose again); root only
-    Enable {
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Print as JSON
-        #[arg(long = "json")]
-        json: bool,
-    },
+    Enable(Named),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum EnmAction {
     /// Every modifier with its state and why
-    List {
-        /// Print as JSON
-        #[arg(long = "json")]
-        json: bool,
-    },
+    List(Listing),
     /// Start NAME and keep it running whatever its conditions say; root only
-    Enable {
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Print as JSON
-        #[arg(long = "json")]
-        json: bool,
-    },
+    Enable(Named),
     /// Stop NAME and keep it stopped whatever its conditions say; root only
-    Disable {
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Print as JSON
-        #[arg(long = "json")]
-        json: bool,
-    },
+    Disable(Named),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ProfileCommand {
     /// The profiles there are, and which is active and why
-    List {
-        /// Print the answer as JSON
-        #[arg(long = "json")]
-        json: bool,
-    },
+    List(Listing),
     /// A profile's units and their activation, or every error that refuses it
-    Show {
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Print the answer as JSON
-        #[arg(long = "json")]
-        json: bool,
-    },
+    Show(Named),
     /// Make NAME the active profile: what the old and the new one both want stays, the old
     /// one's other interfaces go down, the new one's come up (root only)
-    Enable {
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Print the answer as JSON
-        #[arg(long = "json")]
-        json: bool,
-    },
+    Enable(Named),
 }
 
 pub fn main() -> ExitCode {
@@ -187,9 +157,11 @@ pub fn main() -> ExitCode {
         }
         Command::Location { action } => {
             let (op, json) = match action {
-                LocationAction::List { json } => (Op::LocationList, json),
-                LocationAction::Show { name, json } => (Op::LocationShow(NameArgs { name }), json),
-                LocationAction::Enable { name, json } => {
+                LocationAction::List(Listing { json }) => (Op::LocationList, json),
+                LocationAction::Show(Named { name, json }) => {
+                    (Op::LocationShow(NameArgs { name }), json)
+                }
+                LocationAction::Enable(Named { name, json }) => {
                     (Op::LocationEnable(NameArgs { name }), json)
                 }
             };
@@ -197,9 +169,11 @@ pub fn main() -> ExitCode {
         }
         Command::Enm { action } => {
             let (op, json) = match action {
-                EnmAction::List { json } => (Op::EnmList, json),
-                EnmAction::Enable { name, json } => (Op::EnmEnable(NameArgs { name }), json),
-                EnmAction::Disable { name, json } => (Op::EnmDisable(NameArgs { name }), json),
+                EnmAction::List(Listing { json }) => (Op::EnmList, json),
+                EnmAction::Enable(Named { name, json }) => (Op::EnmEnable(NameArgs { name }), json),
+                EnmAction::Disable(Named { name, json }) => {
+                    (Op::EnmDisable(NameArgs { name }), json)
+                }
             };
             policy(&mut client, op, json)
         }
@@ -551,9 +525,11 @@ fn reload(client: &mut Client, no_act: bool, verbose: bool) -> ExitCode {
 
 fn profile(client: &mut Client, action: ProfileCommand) -> ExitCode {
     let (op, json) = match action {
-        ProfileCommand::List { json } => (Op::ProfileList, json),
-        ProfileCommand::Show { name, json } => (Op::ProfileShow(NameArgs { name }), json),
-        ProfileCommand::Enable { name, json } => (Op::ProfileEnable(NameArgs { name }), json),
+        ProfileCommand::List(Listing { json }) => (Op::ProfileList, json),
+        ProfileCommand::Show(Named { name, json }) => (Op::ProfileShow(NameArgs { name }), json),
+        ProfileCommand::Enable(Named { name, json }) => {
+            (Op::ProfileEnable(NameArgs { name }), json)
+        }
     };
     let enable = matches!(op, Op::ProfileEnable(_));
     let mut printer = Printer {
