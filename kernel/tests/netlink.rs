@@ -843,11 +843,19 @@ fn ssid_of_a_wireless_link_over_nl80211() {
         .status()
         .unwrap();
     assert!(moved.success(), "moving {phy} into the test's namespace");
+    // The radio's link as iw lists it: modules earlier tests loaded make
+    // fallback links (gre0, tunl0, ...) in every new namespace.
+    let listed = Command::new("iw").arg("dev").output().unwrap();
+    let name = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Interface "))
+        .map(str::to_string)
+        .expect("the radio's link in `iw dev`");
     let wlan = nl
         .links()
         .unwrap()
         .into_iter()
-        .find(|l| l.name != "lo")
+        .find(|l| l.name == name)
         .expect("the radio's link in our namespace");
     let others = nl
         .links()

@@ -72,12 +72,17 @@ fn radio_into(ns: &Netns) -> String {
     c.args(["phy", &phy, "set", "netns", "name", ns.name()]);
     let out = run(c);
     assert!(out.success(), "moving {phy} into {}:\n{out}", ns.name());
-    ns.ip_json(&["link", "show"])
-        .iter()
-        .filter_map(|l| l["ifname"].as_str())
-        .find(|n| *n != "lo" && !n.starts_with("cafe0"))
-        .expect("the radio's link in the namespace")
-        .to_string()
+    // The radio's link as iw lists it: modules earlier tests loaded make
+    // fallback links (gre0, tunl0, ...) in every new namespace.
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns.name(), "iw", "dev"]);
+    let listed = run(c);
+    listed
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Interface "))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("the radio's link in `iw dev`:\n{listed}"))
 }
 
 #[test]
